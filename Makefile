@@ -1,0 +1,53 @@
+# The platform's entry points. `make run` needs nothing but Node; `make test` installs and
+# starts the real stack (Kafka, schema registry, FerretDB, Redis) and runs the whole suite.
+SHELL := /bin/bash
+NPM_STAMP := node_modules/.install-stamp
+export IM_REDIS_URL_TEST ?= redis://127.0.0.1:6379
+export IM_MONGO_URL_TEST ?= mongodb://127.0.0.1:27017
+
+.PHONY: help install run up down status provision test test-unit typecheck schemas topology bench clean
+
+help:
+	@echo "make run        the whole platform in one process (embedded in-memory engine)"
+	@echo "make test       install + start the real stack, provision, run the whole suite"
+	@echo "make up|down|status   the local real stack (ops/stack)"
+	@echo "make provision  topics and schemas on the real stack"
+	@echo "make topology   print the topology and write docs/topology.mmd"
+	@echo "make bench      benchmarks, results under bench/results/"
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_STAMP)
+
+run: install
+	npx tsx ops/bin/run.ts
+
+up:
+	bash ops/stack/up.sh
+
+down:
+	bash ops/stack/down.sh
+
+status:
+	bash ops/stack/status.sh
+
+provision: install up
+	npx tsx ops/bin/provision.ts
+
+typecheck: install
+	npx tsc -p tsconfig.json
+	npx tsx schemas/codegen.ts --check
+
+schemas: install
+	npx tsx schemas/codegen.ts
+
+test: install up provision typecheck
+	npx vitest run
+
+topology: install
+	npx tsx ops/bin/topology.ts
+
+bench: install up provision
+	npx tsx bench/run.ts $(ARGS)

@@ -1,0 +1,153 @@
+import { ConfigError } from './errors.js';
+
+/**
+ * The one typed configuration module. Every setting is an environment variable with a
+ * default that works on a developer machine; `loadConfig` validates them all at start and
+ * reports every problem at once. In production mode development defaults are refused.
+ */
+export interface PlatformConfig {
+  mode: 'development' | 'production';
+  /** `memory` runs the whole platform in one process; `kafka` uses the real stack. */
+  engine: 'memory' | 'kafka';
+  appId: string;
+  kafka: { brokers: string[]; clientId: string };
+  registry: { url: string };
+  redis: { url: string | null };
+  mongo: { url: string | null; database: string };
+  runtime: {
+    /** Transient failures per record before it goes to the dead-letter topic. */
+    maxRetries: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    /** Partitions of a batch processed at once by one processor. */
+    partitionsConcurrency: number;
+  };
+  edge: {
+    host: string;
+    port: number;
+    gatewayId: string;
+    heartbeatIntervalMs: number;
+    heartbeatTimeoutMs: number;
+    maxFrameBytes: number;
+    userRatePerSec: number;
+    maxDevicesPerUser: number;
+    allowedOrigins: string[];
+    deliveryAckTimeoutMs: number;
+    maxBackpressureBytes: number;
+  };
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTtlSec: number;
+    refreshTtlSec: number;
+    /** PEM-encoded PKCS#8 private key; null means generate an ephemeral key (development only). */
+    privateKeyPem: string | null;
+    jwksUrl: string | null;
+  };
+  metricsPort: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+type Env = Record<string, string | undefined>;
+
+class EnvReader {
+  readonly problems: string[] = [];
+  readonly defaulted: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const v = this.env[name];
+    if (v === undefined || v === '') {
+      this.defaulted.push(name);
+      return fallback;
+    }
+    return v;
+  }
+
+  optional(name: string): string | null {
+    const v = this.env[name];
+    return v === undefined || v === '' ? null : v;
+  }
+
+  int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name}=${raw} must be an integer in [${min}, ${max}]`);
+      return fallback;
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name}=${raw} must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+export function loadConfig(env: Env = process.env): PlatformConfig {
+  const r = new EnvReader(env);
+  const mode = r.oneOf('IM_MODE', ['development', 'production'] as const, 'development');
+  const config: PlatformConfig = {
+    mode,
+    engine: r.oneOf('IM_ENGINE', ['memory', 'kafka'] as const, 'memory'),
+    appId: r.string('IM_APP_ID', 'im'),
+    kafka: { brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']), clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform') },
+    registry: { url: r.string('IM_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7') },
+    redis: { url: r.optional('IM_REDIS_URL') },
+    mongo: { url: r.optional('IM_MONGO_URL'), database: r.string('IM_MONGO_DB', 'im') },
+    runtime: {
+      maxRetries: r.int('IM_RUNTIME_MAX_RETRIES', 5, 0, 100),
+      retryInitialMs: r.int('IM_RUNTIME_RETRY_INITIAL_MS', 100, 1),
+      retryMaxMs: r.int('IM_RUNTIME_RETRY_MAX_MS', 5_000, 1),
+      partitionsConcurrency: r.int('IM_RUNTIME_PARTITIONS_CONCURRENCY', 4, 1, 256),
+    },
+    edge: {
+      host: r.string('IM_EDGE_HOST', '127.0.0.1'),
+      port: r.int('IM_EDGE_PORT', 8080, 0, 65535),
+      gatewayId: r.string('IM_GATEWAY_ID', `gw-${process.pid}`),
+      heartbeatIntervalMs: r.int('IM_HEARTBEAT_INTERVAL_MS', 30_000, 10),
+      heartbeatTimeoutMs: r.int('IM_HEARTBEAT_TIMEOUT_MS', 90_000, 10),
+      maxFrameBytes: r.int('IM_MAX_FRAME_BYTES', 10 * 1024, 128),
+      userRatePerSec: r.int('IM_USER_RATE_PER_SEC', 100, 1),
+      maxDevicesPerUser: r.int('IM_MAX_DEVICES_PER_USER', 5, 1),
+      allowedOrigins: r.list('IM_ALLOWED_ORIGINS', []),
+      deliveryAckTimeoutMs: r.int('IM_DELIVERY_ACK_TIMEOUT_MS', 5_000, 10),
+      maxBackpressureBytes: r.int('IM_MAX_BACKPRESSURE_BYTES', 256 * 1024, 1024),
+    },
+    auth: {
+      issuer: r.string('IM_AUTH_ISSUER', 'im-platform-dev'),
+      audience: r.string('IM_AUTH_AUDIENCE', 'im-clients'),
+      accessTtlSec: r.int('IM_AUTH_ACCESS_TTL_SEC', 900, 10),
+      refreshTtlSec: r.int('IM_AUTH_REFRESH_TTL_SEC', 30 * 24 * 3600, 60),
+      privateKeyPem: r.optional('IM_AUTH_PRIVATE_KEY_PEM'),
+      jwksUrl: r.optional('IM_AUTH_JWKS_URL'),
+    },
+    metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
+    logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+  };
+  if (config.edge.heartbeatTimeoutMs <= config.edge.heartbeatIntervalMs) {
+    r.problems.push('IM_HEARTBEAT_TIMEOUT_MS must be larger than IM_HEARTBEAT_INTERVAL_MS');
+  }
+  if (mode === 'production') {
+    for (const name of ['IM_AUTH_ISSUER', 'IM_GATEWAY_ID'])
+      if (r.defaulted.includes(name)) r.problems.push(`${name} must be set in production mode`);
+    if (!config.auth.privateKeyPem && !config.auth.jwksUrl)
+      r.problems.push('IM_AUTH_PRIVATE_KEY_PEM or IM_AUTH_JWKS_URL must be set in production mode');
+    if (config.engine === 'memory') r.problems.push('IM_ENGINE=memory is for development; use kafka in production');
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

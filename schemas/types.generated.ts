@@ -1,0 +1,264 @@
+// Generated from schemas/avro/*.avsc by schemas/codegen.ts. Do not edit: run `npm run schemas`.
+
+/** A message that passed the permission join and content processing, ready for stamping. */
+export interface CheckedMessage {
+  correlationId: string;
+  sender: string;
+  /** Null for system notifications. */
+  origin: null | Origin;
+  clientMsgId: string;
+  conversationId: string;
+  recipientKind: RecipientKind;
+  recipientId: string;
+  content: string;
+  contentType: string;
+  mentions: string[];
+  clientTimestamp: number;
+  receivedAt: number;
+}
+
+/** A record a processor gave up on, with the reason and where it came from. */
+export interface DeadLetter {
+  processor: string;
+  sourceTopic: string;
+  partition: number;
+  offset: string;
+  key: null | string;
+  /** The original bytes, as consumed. */
+  value: null | Buffer;
+  errorCode: string;
+  reason: string;
+  attempts: number;
+  failedAt: number;
+}
+
+/** The stamper's changelog of (sender, client msg_id) already stamped, so a retried send gets the same id and seq. */
+export interface DedupState {
+  messageId: string;
+  conversationId: string;
+  seq: number;
+  stampedAt: number;
+}
+
+export interface Delivery {
+  userId: string;
+  /** Null: every connection of the user on that gateway. */
+  connectionId: null | string;
+  /** Set when the client must ack the frame. */
+  messageId: null | string;
+  /** The server frame's JSON text. */
+  frame: string;
+}
+
+export type FriendStatus = 'NONE' | 'PENDING_A_TO_B' | 'PENDING_B_TO_A' | 'FRIENDS';
+
+export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME';
+
+/** A change to a group asked by a user, keyed by group. */
+export interface GroupCommand {
+  correlationId: string;
+  actor: string;
+  groupId: string;
+  action: GroupAction;
+  targets: string[];
+  role: null | GroupRole;
+  mutedUntil: null | number;
+  /** Name for CREATE/RENAME, text for ANNOUNCE. */
+  text: null | string;
+  at: number;
+}
+
+export type GroupRole = 'OWNER' | 'ADMIN' | 'MEMBER';
+
+/** A group's settings; compacted, keyed by group id. */
+export interface GroupState {
+  groupId: string;
+  name: string;
+  ownerId: string;
+  status: GroupStatus;
+  muteAll: boolean;
+  announcement: null | string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type GroupStatus = 'ACTIVE' | 'DISBANDED';
+
+/** A client frame as the gateway accepted it, untouched: the gateway holds no business logic. */
+export interface IngressFrame {
+  /** Follows the frame through every stage and log line. */
+  correlationId: string;
+  /** From the verified access token, never from the frame. */
+  userId: string;
+  origin: Origin;
+  /** Gateway clock, epoch milliseconds. */
+  receivedAt: number;
+  /** The frame's `type`, as sent; validated by the router. */
+  frameType: string;
+  /** The frame's JSON text. */
+  payload: string;
+}
+
+/** One membership, keyed by <groupId>|<userId>; compacted, a tombstone removes it. */
+export interface MemberState {
+  groupId: string;
+  userId: string;
+  role: GroupRole;
+  mutedUntil: number;
+  joinedAt: number;
+}
+
+/** A notification for a user with no live connection (or who did not ack in time). */
+export interface OfflinePushTask {
+  correlationId: string;
+  userId: string;
+  messageId: string;
+  conversationId: string;
+  seq: number;
+  sender: string;
+  preview: string;
+  reason: OfflineReason;
+  createdAt: number;
+}
+
+export type OfflineReason = 'OFFLINE' | 'ACK_TIMEOUT' | 'BACKPRESSURE';
+
+/** Frames for one gateway to write to its local connections, batched per gateway. */
+export interface OnlinePush {
+  gatewayId: string;
+  correlationId: string;
+  createdAt: number;
+  deliveries: Delivery[];
+}
+
+/** The edge connection a frame came from; replies go back to it. */
+export interface Origin {
+  gatewayId: string;
+  connectionId: string;
+  deviceId: string;
+}
+
+/** A user's read position in a conversation, keyed by <conversationId>|<userId>. */
+export interface ReadState {
+  conversationId: string;
+  userId: string;
+  readSeq: number;
+  updatedAt: number;
+}
+
+/** A delivered or read receipt from a client, keyed by conversation. */
+export interface ReceiptCommand {
+  correlationId: string;
+  userId: string;
+  origin: Origin;
+  kind: ReceiptKind;
+  conversationId: string;
+  seq: number;
+  at: number;
+}
+
+export type ReceiptKind = 'DELIVERED' | 'READ';
+
+export type RecipientKind = 'USER' | 'GROUP';
+
+export type RelationAction = 'REQUEST' | 'ACCEPT' | 'REJECT' | 'UNFRIEND' | 'BLOCK' | 'UNBLOCK';
+
+/** A change a user asks for in a relationship, keyed by the sorted user pair. */
+export interface RelationCommand {
+  correlationId: string;
+  actor: string;
+  target: string;
+  action: RelationAction;
+  note: null | string;
+  at: number;
+}
+
+/** The relationship of a user pair (userA < userB); compacted, the sole truth for 'may A and B talk'. */
+export interface RelationState {
+  userA: string;
+  userB: string;
+  status: FriendStatus;
+  blockedByA: boolean;
+  blockedByB: boolean;
+  updatedAt: number;
+}
+
+/** A validated send_msg, keyed by conversation. */
+export interface SendCommand {
+  correlationId: string;
+  sender: string;
+  origin: Origin;
+  /** The client's msg_id; idempotency key together with sender. */
+  clientMsgId: string;
+  /** d:<userA>:<userB> (sorted) or g:<groupId>. */
+  conversationId: string;
+  recipientKind: RecipientKind;
+  recipientId: string;
+  content: string;
+  contentType: string;
+  clientTimestamp: number;
+  receivedAt: number;
+}
+
+/** The stamper's changelog: the last sequence number of a conversation. */
+export interface SequenceState {
+  conversationId: string;
+  seq: number;
+  updatedAt: number;
+}
+
+/** A message with its server id and per-conversation sequence number; the durable fact. */
+export interface StampedMessage {
+  correlationId: string;
+  /** Time-ordered server id. */
+  messageId: string;
+  /** Strictly increasing, gap-free within the conversation. */
+  seq: number;
+  sender: string;
+  origin: null | Origin;
+  clientMsgId: string;
+  conversationId: string;
+  recipientKind: RecipientKind;
+  recipientId: string;
+  content: string;
+  contentType: string;
+  mentions: string[];
+  clientTimestamp: number;
+  receivedAt: number;
+  stampedAt: number;
+}
+
+/** An ephemeral typing indicator; never stored. */
+export interface TypingCommand {
+  correlationId: string;
+  userId: string;
+  origin: Origin;
+  conversationId: string;
+  recipientKind: RecipientKind;
+  recipientId: string;
+  active: boolean;
+  at: number;
+}
+
+/** The value type of every topic, by topic name. */
+export interface TopicValues {
+  'im.ingress': IngressFrame;
+  'im.cmd.send': SendCommand;
+  'im.cmd.receipt': ReceiptCommand;
+  'im.cmd.typing': TypingCommand;
+  'im.cmd.relation': RelationCommand;
+  'im.cmd.group': GroupCommand;
+  'im.msg.checked': CheckedMessage;
+  'im.msg.stamped': StampedMessage;
+  'im.push.online': OnlinePush;
+  'im.push.offline': OfflinePushTask;
+  'im.state.relations': RelationState;
+  'im.state.groups': GroupState;
+  'im.state.members': MemberState;
+  'im.state.sequences': SequenceState;
+  'im.state.dedup': DedupState;
+  'im.state.reads': ReadState;
+  'im.dlq': DeadLetter;
+}
+
+export type TopicName = keyof TopicValues;

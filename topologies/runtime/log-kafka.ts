@@ -1,0 +1,191 @@
+import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
+import { createLogger } from '../../core/logger.js';
+import type { ConsumerOptions, LogClient, LogConsumer, LogProducer, OutgoingMessage, TopicDefinition } from './log.js';
+import { partitionFor } from './partitioner.js';
+
+/**
+ * The Kafka engine's log, on kafkajs. This file is the only one that imports kafkajs, so the
+ * client can be swapped (kafkajs is unmaintained) without touching the runtime.
+ */
+export interface KafkaLogConfig {
+  brokers: string[];
+  clientId: string;
+}
+
+const log = createLogger('kafka');
+
+export class KafkaLog implements LogClient {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private adminClient: Admin | undefined;
+  private readonly partitionCache = new Map<string, number>();
+  private readonly producers = new Set<Producer>();
+
+  constructor(config: KafkaLogConfig) {
+    this.kafka = new Kafka({
+      clientId: config.clientId,
+      brokers: config.brokers,
+      logLevel: logLevel.ERROR,
+      logCreator: () => (entry) => log.warn(entry.log.message, { namespace: entry.namespace }),
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+  }
+
+  private async admin(): Promise<Admin> {
+    if (!this.adminClient) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.adminClient = admin;
+    }
+    return this.adminClient;
+  }
+
+  async createTopics(defs: TopicDefinition[]): Promise<void> {
+    const admin = await this.admin();
+    const existing = new Set(await admin.listTopics());
+    const missing = defs.filter((d) => !existing.has(d.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((d) => ({
+          topic: d.name,
+          numPartitions: d.partitions,
+          replicationFactor: d.replicationFactor,
+          configEntries: Object.entries(d.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    }
+    // Existing topics get their declared configs (idempotent); partitions only ever grow.
+    const present = defs.filter((d) => existing.has(d.name) && Object.keys(d.config).length > 0);
+    if (present.length > 0) {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: present.map((d) => ({ type: 2, name: d.name, configEntries: Object.entries(d.config).map(([name, value]) => ({ name, value })) })),
+      });
+    }
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    let n = this.partitionCache.get(topic);
+    if (n === undefined) {
+      const meta = await (await this.admin()).fetchTopicMetadata({ topics: [topic] });
+      n = meta.topics[0]?.partitions.length ?? 0;
+      if (n === 0) throw new Error(`kafka: topic ${topic} does not exist (run provisioning)`);
+      this.partitionCache.set(topic, n);
+    }
+    return n;
+  }
+
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    const offsets = await (await this.admin()).fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, o.high]));
+  }
+
+  async producer(): Promise<LogProducer> {
+    const producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    this.producers.add(producer);
+    return {
+      send: async (messages: OutgoingMessage[]) => {
+        if (messages.length === 0) return;
+        const byTopic = new Map<string, OutgoingMessage[]>();
+        for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+        const topicMessages = await Promise.all(
+          [...byTopic].map(async ([topic, ms]) => {
+            const partitions = await this.partitionCount(topic);
+            return {
+              topic,
+              messages: ms.map((m) => ({
+                key: m.key,
+                value: m.value,
+                headers: m.headers,
+                timestamp: String(m.timestamp),
+                partition: m.partition ?? partitionFor(m.key, partitions),
+              })),
+            };
+          }),
+        );
+        await producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+      },
+      close: async () => {
+        this.producers.delete(producer);
+        await producer.disconnect();
+      },
+    };
+  }
+
+  consumer(options: ConsumerOptions): LogConsumer {
+    return new KafkaConsumer(this.kafka, options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.producers].map((p) => p.disconnect()));
+    await this.adminClient?.disconnect();
+  }
+}
+
+class KafkaConsumer implements LogConsumer {
+  private consumer: Consumer | undefined;
+  private killed = false;
+
+  constructor(private readonly kafka: Kafka, private readonly options: ConsumerOptions) {}
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 20_000,
+      maxWaitTimeInMs: 50,
+      retry: { retries: 10 },
+    });
+    this.consumer = consumer;
+    if (this.options.onAssignment) {
+      const onAssignment = this.options.onAssignment;
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        const assigned = Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+        onAssignment(assigned);
+      });
+    }
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrency ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (this.killed || batch.messages.length === 0) return;
+        await this.options.eachBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: batch.highWatermark,
+          messages: batch.messages.map((m) => ({
+            key: m.key ? m.key.toString('utf8') : null,
+            value: m.value,
+            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v ? v.toString() : ''])),
+            timestamp: Number(m.timestamp),
+            offset: m.offset,
+          })),
+        });
+        if (this.killed) throw new Error('consumer killed: batch not committed');
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        if (this.options.commit) {
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        }
+        await heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  /** Test hook: a crash. Nothing more is committed; the session is dropped. */
+  async kill(): Promise<void> {
+    this.killed = true;
+    await this.consumer?.disconnect().catch(() => {});
+  }
+}

@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PoisonError } from '../../core/errors.js';
+import type { CheckedMessage, SendCommand, RelationState, TopicName } from '../../schemas/types.generated.js';
+import { StreamsApp } from './streams-app.js';
+import { collect, engines, eventually, type EngineHarness } from './testing.js';
+import { Topology } from './topology.js';
+
+/**
+ * The runtime's contract, run on both engines: per-key order through a chain, no loss across
+ * a crash, poison records dead-lettered while neighbours flow, tables restored after restart.
+ */
+const runtime = { maxRetries: 2, retryInitialMs: 5, retryMaxMs: 20, partitionsConcurrency: 4 };
+const TOPICS: TopicName[] = ['im.cmd.send', 'im.msg.checked', 'im.msg.stamped', 'im.state.sequences', 'im.state.relations', 'im.cmd.relation', 'im.dlq'];
+
+function send(conversationId: string, content: string, i: number): SendCommand {
+  return {
+    correlationId: `c-${conversationId}-${i}`,
+    sender: 'alice',
+    origin: { gatewayId: 'gw', connectionId: 'conn', deviceId: 'dev' },
+    clientMsgId: `${conversationId}-${i}`,
+    conversationId,
+    recipientKind: 'USER',
+    recipientId: 'bob',
+    content,
+    contentType: 'text',
+    clientTimestamp: i,
+    receivedAt: i,
+  };
+}
+
+/** enrich (async, optionally slow) -> checked -> stamp (store-backed seq) -> stamped. */
+function chain(opts: { delayMs?: number; onRecord?: () => void } = {}): Topology {
+  return new Topology('runtime-test')
+    .processor('enrich', (p) => {
+      p.stream('im.cmd.send').process(['im.msg.checked'], async (r) => {
+        opts.onRecord?.();
+        if (opts.delayMs) await new Promise((res) => setTimeout(res, opts.delayMs));
+        if (r.value.content === 'poison') throw new PoisonError('content refused by test');
+        const checked: CheckedMessage = { ...r.value, mentions: [] };
+        return [{ topic: 'im.msg.checked', key: r.key, value: checked }];
+      });
+    })
+    .processor('stamp', (p) => {
+      const seqs = p.store('im.state.sequences');
+      p.stream('im.msg.checked').process(['im.msg.stamped'], async (r, ctx) => {
+        const store = ctx.store(seqs);
+        const seq = (store.get(r.value.conversationId)?.seq ?? 0) + 1;
+        store.put(r.value.conversationId, { conversationId: r.value.conversationId, seq, updatedAt: Date.now() });
+        return [{ topic: 'im.msg.stamped', key: r.key, value: { ...r.value, messageId: `m-${r.value.clientMsgId}`, seq, stampedAt: Date.now() } }];
+      });
+    });
+}
+
+async function produce(h: EngineHarness, records: SendCommand[]): Promise<void> {
+  const producer = await h.log.producer();
+  const messages = await Promise.all(records.map(async (v) => ({ topic: 'im.cmd.send', key: v.conversationId, value: await h.serde.encode('im.cmd.send', v), headers: {}, timestamp: Date.now() })));
+  await producer.send(messages);
+  await producer.close();
+}
+
+for (const engine of engines) {
+  describe(`stream runtime on the ${engine.name} engine`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.splice(0).reverse()) await c();
+    });
+
+    async function harness(): Promise<EngineHarness> {
+      const h = await engine.create();
+      await h.createTopics(TOPICS);
+      cleanups.push(() => h.close());
+      return h;
+    }
+
+    function app(h: EngineHarness, topology: Topology, appId = 'rt'): StreamsApp {
+      const a = new StreamsApp(topology, { log: h.log, serde: h.serde, appId, runtime });
+      cleanups.push(() => a.stop());
+      return a;
+    }
+
+    it('keeps per-key order through a chain of processors', async () => {
+      const h = await harness();
+      const a = app(h, chain());
+      await a.start();
+      const convs = ['d:a:b', 'd:a:c', 'd:b:c', 'g:1', 'g:2'];
+      const input = Array.from({ length: 300 }, (_, i) => send(convs[i % convs.length]!, `n${Math.floor(i / convs.length)}`, i));
+      await produce(h, input);
+      const out = await collect(h, 'im.msg.stamped');
+      cleanups.push(() => out.stop());
+      await eventually(() => out.records.length >= input.length, 'all stamped');
+      for (const conv of convs) {
+        const got = out.records.filter((r) => r.key === conv).map((r) => r.value);
+        expect(got.map((v) => v.content)).toEqual(Array.from({ length: 60 }, (_, i) => `n${i}`));
+        expect(got.map((v) => v.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      }
+    });
+
+    it('loses nothing when a processor is killed mid-batch and restarted', async () => {
+      const h = await harness();
+      let processed = 0;
+      const first = new StreamsApp(chain({ delayMs: 2, onRecord: () => processed++ }), { log: h.log, serde: h.serde, appId: 'crash', runtime });
+      await first.start();
+      const input = Array.from({ length: 400 }, (_, i) => send(`d:x:${i % 7}`, `m${i}`, i));
+      await produce(h, input);
+      await eventually(() => processed > 60, 'some records processed');
+      await first.kill();
+      const second = app(h, chain(), 'crash');
+      await second.start();
+      const out = await collect(h, 'im.msg.stamped');
+      cleanups.push(() => out.stop());
+      const ids = () => new Set(out.records.map((r) => r.value.clientMsgId));
+      await eventually(() => ids().size === input.length, 'every record stamped after restart');
+      expect([...ids()].sort()).toEqual(input.map((v) => v.clientMsgId).sort());
+    });
+
+    it('sends a poison record to the dead-letter topic while its neighbours flow on', async () => {
+      const h = await harness();
+      const a = app(h, chain());
+      await a.start();
+      const producer = await h.log.producer();
+      const good1 = send('d:p:q', 'before', 1);
+      const good2 = send('d:p:q', 'after', 3);
+      await producer.send([
+        { topic: 'im.cmd.send', key: 'd:p:q', value: await h.serde.encode('im.cmd.send', good1), headers: {}, timestamp: 1 },
+        { topic: 'im.cmd.send', key: 'd:p:q', value: Buffer.from('not avro at all'), headers: {}, timestamp: 2 },
+        { topic: 'im.cmd.send', key: 'd:p:q', value: await h.serde.encode('im.cmd.send', send('d:p:q', 'poison', 2)), headers: {}, timestamp: 2 },
+        { topic: 'im.cmd.send', key: 'd:p:q', value: await h.serde.encode('im.cmd.send', good2), headers: {}, timestamp: 3 },
+      ]);
+      await producer.close();
+      const out = await collect(h, 'im.msg.stamped');
+      const dlq = await collect(h, 'im.dlq');
+      cleanups.push(() => out.stop(), () => dlq.stop());
+      await eventually(() => out.records.length === 2 && dlq.records.length === 2, 'two stamped, two dead letters');
+      expect(out.records.map((r) => r.value.content)).toEqual(['before', 'after']);
+      expect(out.records.map((r) => r.value.seq)).toEqual([1, 2]);
+      const letters = dlq.records.map((r) => r.value);
+      expect(letters.map((l) => l.errorCode).sort()).toEqual(['POISON_RECORD', 'POISON_RECORD']);
+      expect(letters.every((l) => l.sourceTopic === 'im.cmd.send' && l.processor === 'enrich')).toBe(true);
+      expect(letters.some((l) => l.reason.includes('content refused by test'))).toBe(true);
+      expect(letters.some((l) => l.value?.toString() === 'not avro at all')).toBe(true);
+    });
+
+    it('restores a table from its compacted topic after a restart, and joins against it', async () => {
+      const h = await harness();
+      const relation = (status: RelationState['status']): RelationState => ({ userA: 'ann', userB: 'ben', status, blockedByA: false, blockedByB: false, updatedAt: Date.now() });
+      const producer = await h.log.producer();
+      for (const status of ['PENDING_A_TO_B', 'FRIENDS'] as const) {
+        await producer.send([{ topic: 'im.state.relations', key: 'ann|ben', value: await h.serde.encode('im.state.relations', relation(status)), headers: {}, timestamp: Date.now() }]);
+      }
+      const topology = () =>
+        new Topology('join-test').processor('join', (p) => {
+          const relations = p.table('im.state.relations');
+          p.stream('im.cmd.send')
+            .join(relations, (r) => [r.value.sender, r.value.recipientId].sort().join('|'), (r, rel) => ({ ...r, value: { ...r.value, content: rel?.status ?? 'NONE', mentions: [] } }))
+            .to('im.msg.checked');
+        });
+      const first = new StreamsApp(topology(), { log: h.log, serde: h.serde, appId: 'tbl', runtime });
+      await first.start();
+      await first.stop();
+      const second = app(h, topology(), 'tbl');
+      await second.start();
+      await produce(h, [{ ...send('d:ann:ben', 'x', 1), sender: 'ann', recipientId: 'ben' }, { ...send('d:ann:zed', 'x', 2), sender: 'ann', recipientId: 'zed' }]);
+      const out = await collect(h, 'im.msg.checked');
+      cleanups.push(() => out.stop());
+      await eventually(() => out.records.length === 2, 'two joined records');
+      expect(out.records.map((r) => r.value.content).sort()).toEqual(['FRIENDS', 'NONE']);
+      await producer.send([{ topic: 'im.state.relations', key: 'ann|ben', value: null, headers: {}, timestamp: Date.now() }]);
+      await producer.close();
+      await second.tablesCaughtUp();
+      await produce(h, [{ ...send('d:ann:ben', 'x', 3), sender: 'ann', recipientId: 'ben' }]);
+      await eventually(() => out.records.length === 3, 'joined after tombstone');
+      expect(out.records[2]!.value.content).toBe('NONE');
+    });
+  });
+}

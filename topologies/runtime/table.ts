@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { TopicSerde } from '../../schemas/serde.js';
+import type { TopicName } from '../../schemas/types.generated.js';
+import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
+import type { StoreView, TableView } from './topology.js';
+
+/** Header naming the instance that wrote a changelog record, so it skips its own echoes. */
+export const WRITER_HEADER = 'im-writer';
+
+/**
+ * Key-value state with a secondary index on the key's part before `|`, so "all members of
+ * group G" (keys `G|user`) is a lookup, not a scan.
+ */
+export class KeyValueState<V> implements TableView<V> {
+  private readonly map = new Map<string, V>();
+  private readonly index = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  *withPrefix(prefix: string): IterableIterator<[string, V]> {
+    for (const key of this.index.get(prefix) ?? []) yield [key, this.map.get(key)!];
+  }
+
+  apply(key: string, value: V | null): void {
+    const bar = key.indexOf('|');
+    const prefix = bar >= 0 ? key.slice(0, bar) : null;
+    if (value === null) {
+      this.map.delete(key);
+      if (prefix !== null) {
+        const set = this.index.get(prefix);
+        set?.delete(key);
+        if (set?.size === 0) this.index.delete(prefix);
+      }
+      return;
+    }
+    this.map.set(key, value);
+    if (prefix !== null) {
+      let set = this.index.get(prefix);
+      if (!set) this.index.set(prefix, (set = new Set()));
+      set.add(key);
+    }
+  }
+}
+
+/**
+ * Keeps a `KeyValueState` equal to a compacted topic: reads it from the beginning at start
+ * (`ready` resolves once caught up with the end offsets seen then) and follows it after.
+ * Each materialiser uses a fresh, never-committed consumer group: it is a reader, not a member.
+ */
+export class TableMaterializer<V> {
+  readonly state = new KeyValueState<V>();
+  private consumer: LogConsumer | undefined;
+  private readonly positions = new Map<number, bigint>();
+  private waiters: { target: Map<number, bigint>; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly topic: TopicName,
+    private readonly deps: { log: LogClient; serde: TopicSerde; appId: string; instanceId: string },
+  ) {}
+
+  async start(): Promise<void> {
+    this.consumer = this.deps.log.consumer({
+      groupId: `${this.deps.appId}.table.${this.topic}.${randomUUID()}`,
+      topics: [this.topic],
+      fromBeginning: true,
+      commit: false,
+      partitionsConcurrency: 8,
+      eachBatch: (batch) => this.applyBatch(batch),
+    });
+    await this.consumer.start();
+    await this.catchUp();
+  }
+
+  /** Resolves when every record written before this call has been applied. */
+  async catchUp(): Promise<void> {
+    const ends = await this.deps.log.endOffsets(this.topic);
+    const target = new Map([...ends].map(([p, o]) => [p, BigInt(o)]));
+    if (this.caughtUp(target)) return;
+    await new Promise<void>((resolve) => this.waiters.push({ target, resolve }));
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  private caughtUp(target: Map<number, bigint>): boolean {
+    for (const [p, end] of target) if (end > 0n && (this.positions.get(p) ?? 0n) < end) return false;
+    return true;
+  }
+
+  private async applyBatch(batch: ConsumedBatch): Promise<void> {
+    for (const m of batch.messages) {
+      if (m.key !== null && m.headers[WRITER_HEADER] !== this.deps.instanceId) {
+        this.state.apply(m.key, m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V));
+      }
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) this.positions.set(batch.partition, BigInt(last.offset) + 1n);
+    this.waiters = this.waiters.filter((w) => (this.caughtUp(w.target) ? (w.resolve(), false) : true));
+  }
+}
+
+/**
+ * A store's view for one processing attempt: reads see the attempt's own writes first; the
+ * writes reach the shared state (and the changelog) only if the attempt succeeds.
+ */
+export class StagedStore<V> implements StoreView<V> {
+  readonly writes = new Map<string, V | null>();
+
+  constructor(private readonly state: KeyValueState<V>) {}
+
+  get size(): number {
+    return this.state.size;
+  }
+
+  get(key: string): V | undefined {
+    if (this.writes.has(key)) return this.writes.get(key) ?? undefined;
+    return this.state.get(key);
+  }
+
+  withPrefix(prefix: string): IterableIterator<[string, V]> {
+    return this.state.withPrefix(prefix);
+  }
+
+  put(key: string, value: V | null): void {
+    this.writes.set(key, value);
+  }
+
+  commit(): void {
+    for (const [k, v] of this.writes) this.state.apply(k, v);
+  }
+}
