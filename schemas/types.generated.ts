@@ -38,6 +38,8 @@ export interface DedupState {
   conversationId: string;
   seq: number;
   stampedAt: number;
+  /** topic/partition/offset of the record that was stamped: the same position again is a redelivery (re-emit), another one a client retry (ack only). */
+  source: string;
 }
 
 export interface Delivery {

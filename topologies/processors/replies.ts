@@ -1,0 +1,52 @@
+import type { ErrorCode } from '../../edge/protocol/codes.js';
+import { ErrorCodes } from '../../edge/protocol/codes.js';
+import type { ErrorFrame, MessageFrame, ServerFrame } from '../../edge/protocol/frames.js';
+import type { Origin, StampedMessage } from '../../schemas/types.generated.js';
+import type { Emit } from '../runtime/topology.js';
+
+/**
+ * Frames back to one connection (acks, errors, sync results) travel the same path as
+ * deliveries: an `im.push.online` record keyed by the connection's gateway.
+ */
+export function replyTo(origin: Origin, userId: string, frame: ServerFrame, correlationId: string, messageId: string | null = null): Emit<'im.push.online'> {
+  return {
+    topic: 'im.push.online',
+    key: origin.gatewayId,
+    value: {
+      gatewayId: origin.gatewayId,
+      correlationId,
+      createdAt: Date.now(),
+      deliveries: [{ userId, connectionId: origin.connectionId, messageId, frame: JSON.stringify(frame) }],
+    },
+  };
+}
+
+export function errorFrame(code: ErrorCode, msgId?: string, detail?: string): ErrorFrame {
+  return { type: 'error', error_code: code, error_message: detail ?? ErrorCodes[code], timestamp: Date.now(), ...(msgId ? { msg_id: msgId } : {}) };
+}
+
+/** The `message` frame a recipient gets for a stamped message. */
+export function messageFrame(m: StampedMessage, forUser: string): MessageFrame {
+  const direct = m.recipientKind === 'USER';
+  return {
+    type: 'message',
+    msg_id: m.messageId,
+    client_msg_id: m.clientMsgId,
+    conversation_id: m.conversationId,
+    sender: m.sender,
+    // In a direct chat each side sees the other as the recipient; in a group, the group.
+    recipient: direct ? (forUser === m.sender ? m.recipientId : forUser) : m.recipientId,
+    recipient_type: direct ? 'user' : 'group',
+    content: m.content,
+    content_type: m.contentType,
+    mentions: m.mentions,
+    timestamp: m.stampedAt,
+    sequence_number: m.seq,
+  };
+}
+
+/** Conversation ids: one per user pair (sorted, so both sides agree) and one per group. */
+export const directConversationId = (a: string, b: string): string => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
+export const groupConversationId = (groupId: string): string => `g:${groupId}`;
+/** Key of a relationship: the sorted pair. */
+export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
