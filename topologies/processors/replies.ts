@@ -26,7 +26,7 @@ export function errorFrame(code: ErrorCode, msgId?: string, detail?: string): Er
 }
 
 /** The `message` frame a recipient gets for a stamped message. */
-export function messageFrame(m: StampedMessage, forUser: string): MessageFrame {
+export function messageFrame(m: StampedMessage): MessageFrame {
   const direct = m.recipientKind === 'USER';
   return {
     type: 'message',
@@ -34,8 +34,7 @@ export function messageFrame(m: StampedMessage, forUser: string): MessageFrame {
     client_msg_id: m.clientMsgId,
     conversation_id: m.conversationId,
     sender: m.sender,
-    // In a direct chat each side sees the other as the recipient; in a group, the group.
-    recipient: direct ? (forUser === m.sender ? m.recipientId : forUser) : m.recipientId,
+    recipient: m.recipientId,
     recipient_type: direct ? 'user' : 'group',
     content: m.content,
     content_type: m.contentType,
