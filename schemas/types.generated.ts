@@ -230,6 +230,18 @@ export interface StampedMessage {
   stampedAt: number;
 }
 
+/** A client's request for missed messages (after reconnect), answered with a sync_result frame. */
+export interface SyncCommand {
+  correlationId: string;
+  userId: string;
+  origin: Origin;
+  /** Null: every conversation of the user with unread messages. */
+  conversationId: null | string;
+  afterSeq: number;
+  limit: number;
+  at: number;
+}
+
 /** An ephemeral typing indicator; never stored. */
 export interface TypingCommand {
   correlationId: string;
@@ -248,6 +260,7 @@ export interface TopicValues {
   'im.cmd.send': SendCommand;
   'im.cmd.receipt': ReceiptCommand;
   'im.cmd.typing': TypingCommand;
+  'im.cmd.sync': SyncCommand;
   'im.cmd.relation': RelationCommand;
   'im.cmd.group': GroupCommand;
   'im.msg.checked': CheckedMessage;
