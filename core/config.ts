@@ -43,6 +43,14 @@ export interface PlatformConfig {
     /** PEM-encoded PKCS#8 private key; null means generate an ephemeral key (development only). */
     privateKeyPem: string | null;
     jwksUrl: string | null;
+    /** scrypt cost N (power of two); 2^15 in production, lower only to speed up tests. */
+    scryptCost: number;
+    /** Leeway for exp/iat/nbf between the issuer's and the verifier's clocks. */
+    clockToleranceSec: number;
+    /** Failed logins allowed per username, and per remote address, within the window. */
+    loginMaxFailuresPerUser: number;
+    loginMaxFailuresPerAddress: number;
+    loginWindowSec: number;
   };
   metricsPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -134,6 +142,11 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       refreshTtlSec: r.int('IM_AUTH_REFRESH_TTL_SEC', 30 * 24 * 3600, 60),
       privateKeyPem: r.optional('IM_AUTH_PRIVATE_KEY_PEM'),
       jwksUrl: r.optional('IM_AUTH_JWKS_URL'),
+      scryptCost: r.int('IM_AUTH_SCRYPT_COST', 1 << 15, 2, 1 << 20),
+      clockToleranceSec: r.int('IM_AUTH_CLOCK_TOLERANCE_SEC', 5, 0, 300),
+      loginMaxFailuresPerUser: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_USER', 5, 1),
+      loginMaxFailuresPerAddress: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1),
+      loginWindowSec: r.int('IM_AUTH_LOGIN_WINDOW_SEC', 900, 1),
     },
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
@@ -141,7 +154,10 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
   if (config.edge.heartbeatTimeoutMs <= config.edge.heartbeatIntervalMs) {
     r.problems.push('IM_HEARTBEAT_TIMEOUT_MS must be larger than IM_HEARTBEAT_INTERVAL_MS');
   }
+  if ((config.auth.scryptCost & (config.auth.scryptCost - 1)) !== 0)
+    r.problems.push('IM_AUTH_SCRYPT_COST must be a power of two');
   if (mode === 'production') {
+    if (config.auth.scryptCost < 1 << 14) r.problems.push('IM_AUTH_SCRYPT_COST below 16384 is for tests only');
     for (const name of ['IM_AUTH_ISSUER', 'IM_GATEWAY_ID'])
       if (r.defaulted.includes(name)) r.problems.push(`${name} must be set in production mode`);
     if (!config.auth.privateKeyPem && !config.auth.jwksUrl)

@@ -58,7 +58,7 @@ export function createTopicSerde(client: Client): TopicSerde {
  * PUT /config/{subject} with the Confluent API's own body; the client library's updateConfig
  * sends a field Apicurio's compatibility layer rejects.
  */
-async function setCompatibility(registryUrl: string, subject: string, level: Compatibility): Promise<void> {
+export async function setCompatibility(registryUrl: string, subject: string, level: Compatibility): Promise<void> {
   const res = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },

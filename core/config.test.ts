@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+
+describe('config', () => {
+  it('works with no environment at all (development defaults)', () => {
+    const c = loadConfig({});
+    expect(c.engine).toBe('memory');
+    expect(c.edge.maxFrameBytes).toBe(10 * 1024);
+    expect(c.edge.heartbeatIntervalMs).toBe(30_000);
+    expect(c.edge.userRatePerSec).toBe(100);
+  });
+
+  it('reports every invalid value at once', () => {
+    try {
+      loadConfig({ IM_EDGE_PORT: 'eighty', IM_ENGINE: 'postgres', IM_HEARTBEAT_TIMEOUT_MS: '10', IM_HEARTBEAT_INTERVAL_MS: '20' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('IM_EDGE_PORT');
+      expect(msg).toContain('IM_ENGINE');
+      expect(msg).toContain('IM_HEARTBEAT_TIMEOUT_MS');
+    }
+  });
+
+  it('refuses development defaults in production mode', () => {
+    expect(() => loadConfig({ IM_MODE: 'production', IM_ENGINE: 'kafka' })).toThrow(/IM_AUTH_PRIVATE_KEY_PEM|IM_AUTH_ISSUER/);
+  });
+});
