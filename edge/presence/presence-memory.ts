@@ -1,0 +1,56 @@
+import type { Presence, PresenceEntry } from './presence.js';
+
+export interface MemoryPresenceOptions {
+  /** How long a gateway's entries stay visible without a heartbeat (the heartbeat timeout). */
+  ttlMs: number;
+  /** Injected clock for tests. */
+  now?: () => number;
+}
+
+/**
+ * Presence in one process, for `make run` and tests. Same semantics as the Redis one: an entry
+ * is visible while its gateway's liveness has not expired. What it cannot do: be shared by
+ * several processes, so it only serves a single-gateway deployment.
+ */
+export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
+  const now = options.now ?? Date.now;
+  const users = new Map<string, Map<string, PresenceEntry>>();
+  const gatewayExpiry = new Map<string, number>();
+  const alive = (gatewayId: string): boolean => (gatewayExpiry.get(gatewayId) ?? 0) > now();
+
+  return {
+    async connect(entry) {
+      let conns = users.get(entry.userId);
+      if (!conns) users.set(entry.userId, (conns = new Map()));
+      conns.set(entry.connectionId, { ...entry });
+      gatewayExpiry.set(entry.gatewayId, now() + options.ttlMs);
+    },
+    async disconnect(userId, connectionId) {
+      const conns = users.get(userId);
+      conns?.delete(connectionId);
+      if (conns?.size === 0) users.delete(userId);
+    },
+    async heartbeat(gatewayId) {
+      gatewayExpiry.set(gatewayId, now() + options.ttlMs);
+    },
+    async removeGateway(gatewayId) {
+      gatewayExpiry.delete(gatewayId);
+      for (const [userId, conns] of users) {
+        for (const [id, e] of conns) if (e.gatewayId === gatewayId) conns.delete(id);
+        if (conns.size === 0) users.delete(userId);
+      }
+    },
+    async lookup(userIds) {
+      const out = new Map<string, PresenceEntry[]>();
+      for (const userId of userIds) {
+        const live = [...(users.get(userId)?.values() ?? [])].filter((e) => alive(e.gatewayId)).map((e) => ({ ...e }));
+        if (live.length > 0) out.set(userId, live);
+      }
+      return out;
+    },
+    async close() {
+      users.clear();
+      gatewayExpiry.clear();
+    },
+  };
+}
