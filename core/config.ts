@@ -34,6 +34,12 @@ export interface PlatformConfig {
     allowedOrigins: string[];
     deliveryAckTimeoutMs: number;
     maxBackpressureBytes: number;
+    /** Ingress frames wait at most this long to be produced together in one batch. */
+    ingressLingerMs: number;
+    ingressBatchMax: number;
+    maxHttpBodyBytes: number;
+    /** Files served at `/` (the web client); null serves nothing there. */
+    staticDir: string | null;
   };
   auth: {
     issuer: string;
@@ -134,6 +140,10 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       allowedOrigins: r.list('IM_ALLOWED_ORIGINS', []),
       deliveryAckTimeoutMs: r.int('IM_DELIVERY_ACK_TIMEOUT_MS', 5_000, 10),
       maxBackpressureBytes: r.int('IM_MAX_BACKPRESSURE_BYTES', 256 * 1024, 1024),
+      ingressLingerMs: r.int('IM_INGRESS_LINGER_MS', 2, 0, 1_000),
+      ingressBatchMax: r.int('IM_INGRESS_BATCH_MAX', 500, 1, 100_000),
+      maxHttpBodyBytes: r.int('IM_MAX_HTTP_BODY_BYTES', 64 * 1024, 1024),
+      staticDir: r.optional('IM_EDGE_STATIC_DIR'),
     },
     auth: {
       issuer: r.string('IM_AUTH_ISSUER', 'im-platform-dev'),

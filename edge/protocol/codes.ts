@@ -10,6 +10,10 @@ export const ErrorCodes = {
   MALFORMED_FRAME: 'A required field is missing or has the wrong type',
   RATE_LIMIT_EXCEEDED: 'Too many messages',
   TOKEN_INVALID: 'Access token invalid',
+  SENDER_MISMATCH: 'The frame names a sender other than the authenticated user',
+  TOO_MANY_DEVICES: 'Too many connections for this user; close one first',
+  ORIGIN_FORBIDDEN: 'Origin not allowed',
+  INTERNAL_ERROR: 'Unexpected server error',
   // pipeline
   NOT_FRIENDS: 'Direct messages need an accepted friendship',
   BLOCKED: 'One of the users blocked the other',
@@ -26,6 +30,13 @@ export const ErrorCodes = {
   NOT_FOUND: 'No such resource',
   CONFLICT: 'Already exists',
   TOO_MANY_REQUESTS: 'Too many requests',
+  PAYLOAD_TOO_LARGE: 'Request body larger than allowed',
+  // auth
+  INVALID_CREDENTIALS: 'Username or password is wrong',
+  USERNAME_TAKEN: 'That username is already registered',
+  REFRESH_INVALID: 'Refresh token unknown, expired or revoked; log in again',
+  REFRESH_REUSED: 'Refresh token was already used; its whole session family is revoked, log in again',
+  TOKEN_EXPIRED: 'Access token expired; refresh it',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
