@@ -1,0 +1,95 @@
+import type { Presence, PresenceEntry } from '../../edge/presence/presence.js';
+import type { Delivery, OnlinePush } from '../../schemas/types.generated.js';
+import type { Emit } from '../runtime/topology.js';
+
+/**
+ * Fan-out shared by push orchestration, receipts and typing: presence looked up in chunks (one
+ * round trip per chunk, chunks in parallel up to a bound), deliveries grouped per gateway, and
+ * one `im.push.online` record per gateway (split only to keep records under the broker's size).
+ */
+export interface FanoutConfig {
+  /** Users per presence round trip. */
+  presenceBatchSize: number;
+  /** Presence round trips in flight at once for one record. */
+  presenceConcurrency: number;
+  /** Deliveries per OnlinePush record: a frame is repeated per delivery, so this bounds record size. */
+  maxDeliveriesPerPush: number;
+}
+
+export const defaultFanoutConfig: FanoutConfig = { presenceBatchSize: 500, presenceConcurrency: 4, maxDeliveriesPerPush: 500 };
+
+/** Live connections of `userIds` (deduplicated); users with none are absent from the map. */
+export async function lookupPresence(presence: Presence, userIds: Iterable<string>, config: FanoutConfig): Promise<Map<string, PresenceEntry[]>> {
+  const unique = [...new Set(userIds)];
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += config.presenceBatchSize) chunks.push(unique.slice(i, i + config.presenceBatchSize));
+  const found = new Map<string, PresenceEntry[]>();
+  for (let i = 0; i < chunks.length; i += config.presenceConcurrency) {
+    const results = await Promise.all(chunks.slice(i, i + config.presenceConcurrency).map((c) => presence.lookup(c)));
+    for (const r of results) for (const [user, entries] of r) found.set(user, entries);
+  }
+  return found;
+}
+
+/** Deliveries of one frame, grouped by gateway id. */
+export class GatewayDeliveries {
+  readonly byGateway = new Map<string, Delivery[]>();
+
+  add(gatewayId: string, delivery: Delivery, first = false): void {
+    let list = this.byGateway.get(gatewayId);
+    if (!list) this.byGateway.set(gatewayId, (list = []));
+    if (first) list.unshift(delivery);
+    else list.push(delivery);
+  }
+
+  /**
+   * Adds a user's connections: one delivery per gateway addressed to all the user's connections
+   * there, or, when `exceptConnectionId` is set (the sender's own devices), one per connection
+   * other than that one.
+   */
+  addUser(entries: readonly PresenceEntry[], frame: string, messageId: string | null, exceptConnectionId: string | null = null): void {
+    if (exceptConnectionId !== null) {
+      for (const e of entries) {
+        if (e.connectionId !== exceptConnectionId) this.add(e.gatewayId, { userId: e.userId, connectionId: e.connectionId, messageId, frame });
+      }
+      return;
+    }
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (seen.has(e.gatewayId)) continue;
+      seen.add(e.gatewayId);
+      this.add(e.gatewayId, { userId: e.userId, connectionId: null, messageId, frame });
+    }
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.byGateway.values()) n += list.length;
+    return n;
+  }
+
+  /** One record per gateway (more only past `maxDeliveriesPerPush`), keyed by gateway id. */
+  toEmits(correlationId: string, maxDeliveriesPerPush: number, now = Date.now()): Emit<'im.push.online'>[] {
+    const out: Emit<'im.push.online'>[] = [];
+    for (const [gatewayId, deliveries] of this.byGateway) {
+      for (let i = 0; i < deliveries.length; i += maxDeliveriesPerPush) {
+        const value: OnlinePush = { gatewayId, correlationId, createdAt: now, deliveries: deliveries.slice(i, i + maxDeliveriesPerPush) };
+        out.push({ topic: 'im.push.online', key: gatewayId, value });
+      }
+    }
+    return out;
+  }
+}
+
+/** Splits a list into chunks of `size`. */
+export function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}

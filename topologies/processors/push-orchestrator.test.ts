@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryPushBus } from '../../edge/delivery/push-bus-memory.js';
+import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
+import type { Presence } from '../../edge/presence/presence.js';
+import type { MemberState, OnlinePush, StampedMessage } from '../../schemas/types.generated.js';
+import { engines, eventually } from '../runtime/testing.js';
+import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
+import { pushOrchestrator } from './push-orchestrator.js';
+import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
+import { pushRealtime } from './push-realtime.js';
+import { directConversationId } from './replies.js';
+
+const config = { ...defaultFanoutConfig, presenceBatchSize: 7, previewChars: 10 };
+
+function stamped(over: Partial<StampedMessage> & { seq: number }): StampedMessage {
+  return {
+    correlationId: `corr-${over.seq}`,
+    messageId: `m-${over.seq}`,
+    sender: 'alice',
+    origin: { gatewayId: 'gw-a', connectionId: 'alice-phone', deviceId: 'phone' },
+    clientMsgId: `c-${over.seq}`,
+    conversationId: directConversationId('alice', 'bob'),
+    recipientKind: 'USER',
+    recipientId: 'bob',
+    content: 'hello there, how are you?',
+    contentType: 'text',
+    mentions: [],
+    clientTimestamp: 1,
+    receivedAt: 2,
+    stampedAt: 3,
+    ...over,
+  };
+}
+
+async function connect(presence: Presence, userId: string, connectionId: string, gatewayId: string): Promise<void> {
+  await presence.connect({ userId, connectionId, gatewayId, deviceId: connectionId, connectedAt: 1 });
+}
+
+const frames = (pushes: OnlinePush[]) => pushes.flatMap((p) => p.deliveries.map((d) => ({ gw: p.gatewayId, ...d, frame: JSON.parse(d.frame) as Record<string, unknown> })));
+
+for (const engine of engines) {
+  describe(`push orchestration on the ${engine.name} engine`, () => {
+    let kit: ProcessorKit | undefined;
+    afterEach(async () => {
+      await kit?.close();
+      kit = undefined;
+    });
+
+    it('acks the sender, delivers to the peer and the sender\'s other devices, and skips the sending connection', async () => {
+      kit = await openKit(engine.create, ['im.msg.stamped', 'im.state.members', 'im.push.online', 'im.push.offline']);
+      const presence = createMemoryPresence({ ttlMs: 60_000 });
+      await connect(presence, 'alice', 'alice-phone', 'gw-a');
+      await connect(presence, 'alice', 'alice-laptop', 'gw-b');
+      await connect(presence, 'bob', 'bob-1', 'gw-b');
+      await connect(presence, 'bob', 'bob-2', 'gw-b');
+      await kit.start('orchestrate', pushOrchestrator({ presence }, config));
+      const online = await kit.collect('im.push.online');
+      const offline = await kit.collect('im.push.offline');
+      await kit.produce('im.msg.stamped', [{ key: directConversationId('alice', 'bob'), value: stamped({ seq: 1 }) }]);
+      await eventually(() => online.records.length === 2, 'one push per gateway');
+      const byGw = new Map(online.records.map((r) => [r.key, r.value]));
+      expect(byGw.get('gw-a')!.deliveries).toHaveLength(1);
+      const ack = JSON.parse(byGw.get('gw-a')!.deliveries[0]!.frame);
+      expect(ack).toEqual({ type: 'ack', msg_id: 'c-1', server_msg_id: 'm-1', conversation_id: 'd:alice:bob', sequence_number: 1, timestamp: 3 });
+      expect(byGw.get('gw-a')!.deliveries[0]!.connectionId).toBe('alice-phone');
+      const gwB = byGw.get('gw-b')!.deliveries;
+      expect(gwB.map((d) => [d.userId, d.connectionId, d.messageId]).sort()).toEqual([['alice', 'alice-laptop', 'm-1'], ['bob', null, 'm-1']]);
+      expect(JSON.parse(gwB[0]!.frame)).toMatchObject({ type: 'message', msg_id: 'm-1', sequence_number: 1, sender: 'alice' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(offline.records).toHaveLength(0);
+    });
+
+    it('sends an offline task for an offline peer and still acks the sender', async () => {
+      kit = await openKit(engine.create, ['im.msg.stamped', 'im.state.members', 'im.push.online', 'im.push.offline']);
+      const presence = createMemoryPresence({ ttlMs: 60_000 });
+      await connect(presence, 'alice', 'alice-phone', 'gw-a');
+      await kit.start('orchestrate', pushOrchestrator({ presence }, config));
+      const online = await kit.collect('im.push.online');
+      const offline = await kit.collect('im.push.offline');
+      await kit.produce('im.msg.stamped', [{ key: 'd:alice:bob', value: stamped({ seq: 4 }) }]);
+      await eventually(() => online.records.length === 1 && offline.records.length === 1, 'ack and offline task');
+      expect(JSON.parse(online.records[0]!.value.deliveries[0]!.frame).type).toBe('ack');
+      expect(offline.records[0]!.key).toBe('bob');
+      expect(offline.records[0]!.value).toMatchObject({ userId: 'bob', messageId: 'm-4', seq: 4, reason: 'OFFLINE', preview: 'hello ther…' });
+    });
+
+    it('fans a group message out to every member, batched per gateway, offline members as tasks', async () => {
+      kit = await openKit(engine.create, ['im.msg.stamped', 'im.state.members', 'im.push.online', 'im.push.offline']);
+      const presence = createMemoryPresence({ ttlMs: 60_000 });
+      const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
+      const member = (userId: string): MemberState => ({ groupId: 'G', userId, role: 'MEMBER', mutedUntil: 0, joinedAt: 1 });
+      await kit.produce('im.state.members', [...users, 'alice'].map((u) => ({ key: `G|${u}`, value: member(u) })));
+      await kit.produce('im.state.members', [{ key: 'OTHER|zed', value: { ...member('zed'), groupId: 'OTHER' } }]);
+      await connect(presence, 'alice', 'alice-phone', 'gw-a');
+      // u0..u39 online over three gateways, u40..u49 offline
+      for (let i = 0; i < 40; i++) await connect(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
+      let lookups = 0;
+      const counted: Presence = { ...presence, lookup: (ids) => (lookups++, presence.lookup(ids)) };
+      await kit.start('orchestrate', pushOrchestrator({ presence: counted }, config));
+      const online = await kit.collect('im.push.online');
+      const offline = await kit.collect('im.push.offline');
+      const msg = stamped({ seq: 9, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' });
+      await kit.produce('im.msg.stamped', [{ key: 'g:G', value: msg }]);
+      await eventually(() => online.records.length === 4 && offline.records.length === 10, 'pushes and offline tasks');
+      expect(lookups).toBe(Math.ceil(51 / config.presenceBatchSize));
+      const got = frames(online.records.map((r) => r.value)).filter((d) => d.frame.type === 'message');
+      expect(got.map((d) => d.userId).sort()).toEqual(users.slice(0, 40).sort());
+      for (const d of got) expect(d.gw).toBe(`gw-${Number(d.userId.slice(1)) % 3}`);
+      expect(offline.records.map((r) => r.key).sort()).toEqual(users.slice(40).sort());
+      expect(online.records.find((r) => r.key === 'gw-a')!.value.deliveries.map((d) => JSON.parse(d.frame).type)).toEqual(['ack']);
+    });
+
+    it('the real-time worker publishes each online push to its gateway channel', async () => {
+      kit = await openKit(engine.create, ['im.push.online']);
+      const bus = createMemoryPushBus();
+      const got: OnlinePush[] = [];
+      await bus.subscribe('gw-9', (p) => got.push(p));
+      await kit.start('realtime', pushRealtime({ pushBus: bus }));
+      const push = (n: number): OnlinePush => ({ gatewayId: 'gw-9', correlationId: `c${n}`, createdAt: n, deliveries: [{ userId: 'bob', connectionId: null, messageId: `m${n}`, frame: '{"type":"message"}' }] });
+      await kit.produce('im.push.online', [1, 2, 3].map((n) => ({ key: 'gw-9', value: push(n) })));
+      await eventually(() => got.length === 3, 'three pushes');
+      expect(got).toEqual([1, 2, 3].map(push));
+    });
+  });
+}

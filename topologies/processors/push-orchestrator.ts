@@ -1,0 +1,62 @@
+import type { Presence } from '../../edge/presence/presence.js';
+import type { AckOutFrame } from '../../edge/protocol/frames.js';
+import { counter } from '../../core/metrics.js';
+import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
+import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
+import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
+import { groupMembers } from './query-participants.js';
+import { messageFrame, replyTo } from './replies.js';
+
+export interface PushOrchestratorDeps {
+  presence: Presence;
+}
+
+export interface PushOrchestratorConfig extends FanoutConfig {
+  /** Characters of content in an offline notification's preview. */
+  previewChars: number;
+}
+
+const outcomes = counter('im_push_orchestrated_total', 'Recipients resolved by push orchestration, by outcome', ['outcome'] as const);
+
+/**
+ * Push orchestration (seed 000 service 7): for each stamped message, the sender's ack (only
+ * now, since the message is durable in Kafka), one online push per gateway holding every
+ * delivery of the message there, and an offline push task per recipient with no connection.
+ * Recipients: direct = the peer; group = every member; plus the sender's other devices.
+ */
+export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchestratorConfig) {
+  return (p: ProcessorBuilder): void => {
+    const members = p.table('im.state.members');
+    p.stream('im.msg.stamped').process(['im.push.online', 'im.push.offline'], async (r, ctx) => {
+      const m = r.value;
+      const recipients = m.recipientKind === 'USER' ? [m.recipientId] : groupMembers(ctx.table(members), m.recipientId);
+      const others = recipients.filter((u) => u !== m.sender);
+      const online = await lookupPresence(deps.presence, [m.sender, ...others], config);
+
+      const frame = JSON.stringify(messageFrame(m));
+      const deliveries = new GatewayDeliveries();
+      if (m.origin !== null) {
+        const ack: AckOutFrame = { type: 'ack', msg_id: m.clientMsgId, server_msg_id: m.messageId, conversation_id: m.conversationId, sequence_number: m.seq, timestamp: m.stampedAt };
+        const reply = replyTo(m.origin, m.sender, ack, m.correlationId).value!;
+        deliveries.add(m.origin.gatewayId, reply.deliveries[0]!, true);
+      }
+      const senderEntries = online.get(m.sender);
+      if (senderEntries) deliveries.addUser(senderEntries, frame, m.messageId, m.origin?.connectionId ?? null);
+
+      const offline: Emit<'im.push.offline'>[] = [];
+      for (const userId of new Set(others)) {
+        const entries = online.get(userId);
+        if (entries) deliveries.addUser(entries, frame, m.messageId);
+        else offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars) });
+      }
+      outcomes.inc({ outcome: 'online' }, online.size - (senderEntries ? 1 : 0));
+      outcomes.inc({ outcome: 'offline' }, offline.length);
+      return [...deliveries.toEmits(m.correlationId, config.maxDeliveriesPerPush), ...offline];
+    }, 'orchestrate');
+  };
+}
+
+function offlineTask(m: StampedMessage, userId: string, previewChars: number): OfflinePushTask {
+  const preview = m.content.length > previewChars ? `${m.content.slice(0, previewChars)}…` : m.content;
+  return { correlationId: m.correlationId, userId, messageId: m.messageId, conversationId: m.conversationId, seq: m.seq, sender: m.sender, preview, reason: 'OFFLINE', createdAt: Date.now() };
+}

@@ -1,0 +1,25 @@
+import { counter } from '../../core/metrics.js';
+import type { PushBus } from '../../edge/delivery/push-bus.js';
+import type { ProcessorBuilder } from '../runtime/topology.js';
+
+export interface PushRealtimeDeps {
+  pushBus: PushBus;
+}
+
+const published = counter('im_push_realtime_published_total', 'Online push records published to gateway channels', [] as const);
+const deliveries = counter('im_push_realtime_deliveries_total', 'Deliveries inside published online push records', [] as const);
+
+/**
+ * The real-time push worker (seed 000 service 8): hands each online push record to its
+ * gateway's channel. Its own consumer group and topic, so offline push never delays it.
+ */
+export function pushRealtime(deps: PushRealtimeDeps, _config: Record<string, never> = {}) {
+  return (p: ProcessorBuilder): void => {
+    p.stream('im.push.online').process([], async (r) => {
+      await deps.pushBus.publish(r.value);
+      published.inc();
+      deliveries.inc(r.value.deliveries.length);
+      return [];
+    }, 'publish');
+  };
+}
