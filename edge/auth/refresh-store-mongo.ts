@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
 import type { ConsumeResult, RefreshFamily, RefreshTokenRecord, RefreshTokenStore } from './refresh-store.js';
 
 interface TokenDoc {
@@ -11,12 +11,19 @@ interface TokenDoc {
   created_at: Date;
 }
 
+interface SpentDoc {
+  _id: string; // SHA-256 of a token that was exchanged
+  used_at: Date;
+}
+
+const DUPLICATE_KEY = 11000;
+
 interface FamilyDoc {
   _id: string;
   user_id: string;
   device_id: string;
   created_at: Date;
-  revoked_at: Date | null;
+  revoked_at?: Date | null;
 }
 
 function toRecord(doc: TokenDoc): RefreshTokenRecord {
@@ -35,25 +42,25 @@ export interface MongoRefreshStore extends RefreshTokenStore {
 }
 
 /**
- * Tokens in `auth_refresh_tokens`, families in `auth_refresh_families`. Revocation lives on
- * the family document, not on each token, so a token inserted concurrently with a revocation
- * is still refused: every exchange reads the family after marking its token used.
+ * Tokens in `auth_refresh_tokens`, spend markers in `auth_refresh_spent`, families in
+ * `auth_refresh_families`. Revocation lives on the family document, not on each token, so a
+ * token inserted concurrently with a revocation is still refused: every exchange reads the
+ * family after spending its token.
  */
 export function createMongoRefreshStore(db: Db, options: { prefix?: string } = {}): MongoRefreshStore {
   const prefix = options.prefix ?? 'auth_refresh';
   const tokens: Collection<TokenDoc> = db.collection<TokenDoc>(`${prefix}_tokens`);
   const families: Collection<FamilyDoc> = db.collection<FamilyDoc>(`${prefix}_families`);
+  const spent: Collection<SpentDoc> = db.collection<SpentDoc>(`${prefix}_spent`);
   return {
     async ensureIndexes() {
       await tokens.createIndex({ family_id: 1 }, { name: 'family_id' });
       await tokens.createIndex({ expires_at: 1 }, { name: 'expires_at' });
     },
     async createFamily(family: RefreshFamily, now) {
-      await families.updateOne(
-        { _id: family.familyId },
-        { $setOnInsert: { user_id: family.userId, device_id: family.deviceId, created_at: new Date(now), revoked_at: null } },
-        { upsert: true },
-      );
+      await families.insertOne({
+        _id: family.familyId, user_id: family.userId, device_id: family.deviceId, created_at: new Date(now), revoked_at: null,
+      });
     },
     async insert(record, now) {
       await tokens.insertOne({
@@ -67,19 +74,24 @@ export function createMongoRefreshStore(db: Db, options: { prefix?: string } = {
       });
     },
     async consume(tokenHash, now): Promise<ConsumeResult | null> {
-      // The filter on used_at makes this the single winner among concurrent exchanges.
-      const before = await tokens.findOneAndUpdate(
-        { _id: tokenHash, used_at: null },
-        { $set: { used_at: new Date(now) } },
-        { returnDocument: 'before' },
-      );
-      const doc = before ?? (await tokens.findOne({ _id: tokenHash }));
+      const doc = await tokens.findOne({ _id: tokenHash });
       if (!doc) return null;
+      // The spend is an insert on a unique _id: the one atomic step FerretDB guarantees under
+      // concurrency (its findOneAndUpdate let several racers all see used_at: null).
+      let firstUse = true;
+      try {
+        await spent.insertOne({ _id: tokenHash, used_at: new Date(now) });
+      } catch (err) {
+        if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+        firstUse = false;
+      }
+      if (firstUse) await tokens.updateOne({ _id: tokenHash }, { $set: { used_at: new Date(now) } });
       const family = await families.findOne({ _id: doc.family_id });
       const record = toRecord(doc);
-      if (before) record.usedAt = now;
-      // A missing family document means it was never valid: treat it as revoked.
-      return { record, firstUse: before !== null, familyRevoked: !family || family.revoked_at !== null };
+      if (firstUse) record.usedAt = now;
+      // A missing family document means it was never valid: treat it as revoked. Loose `!=`:
+      // FerretDB may drop a null field, so "absent" and null both mean "not revoked".
+      return { record, firstUse, familyRevoked: !family || family.revoked_at != null };
     },
     async find(tokenHash) {
       const doc = await tokens.findOne({ _id: tokenHash });
@@ -89,7 +101,12 @@ export function createMongoRefreshStore(db: Db, options: { prefix?: string } = {
       await families.updateOne({ _id: familyId, revoked_at: null }, { $set: { revoked_at: new Date(now) } });
     },
     async purgeExpired(now) {
-      const res = await tokens.deleteMany({ expires_at: { $lte: new Date(now) } });
+      const expired = await tokens.find({ expires_at: { $lte: new Date(now) } }, { projection: { _id: 1 } }).toArray();
+      if (expired.length === 0) return 0;
+      const ids = expired.map((d) => d._id);
+      // Spend markers go with their tokens; an expired token is refused as unknown either way.
+      await spent.deleteMany({ _id: { $in: ids } });
+      const res = await tokens.deleteMany({ _id: { $in: ids } });
       return res.deletedCount;
     },
   };

@@ -27,7 +27,10 @@ export interface ConsumeResult {
   familyRevoked: boolean;
 }
 
-/** Contract for `memory` and `mongo`; everything is a single-document atomic step (no transactions). */
+/**
+ * Contract for `memory` and `mongo`. No transactions (FerretDB has none): the spend is atomic
+ * on its own and revocation is checked after it, which is all reuse detection needs.
+ */
 export interface RefreshTokenStore {
   createFamily(family: RefreshFamily, now: number): Promise<void>;
   insert(record: Omit<RefreshTokenRecord, 'usedAt'>, now: number): Promise<void>;
