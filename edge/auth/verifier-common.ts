@@ -43,10 +43,11 @@ export function createVerifier(getKey: JWTVerifyGetKey, policy: VerifyPolicy): T
 
 function toPlatformError(err: unknown): PlatformError {
   if (err instanceof errors.JWTExpired) return new PlatformError('TOKEN_EXPIRED', 'access token expired', { cause: err });
-  // Key-set fetch failures are the only ones that may heal on retry; the token itself is not at fault.
-  if (err instanceof errors.JWKSTimeout) return new PlatformError('TOKEN_INVALID', 'key set unavailable', { retriable: true, cause: err });
+  // A key set that cannot be fetched or read is not the token's fault and may heal on retry.
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
+    return new PlatformError('TOKEN_INVALID', 'key set unavailable', { retriable: true, cause: err });
+  }
   if (err instanceof errors.JOSEError) return new PlatformError('TOKEN_INVALID', `access token invalid (${err.code})`, { cause: err });
-  if (err instanceof TypeError) return new PlatformError('TOKEN_INVALID', 'access token invalid', { cause: err });
-  // Network errors from the JWKS fetch: not the client's fault, may heal.
+  // jose reports every token fault as a JOSEError; anything else is the network under the JWKS fetch.
   return new PlatformError('TOKEN_INVALID', 'access token could not be verified', { retriable: true, cause: err });
 }
