@@ -1,0 +1,65 @@
+import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, StoredMessage } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
+
+/**
+ * The message store in one process (`make run`, tests). Same semantics as MongoDB's; what it
+ * cannot do: survive a restart or be shared between processes.
+ */
+export function createMemoryMessageStore(): MessageStore {
+  const messages = new Map<string, Map<number, StoredMessage>>();
+  const conversations = new Map<string, ConversationRecord>();
+  const reads = new Map<string, number>();
+
+  return {
+    async writeBatch(batch) {
+      let inserted = 0;
+      for (const m of batch) {
+        let conv = messages.get(m.conversationId);
+        if (!conv) messages.set(m.conversationId, (conv = new Map()));
+        if (conv.has(m.seq)) continue;
+        conv.set(m.seq, toStored(m));
+        inserted++;
+      }
+      for (const [id, m] of latestPerConversation(batch)) {
+        const cur = conversations.get(id);
+        if (cur && cur.maxSeq >= m.seq) continue;
+        conversations.set(id, { conversationId: id, kind: conversationKind(m), members: directMembers(m), maxSeq: m.seq, lastMessage: toStored(m), updatedAt: m.stampedAt });
+      }
+      return { inserted, duplicates: batch.length - inserted };
+    },
+    async history(conversationId, q) {
+      const all = [...(messages.get(conversationId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+      return pageOf(all, q);
+    },
+    async conversation(id) {
+      return conversations.get(id) ?? null;
+    },
+    async conversationsOf(userId, groupIds, limit) {
+      const groups = new Set(groupIds);
+      return [...conversations.values()]
+        .filter((c) => (c.kind === 'direct' ? c.members.includes(userId) : groups.has(c.conversationId)))
+        .sort((a, b) => b.updatedAt - a.updatedAt)
+        .slice(0, limit);
+    },
+    async setReadSeq(conversationId, userId, seq) {
+      const key = `${conversationId}|${userId}`;
+      reads.set(key, Math.max(reads.get(key) ?? 0, seq));
+    },
+    async readSeqs(userId, ids) {
+      const out = new Map<string, number>();
+      for (const id of ids) {
+        const seq = reads.get(`${id}|${userId}`);
+        if (seq !== undefined) out.set(id, seq);
+      }
+      return out;
+    },
+    async close() {},
+  };
+}
+
+/** A history page from an ascending list of a conversation's messages. */
+export function pageOf(all: readonly StoredMessage[], q: HistoryQuery): HistoryPage {
+  const inRange = all.filter((m) => (q.afterSeq === undefined || m.seq > q.afterSeq) && (q.beforeSeq === undefined || m.seq < q.beforeSeq));
+  if (q.afterSeq !== undefined) return { messages: inRange.slice(0, q.limit), hasMore: inRange.length > q.limit };
+  return { messages: inRange.slice(Math.max(0, inRange.length - q.limit)), hasMore: inRange.length > q.limit };
+}

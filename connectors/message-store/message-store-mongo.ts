@@ -1,0 +1,139 @@
+import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
+import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
+
+const DUPLICATE_KEY = 11000;
+
+type MessageDoc = StoredMessage;
+interface ConversationDoc {
+  _id: string;
+  kind: ConversationRecord['kind'];
+  members: string[];
+  maxSeq: number;
+  lastSeq: number;
+  lastMessage?: StoredMessage;
+  createdAt: number;
+  updatedAt?: number;
+}
+interface ReadDoc {
+  _id: string;
+  conversationId: string;
+  userId: string;
+  readSeq: number;
+}
+
+export interface MongoMessageStoreOptions {
+  db: Db;
+  /** Collection name prefix, so tests and tenants can share a database. */
+  prefix?: string;
+  /** Closed with the store when the store owns the connection. */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * The message store on MongoDB (FerretDB-compatible: no transactions, $lookup or pipeline
+ * updates). Idempotence comes from a unique index on (conversationId, seq): a redelivered
+ * batch's inserts fail with E11000 and are ignored (insertMany ordered:false inserts the rest).
+ * Conversation documents move forward with two ordered upserts per conversation: create with
+ * $setOnInsert + $max(maxSeq), then replace the last message only if it is newer.
+ */
+export async function createMongoMessageStore(options: MongoMessageStoreOptions): Promise<MessageStore> {
+  const prefix = options.prefix ?? '';
+  const messages: Collection<MessageDoc> = options.db.collection<MessageDoc>(`${prefix}messages`);
+  const conversations: Collection<ConversationDoc> = options.db.collection<ConversationDoc>(`${prefix}conversations`);
+  const reads: Collection<ReadDoc> = options.db.collection<ReadDoc>(`${prefix}reads`);
+  await messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq_unique' });
+  await conversations.createIndex({ members: 1, updatedAt: -1 }, { name: 'members_recent' });
+  await reads.createIndex({ userId: 1 }, { name: 'reads_user' });
+
+  async function insertIgnoringDuplicates(batch: readonly StampedMessage[]): Promise<number> {
+    try {
+      const res = await messages.insertMany(batch.map(toStored), { ordered: false });
+      return res.insertedCount;
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+      return err.insertedCount;
+    }
+  }
+
+  async function advanceConversations(batch: readonly StampedMessage[]): Promise<void> {
+    const ops: AnyBulkWriteOperation<ConversationDoc>[] = [];
+    for (const [id, m] of latestPerConversation(batch)) {
+      ops.push({
+        updateOne: {
+          filter: { _id: id },
+          update: { $setOnInsert: { kind: conversationKind(m), members: directMembers(m), lastSeq: 0, createdAt: m.stampedAt }, $max: { maxSeq: m.seq } },
+          upsert: true,
+        },
+      });
+      ops.push({ updateOne: { filter: { _id: id, lastSeq: { $lt: m.seq } }, update: { $set: { lastSeq: m.seq, lastMessage: toStored(m), updatedAt: m.stampedAt } } } });
+    }
+    if (ops.length === 0) return;
+    try {
+      await conversations.bulkWrite(ops, { ordered: true });
+    } catch (err) {
+      // Two writers upserting one new conversation at once: one insert loses; run again.
+      if (err instanceof MongoBulkWriteError && err.code === DUPLICATE_KEY) await conversations.bulkWrite(ops, { ordered: true });
+      else throw err;
+    }
+  }
+
+  const toRecord = (d: ConversationDoc): ConversationRecord => ({
+    conversationId: d._id,
+    kind: d.kind,
+    members: d.members,
+    maxSeq: d.maxSeq,
+    lastMessage: d.lastMessage!,
+    updatedAt: d.updatedAt ?? d.createdAt,
+  });
+  const noId = { projection: { _id: 0 } } as const;
+
+  return {
+    async writeBatch(batch) {
+      if (batch.length === 0) return { inserted: 0, duplicates: 0 };
+      const inserted = await insertIgnoringDuplicates(batch);
+      await advanceConversations(batch);
+      return { inserted, duplicates: batch.length - inserted };
+    },
+    async history(conversationId, q): Promise<HistoryPage> {
+      const seq: Record<string, number> = {};
+      if (q.afterSeq !== undefined) seq.$gt = q.afterSeq;
+      if (q.beforeSeq !== undefined) seq.$lt = q.beforeSeq;
+      const filter = Object.keys(seq).length > 0 ? { conversationId, seq } : { conversationId };
+      const forward = q.afterSeq !== undefined;
+      const docs = await messages.find(filter, noId).sort({ seq: forward ? 1 : -1 }).limit(q.limit + 1).toArray();
+      const hasMore = docs.length > q.limit;
+      const page = docs.slice(0, q.limit) as StoredMessage[];
+      return { messages: forward ? page : page.reverse(), hasMore };
+    },
+    async conversation(id) {
+      const d = await conversations.findOne({ _id: id, lastSeq: { $gt: 0 } });
+      return d ? toRecord(d) : null;
+    },
+    async conversationsOf(userId, groupIds, limit) {
+      const filter = groupIds.length > 0 ? { $or: [{ members: userId }, { _id: { $in: [...groupIds] } }] } : { members: userId };
+      const docs = await conversations.find({ ...filter, lastSeq: { $gt: 0 } }).sort({ updatedAt: -1 }).limit(limit).toArray();
+      return docs.map(toRecord);
+    },
+    async setReadSeq(conversationId, userId, seq) {
+      const write = () => reads.updateOne({ _id: `${conversationId}|${userId}` }, { $max: { readSeq: seq }, $setOnInsert: { conversationId, userId } }, { upsert: true });
+      try {
+        await write();
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await write();
+        else throw err;
+      }
+    },
+    async readSeqs(userId, ids) {
+      if (ids.length === 0) return new Map();
+      const docs = await reads.find({ _id: { $in: ids.map((id) => `${id}|${userId}`) } }).toArray();
+      return new Map(docs.map((d) => [d.conversationId, d.readSeq]));
+    },
+    async close() {
+      await options.onClose?.();
+    },
+  };
+}

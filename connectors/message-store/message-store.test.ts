@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { MessageStore } from './message-store.js';
+import { createMemoryMessageStore } from './message-store-memory.js';
+import { createMongoMessageStore } from './message-store-mongo.js';
+import type { RecentCache } from './recent-cache.js';
+import { pageFromCache } from './recent-cache.js';
+import { createMemoryRecentCache } from './recent-cache-memory.js';
+import { createRedisRecentCache } from './recent-cache-redis.js';
+import { msg, openTestMongo, openTestRedis } from './testing.js';
+import { MicroBatcher } from './micro-batcher.js';
+
+const stores = [
+  { name: 'memory', open: async () => ({ store: createMemoryMessageStore(), close: async () => {} }) },
+  {
+    name: 'mongodb',
+    open: async () => {
+      const t = await openTestMongo('store');
+      return { store: await createMongoMessageStore({ db: t.db }), close: t.close };
+    },
+  },
+] as const;
+
+describe.each(stores)('message store ($name)', ({ open }) => {
+  let store: MessageStore;
+  let close: () => Promise<void> = async () => {};
+  afterEach(async () => {
+    await store.close();
+    await close();
+  });
+  const setup = async () => ({ store, close } = await open());
+  const seqsOf = (ms: { seq: number }[]) => ms.map((m) => m.seq);
+
+  it('stores a redelivered batch once and keeps the conversation at its max seq', async () => {
+    await setup();
+    const batch = [1, 2, 3].map((s) => msg('d:alice:bob', s));
+    expect(await store.writeBatch(batch)).toEqual({ inserted: 3, duplicates: 0 });
+    expect(await store.writeBatch([...batch, msg('d:alice:bob', 4)])).toEqual({ inserted: 1, duplicates: 3 });
+    expect(await store.writeBatch(batch.slice(0, 2))).toEqual({ inserted: 0, duplicates: 2 });
+    const page = await store.history('d:alice:bob', { afterSeq: 0, limit: 100 });
+    expect(seqsOf(page.messages)).toEqual([1, 2, 3, 4]);
+    expect(page.messages[0]).not.toHaveProperty('origin');
+    const conv = await store.conversation('d:alice:bob');
+    expect(conv).toMatchObject({ kind: 'direct', members: ['alice', 'bob'], maxSeq: 4 });
+    expect(conv!.lastMessage.seq).toBe(4);
+  });
+
+  it('pages history forward and backward with has_more', async () => {
+    await setup();
+    await store.writeBatch(Array.from({ length: 25 }, (_, i) => msg('g:G', i + 1)));
+    const first = await store.history('g:G', { afterSeq: 0, limit: 10 });
+    expect(seqsOf(first.messages)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(first.hasMore).toBe(true);
+    const last = await store.history('g:G', { afterSeq: 20, limit: 10 });
+    expect([seqsOf(last.messages), last.hasMore]).toEqual([[21, 22, 23, 24, 25], false]);
+    const latest = await store.history('g:G', { limit: 5 });
+    expect([seqsOf(latest.messages), latest.hasMore]).toEqual([[21, 22, 23, 24, 25], true]);
+    const older = await store.history('g:G', { beforeSeq: 4, limit: 5 });
+    expect([seqsOf(older.messages), older.hasMore]).toEqual([[1, 2, 3], false]);
+    const window = await store.history('g:G', { afterSeq: 5, beforeSeq: 9, limit: 10 });
+    expect([seqsOf(window.messages), window.hasMore]).toEqual([[6, 7, 8], false]);
+  });
+
+  it('lists a user\'s direct conversations and listed groups, newest first, and keeps read positions monotonic', async () => {
+    await setup();
+    await store.writeBatch([msg('d:alice:bob', 1), msg('d:bob:carol', 1, { stampedAt: 5_000 }), msg('g:G', 1, { stampedAt: 9_000 }), msg('g:H', 1)]);
+    await store.writeBatch([msg('d:alice:bob', 2, { stampedAt: 7_000 })]);
+    const list = await store.conversationsOf('bob', ['g:G'], 10);
+    expect(list.map((c) => c.conversationId)).toEqual(['g:G', 'd:alice:bob', 'd:bob:carol']);
+    expect(list[1]!.maxSeq).toBe(2);
+    await store.setReadSeq('d:alice:bob', 'bob', 2);
+    await store.setReadSeq('d:alice:bob', 'bob', 1);
+    expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
+  });
+
+  it('writes batches coalesced by the micro-batcher', async () => {
+    await setup();
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher<StampedMessage>(async (ms) => {
+      sizes.push(ms.length);
+      await store.writeBatch(ms);
+    }, { maxItems: 50, lingerMs: 5 });
+    await Promise.all(Array.from({ length: 120 }, (_, i) => batcher.add(msg('g:B', i + 1))));
+    expect(sizes[0]).toBe(50);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(120);
+    expect((await store.conversation('g:B'))!.maxSeq).toBe(120);
+  });
+});
+
+const caches = [
+  { name: 'memory', open: async () => ({ cache: createMemoryRecentCache({ perConversation: 10 }), close: async () => {} }) },
+  {
+    name: 'redis',
+    open: async () => {
+      const t = await openTestRedis('recent');
+      return { cache: createRedisRecentCache({ redis: t.redis, keyPrefix: t.prefix, perConversation: 10, ttlSec: 60 }), close: t.close };
+    },
+  },
+] as const;
+
+describe.each(caches)('recent cache ($name)', ({ open }) => {
+  let cache: RecentCache;
+  let close: () => Promise<void> = async () => {};
+  afterEach(async () => {
+    await cache.close();
+    await close();
+  });
+
+  it('keeps the newest messages, once each, and answers only pages it fully covers', async () => {
+    ({ cache, close } = await open());
+    const all = Array.from({ length: 30 }, (_, i) => msg('d:alice:bob', i + 1));
+    await cache.append(all.slice(0, 20));
+    await cache.append(all.slice(15, 30)); // overlap, as after a redelivery
+    const seqs = (p: { messages: { seq: number }[] } | null) => p && p.messages.map((m) => m.seq);
+    expect(seqs(await pageFromCache(cache, 'd:alice:bob', { afterSeq: 22, limit: 5 }))).toEqual([23, 24, 25, 26, 27]);
+    expect((await pageFromCache(cache, 'd:alice:bob', { afterSeq: 27, limit: 5 }))!.hasMore).toBe(false);
+    expect(seqs(await pageFromCache(cache, 'd:alice:bob', { limit: 4 }))).toEqual([27, 28, 29, 30]);
+    // seq 20 and below were trimmed: the store must answer
+    expect(await pageFromCache(cache, 'd:alice:bob', { afterSeq: 10, limit: 5 })).toBeNull();
+    expect(await pageFromCache(cache, 'd:alice:bob', { beforeSeq: 25, limit: 10 })).toBeNull();
+    expect(seqs(await pageFromCache(cache, 'd:alice:bob', { beforeSeq: 25, limit: 4 }))).toEqual([21, 22, 23, 24]);
+    expect(await pageFromCache(cache, 'd:nobody:else', { limit: 4 })).toBeNull();
+  });
+});
