@@ -58,6 +58,27 @@ export interface PlatformConfig {
     loginMaxFailuresPerAddress: number;
     loginWindowSec: number;
   };
+  /** Settings of the message pipeline's processors (router, relations, groups, message logic). */
+  pipeline: {
+    /** Direct messages only between accepted friends (notes to self are always allowed). */
+    requireFriendship: boolean;
+    /** Words the content filter matches, case-insensitively. */
+    sensitiveWords: string[];
+    /** `mask` replaces each match with ***; `reject` refuses the message with CONTENT_REJECTED. */
+    sensitiveMode: 'mask' | 'reject';
+    maxContentChars: number;
+    /** Router's per-user token bucket: sustained frames per second and burst size. */
+    routerRatePerSec: number;
+    routerBurst: number;
+    /** Frames older than this when routed count as downstream trouble (the client has given up). */
+    routerStaleMs: number;
+    /** Consecutive failures that open the router's circuit, and how long it stays open. */
+    breakerFailureThreshold: number;
+    breakerOpenMs: number;
+    /** Plain members may add members (otherwise admins and the owner only). */
+    membersCanInvite: boolean;
+    maxGroupMembers: number;
+  };
   metricsPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -157,6 +178,19 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       loginMaxFailuresPerUser: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_USER', 5, 1),
       loginMaxFailuresPerAddress: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1),
       loginWindowSec: r.int('IM_AUTH_LOGIN_WINDOW_SEC', 900, 1),
+    },
+    pipeline: {
+      requireFriendship: r.oneOf('IM_REQUIRE_FRIENDSHIP', ['true', 'false'] as const, 'true') === 'true',
+      sensitiveWords: r.list('IM_SENSITIVE_WORDS', []),
+      sensitiveMode: r.oneOf('IM_SENSITIVE_MODE', ['mask', 'reject'] as const, 'mask'),
+      maxContentChars: r.int('IM_MAX_CONTENT_CHARS', 4000, 1),
+      routerRatePerSec: r.int('IM_ROUTER_RATE_PER_SEC', 100, 1),
+      routerBurst: r.int('IM_ROUTER_BURST', 200, 1),
+      routerStaleMs: r.int('IM_ROUTER_STALE_MS', 30_000, 100),
+      breakerFailureThreshold: r.int('IM_BREAKER_FAILURE_THRESHOLD', 20, 1),
+      breakerOpenMs: r.int('IM_BREAKER_OPEN_MS', 5_000, 10),
+      membersCanInvite: r.oneOf('IM_GROUP_MEMBERS_CAN_INVITE', ['true', 'false'] as const, 'false') === 'true',
+      maxGroupMembers: r.int('IM_MAX_GROUP_MEMBERS', 2000, 2),
     },
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),

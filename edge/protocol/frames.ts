@@ -139,4 +139,11 @@ export interface HeartbeatOutFrame {
   timestamp: number;
 }
 
-export type ServerFrame = MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;
+/** Answer to `token_refresh`: the connection now lives until `expires_at` (epoch ms). */
+export interface TokenRefreshedFrame {
+  type: 'token_refreshed';
+  expires_at: number;
+  timestamp: number;
+}
+
+export type ServerFrame = TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;

@@ -1,0 +1,41 @@
+import type { OnlinePush } from '../../schemas/types.generated.js';
+import { AckTracker, offlineTaskFor } from './acks.js';
+import { writeFrame, type Conn, type Connections, type WriteResult } from './connections.js';
+import type { Upstream } from './ingress.js';
+import { gatewayMetrics as m } from './metrics.js';
+
+/** Cheap frame-type read for metrics: pipeline frames start with {"type":"...". */
+const typeOf = (frame: string): string => /^\{"type":"([a-z_]+)"/.exec(frame)?.[1] ?? 'other';
+
+/** Corked: outside uWS's own callbacks each send would otherwise be its own syscall. */
+function corkedWrite(ws: Conn, frame: string, type: string, bound: number): WriteResult {
+  let result: WriteResult = 'closed';
+  ws.cork(() => {
+    result = writeFrame(ws, frame, type, bound);
+  });
+  return result as WriteResult;
+}
+
+/**
+ * Writes a push's deliveries to local connections: the named connection, or every connection
+ * of the user here. A delivery with a message id must be acked in time; one that reached no
+ * connection is reported at once (OFFLINE, or BACKPRESSURE when the client was too slow).
+ */
+export function deliver(push: OnlinePush, conns: Connections, acks: AckTracker, upstream: Upstream, bound: number): void {
+  const latency = (Date.now() - push.createdAt) / 1000;
+  for (const d of push.deliveries) {
+    const targets = d.connectionId ? conns.ownedBy(d.connectionId, d.userId) : conns.ofUser(d.userId);
+    const type = typeOf(d.frame);
+    let written = 0;
+    let slow = false;
+    for (const ws of [...targets]) {
+      const r = corkedWrite(ws, d.frame, type, bound);
+      if (r === 'ok') written++;
+      else if (r === 'slow') slow = true;
+    }
+    if (written > 0) m.deliveryLatency.observe(latency);
+    if (!d.messageId) continue;
+    if (written > 0) acks.expect(d.userId, d.messageId, push.correlationId, d.frame);
+    else upstream.offline(offlineTaskFor(d.userId, d.messageId, push.correlationId, d.frame, slow ? 'BACKPRESSURE' : 'OFFLINE'));
+  }
+}

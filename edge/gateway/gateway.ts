@@ -1,0 +1,230 @@
+import type { PlatformConfig } from '../../core/config.js';
+import { PlatformError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { TopicSerde } from '../../schemas/serde.js';
+import type { LogClient, LogProducer } from '../../topologies/runtime/log.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { PushBus } from '../delivery/push-bus.js';
+import type { HttpRoute } from '../http/routes.js';
+import type { Presence } from '../presence/presence.js';
+import { CloseCodes, type ErrorCode } from '../protocol/codes.js';
+import type { ReconnectFrame } from '../protocol/frames.js';
+import { AckTracker } from './acks.js';
+import { closeConn, Connections, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
+import { deliver } from './delivery.js';
+import { mountHttp } from './http.js';
+import { Upstream } from './ingress.js';
+import { handleMessage, type MessageContext } from './messages.js';
+import { gatewayMetrics as m } from './metrics.js';
+import { upgradeHandler } from './upgrade.js';
+import { loadNativeUws, type us_listen_socket } from './uws.js';
+
+export interface GatewayDeps {
+  /** Where ingress frames and offline tasks are produced. */
+  log: LogClient;
+  serde: TopicSerde;
+  presence: Presence;
+  pushBus: PushBus;
+  verifier: TokenVerifier;
+  routes: readonly HttpRoute[];
+  logger: Logger;
+}
+
+export type GatewayConfig = PlatformConfig['edge'];
+
+export interface Gateway {
+  /** Listens (port 0 picks a free one) and joins presence and the push bus. */
+  start(): Promise<{ port: number }>;
+  /** Graceful: stop accepting, tell clients to reconnect, flush, leave presence. */
+  stop(): Promise<void>;
+  readonly connectionCount: number;
+}
+
+/** Error code sent before closing a refused or evicted connection. */
+const refusalCode: Partial<Record<CloseName, ErrorCode>> = {
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  ORIGIN_FORBIDDEN: 'ORIGIN_FORBIDDEN',
+  TOO_MANY_DEVICES: 'TOO_MANY_DEVICES',
+};
+
+/**
+ * The connection gateway (seed 002): WebSockets at /ws, HTTP routes, health and metrics, in one
+ * uWS app. Business-agnostic: it authenticates, limits, passes frames through to `im.ingress`
+ * and writes pushes from its push-bus channel to local connections.
+ */
+export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway {
+  const uws = loadNativeUws();
+  const { logger, presence, gatewayId } = { ...deps, gatewayId: config.gatewayId };
+  const bound = config.maxBackpressureBytes;
+  const conns = new Connections(config.userRatePerSec);
+  const acks = new AckTracker(config.deliveryAckTimeoutMs);
+  const boot = Date.now().toString(36);
+  let seq = 0;
+  let accepting = false;
+  let stopping = false;
+  let listenSocket: us_listen_socket | null = null;
+  let producer: LogProducer | null = null;
+  let upstream: Upstream | null = null;
+  let unsubscribe: (() => Promise<void>) | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  const app = uws.App();
+  const warn = (what: string) => (err: unknown) => logger.warn(what, { err });
+
+  const open = (ws: Conn): void => {
+    const d = ws.getUserData();
+    if (!d.refused) {
+      // Device policy: the same device reconnecting replaces its old connection; a new device
+      // past the limit is refused, so sessions already open are never disturbed.
+      for (const old of conns.ofUser(d.userId).filter((c) => c.getUserData().deviceId === d.deviceId)) closeConn(old, 'DEVICE_REPLACED');
+      if (conns.ofUser(d.userId).length >= config.maxDevicesPerUser) d.refused = 'TOO_MANY_DEVICES';
+    }
+    if (d.refused) {
+      const code = refusalCode[d.refused];
+      if (code) sendError(ws, code, bound);
+      closeConn(ws, d.refused);
+      return;
+    }
+    conns.add(ws);
+    m.connections.inc({ gateway: gatewayId });
+    presence.connect({ userId: d.userId, connectionId: d.id, gatewayId, deviceId: d.deviceId, connectedAt: Date.now() }).catch(warn('presence connect failed'));
+  };
+
+  const close = (ws: Conn): void => {
+    const d = ws.getUserData();
+    d.closed = true;
+    if (d.refused) return;
+    conns.remove(ws);
+    m.connections.dec({ gateway: gatewayId });
+    // At shutdown removeGateway drops all entries in one go.
+    if (!stopping) presence.disconnect(d.userId, d.id).catch(warn('presence disconnect failed'));
+  };
+
+  let ctx: MessageContext | null = null;
+  app.ws<ConnData>('/ws', {
+    maxPayloadLength: config.maxFrameBytes * 8, // beyond: uWS closes (1009); up to it: an error frame
+    idleTimeout: 0, // our own heartbeat sweep, with the configured timings
+    sendPingsAutomatically: false,
+    maxBackpressure: bound * 2, // our bound check (writeFrame) acts first, with our close code
+    compression: uws.DISABLED, // deflate contexts would cost far more than the 8 KB per connection
+    upgrade: upgradeHandler({
+      verifier: deps.verifier,
+      logger,
+      allowedOrigins: config.allowedOrigins,
+      newConnectionId: () => `${gatewayId}:${boot}:${(++seq).toString(36)}`,
+      accepting: () => accepting,
+    }),
+    open,
+    message: (ws, bytes) => {
+      if (ctx) handleMessage(ctx, ws, bytes);
+    },
+    pong: (ws) => {
+      ws.getUserData().lastSeen = Date.now();
+    },
+    close,
+  });
+  mountHttp(app, { routes: deps.routes, verifier: deps.verifier, logger, maxBodyBytes: config.maxHttpBodyBytes, staticDir: config.staticDir, ready: () => accepting && !stopping });
+
+  /** Pings, silence and token expiry, for every connection once per tick. */
+  let lastPing = 0;
+  const sweep = (): void => {
+    const now = Date.now();
+    const ping = now - lastPing >= config.heartbeatIntervalMs;
+    if (ping) lastPing = now;
+    for (const ws of conns.all()) {
+      const d = ws.getUserData();
+      if (now - d.lastSeen > config.heartbeatTimeoutMs) closeConn(ws, 'HEARTBEAT_TIMEOUT');
+      else if (d.expiresAt <= now) closeConn(ws, 'TOKEN_EXPIRED');
+      else if (ping) ws.ping();
+    }
+  };
+  const expireAcks = (): void => {
+    const tasks = acks.expire();
+    if (tasks.length === 0 || !upstream) return;
+    m.ackTimeouts.inc(tasks.length);
+    for (const t of tasks) upstream.offline(t);
+  };
+
+  return {
+    get connectionCount() {
+      return conns.size;
+    },
+
+    async start() {
+      producer = await deps.log.producer();
+      const up = new Upstream({
+        producer,
+        serde: deps.serde,
+        logger,
+        lingerMs: config.ingressLingerMs,
+        batchMax: config.ingressBatchMax,
+        onIngressFailed: (frames) => {
+          for (const f of frames) {
+            const ws = conns.get(f.origin.connectionId);
+            const msgId = /"msg_id"\s*:\s*"([^"]*)"/.exec(f.payload)?.[1];
+            if (ws) ws.cork(() => sendError(ws, 'SERVICE_UNAVAILABLE', bound, msgId));
+          }
+        },
+      });
+      upstream = up;
+      ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
+      await presence.heartbeat(gatewayId);
+      unsubscribe = await deps.pushBus.subscribe(gatewayId, (push) => deliver(push, conns, acks, up, bound));
+      const port = await new Promise<number>((resolve, reject) =>
+        app.listen(config.host, config.port, (socket) => {
+          if (!socket) return reject(new PlatformError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}`));
+          listenSocket = socket;
+          resolve(uws.us_socket_local_port(socket));
+        }),
+      );
+      const tick = Math.max(10, Math.min(config.heartbeatIntervalMs, Math.floor(config.heartbeatTimeoutMs / 3)));
+      timers.push(setInterval(sweep, tick));
+      timers.push(setInterval(() => void presence.heartbeat(gatewayId).catch(warn('presence heartbeat failed')), config.heartbeatIntervalMs));
+      timers.push(setInterval(expireAcks, Math.max(10, Math.floor(config.deliveryAckTimeoutMs / 5))));
+      accepting = true;
+      logger.info('gateway listening', { gatewayId, host: config.host, port });
+      return { port };
+    },
+
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      accepting = false;
+      if (listenSocket) uws.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+      for (const t of timers) clearInterval(t);
+      await unsubscribe?.().catch(warn('push bus unsubscribe failed'));
+      const hint: ReconnectFrame = { type: 'reconnect', reason: CloseCodes.GOING_AWAY.reason, retry_after_ms: 0, timestamp: Date.now() };
+      for (const ws of [...conns.all()]) {
+        // Spread reconnects over a second so the other gateways are not stampeded.
+        hint.retry_after_ms = Math.floor(Math.random() * 1_000);
+        ws.cork(() => {
+          writeFrame(ws, JSON.stringify(hint), 'reconnect', bound);
+          closeConn(ws, 'GOING_AWAY');
+        });
+      }
+      // Unacked pushes will not be acked now: report them so they reach the user as notifications.
+      for (const t of acks.expire(Date.now(), true)) upstream?.offline(t);
+      await upstream?.flush();
+      await producer?.close();
+      await presence.removeGateway(gatewayId).catch(warn('presence removeGateway failed'));
+      logger.info('gateway stopped', { gatewayId });
+    },
+  };
+}
+
+/** Stops the gateway on SIGTERM/SIGINT, then exits; for the process that runs it. */
+export function stopOnSignals(gateway: Gateway, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info('signal received, stopping gateway', { signal });
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('graceful stop failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,85 @@
+import type { Logger } from '../../core/logger.js';
+import { retry } from '../../core/retry.js';
+import type { TopicSerde } from '../../schemas/serde.js';
+import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
+import type { LogProducer, OutgoingMessage } from '../../topologies/runtime/log.js';
+import { gatewayMetrics as m } from './metrics.js';
+
+export const CORRELATION_HEADER = 'im-correlation-id';
+
+export interface UpstreamOptions {
+  producer: LogProducer;
+  serde: TopicSerde;
+  logger: Logger;
+  lingerMs: number;
+  batchMax: number;
+  /** Told about ingress frames that could not be produced, so their senders hear of it. */
+  onIngressFailed: (frames: IngressFrame[]) => void;
+}
+
+type Pending = { topic: 'im.ingress'; value: IngressFrame; key: string } | { topic: 'im.push.offline'; value: OfflinePushTask; key: string };
+
+/**
+ * Everything the gateway produces, batched: records wait up to `lingerMs` (or until
+ * `batchMax`) and go out in one `send`. One send in flight at a time, so the order of a user's
+ * frames is the order they arrived; under load the next batch simply grows meanwhile.
+ */
+export class Upstream {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: UpstreamOptions) {}
+
+  ingress(frame: IngressFrame): void {
+    this.enqueue({ topic: 'im.ingress', value: frame, key: frame.userId });
+  }
+
+  offline(task: OfflinePushTask): void {
+    m.offlineTasks.inc({ reason: task.reason });
+    this.enqueue({ topic: 'im.push.offline', value: task, key: task.userId });
+  }
+
+  /** Produces everything queued so far and resolves when the log acknowledged it. */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.queue;
+    this.queue = [];
+    const previous = this.inFlight;
+    this.inFlight = previous.then(() => (batch.length > 0 ? this.produce(batch) : undefined));
+    await this.inFlight;
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    if (this.queue.length >= this.o.batchMax) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.o.lingerMs);
+  }
+
+  private async produce(batch: Pending[]): Promise<void> {
+    try {
+      const messages: OutgoingMessage[] = await Promise.all(
+        batch.map(async (p) => ({
+          topic: p.topic,
+          key: p.key,
+          value: p.topic === 'im.ingress' ? await this.o.serde.encode(p.topic, p.value) : await this.o.serde.encode(p.topic, p.value),
+          headers: { [CORRELATION_HEADER]: p.value.correlationId },
+          timestamp: p.topic === 'im.ingress' ? p.value.receivedAt : p.value.createdAt,
+        })),
+      );
+      await retry(() => this.o.producer.send(messages), {
+        retries: 3,
+        initialDelayMs: 50,
+        maxDelayMs: 1_000,
+        onRetry: (err, attempt) => this.o.logger.warn('produce failed, retrying', { err, attempt, records: messages.length }),
+      });
+      m.ingressProduced.inc(batch.filter((p) => p.topic === 'im.ingress').length);
+    } catch (err) {
+      const lost = batch.flatMap((p) => (p.topic === 'im.ingress' ? [p.value] : []));
+      this.o.logger.error('produce failed; records dropped', { err, ingress: lost.length, offline: batch.length - lost.length });
+      m.ingressFailed.inc(lost.length);
+      this.o.onIngressFailed(lost);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../core/logger.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import { GATEWAY_LOCAL_FRAMES, type HeartbeatOutFrame, type TokenRefreshedFrame } from '../protocol/frames.js';
+import type { AckTracker } from './acks.js';
+import { sendError, writeFrame, type Conn, type Connections } from './connections.js';
+import type { Upstream } from './ingress.js';
+import { gatewayMetrics as m } from './metrics.js';
+import { parseClientFrame } from './validate.js';
+
+export interface MessageContext {
+  gatewayId: string;
+  conns: Connections;
+  acks: AckTracker;
+  upstream: Upstream;
+  verifier: TokenVerifier;
+  logger: Logger;
+  maxFrameBytes: number;
+  bound: number;
+}
+
+const local = new Set<string>(GATEWAY_LOCAL_FRAMES);
+
+/**
+ * One client frame. Every problem is answered with an `error` frame and the connection goes on;
+ * only frames the gateway owns (ack, heartbeat, token_refresh) are handled here, everything else
+ * passes through to the pipeline, wrapped with who sent it and from where.
+ */
+export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer): void {
+  const d = ws.getUserData();
+  if (d.closed || d.refused) return;
+  const now = Date.now();
+  d.lastSeen = now;
+  if (bytes.byteLength > ctx.maxFrameBytes) {
+    m.framesIn.inc({ type: 'invalid' });
+    return sendError(ws, 'FRAME_TOO_LARGE', ctx.bound, undefined, `frame of ${bytes.byteLength} bytes; the maximum is ${ctx.maxFrameBytes}`);
+  }
+  const parsed = parseClientFrame(bytes);
+  if (!parsed.ok) {
+    m.framesIn.inc({ type: 'invalid' });
+    return sendError(ws, parsed.code, ctx.bound, parsed.msgId, parsed.detail);
+  }
+  const { frame, text } = parsed;
+  m.framesIn.inc({ type: frame.type });
+  if (frame.type === 'heartbeat') {
+    const out: HeartbeatOutFrame = { type: 'heartbeat', timestamp: now };
+    writeFrame(ws, JSON.stringify(out), 'heartbeat', ctx.bound);
+    return;
+  }
+  if (frame.type === 'ack') {
+    ctx.acks.ack(d.userId, frame.msg_id);
+    return;
+  }
+  const msgId = 'msg_id' in frame ? frame.msg_id : undefined;
+  // Acks and heartbeats are free; everything else draws from the user's shared bucket.
+  if (!ctx.conns.takeToken(d.userId, now)) return sendError(ws, 'RATE_LIMIT_EXCEEDED', ctx.bound, msgId);
+  const claimed = (frame as { sender?: unknown }).sender;
+  if (claimed !== undefined && claimed !== d.userId) return sendError(ws, 'SENDER_MISMATCH', ctx.bound, msgId);
+  if (frame.type === 'token_refresh') return refreshToken(ctx, ws, frame.token);
+  if (local.has(frame.type)) return;
+  ctx.upstream.ingress({
+    correlationId: randomUUID(),
+    userId: d.userId,
+    origin: { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId },
+    receivedAt: now,
+    frameType: frame.type,
+    payload: text,
+  });
+}
+
+function refreshToken(ctx: MessageContext, ws: Conn, token: string): void {
+  const d = ws.getUserData();
+  ctx.verifier.verify(token).then(
+    (t) => {
+      if (d.closed) return;
+      // A connection is one user for its whole life; a token of someone else changes nothing.
+      if (t.userId !== d.userId) return ws.cork(() => sendError(ws, 'TOKEN_INVALID', ctx.bound, undefined, 'token belongs to another user'));
+      d.expiresAt = t.expiresAt;
+      const out: TokenRefreshedFrame = { type: 'token_refreshed', expires_at: t.expiresAt, timestamp: Date.now() };
+      ws.cork(() => writeFrame(ws, JSON.stringify(out), 'token_refreshed', ctx.bound));
+    },
+    (err: unknown) => {
+      if (d.closed) return;
+      ctx.logger.debug('token refresh refused', { err, connectionId: d.id });
+      ws.cork(() => sendError(ws, 'TOKEN_INVALID', ctx.bound, undefined, 'refresh token refused; the current one stays valid until it expires'));
+    },
+  );
+}

@@ -1,0 +1,15 @@
+import { counter, gauge, histogram } from '../../core/metrics.js';
+
+/** The gateway's instruments (names prefixed im_gateway_), defined next to the code they measure. */
+export const gatewayMetrics = {
+  connections: gauge('im_gateway_connections', 'Open WebSocket connections', ['gateway']),
+  framesIn: counter('im_gateway_frames_in_total', 'Client frames received, by type', ['type']),
+  framesOut: counter('im_gateway_frames_out_total', 'Frames written to clients, by type', ['type']),
+  errorFrames: counter('im_gateway_error_frames_total', 'Error frames sent, by code', ['code']),
+  closes: counter('im_gateway_closes_total', 'Connections closed by the gateway, by close code', ['code']),
+  ackTimeouts: counter('im_gateway_ack_timeouts_total', 'Pushed messages not acked in time (reported undelivered)', []),
+  offlineTasks: counter('im_gateway_offline_tasks_total', 'Offline push tasks produced by the gateway, by reason', ['reason']),
+  ingressProduced: counter('im_gateway_ingress_produced_total', 'Frames produced to the ingress topic', []),
+  ingressFailed: counter('im_gateway_ingress_failed_total', 'Frames that could not be produced (client told SERVICE_UNAVAILABLE)', []),
+  deliveryLatency: histogram('im_gateway_delivery_latency_seconds', 'From the push being stamped (OnlinePush.createdAt) to the write to the socket', []),
+};
