@@ -17,3 +17,4 @@ export type { RefreshTokenStore, RefreshTokenRecord, RefreshFamily, ConsumeResul
 export { createMemoryRefreshStore } from './refresh-store-memory.js';
 export { createMongoRefreshStore, type MongoRefreshStore } from './refresh-store-mongo.js';
 export { LoginThrottle, SlidingWindowThrottle } from './throttle.js';
+export { startAuth, gatewayVerifier, type RunningAuth, type StartAuthDeps } from './setup.js';
