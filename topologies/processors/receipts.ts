@@ -1,0 +1,76 @@
+import { counter } from '../../core/metrics.js';
+import type { MessageStore } from '../../connectors/message-store/message-store.js';
+import type { Presence } from '../../edge/presence/presence.js';
+import type { ReceiptFrame } from '../../edge/protocol/frames.js';
+import type { ProcessorBuilder } from '../runtime/topology.js';
+import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
+import { conversationOf, otherParticipants } from './query-participants.js';
+import { errorFrame, replyTo } from './replies.js';
+
+export interface ReceiptsDeps {
+  presence: Presence;
+  /** Mirror of read positions for the HTTP query service (which runs outside the topology). */
+  readMirror?: Pick<MessageStore, 'setReadSeq'>;
+}
+
+export interface ReceiptsConfig extends FanoutConfig {
+  /** Groups larger than this get no per-member receipt notifications (too costly to fan out). */
+  maxGroupNotify: number;
+}
+
+const receipts = counter('im_receipts_total', 'Receipt commands, by kind and outcome', ['kind', 'outcome'] as const);
+
+/**
+ * Receipts: READ moves the user's read position forward (a store on `im.state.reads`, never
+ * backwards, clamped to the conversation's last seq) and tells the other participants and the
+ * user's other devices; DELIVERED only tells the other participants. Non-participants get an
+ * error and tell no one. Notifications go to online connections only, never offline push.
+ */
+export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
+  return (p: ProcessorBuilder): void => {
+    const reads = p.store('im.state.reads');
+    const members = p.table('im.state.members');
+    const sequences = p.table('im.state.sequences');
+    p.stream('im.cmd.receipt').process(['im.push.online'], async (r, ctx) => {
+      const c = r.value;
+      const kind = c.kind === 'READ' ? 'read' : 'delivered';
+      const others = otherParticipants(ctx.table(members), c.conversationId, c.userId);
+      if (others === null) {
+        receipts.inc({ kind, outcome: 'forbidden' });
+        const code = conversationOf(c.conversationId, c.userId)?.kind === 'group' ? 'NOT_A_MEMBER' : 'FORBIDDEN';
+        return [replyTo(c.origin, c.userId, errorFrame(code, undefined, `not a participant of ${c.conversationId}`), c.correlationId)];
+      }
+      const lastSeq = ctx.table(sequences).get(c.conversationId)?.seq;
+      const seq = lastSeq === undefined ? c.seq : Math.min(c.seq, lastSeq);
+      if (seq <= 0) return [];
+
+      const notifyOwnDevices = c.kind === 'READ';
+      if (c.kind === 'READ') {
+        const key = `${c.conversationId}|${c.userId}`;
+        const store = ctx.store(reads);
+        const prev = store.get(key)?.readSeq ?? 0;
+        // Equal is a redelivery or a repeat: store nothing new but notify again (at-least-once).
+        if (seq < prev) {
+          receipts.inc({ kind, outcome: 'stale' });
+          return [];
+        }
+        if (seq > prev) store.put(key, { conversationId: c.conversationId, userId: c.userId, readSeq: seq, updatedAt: c.at });
+        await deps.readMirror?.setReadSeq(c.conversationId, c.userId, seq);
+      }
+
+      const targets = others.length > config.maxGroupNotify ? [] : others;
+      const online = await lookupPresence(deps.presence, notifyOwnDevices ? [c.userId, ...targets] : targets, config);
+      const frame: ReceiptFrame = { type: 'receipt', kind, conversation_id: c.conversationId, user: c.userId, seq, timestamp: c.at };
+      const text = JSON.stringify(frame);
+      const deliveries = new GatewayDeliveries();
+      for (const u of targets) {
+        const entries = online.get(u);
+        if (entries) deliveries.addUser(entries, text, null);
+      }
+      const own = notifyOwnDevices ? online.get(c.userId) : undefined;
+      if (own) deliveries.addUser(own, text, null, c.origin.connectionId);
+      receipts.inc({ kind, outcome: 'ok' });
+      return deliveries.toEmits(c.correlationId, config.maxDeliveriesPerPush);
+    }, 'receipt');
+  };
+}
