@@ -24,6 +24,10 @@ export const ErrorCodes = {
   CONTENT_REJECTED: 'Content was rejected by the content filter',
   SERVICE_UNAVAILABLE: 'Temporarily unavailable; retry later',
   FORBIDDEN: 'Not allowed',
+  NO_PENDING_REQUEST: 'No friend request from that user is pending',
+  OWNER_MUST_TRANSFER: 'The owner must transfer ownership or disband the group before leaving',
+  GROUP_FULL: 'The group has reached its member limit',
+  GROUP_EXISTS: 'A group with that id already exists',
   // http
   BAD_REQUEST: 'Request body invalid',
   UNAUTHORIZED: 'Missing or invalid credentials',

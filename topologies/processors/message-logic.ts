@@ -1,0 +1,88 @@
+import type { PlatformConfig } from '../../core/config.js';
+import { counter } from '../../core/metrics.js';
+import type { ErrorCode } from '../../edge/protocol/codes.js';
+import type { CheckedMessage, GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
+import type { Emit, ProcessorBuilder, Rec, TableView } from '../runtime/topology.js';
+import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
+import { memberKey } from './group-rules.js';
+import { errorFrame, replyTo, userPairKey } from './replies.js';
+
+/**
+ * Message logic (seed 000, service 6): a stream-table join of each send against the state the
+ * relationship and group processors own, then content processing. Refusals go back to the
+ * sending connection as an `error` frame carrying the client's msg_id.
+ *
+ * Notes to self (recipient = sender) are allowed and need no friendship: the conversation
+ * `d:<me>:<me>` syncs across a user's devices and also receives their system notices.
+ * Time checks (mutes) use the gateway's receive time, so a redelivered send is judged the same.
+ */
+export type MessageLogicConfig = Pick<PlatformConfig['pipeline'], 'requireFriendship' | 'sensitiveWords' | 'sensitiveMode'>;
+export type MessageLogicDeps = Record<string, never>;
+
+const decisions = counter('im_message_logic_total', 'Sends by outcome (ok or the refusal code)', ['kind', 'outcome']);
+
+/** A send with the verdict of its join. */
+interface Judged {
+  cmd: SendCommand;
+  refusal: ErrorCode | null;
+  mentions: string[];
+}
+
+export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLogicConfig): (p: ProcessorBuilder) => void {
+  const filter = sensitiveFilter(config.sensitiveWords);
+
+  return (p) => {
+    const relations = p.table('im.state.relations');
+    const groups = p.table('im.state.groups');
+    const members = p.table('im.state.members');
+    const [direct, group] = p.stream('im.cmd.send').branch((r) => r.value.recipientKind === 'USER', (r) => r.value.recipientKind === 'GROUP');
+
+    direct!
+      .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel) => judged(r, judgeDirect(r.value, rel)), 'join-relations')
+      .process(['im.msg.checked', 'im.push.online'], async (r) => finish(r.value), 'content');
+
+    group!
+      .join(groups, (r) => r.value.recipientId, (r, g, ctx) => judged(r, judgeGroup(r.value, g, ctx.table(members))), 'join-groups')
+      .process(['im.msg.checked', 'im.push.online'], async (r) => finish(r.value), 'content');
+  };
+
+  function judgeDirect(cmd: SendCommand, rel: RelationState | undefined): Omit<Judged, 'cmd'> {
+    const peer = cmd.recipientId;
+    if (peer === cmd.sender) return { refusal: null, mentions: [] };
+    if (rel && (rel.blockedByA || rel.blockedByB)) return { refusal: 'BLOCKED', mentions: [] };
+    if (config.requireFriendship && rel?.status !== 'FRIENDS') return { refusal: 'NOT_FRIENDS', mentions: [] };
+    return { refusal: null, mentions: extractMentions(cmd.content, (id) => id === peer) };
+  }
+
+  function judgeGroup(cmd: SendCommand, g: GroupState | undefined, memberTable: TableView<MemberState>): Omit<Judged, 'cmd'> {
+    const refuse = (refusal: ErrorCode) => ({ refusal, mentions: [] });
+    if (!g) return refuse('GROUP_NOT_FOUND');
+    if (g.status === 'DISBANDED') return refuse('GROUP_DISBANDED');
+    const me = memberTable.get(memberKey(g.groupId, cmd.sender));
+    if (!me) return refuse('NOT_A_MEMBER');
+    if (me.mutedUntil > cmd.receivedAt) return refuse('MUTED');
+    if (g.muteAll && me.role === 'MEMBER') return refuse('MUTED');
+    const privileged = me.role !== 'MEMBER';
+    // @all only from admins and the owner; other mentions only of members.
+    const mentions = extractMentions(cmd.content, (id) => (id === MENTION_ALL ? privileged : memberTable.get(memberKey(g.groupId, id)) !== undefined));
+    return { refusal: null, mentions };
+  }
+
+  function finish(j: Judged): Emit[] {
+    const { cmd } = j;
+    const kind = cmd.recipientKind === 'USER' ? 'direct' : 'group';
+    let refusal = j.refusal;
+    if (!refusal && config.sensitiveMode === 'reject' && filter.matches(cmd.content)) refusal = 'CONTENT_REJECTED';
+    if (refusal) {
+      decisions.inc({ kind, outcome: refusal });
+      return [replyTo(cmd.origin, cmd.sender, errorFrame(refusal, cmd.clientMsgId), cmd.correlationId)];
+    }
+    decisions.inc({ kind, outcome: 'ok' });
+    const checked: CheckedMessage = { ...cmd, content: filter.mask(cmd.content), mentions: j.mentions };
+    return [{ topic: 'im.msg.checked', key: cmd.conversationId, value: checked }];
+  }
+}
+
+function judged(r: Rec<SendCommand>, verdict: Omit<Judged, 'cmd'>): Rec<Judged> {
+  return { ...r, value: { cmd: r.value, ...verdict } };
+}

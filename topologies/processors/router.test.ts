@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import type { IngressFrame } from '../../schemas/types.generated.js';
+import { engines, eventually } from '../runtime/testing.js';
+import { routerProcessor, type RouterConfig } from './router.js';
+import { frames, origin, useKit } from './test-kit.js';
+
+const config: RouterConfig = { maxContentChars: 100, routerRatePerSec: 1, routerBurst: 5, routerStaleMs: 1_000, breakerFailureThreshold: 3, breakerOpenMs: 500 };
+const TOPICS = ['im.ingress', 'im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing', 'im.cmd.sync', 'im.push.online', 'im.dlq'] as const;
+
+let n = 0;
+function ingress(userId: string, payload: unknown, receivedAt: number, frameType?: string): { key: string; value: IngressFrame } {
+  const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const type = frameType ?? (typeof payload === 'object' && payload && 'type' in payload ? String((payload as { type: unknown }).type) : 'send_msg');
+  return { key: userId, value: { correlationId: `c${++n}`, userId, origin: origin(`conn-${userId}`), receivedAt, frameType: type, payload: text } };
+}
+
+for (const engine of engines) {
+  describe(`router on the ${engine.name} engine`, () => {
+    const kit = useKit(engine, [...TOPICS]);
+
+    it('routes each frame type to its command topic, keyed as the topic says', async () => {
+      const k = await kit();
+      const now = Date.now();
+      await k.start('router', routerProcessor({ now: () => now }, config));
+      await k.produce('im.ingress', [
+        ingress('bob', { type: 'send_msg', msg_id: 'm1', recipient: 'alice', content: 'hi', timestamp: 1 }, now),
+        ingress('bob', { type: 'send_msg', msg_id: 'm2', recipient: 'g1', recipient_type: 'group', content: 'all', content_type: 'text/markdown', timestamp: 2 }, now),
+        ingress('bob', { type: 'read', conversation_id: 'd:alice:bob', seq: 7 }, now),
+        ingress('bob', { type: 'typing', recipient: 'g1', recipient_type: 'group', active: true }, now),
+        ingress('alice', { type: 'sync', conversation_id: 'd:alice:bob', after_seq: 3, limit: 10_000 }, now),
+        ingress('alice', { type: 'heartbeat' }, now),
+      ]);
+      const [send, receipt, typing, sync] = await Promise.all([k.collect('im.cmd.send'), k.collect('im.cmd.receipt'), k.collect('im.cmd.typing'), k.collect('im.cmd.sync')]);
+      await eventually(() => send.records.length === 2 && receipt.records.length === 1 && typing.records.length === 1 && sync.records.length === 1, 'all routed');
+      const byId = new Map(send.records.map((r) => [r.value.clientMsgId, r]));
+      expect(byId.get('m1')!.key).toBe('d:alice:bob');
+      expect(byId.get('m1')!.value).toMatchObject({ sender: 'bob', recipientKind: 'USER', recipientId: 'alice', content: 'hi', contentType: 'text', clientTimestamp: 1, receivedAt: now });
+      expect(byId.get('m2')!.key).toBe('g:g1');
+      expect(byId.get('m2')!.value).toMatchObject({ recipientKind: 'GROUP', recipientId: 'g1', contentType: 'text/markdown' });
+      expect(receipt.records[0]).toMatchObject({ key: 'd:alice:bob', value: { userId: 'bob', kind: 'READ', seq: 7 } });
+      expect(typing.records[0]).toMatchObject({ key: 'g:g1', value: { userId: 'bob', recipientKind: 'GROUP', active: true } });
+      expect(sync.records[0]).toMatchObject({ key: 'alice', value: { conversationId: 'd:alice:bob', afterSeq: 3, limit: 500 } });
+    });
+
+    it('answers client mistakes with error frames to the sending connection, never the DLQ', async () => {
+      const k = await kit();
+      const now = Date.now();
+      await k.start('router', routerProcessor({ now: () => now }, { ...config, routerBurst: 50 }));
+      await k.produce('im.ingress', [
+        ingress('eve', '{not json', now, 'send_msg'),
+        ingress('eve', { type: 'dance' }, now),
+        ingress('eve', { type: 'send_msg', msg_id: 'x1', recipient: 'bob', timestamp: 1 }, now),
+        ingress('eve', { type: 'send_msg', msg_id: 'sys:forged', recipient: 'bob', content: 'x', timestamp: 1 }, now),
+        ingress('eve', { type: 'send_msg', msg_id: 'x2', recipient: 'bob', content: 'x'.repeat(101), timestamp: 1 }, now),
+        ingress('eve', { type: 'read', conversation_id: 'd:alice:bob', seq: 1 }, now),
+        ingress('eve', { type: 'typing', recipient: 'bob', active: 'yes' }, now),
+      ]);
+      const out = await k.collect('im.push.online');
+      const dlq = await k.collect('im.dlq');
+      await eventually(() => out.records.length === 7, 'seven error replies');
+      const got = frames(out.records);
+      expect(got.every((f) => f.userId === 'eve' && f.connectionId === 'conn-eve' && f.frame.type === 'error')).toBe(true);
+      expect(got.map((f) => f.frame.error_code)).toEqual(['INVALID_JSON', 'UNKNOWN_FRAME_TYPE', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'FORBIDDEN', 'MALFORMED_FRAME']);
+      expect(got[2]!.frame.msg_id).toBe('x1');
+      expect(got[4]!.frame.msg_id).toBe('x2');
+      expect(out.records[0]!.key).toBe('gw-1');
+      expect(dlq.records).toHaveLength(0);
+    });
+
+    it('limits each user with a token bucket on the gateway clock', async () => {
+      const k = await kit();
+      const now = Date.now();
+      await k.start('router', routerProcessor({ now: () => now }, config));
+      const msg = (u: string, i: number, at: number) => ingress(u, { type: 'send_msg', msg_id: `${u}-${i}`, recipient: 'zed', content: 'x', timestamp: i }, at);
+      // bob: 8 at once (burst 5), then one a second later (1 token refilled); carol is untouched.
+      await k.produce('im.ingress', [...Array.from({ length: 8 }, (_, i) => msg('bob', i, now - 100)), msg('bob', 8, now + 900), msg('carol', 0, now)]);
+      const send = await k.collect('im.cmd.send');
+      const out = await k.collect('im.push.online');
+      await eventually(() => send.records.length === 7 && out.records.length === 3, 'routed and limited');
+      expect(send.records.filter((r) => r.value.sender === 'bob').map((r) => r.value.clientMsgId).sort()).toEqual(['bob-0', 'bob-1', 'bob-2', 'bob-3', 'bob-4', 'bob-8']);
+      expect(frames(out.records).map((f) => [f.frame.error_code, f.frame.msg_id])).toEqual([['RATE_LIMIT_EXCEEDED', 'bob-5'], ['RATE_LIMIT_EXCEEDED', 'bob-6'], ['RATE_LIMIT_EXCEEDED', 'bob-7']]);
+    });
+
+    it('opens its circuit on repeated downstream trouble and closes after a good probe', async () => {
+      const k = await kit();
+      let clock = Date.now();
+      await k.start('router', routerProcessor({ now: () => clock }, config));
+      const msg = (i: number, at: number) => ingress('dan', { type: 'send_msg', msg_id: `d${i}`, recipient: 'zed', content: 'x', timestamp: i }, at);
+      const send = await k.collect('im.cmd.send');
+      const out = await k.collect('im.push.online');
+      // Three frames that waited 5 s (threshold 3) open the circuit; a fresh one is then refused fast.
+      await k.produce('im.ingress', [msg(1, clock - 5_000), msg(2, clock - 5_000), msg(3, clock - 5_000), msg(4, clock)]);
+      await eventually(() => out.records.length === 4, 'four refusals');
+      expect(frames(out.records).map((f) => f.frame.error_code)).toEqual(Array(4).fill('SERVICE_UNAVAILABLE'));
+      expect(send.records).toHaveLength(0);
+      clock += 600; // past breakerOpenMs: the next frame is a probe, and a good one closes the circuit
+      await k.produce('im.ingress', [msg(5, clock), msg(6, clock)]);
+      await eventually(() => send.records.length === 2, 'routed again');
+      expect(send.records.map((r) => r.value.clientMsgId)).toEqual(['d5', 'd6']);
+    });
+  });
+}

@@ -1,0 +1,126 @@
+import type { PlatformConfig } from '../../core/config.js';
+import { counter } from '../../core/metrics.js';
+import type { ErrorCode } from '../../edge/protocol/codes.js';
+import { GATEWAY_LOCAL_FRAMES } from '../../edge/protocol/frames.js';
+import type { IngressFrame } from '../../schemas/types.generated.js';
+import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../runtime/topology.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import * as validate from './frame-validation.js';
+import { RateLimiter } from './rate-limiter.js';
+import { directConversationId, errorFrame, groupConversationId, replyTo } from './replies.js';
+
+/**
+ * Router (seed 000, service 2): decodes and validates each ingress frame and routes it by type
+ * to its command topic. Client mistakes are answered with an `error` frame to the sending
+ * connection, never dead-lettered; only undecodable records reach the DLQ (the runtime does
+ * that). A per-user token bucket limits traffic; a circuit breaker sheds load fast when the
+ * pipeline is in trouble.
+ */
+export type RouterConfig = Pick<PlatformConfig['pipeline'], 'maxContentChars' | 'routerRatePerSec' | 'routerBurst' | 'routerStaleMs' | 'breakerFailureThreshold' | 'breakerOpenMs'>;
+
+export interface RouterDeps {
+  /** Wall clock, for frame age and the breaker; tests inject one. */
+  now?: () => number;
+  /** Shared with whoever else observes downstream trouble (e.g. producer errors); one per instance by default. */
+  breaker?: CircuitBreaker;
+}
+
+const routed = counter('im_router_frames_total', 'Ingress frames by type and outcome', ['type', 'outcome']);
+const breakerState = counter('im_router_breaker_transitions_total', 'Router circuit breaker state changes', ['state']);
+
+export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing', 'im.cmd.sync', 'im.push.online'] as const;
+
+export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: ProcessorBuilder) => void {
+  const now = deps.now ?? Date.now;
+  const limiter = new RateLimiter(config.routerRatePerSec, config.routerBurst);
+  const breaker = deps.breaker ?? new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, openMs: config.breakerOpenMs, now, onChange: (s) => breakerState.inc({ state: s }) });
+
+  return (p) => {
+    p.stream('im.ingress').process(ROUTER_OUTPUTS, async (r, ctx) => {
+      const f = r.value;
+      // A frame that waited longer than a client waits for its ack is a symptom of trouble
+      // downstream: it feeds the breaker, and the client's retry (same msg_id) is idempotent.
+      const stale = now() - f.receivedAt > config.routerStaleMs;
+      if (!breaker.allow()) return reject(f, 'unavailable', 'SERVICE_UNAVAILABLE');
+      if (stale) {
+        breaker.failure();
+        return reject(f, 'stale', 'SERVICE_UNAVAILABLE');
+      }
+      try {
+        const out = route(r, ctx);
+        breaker.success();
+        return out;
+      } catch (err) {
+        breaker.failure();
+        throw err;
+      }
+    }, 'route');
+  };
+
+  function reject(f: IngressFrame, outcome: string, code: ErrorCode, detail?: string, msgId?: string): Emit[] {
+    routed.inc({ type: knownType(f.frameType), outcome });
+    return [replyTo(f.origin, f.userId, errorFrame(code, msgId, detail), f.correlationId)];
+  }
+
+  function route(r: Rec<IngressFrame>, ctx: ProcessContext): Emit[] {
+    const f = r.value;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(f.payload);
+    } catch {
+      return reject(f, 'invalid', 'INVALID_JSON');
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a frame is a JSON object');
+    const o = payload as Record<string, unknown>;
+    if (o.type !== f.frameType) return reject(f, 'invalid', 'MALFORMED_FRAME', 'type does not match the frame');
+    const msgId = typeof o.msg_id === 'string' ? o.msg_id.slice(0, 128) : undefined;
+    // Rate limit before validation: a flood of bad frames costs as much as good ones.
+    if (!limiter.take(f.userId, f.receivedAt)) return reject(f, 'rate_limited', 'RATE_LIMIT_EXCEEDED', undefined, msgId);
+    const base = { correlationId: f.correlationId, origin: f.origin };
+
+    switch (f.frameType) {
+      case 'send_msg': {
+        const v = validate.sendMsg(o, config.maxContentChars);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId);
+        const m = v.frame;
+        const group = m.recipient_type === 'group';
+        const conversationId = group ? groupConversationId(m.recipient) : directConversationId(f.userId, m.recipient);
+        routed.inc({ type: 'send_msg', outcome: 'routed' });
+        return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
+      }
+      case 'read': {
+        const v = validate.read(o, f.userId);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+        routed.inc({ type: 'read', outcome: 'routed' });
+        return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt } }];
+      }
+      case 'typing': {
+        const v = validate.typing(o);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+        const t = v.frame;
+        const group = t.recipient_type === 'group';
+        const conversationId = group ? groupConversationId(t.recipient) : directConversationId(f.userId, t.recipient);
+        routed.inc({ type: 'typing', outcome: 'routed' });
+        return [{ topic: 'im.cmd.typing', key: conversationId, value: { ...base, userId: f.userId, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: t.recipient, active: t.active, at: f.receivedAt } }];
+      }
+      case 'sync': {
+        const v = validate.sync(o);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+        routed.inc({ type: 'sync', outcome: 'routed' });
+        return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt } }];
+      }
+      default:
+        if ((GATEWAY_LOCAL_FRAMES as readonly string[]).includes(f.frameType)) {
+          // The gateway answers these itself; one that got here is harmless, so just note it.
+          ctx.logger.debug('gateway-local frame reached the router', { type: f.frameType, correlationId: f.correlationId });
+          routed.inc({ type: f.frameType, outcome: 'ignored' });
+          return [];
+        }
+        return reject(f, 'unknown', 'UNKNOWN_FRAME_TYPE', `unknown frame type '${f.frameType.slice(0, 32)}'`);
+    }
+  }
+}
+
+/** Metric label: known types by name, everything else folded so labels stay bounded. */
+const KNOWN = new Set(['send_msg', 'read', 'typing', 'sync', ...GATEWAY_LOCAL_FRAMES]);
+const knownType = (t: string): string => (KNOWN.has(t) ? t : 'other');

@@ -1,0 +1,66 @@
+import { counter } from '../../core/metrics.js';
+import type { AckOutFrame } from '../../edge/protocol/frames.js';
+import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
+import { newMessageId } from './message-id.js';
+import { replyTo } from './replies.js';
+
+/**
+ * Stamping: a time-ordered server message id and the conversation's next sequence number.
+ * Input is keyed by conversation, so one conversation is stamped by one instance, one record
+ * at a time: seq is last + 1, strictly increasing and gap-free. The runtime writes both
+ * changelogs before the stamped record, so a crash never hands out a seq twice.
+ *
+ * Idempotent on (sender, client msg_id): the dedup entry remembers where its record was read.
+ * - the same position again is a redelivery after a crash: the same stamped record is emitted
+ *   again (same id, same seq); consumers de-duplicate by message id;
+ * - another position is the client retrying: only an `ack` goes back, nothing is delivered twice.
+ */
+export interface StamperDeps {
+  now?: () => number;
+  newMessageId?: (now: number) => string;
+}
+export type StamperConfig = Record<string, never>;
+
+const stamped = counter('im_stamper_records_total', 'Checked messages by stamping outcome', ['outcome']);
+
+export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig = {}): (p: ProcessorBuilder) => void {
+  const now = deps.now ?? Date.now;
+  const makeId = deps.newMessageId ?? newMessageId;
+
+  return (p) => {
+    const sequences = p.store('im.state.sequences');
+    const dedup = p.store('im.state.dedup');
+    p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online'], async (r, ctx) => {
+      const m = r.value;
+      const seqs = ctx.store(sequences);
+      const seen = ctx.store(dedup);
+      const dedupKey = `${m.sender}|${m.clientMsgId}`;
+      const position = `${ctx.source.topic}/${ctx.source.partition}/${ctx.source.offset}`;
+      const prior = seen.get(dedupKey);
+
+      if (prior && prior.source === position) {
+        stamped.inc({ outcome: 'redelivered' });
+        return [emit({ ...m, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt })];
+      }
+      if (prior) {
+        stamped.inc({ outcome: 'duplicate' });
+        if (!m.origin) return [];
+        const ack: AckOutFrame = { type: 'ack', msg_id: m.clientMsgId, server_msg_id: prior.messageId, conversation_id: prior.conversationId, sequence_number: prior.seq, timestamp: prior.stampedAt };
+        return [replyTo(m.origin, m.sender, ack, m.correlationId)];
+      }
+
+      const stampedAt = now();
+      const seq = (seqs.get(m.conversationId)?.seq ?? 0) + 1;
+      const messageId = makeId(stampedAt);
+      seqs.put(m.conversationId, { conversationId: m.conversationId, seq, updatedAt: stampedAt });
+      seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position });
+      stamped.inc({ outcome: 'stamped' });
+      return [emit({ ...m, messageId, seq, stampedAt })];
+    }, 'stamp');
+  };
+}
+
+function emit(value: StampedMessage): Emit<'im.msg.stamped'> {
+  return { topic: 'im.msg.stamped', key: value.conversationId, value };
+}

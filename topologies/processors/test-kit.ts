@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach } from 'vitest';
+import type { Origin, TopicName, TopicValues } from '../../schemas/types.generated.js';
+import { StreamsApp } from '../runtime/streams-app.js';
+import { collect, type Collected, type EngineHarness } from '../runtime/testing.js';
+import { type ProcessorBuilder, Topology } from '../runtime/topology.js';
+
+/**
+ * Shared scaffolding for the processor tests: one harness per test on the given engine, the
+ * processor under test in a StreamsApp, typed produce and collect, cleanup after each test.
+ */
+export const testRuntime = { maxRetries: 2, retryInitialMs: 5, retryMaxMs: 20, partitionsConcurrency: 4 };
+
+export interface Kit {
+  h: EngineHarness;
+  start(name: string, declare: (p: ProcessorBuilder) => void, appId?: string): Promise<StreamsApp>;
+  produce<T extends TopicName>(topic: T, records: { key: string | null; value: TopicValues[T] | null }[]): Promise<void>;
+  collect<T extends TopicName>(topic: T): Promise<Collected<TopicValues[T]>>;
+}
+
+export function useKit(engine: { create: () => Promise<EngineHarness> }, topics: TopicName[]): () => Promise<Kit> {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return async () => {
+    const h = await engine.create();
+    cleanups.push(() => h.close());
+    await h.createTopics(topics);
+    const producer = await h.log.producer();
+    cleanups.push(() => producer.close());
+    return {
+      h,
+      async start(name, declare, appId = `app-${randomUUID().slice(0, 8)}`) {
+        const app = new StreamsApp(new Topology(`test-${name}`).processor(name, declare), { log: h.log, serde: h.serde, appId, runtime: testRuntime });
+        cleanups.push(() => app.stop());
+        await app.start();
+        return app;
+      },
+      async produce(topic, records) {
+        const messages = await Promise.all(
+          records.map(async (r) => ({ topic, key: r.key, value: r.value === null ? null : await h.serde.encode(topic, r.value), headers: {}, timestamp: Date.now() })),
+        );
+        await producer.send(messages);
+      },
+      async collect(topic) {
+        const c = await collect(h, topic);
+        cleanups.push(() => c.stop());
+        return c;
+      },
+    };
+  };
+}
+
+export const origin = (connectionId = 'conn-1', gatewayId = 'gw-1'): Origin => ({ gatewayId, connectionId, deviceId: `dev-${connectionId}` });
+
+/** The frames of `im.push.online` records, parsed, with the user and connection they go to. */
+export function frames(records: { value: TopicValues['im.push.online'] }[]): { userId: string; connectionId: string | null; frame: Record<string, unknown> }[] {
+  return records.flatMap((r) => r.value.deliveries.map((d) => ({ userId: d.userId, connectionId: d.connectionId, frame: JSON.parse(d.frame) as Record<string, unknown> })));
+}
