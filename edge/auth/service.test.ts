@@ -223,6 +223,16 @@ describe.each([memory, mongo])('auth service on $name stores', (backend) => {
     expect((await login('kate', 'password-123', '203.0.113.8')).status).toBe(200);
   });
 
+  it('rehashes a password at login when the scrypt cost was raised', async () => {
+    const reg = await register('lena');
+    const userId = (reg.body as { user_id: string }).user_id;
+    expect((await stores.users.findById(userId))?.passwordHash).toMatch(/^scrypt\$1024\$/);
+    const stronger = createAuthService({ ...stores, keys: await generateKeys(), now: () => clock }, { ...config, scryptCost: 2048 });
+    await stronger.login({ username: 'lena', password: 'password-123', remoteAddress: '192.0.2.1' });
+    expect((await stores.users.findById(userId))?.passwordHash).toMatch(/^scrypt\$2048\$/);
+    expect((await login('lena')).status).toBe(200);
+  });
+
   it('serves the public JWKS without private members', async () => {
     const res = await callRoute(routes, 'GET', '/.well-known/jwks.json');
     expect(res.status).toBe(200);
