@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach } from 'vitest';
+import { retry } from '../../core/retry.js';
 import type { Origin, TopicName, TopicValues } from '../../schemas/types.generated.js';
 import { StreamsApp } from '../runtime/streams-app.js';
 import { collect, type Collected, type EngineHarness } from '../runtime/testing.js';
@@ -16,6 +17,8 @@ export interface Kit {
   start(name: string, declare: (p: ProcessorBuilder) => void, appId?: string): Promise<StreamsApp>;
   produce<T extends TopicName>(topic: T, records: { key: string | null; value: TopicValues[T] | null }[]): Promise<void>;
   collect<T extends TopicName>(topic: T): Promise<Collected<TopicValues[T]>>;
+  /** The latest value per key of a compacted topic (tombstones delete), kept up to date. */
+  state<T extends TopicName>(topic: T): Promise<Map<string, TopicValues[T]>>;
 }
 
 export function useKit(engine: { create: () => Promise<EngineHarness> }, topics: TopicName[]): () => Promise<Kit> {
@@ -41,18 +44,44 @@ export function useKit(engine: { create: () => Promise<EngineHarness> }, topics:
         const messages = await Promise.all(
           records.map(async (r) => ({ topic, key: r.key, value: r.value === null ? null : await h.serde.encode(topic, r.value), headers: {}, timestamp: Date.now() })),
         );
-        await producer.send(messages);
+        // A topic created a moment ago may not have a leader yet: that error is retriable.
+        await retry(() => producer.send(messages), { retries: 20, initialDelayMs: 100, maxDelayMs: 1_000 });
       },
       async collect(topic) {
         const c = await collect(h, topic);
         cleanups.push(() => c.stop());
         return c;
       },
+      async state(topic) {
+        const map = new Map<string, TopicValues[typeof topic]>();
+        const consumer = h.log.consumer({
+          groupId: `state-${topic}-${randomUUID()}`,
+          topics: [topic],
+          fromBeginning: true,
+          commit: false,
+          eachBatch: async (batch) => {
+            for (const m of batch.messages) {
+              if (m.key === null) continue;
+              if (m.value === null) map.delete(m.key);
+              else map.set(m.key, await h.serde.decode(topic, m.value));
+            }
+          },
+        });
+        await consumer.start();
+        cleanups.push(() => consumer.stop());
+        return map;
+      },
     };
   };
 }
 
 export const origin = (connectionId = 'conn-1', gatewayId = 'gw-1'): Origin => ({ gatewayId, connectionId, deviceId: `dev-${connectionId}` });
+
+/** Records in the order their commands were produced (correlation ids `<letter><n>`), then by notice. */
+export function byCommand<R extends { value: { correlationId: string; clientMsgId: string } }>(records: R[]): R[] {
+  const rank = (r: R) => [Number(r.value.correlationId.replace(/^\D+/, '')), Number(r.value.clientMsgId.split(':').at(-1))] as const;
+  return [...records].sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1]);
+}
 
 /** The frames of `im.push.online` records, parsed, with the user and connection they go to. */
 export function frames(records: { value: TopicValues['im.push.online'] }[]): { userId: string; connectionId: string | null; frame: Record<string, unknown> }[] {
