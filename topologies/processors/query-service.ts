@@ -1,0 +1,93 @@
+import { PlatformError } from '../../core/errors.js';
+import type { GroupDirectory } from '../../connectors/message-store/group-directory.js';
+import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from '../../connectors/message-store/message-store.js';
+import { pageFromCache, type RecentCache } from '../../connectors/message-store/recent-cache.js';
+import type { MessageFrame } from '../../edge/protocol/frames.js';
+import { counter } from '../../core/metrics.js';
+import { conversationOf } from './query-participants.js';
+import { groupConversationId, messageFrame } from './replies.js';
+
+/** Read positions by conversation for one user (the `im.state.reads` table, or its MongoDB mirror). */
+export interface ReadPositions {
+  readSeqs(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>>;
+}
+
+export interface QueryServiceDeps {
+  store: MessageStore;
+  recent: RecentCache;
+  groups: GroupDirectory;
+  reads: ReadPositions;
+}
+
+export interface QueryConfig {
+  defaultPageSize: number;
+  maxPageSize: number;
+  /** Conversations in one list answer. */
+  maxConversations: number;
+}
+
+export interface HistoryRequest {
+  afterSeq?: number;
+  beforeSeq?: number;
+  limit?: number;
+}
+
+export interface HistoryResult {
+  messages: MessageFrame[];
+  hasMore: boolean;
+}
+
+export interface ConversationSummary {
+  conversationId: string;
+  kind: ConversationRecord['kind'];
+  /** The other user of a direct conversation, or the group id. */
+  with: string;
+  maxSeq: number;
+  readSeq: number;
+  unread: number;
+  lastMessage: MessageFrame;
+  updatedAt: number;
+}
+
+const tier = counter('im_query_history_total', 'History pages answered, by tier', ['tier'] as const);
+
+export const frameOf = (m: StoredMessage): MessageFrame => messageFrame({ ...m, origin: null });
+
+/**
+ * The data query service (seed 000 service 11): history by seq range with paging, served from
+ * the recent cache when it covers the page exactly and from the store otherwise, and the
+ * conversation list with unread counts (max seq minus the user's read seq). Only participants
+ * may read: others get FORBIDDEN (direct) or NOT_A_MEMBER (group).
+ */
+export class QueryService {
+  constructor(private readonly deps: QueryServiceDeps, private readonly config: QueryConfig) {}
+
+  async assertParticipant(userId: string, conversationId: string): Promise<void> {
+    const ref = conversationOf(conversationId, userId);
+    if (ref === null) throw new PlatformError('FORBIDDEN', `not a participant of ${conversationId}`);
+    if (ref.kind === 'group' && !(await this.deps.groups.isMember(ref.groupId, userId)))
+      throw new PlatformError('NOT_A_MEMBER', `not a member of ${ref.groupId}`);
+  }
+
+  async history(userId: string, conversationId: string, req: HistoryRequest): Promise<HistoryResult> {
+    await this.assertParticipant(userId, conversationId);
+    const limit = Math.max(1, Math.min(req.limit ?? this.config.defaultPageSize, this.config.maxPageSize));
+    const q = { afterSeq: req.afterSeq, beforeSeq: req.beforeSeq, limit };
+    let page: HistoryPage | null = await pageFromCache(this.deps.recent, conversationId, q);
+    tier.inc({ tier: page ? 'recent' : 'store' });
+    page ??= await this.deps.store.history(conversationId, q);
+    return { messages: page.messages.map(frameOf), hasMore: page.hasMore };
+  }
+
+  async conversations(userId: string, limit = this.config.maxConversations): Promise<ConversationSummary[]> {
+    const groups = (await this.deps.groups.groupsOf(userId)).map(groupConversationId);
+    const records = await this.deps.store.conversationsOf(userId, groups, Math.min(limit, this.config.maxConversations));
+    const reads = await this.deps.reads.readSeqs(userId, records.map((r) => r.conversationId));
+    return records.map((r) => {
+      const readSeq = Math.min(reads.get(r.conversationId) ?? 0, r.maxSeq);
+      const ref = conversationOf(r.conversationId, userId);
+      const other = ref?.kind === 'direct' ? ref.peer : ref?.kind === 'group' ? ref.groupId : '';
+      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage), updatedAt: r.updatedAt };
+    });
+  }
+}

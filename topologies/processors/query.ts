@@ -1,0 +1,64 @@
+import { PlatformError } from '../../core/errors.js';
+import type { GroupDirectory } from '../../connectors/message-store/group-directory.js';
+import type { MessageStore } from '../../connectors/message-store/message-store.js';
+import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
+import type { ErrorCode } from '../../edge/protocol/codes.js';
+import type { SyncResultFrame } from '../../edge/protocol/frames.js';
+import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
+import { QueryService, type QueryConfig } from './query-service.js';
+import { errorFrame, replyTo } from './replies.js';
+
+export interface QueryDeps {
+  store: MessageStore;
+  recent: RecentCache;
+  /** Only `groupsOf` is used here (the conversation list); membership checks use the table. */
+  groups: Pick<GroupDirectory, 'groupsOf'>;
+}
+
+/**
+ * The WebSocket side of data query: answers each `sync` with `sync_result` frames to the
+ * asking connection. With a conversation: one page after `after_seq` (`has_more` tells the
+ * client to ask again from the last seq). Without: one page per conversation with unread
+ * messages (after the user's read seq), then a closing `sync_result` with a null
+ * conversation_id and no messages, so the client knows the sweep is complete.
+ */
+export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
+  return (p: ProcessorBuilder): void => {
+    const members = p.table('im.state.members');
+    const reads = p.table('im.state.reads');
+    p.stream('im.cmd.sync').process(['im.push.online'], async (r, ctx) => {
+      const s = r.value;
+      const service = new QueryService(
+        {
+          store: deps.store,
+          recent: deps.recent,
+          groups: { isMember: async (g, u) => ctx.table(members).get(`${g}|${u}`) !== undefined, groupsOf: (u) => deps.groups.groupsOf(u) },
+          reads: { readSeqs: async (u, ids) => new Map(ids.flatMap((id) => { const rs = ctx.table(reads).get(`${id}|${u}`); return rs ? [[id, rs.readSeq] as const] : []; })) },
+        },
+        config,
+      );
+      const reply = (frame: SyncResultFrame): Emit => replyTo(s.origin, s.userId, frame, s.correlationId);
+      const result = (conversationId: string | null, messages: SyncResultFrame['messages'], hasMore: boolean): SyncResultFrame =>
+        ({ type: 'sync_result', conversation_id: conversationId, messages, has_more: hasMore, timestamp: Date.now() });
+      try {
+        if (s.conversationId !== null) {
+          const page = await service.history(s.userId, s.conversationId, { afterSeq: Math.max(0, s.afterSeq), limit: s.limit });
+          return [reply(result(s.conversationId, page.messages, page.hasMore))];
+        }
+        const out: Emit[] = [];
+        for (const c of await service.conversations(s.userId)) {
+          if (c.unread <= 0) continue;
+          const page = await service.history(s.userId, c.conversationId, { afterSeq: c.readSeq, limit: s.limit });
+          out.push(reply(result(c.conversationId, page.messages, page.hasMore)));
+        }
+        out.push(reply(result(null, [], false)));
+        return out;
+      } catch (err) {
+        if (err instanceof PlatformError && (err.code === 'FORBIDDEN' || err.code === 'NOT_A_MEMBER')) {
+          return [replyTo(s.origin, s.userId, errorFrame(err.code as ErrorCode, undefined, err.message), s.correlationId)];
+        }
+        throw err;
+      }
+    }, 'sync');
+  };
+}
