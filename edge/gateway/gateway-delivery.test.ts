@@ -40,7 +40,7 @@ describe('gateway delivery', () => {
   });
 
   it('reports a pushed message not acked in time as an offline task; an ack from any device settles it', async () => {
-    h = await startTestGateway({ config: { deliveryAckTimeoutMs: 200 } });
+    h = await startTestGateway({ config: { deliveryAckTimeoutMs: 1_000 } });
     const phone = await h.client('alice', 'phone');
     const laptop = await h.client('alice', 'laptop');
     await push(h, [
@@ -50,7 +50,7 @@ describe('gateway delivery', () => {
     await phone.nextOfType('message');
     laptop.send({ type: 'ack', msg_id: 'acked' });
     await eventually(() => h!.offline.records.length >= 1, 'offline task', 5_000);
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 500));
     expect(h.offline.records.map((r) => r.value)).toEqual([
       expect.objectContaining({ userId: 'alice', messageId: 'ignored', reason: 'ACK_TIMEOUT', conversationId: 'd:alice:bob', seq: 7, sender: 'bob', preview: 'where are you?', correlationId: 'corr-ack' }),
     ]);

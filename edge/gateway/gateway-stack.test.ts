@@ -67,7 +67,7 @@ describe('a killed gateway', () => {
     const auth = await testAuth();
     const gatewayId = `gw-crash-${randomUUID().slice(0, 6)}`;
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'edge/gateway/crash-fixture.ts'], {
-      env: { ...process.env, FIXTURE_JWK: JSON.stringify(auth.publicJwk), FIXTURE_REDIS_URL: REDIS_URL, FIXTURE_PREFIX: prefix, FIXTURE_GATEWAY_ID: gatewayId, FIXTURE_HEARTBEAT_MS: '150', FIXTURE_TIMEOUT_MS: '600', IM_LOG_LEVEL: 'warn' },
+      env: { ...process.env, FIXTURE_JWK: JSON.stringify(auth.publicJwk), FIXTURE_REDIS_URL: REDIS_URL, FIXTURE_PREFIX: prefix, FIXTURE_GATEWAY_ID: gatewayId, FIXTURE_HEARTBEAT_MS: '300', FIXTURE_TIMEOUT_MS: '1500', IM_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     cleanup.push(() => void child.kill('SIGKILL'));
@@ -75,18 +75,18 @@ describe('a killed gateway', () => {
       child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(String(d)) as { port: number }).port));
       child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
     });
-    const presence = createRedisPresence({ redis: await connectRedis(REDIS_URL, 'crash-reader'), ttlMs: 600, keyPrefix: prefix, ownsClient: true });
+    const presence = createRedisPresence({ redis: await connectRedis(REDIS_URL, 'crash-reader'), ttlMs: 1_500, keyPrefix: prefix, ownsClient: true });
     cleanup.push(() => presence.close());
     const client = await TestClient.connect(`ws://127.0.0.1:${port}/ws?token=${await auth.sign('dora', 'phone')}`);
     await eventually(async () => (await presence.lookup(['dora'])).has('dora'), 'presence on connect', 5_000);
     // Heartbeats keep it alive past the TTL...
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 2_000));
     expect((await presence.lookup(['dora'])).get('dora')![0]!.gatewayId).toBe(gatewayId);
     // ...until the process dies without any cleanup.
     child.kill('SIGKILL');
     await client.waitClosed();
     const killedAt = Date.now();
-    await eventually(async () => !(await presence.lookup(['dora'])).has('dora'), 'presence expired', 5_000);
-    expect(Date.now() - killedAt).toBeLessThan(2_000);
+    await eventually(async () => !(await presence.lookup(['dora'])).has('dora'), 'presence expired', 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(1_500 + 1_500);
   });
 });

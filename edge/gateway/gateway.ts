@@ -100,6 +100,16 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     if (!stopping) presence.disconnect(d.userId, d.id).catch(warn('presence disconnect failed'));
   };
 
+  /** An exception in a uWS callback would kill the process: log it, tell the client, go on. */
+  const guard = <A extends unknown[]>(what: string, fn: (ws: Conn, ...args: A) => void) => (ws: Conn, ...args: A): void => {
+    try {
+      fn(ws, ...args);
+    } catch (err) {
+      logger.error(`gateway ${what} handler failed`, { err, connectionId: ws.getUserData().id });
+      if (what === 'message') sendError(ws, 'INTERNAL_ERROR', bound);
+    }
+  };
+
   let ctx: MessageContext | null = null;
   app.ws<ConnData>('/ws', {
     maxPayloadLength: config.maxFrameBytes * 8, // beyond: uWS closes (1009); up to it: an error frame
@@ -114,14 +124,14 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       newConnectionId: () => `${gatewayId}:${boot}:${(++seq).toString(36)}`,
       accepting: () => accepting,
     }),
-    open,
-    message: (ws, bytes) => {
+    open: guard('open', open),
+    message: guard('message', (ws, bytes: ArrayBuffer) => {
       if (ctx) handleMessage(ctx, ws, bytes);
-    },
+    }),
     pong: (ws) => {
       ws.getUserData().lastSeen = Date.now();
     },
-    close,
+    close: guard('close', close),
   });
   mountHttp(app, { routes: deps.routes, verifier: deps.verifier, logger, maxBodyBytes: config.maxHttpBodyBytes, staticDir: config.staticDir, ready: () => accepting && !stopping });
 

@@ -71,12 +71,12 @@ describe.each(impls)('presence ($name)', ({ create }) => {
   });
 
   it('a gateway that stops heartbeating reads offline after the TTL; heartbeats keep the others', async () => {
-    presence = await create(400);
+    presence = await create(1_000);
     await presence.connect(entry('alice', 'c1', 'gw-dead'));
     await presence.connect(entry('alice', 'c2', 'gw-live'));
     await presence.connect(entry('bob', 'c3', 'gw-dead'));
-    for (let i = 0; i < 6; i++) {
-      await sleep(150);
+    for (let i = 0; i < 8; i++) {
+      await sleep(200);
       await presence.heartbeat('gw-live');
     }
     const found = await presence.lookup(['alice', 'bob']);
