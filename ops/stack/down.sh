@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops what up.sh started (by pid file: SIGTERM, wait, then SIGKILL). Idempotent.
+# Stops what up.sh started, by pid file: SIGTERM to all, wait up to 30 s, then SIGKILL. Idempotent.
 # down.sh --wipe also deletes the run data (Kafka log dir and cluster id, FerretDB files, logs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,25 +12,31 @@ case "${1:-}" in
   *) echo "usage: down.sh [--wipe]" >&2; exit 2 ;;
 esac
 
-stop() {
-  local svc=$1 pid i
-  if ! pid=$(running_pid "$svc"); then rm -f "$(pid_file "$svc")"; return; fi
-  log "stopping $svc (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  # Kafka's controlled shutdown takes a few seconds; give everything up to 30 s.
-  for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$svc did not exit after SIGTERM, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
+declare -A pids=()
+for svc in "${SERVICES[@]}"; do
+  if pid=$(running_pid "$svc"); then
+    log "stopping $svc (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    pids[$svc]=$pid
   fi
-  rm -f "$(pid_file "$svc")"
-}
+done
 
-# Reverse start order: the registry first, Redis last.
-for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop "${SERVICES[i]}"; done
+alive() { kill -0 "${pids[$1]}" 2>/dev/null; }
+
+# Kafka's controlled shutdown and the JVMs take a few seconds.
+for _ in $(seq 150); do
+  for svc in "${!pids[@]}"; do alive "$svc" || unset "pids[$svc]"; done
+  [ ${#pids[@]} -eq 0 ] && break
+  sleep 0.2
+done
+for svc in "${!pids[@]}"; do
+  log "$svc did not exit after SIGTERM, sending SIGKILL"
+  kill -KILL "${pids[$svc]}" 2>/dev/null || true
+done
+for svc in "${SERVICES[@]}"; do rm -f "$(pid_file "$svc")"; done
 
 if $wipe; then
-  log "wiping $STACK_RUN"
+  log "wiping the run data under $STACK_RUN"
   for svc in "${SERVICES[@]}"; do
     rm -rf "${STACK_RUN:?}/$svc" "$(log_file "$svc")" "$(log_file "$svc").prev"
   done

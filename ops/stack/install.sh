@@ -5,6 +5,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
 
+# Debian's Maven 3.8 prints ANSI resets even in batch mode; strip them.
+mvnq() { mvn -q -B "$@" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
+
 install_redis() {
   if command -v redis-server >/dev/null 2>&1; then return; fi
   log "installing redis-server (Debian package)"
@@ -18,7 +21,7 @@ install_kafka() {
   if [ "$(cat "$KAFKA_LIBS/.complete" 2>/dev/null)" = "$sum" ]; then return; fi
   log "fetching Kafka $KAFKA_VERSION jars (Maven)"
   rm -rf "$KAFKA_LIBS" && mkdir -p "$KAFKA_LIBS"
-  mvn -q -B -Dstyle.color=never -f "$here/kafka-pom.xml" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" \
+  mvnq -f "$here/kafka-pom.xml" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" \
     -Dkafka.version="$KAFKA_VERSION"
   echo "$sum" >"$KAFKA_LIBS/.complete"
 }
@@ -26,7 +29,7 @@ install_kafka() {
 install_apicurio() {
   if [ -f "$APICURIO_DIR/.complete" ]; then return; fi
   log "fetching Apicurio Registry $APICURIO_VERSION (Maven)"
-  mvn -q -B -Dstyle.color=never dependency:get -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -Dtransitive=false
+  mvnq dependency:get -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -Dtransitive=false
   local tgz="$HOME/.m2/repository/io/apicurio/apicurio-registry-app/$APICURIO_VERSION/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz"
   mkdir -p "$APICURIO_DIR"
   tar -xzf "$tgz" -C "$APICURIO_DIR"

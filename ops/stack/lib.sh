@@ -6,11 +6,13 @@ SERVICES=(redis mongo kafka registry)
 pid_file() { echo "$STACK_RUN/$1.pid"; }
 log_file() { echo "$STACK_RUN/$1.log"; }
 
-# Prints the pid from the service's pid file when that process is still alive.
+# Prints the pid from the service's pid file when that process is alive and is ours: up.sh
+# starts every service in $STACK_RUN/<service>, so a recycled pid (other cwd) is never taken.
 running_pid() {
   local pid
   pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(readlink -f "/proc/$pid/cwd")" = "$(readlink -f "$STACK_RUN/$1")" ] && echo "$pid"
 }
 
 address() {

@@ -13,16 +13,20 @@ case "$what" in
   *) echo "usage: up.sh [all|kafka|registry|mongo|redis]" >&2; exit 2 ;;
 esac
 
-# Runs "$@" detached (own session, survives this shell) with output to the service log.
-# The previous log is kept as <service>.log.prev.
+# Runs "$@" detached: its own session (survives this shell and its process group), cwd
+# $STACK_RUN/<service>, output to the service log (the previous one kept as <service>.log.prev),
+# and no inherited descriptors besides 0-2, so a caller reading our output through a pipe
+# (`up.sh | tee`) is not held open by the services. The launcher shell writes its own pid and
+# then execs the service, so the pid file holds the service's pid.
+LAUNCHER='cd "$1" && echo $$ >"$2" || exit 1
+for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+shift 2; exec "$@"'
 launch() {
   local svc=$1; shift
-  local logf; logf=$(log_file "$svc")
+  local logf i; logf=$(log_file "$svc")
   [ -f "$logf" ] && mv -f "$logf" "$logf.prev"
   rm -f "$(pid_file "$svc")"
-  (cd "$STACK_RUN/$svc" && setsid bash -c 'echo $$ >"$0"; exec "$@"' "$(pid_file "$svc")" "$@" \
-    >"$logf" 2>&1 </dev/null &)
-  local i
+  setsid bash -c "$LAUNCHER" launcher "$STACK_RUN/$svc" "$(pid_file "$svc")" "$@" >"$logf" 2>&1 </dev/null &
   for i in $(seq 50); do [ -s "$(pid_file "$svc")" ] && return; sleep 0.1; done
 }
 
@@ -94,7 +98,7 @@ start_registry() {
 
 timeout_for() { case "$1" in redis) echo 10 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; esac; }
 
-report() { printf '[stack] %-8s up at %-50s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")" >&2; }
+report() { printf '%-8s up at %-45s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")"; }
 
 fail() {
   log "$1 failed to start: $2; last lines of $(log_file "$1"):"
