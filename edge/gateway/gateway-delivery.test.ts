@@ -146,3 +146,24 @@ describe('gateway http', () => {
     expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
   });
 });
+
+describe('gateway with a failing log', () => {
+  it('tells the sender SERVICE_UNAVAILABLE when its frame cannot be produced, and goes on', async () => {
+    const { memoryEngine } = await import('../../topologies/runtime/testing.js');
+    const engine = await memoryEngine();
+    let failing = true;
+    const realProducer = engine.log.producer.bind(engine.log);
+    engine.log.producer = async () => {
+      const p = await realProducer();
+      return { send: async (m) => (failing ? Promise.reject(new Error('broker down')) : p.send(m)), close: () => p.close() };
+    };
+    h = await startTestGateway({ engine });
+    const alice = await h.client('alice', 'phone');
+    alice.send({ type: 'send_msg', msg_id: 'lost', recipient: 'bob', content: 'x', timestamp: 1 });
+    expect(await alice.nextOfType('error', 10_000)).toMatchObject({ error_code: 'SERVICE_UNAVAILABLE', msg_id: 'lost' });
+    failing = false;
+    alice.send({ type: 'send_msg', msg_id: 'retried', recipient: 'bob', content: 'x', timestamp: 1 });
+    await eventually(() => h!.ingress.records.some((r) => r.value.payload.includes('"retried"')), 'frame after recovery', 5_000);
+    expect(alice.closed).toBeNull();
+  });
+});

@@ -57,17 +57,17 @@ export class Upstream {
     else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.o.lingerMs);
   }
 
+  private async encode(p: Pending): Promise<OutgoingMessage> {
+    const headers = { [CORRELATION_HEADER]: p.value.correlationId };
+    // Two branches so each encode call is checked against its own topic's value type.
+    if (p.topic === 'im.ingress')
+      return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers, timestamp: p.value.receivedAt };
+    return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers, timestamp: p.value.createdAt };
+  }
+
   private async produce(batch: Pending[]): Promise<void> {
     try {
-      const messages: OutgoingMessage[] = await Promise.all(
-        batch.map(async (p) => ({
-          topic: p.topic,
-          key: p.key,
-          value: p.topic === 'im.ingress' ? await this.o.serde.encode(p.topic, p.value) : await this.o.serde.encode(p.topic, p.value),
-          headers: { [CORRELATION_HEADER]: p.value.correlationId },
-          timestamp: p.topic === 'im.ingress' ? p.value.receivedAt : p.value.createdAt,
-        })),
-      );
+      const messages: OutgoingMessage[] = await Promise.all(batch.map((p) => this.encode(p)));
       await retry(() => this.o.producer.send(messages), {
         retries: 3,
         initialDelayMs: 50,
