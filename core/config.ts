@@ -79,6 +79,34 @@ export interface PlatformConfig {
     membersCanInvite: boolean;
     maxGroupMembers: number;
   };
+  /** Push orchestration, receipts, typing, the persistence writer and data query. */
+  delivery: {
+    /** Push fan-out: users per presence round trip, round trips in flight, deliveries per record, preview length. */
+    fanout: { presenceBatchSize: number; presenceConcurrency: number; maxDeliveriesPerPush: number; previewChars: number };
+    /** Groups above this size get no per-member receipt notifications. */
+    receipts: { maxGroupNotify: number };
+    typing: { perUser: { ratePerSec: number; burst: number }; maxGroupMembers: number };
+    /** Persistence writer: messages per bulk write and how long a batch waits to fill. */
+    writer: { maxItems: number; lingerMs: number };
+    /** Recent-message cache (Redis): messages kept per conversation, idle expiry. */
+    recent: { perConversation: number; ttlSec: number };
+    query: { defaultPageSize: number; maxPageSize: number; maxConversations: number };
+  };
+  /** Offline push vendors; a vendor without credentials is off (its devices get nothing). */
+  offlinePush: {
+    requestTimeoutMs: number;
+    /** Per vendor and process: requests per second and burst; retries; circuit breaker. */
+    ratePerSec: number;
+    burst: number;
+    retries: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    breakerFailureThreshold: number;
+    breakerOpenMs: number;
+    apns: null | { endpoint: string; bundleId: string; keyPem: string; keyId: string; teamId: string; refreshAfterMs: number };
+    /** `serviceAccount` is the service-account JSON key's fields. */
+    fcm: null | { endpoint: string; serviceAccount: { client_email: string; private_key: string; private_key_id?: string; token_uri: string; project_id: string } };
+  };
   metricsPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -192,6 +220,38 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       membersCanInvite: r.oneOf('IM_GROUP_MEMBERS_CAN_INVITE', ['true', 'false'] as const, 'false') === 'true',
       maxGroupMembers: r.int('IM_MAX_GROUP_MEMBERS', 2000, 2),
     },
+    delivery: {
+      fanout: {
+        presenceBatchSize: r.int('IM_PUSH_PRESENCE_BATCH', 500, 1, 10_000),
+        presenceConcurrency: r.int('IM_PUSH_PRESENCE_CONCURRENCY', 4, 1, 64),
+        maxDeliveriesPerPush: r.int('IM_PUSH_MAX_DELIVERIES_PER_RECORD', 500, 1, 100_000),
+        previewChars: r.int('IM_PUSH_PREVIEW_CHARS', 100, 0, 4000),
+      },
+      receipts: { maxGroupNotify: r.int('IM_RECEIPTS_MAX_GROUP_NOTIFY', 200, 0) },
+      typing: {
+        perUser: { ratePerSec: r.int('IM_TYPING_RATE_PER_SEC', 2, 1), burst: r.int('IM_TYPING_BURST', 5, 1) },
+        maxGroupMembers: r.int('IM_TYPING_MAX_GROUP_MEMBERS', 100, 2),
+      },
+      writer: { maxItems: r.int('IM_WRITER_BATCH_SIZE', 500, 1, 100_000), lingerMs: r.int('IM_WRITER_LINGER_MS', 5, 0, 10_000) },
+      recent: { perConversation: r.int('IM_RECENT_PER_CONVERSATION', 200, 1, 100_000), ttlSec: r.int('IM_RECENT_TTL_SEC', 7 * 24 * 3600, 1) },
+      query: {
+        defaultPageSize: r.int('IM_QUERY_DEFAULT_PAGE', 50, 1, 1000),
+        maxPageSize: r.int('IM_QUERY_MAX_PAGE', 200, 1, 1000),
+        maxConversations: r.int('IM_QUERY_MAX_CONVERSATIONS', 200, 1, 10_000),
+      },
+    },
+    offlinePush: {
+      requestTimeoutMs: r.int('IM_PUSH_VENDOR_TIMEOUT_MS', 10_000, 100),
+      ratePerSec: r.int('IM_PUSH_VENDOR_RATE_PER_SEC', 500, 1),
+      burst: r.int('IM_PUSH_VENDOR_BURST', 1000, 1),
+      retries: r.int('IM_PUSH_VENDOR_RETRIES', 3, 0, 20),
+      retryInitialMs: r.int('IM_PUSH_VENDOR_RETRY_INITIAL_MS', 200, 1),
+      retryMaxMs: r.int('IM_PUSH_VENDOR_RETRY_MAX_MS', 10_000, 1),
+      breakerFailureThreshold: r.int('IM_PUSH_VENDOR_BREAKER_FAILURES', 20, 1),
+      breakerOpenMs: r.int('IM_PUSH_VENDOR_BREAKER_OPEN_MS', 30_000, 10),
+      apns: apnsConfig(r),
+      fcm: fcmConfig(r),
+    },
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };
@@ -210,4 +270,48 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/** APNs is on when its key is given; then key id, team id and bundle id are required too. */
+function apnsConfig(r: EnvReader): PlatformConfig['offlinePush']['apns'] {
+  const keyPem = r.optional('IM_APNS_KEY_PEM');
+  if (!keyPem) return null;
+  const keyId = r.optional('IM_APNS_KEY_ID');
+  const teamId = r.optional('IM_APNS_TEAM_ID');
+  const bundleId = r.optional('IM_APNS_BUNDLE_ID');
+  if (!keyId || !teamId || !bundleId) {
+    r.problems.push('IM_APNS_KEY_PEM needs IM_APNS_KEY_ID, IM_APNS_TEAM_ID and IM_APNS_BUNDLE_ID');
+    return null;
+  }
+  return {
+    endpoint: r.string('IM_APNS_ENDPOINT', 'https://api.push.apple.com'),
+    bundleId,
+    keyPem: keyPem.replace(/\\n/g, '\n'),
+    keyId,
+    teamId,
+    refreshAfterMs: r.int('IM_APNS_TOKEN_REFRESH_MS', 50 * 60_000, 60_000, 55 * 60_000),
+  };
+}
+
+/** FCM is on when a service-account JSON key is given (its text, not a path). */
+function fcmConfig(r: EnvReader): PlatformConfig['offlinePush']['fcm'] {
+  const raw = r.optional('IM_FCM_SERVICE_ACCOUNT_JSON');
+  if (!raw) return null;
+  try {
+    const sa = JSON.parse(raw) as Record<string, unknown>;
+    for (const f of ['client_email', 'private_key', 'project_id'] as const) if (typeof sa[f] !== 'string') throw new Error(`${f} missing`);
+    return {
+      endpoint: r.string('IM_FCM_ENDPOINT', 'https://fcm.googleapis.com'),
+      serviceAccount: {
+        client_email: sa.client_email as string,
+        private_key: sa.private_key as string,
+        private_key_id: typeof sa.private_key_id === 'string' ? sa.private_key_id : undefined,
+        token_uri: typeof sa.token_uri === 'string' ? sa.token_uri : 'https://oauth2.googleapis.com/token',
+        project_id: sa.project_id as string,
+      },
+    };
+  } catch (err) {
+    r.problems.push(`IM_FCM_SERVICE_ACCOUNT_JSON is not a service-account key: ${(err as Error).message}`);
+    return null;
+  }
 }
