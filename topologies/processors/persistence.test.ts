@@ -50,4 +50,26 @@ for (const engine of engines) {
       }
     });
   });
+
+  describe(`persistence writer on the ${engine.name} engine while the store fails`, () => {
+    let kit: ProcessorKit | undefined;
+    afterEach(async () => {
+      await kit?.close();
+      kit = undefined;
+    });
+
+    it('stalls and retries instead of dead-lettering, then writes everything once', async () => {
+      kit = await openKit(engine.create, ['im.msg.stamped', 'im.dlq']);
+      const inner = createMemoryMessageStore();
+      let failures = 3;
+      const store: MessageStore = { ...inner, writeBatch: async (b) => (failures-- > 0 ? Promise.reject(new Error('connection reset')) : inner.writeBatch(b)) };
+      await kit.start('persist', persistence({ store }, { maxItems: 10, lingerMs: 2, writeRetryMaxMs: 20 }));
+      const dlq = await kit.collect('im.dlq');
+      const input = Array.from({ length: 30 }, (_, i) => msg('g:F', i + 1));
+      await kit.produce('im.msg.stamped', input.map((m) => ({ key: m.conversationId, value: m })));
+      await eventually(async () => (await inner.conversation('g:F'))?.maxSeq === 30, 'all written');
+      expect((await inner.history('g:F', { afterSeq: 0, limit: 100 })).messages).toHaveLength(30);
+      expect(dlq.records).toHaveLength(0);
+    });
+  });
 }

@@ -1,4 +1,7 @@
+import { errorMessage } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
 import { counter, histogram } from '../../core/metrics.js';
+import { retry } from '../../core/retry.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { toStored } from '../../connectors/message-store/message-store.js';
 import { MicroBatcher, type MicroBatcherConfig } from '../../connectors/message-store/micro-batcher.js';
@@ -12,9 +15,18 @@ export interface PersistenceDeps {
   recent?: RecentCache;
 }
 
-export type PersistenceConfig = MicroBatcherConfig;
+export interface PersistenceConfig extends MicroBatcherConfig {
+  /**
+   * Retries of a failed bulk write before the records fail to the runtime (whose own retries end
+   * in the dead-letter topic). Large by default: while MongoDB is down the writer should stall
+   * and lag, not dead-letter messages; sending is unaffected (own consumer group).
+   */
+  writeRetries?: number;
+  writeRetryMaxMs?: number;
+}
 
 const written = counter('im_persistence_messages_total', 'Stamped messages handled by the persistence writer, by outcome', ['outcome'] as const);
+const logger = createLogger('persistence');
 const batchSize = histogram('im_persistence_batch_size', 'Messages per bulk write of the persistence writer', [] as const, [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
 
 /**
@@ -26,9 +38,13 @@ const batchSize = histogram('im_persistence_batch_size', 'Messages per bulk writ
  */
 export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
   return (p: ProcessorBuilder): void => {
+    const retries = { retries: config.writeRetries ?? 1_000, initialDelayMs: 50, maxDelayMs: config.writeRetryMaxMs ?? 5_000, onRetry: (err: unknown, attempt: number) => {
+      written.inc({ outcome: 'write_retry' });
+      if (attempt % 10 === 1) logger.warn('persistence write failed; retrying', { attempt, error: errorMessage(err) });
+    } };
     const batcher = new MicroBatcher<StampedMessage>(async (messages) => {
-      const result = await deps.store.writeBatch(messages);
-      await deps.recent?.append(messages.map(toStored));
+      const result = await retry(() => deps.store.writeBatch(messages), retries);
+      await retry(async () => deps.recent?.append(messages.map(toStored)), retries);
       batchSize.observe(messages.length);
       written.inc({ outcome: 'inserted' }, result.inserted);
       written.inc({ outcome: 'duplicate' }, result.duplicates);

@@ -73,7 +73,8 @@ export class QueryService {
     await this.assertParticipant(userId, conversationId);
     const limit = Math.max(1, Math.min(req.limit ?? this.config.defaultPageSize, this.config.maxPageSize));
     const q = { afterSeq: req.afterSeq, beforeSeq: req.beforeSeq, limit };
-    let page: HistoryPage | null = await pageFromCache(this.deps.recent, conversationId, q);
+    // The cache is an optimisation: when Redis fails, the store answers.
+    let page: HistoryPage | null = await pageFromCache(this.deps.recent, conversationId, q).catch(() => (tier.inc({ tier: 'recent_error' }), null));
     tier.inc({ tier: page ? 'recent' : 'store' });
     page ??= await this.deps.store.history(conversationId, q);
     return { messages: page.messages.map(frameOf), hasMore: page.hasMore };
