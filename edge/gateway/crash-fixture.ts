@@ -5,7 +5,7 @@ import { createRedisPresence } from '../presence/presence-redis.js';
 import { connectRedis } from '../redis/client.js';
 import { memoryEngine } from '../../topologies/runtime/testing.js';
 import { createGateway } from './gateway.js';
-import { jwkVerifier, testGatewayConfig } from './testing.js';
+import { GATEWAY_TOPICS, jwkVerifier, testGatewayConfig } from './testing.js';
 
 /**
  * A gateway in its own process for the crash test: the test kills it with SIGKILL, so nothing
@@ -24,7 +24,7 @@ const config = testGatewayConfig({
   heartbeatTimeoutMs: Number(env('FIXTURE_TIMEOUT_MS')),
 });
 const engine = await memoryEngine();
-await engine.createTopics(['im.ingress', 'im.push.offline']);
+await engine.createTopics([...GATEWAY_TOPICS]);
 const presence = createRedisPresence({ redis: await connectRedis(env('FIXTURE_REDIS_URL'), 'crash-fixture'), ttlMs: config.heartbeatTimeoutMs, keyPrefix: env('FIXTURE_PREFIX') });
 const verifier = jwkVerifier((await importJWK(JSON.parse(env('FIXTURE_JWK')) as Parameters<typeof importJWK>[0], 'ES256')) as CryptoKey);
 const gateway = createGateway({ log: engine.log, serde: engine.serde, presence, pushBus: createMemoryPushBus(), verifier, routes: [], logger: createLogger('crash-fixture') }, config);

@@ -6,7 +6,7 @@ import type { OnlinePush } from '../../schemas/types.generated.js';
 import { eventually } from '../../topologies/runtime/testing.js';
 import { HttpError, type HttpRoute } from '../http/routes.js';
 import { CloseCodes } from '../protocol/codes.js';
-import { startTestGateway, TestClient, type GatewayHarness } from './testing.js';
+import { GATEWAY_TOPICS, startTestGateway, TestClient, type GatewayHarness } from './testing.js';
 
 /** Delivery, acks, back-pressure, shutdown, presence and HTTP of the gateway, on the memory engine. */
 let h: GatewayHarness | undefined;
@@ -151,6 +151,7 @@ describe('gateway with a failing log', () => {
   it('tells the sender SERVICE_UNAVAILABLE when its frame cannot be produced, and goes on', async () => {
     const { memoryEngine } = await import('../../topologies/runtime/testing.js');
     const engine = await memoryEngine();
+    await engine.createTopics([...GATEWAY_TOPICS]);
     let failing = true;
     const realProducer = engine.log.producer.bind(engine.log);
     engine.log.producer = async () => {

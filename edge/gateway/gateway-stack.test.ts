@@ -7,7 +7,7 @@ import { createRedisPushBus } from '../delivery/push-bus-redis.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
 import { connectRedis } from '../redis/client.js';
 import type { GatewayConfig } from './gateway.js';
-import { startTestGateway, testAuth, TestClient, type GatewayHarness } from './testing.js';
+import { GATEWAY_TOPICS, startTestGateway, testAuth, TestClient, type GatewayHarness } from './testing.js';
 
 /**
  * The gateway on the real stack: Kafka (+ registry) for ingress and offline tasks, Redis for
@@ -34,6 +34,7 @@ describe('gateway on Kafka and Redis', () => {
   it('produces ingress to Kafka, delivers pushes over Redis to devices on two gateways, reports unacked ones to Kafka', async () => {
     const prefix = `test-${randomUUID()}:`;
     const engine = await kafkaEngine();
+    await engine.createTopics([...GATEWAY_TOPICS]);
     const g1 = await redisGateway(engine, prefix, { deliveryAckTimeoutMs: 300 });
     const g2 = await redisGateway(engine, prefix, { deliveryAckTimeoutMs: 300 });
     cleanup.push(() => engine.close(), () => g1.close(), () => g2.close());

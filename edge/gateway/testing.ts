@@ -4,7 +4,7 @@ import { loadConfig } from '../../core/config.js';
 import { PlatformError } from '../../core/errors.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { createLogger } from '../../core/logger.js';
-import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
+import type { IngressFrame, OfflinePushTask, TopicName } from '../../schemas/types.generated.js';
 import { collect, memoryEngine, type Collected, type EngineHarness } from '../../topologies/runtime/testing.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import { createMemoryPushBus } from '../delivery/push-bus-memory.js';
@@ -158,6 +158,8 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
+export const GATEWAY_TOPICS = ['im.ingress', 'im.push.offline'] as const satisfies TopicName[];
+
 /** A started gateway on the given engine, presence and push bus (memory ones by default). */
 export async function startTestGateway(options: {
   config?: Partial<GatewayConfig>;
@@ -167,8 +169,9 @@ export async function startTestGateway(options: {
   routes?: HttpRoute[];
 } = {}): Promise<GatewayHarness> {
   const config = testGatewayConfig(options.config);
+  // A caller that brings its engine creates the topics (once, however many gateways share it).
   const engine = options.engine ?? (await memoryEngine());
-  await engine.createTopics(['im.ingress', 'im.push.offline']);
+  if (!options.engine) await engine.createTopics(GATEWAY_TOPICS);
   const presence = options.presence ?? createMemoryPresence({ ttlMs: config.heartbeatTimeoutMs });
   const pushBus = options.pushBus ?? createMemoryPushBus();
   const auth = await testAuth();

@@ -39,13 +39,15 @@ export function upgradeHandler(o: UpgradeOptions) {
     let aborted = false;
     res.onAborted(() => (aborted = true));
 
-    if (!o.accepting()) {
+    const unavailable = (): void => {
       res.cork(() => res.writeStatus('503 Service Unavailable').end('shutting down'));
-      return;
-    }
+    };
+    if (!o.accepting()) return unavailable();
     const data: ConnData = { id: o.newConnectionId(), userId: '', deviceId: '', expiresAt: 0, lastSeen: Date.now(), refused: null, closed: false };
     const finish = (refused: CloseName | null, t?: VerifiedToken): void => {
       if (aborted) return;
+      // The gateway may have begun stopping while the token was being verified.
+      if (!o.accepting()) return unavailable();
       data.refused = refused;
       if (t) Object.assign(data, { userId: t.userId, deviceId: t.deviceId, expiresAt: t.expiresAt });
       res.cork(() => res.upgrade(data, key, protocol, extensions, context));
