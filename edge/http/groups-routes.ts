@@ -1,0 +1,83 @@
+import type { MirrorStore } from '../../connectors/mongo-mirror/mirror-store.js';
+import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
+import { groupConversationId } from '../../topologies/processors/replies.js';
+import type { CommandProducer } from './command-producer.js';
+import { accepted, actor, commandIds, idList, idParam, numberField, textField, type CommandRouteOptions } from './command-routes.js';
+import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';
+
+export interface GroupRoutesDeps extends CommandRouteOptions {
+  commands: CommandProducer;
+  /** The query mirror of `im.state.groups` and `im.state.members`. */
+  mirror: Pick<MirrorStore, 'groupsOf' | 'group' | 'members' | 'member'>;
+}
+
+const ROLES: Record<string, GroupRole> = { owner: 'OWNER', admin: 'ADMIN', member: 'MEMBER' };
+
+const groupBody = (g: GroupState) => ({ group_id: g.groupId, conversation_id: groupConversationId(g.groupId), name: g.name, owner_id: g.ownerId, status: g.status.toLowerCase(), mute_all: g.muteAll, announcement: g.announcement, created_at: g.createdAt, updated_at: g.updatedAt });
+const memberBody = (m: MemberState) => ({ user_id: m.userId, role: m.role.toLowerCase(), muted_until: m.mutedUntil || null, joined_at: m.joinedAt });
+
+/**
+ * Groups over HTTP. Writes become `im.cmd.group` commands keyed by group and answered 202
+ * with a command id (and the new group's id for a create): the groups processor decides, and
+ * outcomes reach members as system messages in the group conversation, refusals the actor's
+ * inbox. Reads come from the mirror; a group's details only for its members.
+ */
+export function groupRoutes(deps: GroupRoutesDeps): HttpRoute[] {
+  const { newId, now } = commandIds(deps);
+  type Parts = Partial<Pick<GroupCommand, 'targets' | 'role' | 'mutedUntil' | 'text'>>;
+  const send = async (req: HttpRequest, groupId: string, action: GroupCommand['action'], parts: Parts = {}) => {
+    const correlationId = newId();
+    await deps.commands.send('im.cmd.group', groupId, { correlationId, actor: actor(req), groupId, action, targets: [], role: null, mutedUntil: null, text: null, at: now(), ...parts });
+    return correlationId;
+  };
+  const on = (action: GroupCommand['action'], parts: (req: HttpRequest) => Parts = () => ({})) => async (req: HttpRequest) =>
+    accepted(await send(req, idParam(req, 'groupId'), action, parts(req)));
+  const target = (req: HttpRequest) => [idParam(req, 'userId')];
+
+  return [
+    {
+      method: 'POST', path: '/v1/groups', auth: true,
+      handler: async (req) => {
+        const name = textField(req, 'name', { max: 64 })!;
+        const members = idList(req, 'members', { min: 0 });
+        const groupId = newId();
+        return accepted(await send(req, groupId, 'CREATE', { text: name.trim(), targets: members }), { group_id: groupId });
+      },
+    },
+    { method: 'DELETE', path: '/v1/groups/:groupId', auth: true, handler: on('DISBAND') },
+    { method: 'POST', path: '/v1/groups/:groupId/members', auth: true, handler: on('ADD', (req) => ({ targets: idList(req, 'user_ids') })) },
+    { method: 'DELETE', path: '/v1/groups/:groupId/members/:userId', auth: true, handler: on('REMOVE', (req) => ({ targets: target(req) })) },
+    { method: 'POST', path: '/v1/groups/:groupId/leave', auth: true, handler: on('LEAVE') },
+    {
+      method: 'PUT', path: '/v1/groups/:groupId/members/:userId/role', auth: true,
+      handler: on('SET_ROLE', (req) => {
+        const role = ROLES[String((req.body as { role?: unknown } | null)?.role ?? '').toLowerCase()];
+        if (!role) throw new HttpError(400, 'BAD_REQUEST', 'role must be owner, admin or member');
+        return { targets: target(req), role };
+      }),
+    },
+    { method: 'POST', path: '/v1/groups/:groupId/members/:userId/mute', auth: true, handler: on('MUTE_MEMBER', (req) => ({ targets: target(req), mutedUntil: numberField(req, 'until') })) },
+    { method: 'DELETE', path: '/v1/groups/:groupId/members/:userId/mute', auth: true, handler: on('UNMUTE_MEMBER', (req) => ({ targets: target(req) })) },
+    { method: 'POST', path: '/v1/groups/:groupId/mute-all', auth: true, handler: on('MUTE_ALL') },
+    { method: 'DELETE', path: '/v1/groups/:groupId/mute-all', auth: true, handler: on('UNMUTE_ALL') },
+    { method: 'PUT', path: '/v1/groups/:groupId/announcement', auth: true, handler: on('ANNOUNCE', (req) => ({ text: textField(req, 'text', { max: 2000 }) })) },
+    { method: 'PUT', path: '/v1/groups/:groupId/name', auth: true, handler: on('RENAME', (req) => ({ text: textField(req, 'name', { max: 64 }) })) },
+    {
+      method: 'GET', path: '/v1/groups', auth: true,
+      handler: async (req) => {
+        const mine = (await deps.mirror.groupsOf(actor(req))).filter((g) => g.group.status === 'ACTIVE');
+        return { status: 200, body: { groups: mine.map((g) => ({ ...groupBody(g.group), role: g.member.role.toLowerCase() })) } };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/groups/:groupId', auth: true,
+      handler: async (req) => {
+        const groupId = idParam(req, 'groupId');
+        const [group, me] = await Promise.all([deps.mirror.group(groupId), deps.mirror.member(groupId, actor(req))]);
+        // Non-members learn nothing, not even whether the group exists.
+        if (!group || !me) throw new HttpError(404, 'NOT_FOUND', 'no such group');
+        return { status: 200, body: { ...groupBody(group), members: (await deps.mirror.members(groupId)).map(memberBody) } };
+      },
+    },
+  ];
+}
