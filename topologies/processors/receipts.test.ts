@@ -87,8 +87,10 @@ for (const engine of engines) {
       const pushes = await kit.collect('im.push.online');
       const offline = await kit.collect('im.push.offline');
       const group = { conversationId: 'g:G', recipientKind: 'GROUP' as const, recipientId: 'G' };
+      await kit.produce('im.cmd.typing', [{ key: 'd:alice:bob', value: typing() }]);
+      await eventually(() => pushes.records.length === 1, 'direct typing push');
+      // Other partitions: produced after, so the rate limiter sees them after.
       await kit.produce('im.cmd.typing', [
-        { key: 'd:alice:bob', value: typing() },
         { key: 'g:G', value: typing({ ...group, active: false }) },
         { key: 'g:G', value: typing(group) }, // over the burst of 2: dropped
         { key: 'g:G', value: typing({ ...group, userId: 'mallory' }) }, // not a member
