@@ -110,6 +110,18 @@ export interface MemberState {
   joinedAt: number;
 }
 
+/** Example topology output: one record per user @mentioned in a stamped message (see topologies/examples/). */
+export interface MentionNotice {
+  /** The mentioned user. */
+  userId: string;
+  messageId: string;
+  conversationId: string;
+  seq: number;
+  sender: string;
+  preview: string;
+  at: number;
+}
+
 /** A notification for a user with no live connection (or who did not ack in time). */
 export interface OfflinePushTask {
   correlationId: string;
@@ -273,6 +285,7 @@ export interface TopicValues {
   'im.state.sequences': SequenceState;
   'im.state.dedup': DedupState;
   'im.state.reads': ReadState;
+  'im.example.mentions': MentionNotice;
   'im.dlq': DeadLetter;
 }
 

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
 import { createLogger } from '../../core/logger.js';
+import { retry } from '../../core/retry.js';
 import type { ConsumerOptions, LogClient, LogConsumer, LogProducer, OutgoingMessage, TopicDefinition } from './log.js';
 import { partitionFor } from './partitioner.js';
 
@@ -68,7 +69,8 @@ export class KafkaLog implements LogClient {
   async partitionCount(topic: string): Promise<number> {
     let n = this.partitionCache.get(topic);
     if (n === undefined) {
-      const meta = await (await this.admin()).fetchTopicMetadata({ topics: [topic] });
+      const admin = await this.admin();
+      const meta = await this.withRetry(() => admin.fetchTopicMetadata({ topics: [topic] }));
       n = meta.topics[0]?.partitions.length ?? 0;
       if (n === 0) throw new Error(`kafka: topic ${topic} does not exist (run provisioning)`);
       this.partitionCache.set(topic, n);
@@ -77,7 +79,8 @@ export class KafkaLog implements LogClient {
   }
 
   async endOffsets(topic: string): Promise<Map<number, string>> {
-    const offsets = await (await this.admin()).fetchTopicOffsets(topic);
+    const admin = await this.admin();
+    const offsets = await this.withRetry(() => admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, o.high]));
   }
 
@@ -89,29 +92,41 @@ export class KafkaLog implements LogClient {
       send: async (messages: OutgoingMessage[]) => {
         if (messages.length === 0) return;
         const byTopic = new Map<string, OutgoingMessage[]>();
-        for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
-        const topicMessages = await Promise.all(
-          [...byTopic].map(async ([topic, ms]) => {
-            const partitions = await this.partitionCount(topic);
-            return {
-              topic,
-              messages: ms.map((m) => ({
-                key: m.key,
-                value: m.value,
-                headers: m.headers,
-                timestamp: String(m.timestamp),
-                partition: m.partition ?? partitionFor(m.key, partitions),
-              })),
-            };
-          }),
-        );
-        await producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+        for (const m of messages) {
+          const list = byTopic.get(m.topic);
+          if (list) list.push(m);
+          else byTopic.set(m.topic, [m]);
+        }
+        await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(byTopic), acks: -1, compression: CompressionTypes.None }));
       },
       close: async () => {
         this.producers.delete(producer);
         await producer.disconnect();
       },
     };
+  }
+
+  /** kafkajs retries inside one request; a fresh topic's leader election can outlast that. */
+  private withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, { retries: 6, initialDelayMs: 100, maxDelayMs: 2_000, onRetry: (err) => log.warn('kafka call retried', { error: (err as Error).message }) });
+  }
+
+  private toTopicMessages(byTopic: Map<string, OutgoingMessage[]>) {
+    return Promise.all(
+      [...byTopic].map(async ([topic, ms]) => {
+        const partitions = await this.partitionCount(topic);
+        return {
+          topic,
+          messages: ms.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: m.headers,
+            timestamp: String(m.timestamp),
+            partition: m.partition ?? partitionFor(m.key, partitions),
+          })),
+        };
+      }),
+    );
   }
 
   consumer(options: ConsumerOptions): LogConsumer {

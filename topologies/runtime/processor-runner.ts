@@ -39,9 +39,16 @@ interface Output {
 interface Attempt {
   outputs: Output[];
   stores: Map<string, StagedStore<unknown>>;
+  /** Records that reached a forEachBatch step, handed over once the whole batch is through. */
+  batched: { step: BatchStep; rec: Rec<unknown> }[];
 }
 
 type Encoded = OutgoingMessage[];
+type BatchStep = Extract<StepNode['step'], { kind: 'forEachBatch' }>;
+interface RecordResult {
+  encoded: Encoded;
+  batched: Attempt['batched'];
+}
 
 /**
  * Runs one processor of a topology: consumes its sources in its own consumer group, passes
@@ -104,16 +111,21 @@ export class ProcessorRunner {
     await Promise.all([...this.stores.values()].map((s) => s.catchUp()));
     runtimeMetrics.recordsIn.inc({ processor: this.def.name, topic: batch.topic }, batch.messages.length);
 
-    const results: Encoded[] = new Array(batch.messages.length);
+    const results: RecordResult[] = new Array(batch.messages.length);
     const byKey = new Map<string | null, number[]>();
-    batch.messages.forEach((m, i) => byKey.set(m.key, [...(byKey.get(m.key) ?? []), i]));
+    batch.messages.forEach((m, i) => {
+      const list = byKey.get(m.key);
+      if (list) list.push(i);
+      else byKey.set(m.key, [i]);
+    });
     await Promise.all(
       [...byKey.values()].map(async (indexes) => {
         for (const i of indexes) results[i] = await this.processRecord(batch, batch.messages[i]!, root);
       }),
     );
+    await this.flushBatchSteps(batch, results);
 
-    const all = results.flat();
+    const all = results.flatMap((r) => r.encoded);
     const changelog = all.filter((o) => this.def.stores.has(o.topic));
     const outputs = all.filter((o) => !this.def.stores.has(o.topic));
     // The changelog first: if we crash before the outputs, a redelivered record finds its
@@ -127,20 +139,40 @@ export class ProcessorRunner {
     runtimeMetrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - last - 1n));
   }
 
-  private async processRecord(batch: ConsumedBatch, message: ConsumedMessage, root: StepNode): Promise<Encoded> {
+  /** Calls each forEachBatch step once with its records; a lasting failure dead-letters them. */
+  private async flushBatchSteps(batch: ConsumedBatch, results: RecordResult[]): Promise<void> {
+    const bySteps = new Map<BatchStep, { recs: Rec<unknown>[]; indexes: number[] }>();
+    results.forEach((r, i) => {
+      for (const { step, rec } of r.batched) {
+        let entry = bySteps.get(step);
+        if (!entry) bySteps.set(step, (entry = { recs: [], indexes: [] }));
+        entry.recs.push(rec);
+        entry.indexes.push(i);
+      }
+    });
+    for (const [step, { recs, indexes }] of bySteps) {
+      try {
+        await retry(() => step.fn(recs), this.retryOptions());
+      } catch (err) {
+        for (const i of new Set(indexes)) results[i]!.encoded.push(...(await this.deadLetter(batch, batch.messages[i]!, err, this.config.maxRetries + 1)));
+      }
+    }
+  }
+
+  private async processRecord(batch: ConsumedBatch, message: ConsumedMessage, root: StepNode): Promise<RecordResult> {
     let value: unknown;
     try {
       if (message.value === null) throw new PoisonError('tombstone on a stream topic');
       value = await retry(() => this.deps.serde.decode(batch.topic as TopicName, message.value!), this.retryOptions());
     } catch (err) {
-      return await this.deadLetter(batch, message, err, 1);
+      return { encoded: await this.deadLetter(batch, message, err, 1), batched: [] };
     }
     const rec: Rec<unknown> = { key: message.key, value, headers: message.headers, timestamp: message.timestamp };
     let attempts = 0;
     try {
       return await retry(async () => {
         attempts++;
-        const attempt: Attempt = { outputs: [], stores: new Map() };
+        const attempt: Attempt = { outputs: [], stores: new Map(), batched: [] };
         await this.run(root, rec, this.context(batch, message, attempt), attempt);
         for (const [topic, staged] of attempt.stores) {
           for (const [key, v] of staged.writes) attempt.outputs.push({ topic, key, value: v, headers: { [WRITER_HEADER]: this.config.instanceId }, timestamp: Date.now() });
@@ -148,10 +180,10 @@ export class ProcessorRunner {
         // Encoding inside the attempt: a value its schema rejects dead-letters this record only.
         const encoded = await this.encode(attempt.outputs);
         for (const staged of attempt.stores.values()) staged.commit();
-        return encoded;
+        return { encoded, batched: attempt.batched };
       }, this.retryOptions());
     } catch (err) {
-      return await this.deadLetter(batch, message, err, attempts);
+      return { encoded: await this.deadLetter(batch, message, err, attempts), batched: [] };
     }
   }
 
@@ -243,6 +275,9 @@ export class ProcessorRunner {
         for (const e of emits) attempt.outputs.push({ topic: e.topic, key: e.key, value: e.value, headers: { ...rec.headers, ...e.headers }, timestamp: rec.timestamp });
         return;
       }
+      case 'forEachBatch':
+        attempt.batched.push({ step, rec });
+        return;
       case 'sink':
         attempt.outputs.push({ topic: step.topic, key: step.keyOf ? step.keyOf(rec) : rec.key, value: rec.value, headers: rec.headers, timestamp: rec.timestamp });
         return;

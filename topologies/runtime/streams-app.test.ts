@@ -171,5 +171,29 @@ for (const engine of engines) {
       await eventually(() => out.records.length === 3, 'joined after tombstone');
       expect(out.records[2]!.value.content).toBe('NONE');
     });
+
+    it('hands whole batches to a forEachBatch sink, retrying it, and dead-letters a batch that keeps failing', async () => {
+      const h = await harness();
+      const written: string[] = [];
+      let failures = 1;
+      const topology = new Topology('batch-test').processor('sink', (p) => {
+        p.stream('im.cmd.send').forEachBatch(async (recs) => {
+          if (recs.some((r) => r.value.content === 'never')) throw new PoisonError('store refuses this batch');
+          if (failures-- > 0) throw new Error('transient store error');
+          written.push(...recs.map((r) => r.value.content));
+        });
+      });
+      const a = app(h, topology);
+      await a.start();
+      const input = Array.from({ length: 50 }, (_, i) => send('d:s:t', `w${i}`, i));
+      await produce(h, input);
+      await eventually(() => written.length === 50, 'all records written in batches');
+      expect(written).toEqual(input.map((v) => v.content));
+      const dlq = await collect(h, 'im.dlq');
+      cleanups.push(() => dlq.stop());
+      await produce(h, [send('d:s:t', 'never', 99)]);
+      await eventually(() => dlq.records.length === 1, 'the failing batch dead-lettered');
+      expect(dlq.records[0]!.value.reason).toContain('store refuses this batch');
+    });
   });
 }

@@ -72,7 +72,8 @@ export type Step =
   | { kind: 'join'; name: string; table: string; keyOf: (r: AnyRec) => string | null; joiner: (r: AnyRec, t: unknown, ctx: ProcessContext) => AnyRec | null }
   | { kind: 'branch'; name: string; predicates: ((r: AnyRec, ctx: ProcessContext) => boolean)[] }
   | { kind: 'process'; name: string; fn: (r: AnyRec, ctx: ProcessContext) => Promise<Emit[]> }
-  | { kind: 'sink'; name: string; topic: string; keyOf?: (r: AnyRec) => string | null };
+  | { kind: 'sink'; name: string; topic: string; keyOf?: (r: AnyRec) => string | null }
+  | { kind: 'forEachBatch'; name: string; fn: (records: AnyRec[]) => Promise<void> };
 
 export interface StepNode {
   step: Step;
@@ -145,6 +146,16 @@ export class KStream<V> {
   process(outputs: readonly TopicName[], fn: (r: Rec<V>, ctx: ProcessContext) => Promise<Emit[]>, name = 'process'): void {
     for (const t of outputs) this.owner.useSink(t);
     this.then({ kind: 'process', name, fn: fn as (r: AnyRec, ctx: ProcessContext) => Promise<Emit[]> });
+  }
+
+  /**
+   * A terminal step for sinks that write in bulk (MongoDB, search indexes): called once per
+   * consumed batch with every record that reached it, in offset order, before the batch's
+   * offsets are committed. A failure retries the whole call; one that persists dead-letters
+   * the batch's records.
+   */
+  forEachBatch(fn: (records: Rec<V>[]) => Promise<void>, name = 'forEachBatch'): void {
+    this.then({ kind: 'forEachBatch', name, fn: fn as (records: AnyRec[]) => Promise<void> });
   }
 
   /** Writes to a topic whose schema the values match; the key is kept unless `key` picks another. */
