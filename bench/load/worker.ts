@@ -1,0 +1,219 @@
+import { nowMs, sleep } from '../clock.js';
+import { createHistogram, encodeHistogram, recordMs } from '../histogram.js';
+import { OpenLoopSchedule } from '../scheduler.js';
+import { centrifugoClient } from './client-centrifugo.js';
+import type { BenchClient, ClientHooks } from './client.js';
+import { imClient } from './client-im.js';
+import {
+  benchContent,
+  parseBenchContent,
+  type ConnectReply,
+  type ConnectRequest,
+  type DirectRequest,
+  type FanoutRequest,
+  type PhaseReply,
+  type StatusReply,
+  type TagStat,
+  type WorkerEvent,
+  type WorkerRequest,
+} from './messages.js';
+
+/**
+ * A load-generator process: holds a share of the connections, sends on an open-loop schedule
+ * and records send-to-ack and send-to-delivery latency from the intended send time.
+ */
+const wid = process.env.BENCH_WORKER_ID ?? String(process.pid);
+let clients: { userId: string; c: BenchClient }[] = [];
+let sendAck = createHistogram();
+let sendDelivery = createHistogram();
+const pending = new Map<string, number>();
+let tags = new Map<string, TagStat>();
+const counts = { sent: 0, acked: 0, delivered: 0, errors: {} as Record<string, number> };
+const tick = { sent: 0, acked: 0, delivered: 0, errors: 0 };
+const closes: Record<string, number> = {};
+let open = 0;
+let closing = false;
+let hbSent = 0;
+let hbAnswered = 0;
+let seq = 0;
+
+const emit = (e: WorkerEvent): void => void process.send?.(e);
+
+const hooks: ClientHooks = {
+  onAck(key) {
+    const t = pending.get(key);
+    if (t === undefined) return;
+    pending.delete(key);
+    recordMs(sendAck, nowMs() - t);
+    counts.acked++;
+    tick.acked++;
+  },
+  onDelivery(content) {
+    const now = nowMs();
+    const b = parseBenchContent(content);
+    if (!b) return;
+    const lat = now - b.intendedMs;
+    recordMs(sendDelivery, lat);
+    counts.delivered++;
+    tick.delivered++;
+    if (b.tag.startsWith('f:')) {
+      const s = tags.get(b.tag);
+      if (s) {
+        s.n++;
+        s.maxMs = Math.max(s.maxMs, lat);
+        s.lastAt = Math.max(s.lastAt, now);
+        s.firstAt = Math.min(s.firstAt, now);
+      } else tags.set(b.tag, { n: 1, maxMs: lat, firstAt: now, lastAt: now });
+    }
+  },
+  onError(code, key) {
+    if (key !== undefined) pending.delete(key);
+    counts.errors[code] = (counts.errors[code] ?? 0) + 1;
+    tick.errors++;
+  },
+  onHeartbeatAnswer() {
+    hbAnswered++;
+  },
+  onClose(code) {
+    open--;
+    if (!closing) closes[String(code)] = (closes[String(code)] ?? 0) + 1;
+  },
+};
+
+async function connect(req: ConnectRequest): Promise<ConnectReply> {
+  const hist = createHistogram();
+  const failures: Record<string, number> = {};
+  const t0 = nowMs();
+  let next = 0;
+  let opened = 0;
+  const make = req.protocol === 'im' ? imClient : centrifugoClient;
+  const slot = async (): Promise<void> => {
+    while (next < req.clients.length) {
+      const i = next++;
+      const spec = req.clients[i]!;
+      const start = nowMs();
+      const localAddress = req.sourceAddresses[i % req.sourceAddresses.length]!;
+      const c = make({ url: req.url, token: spec.token, localAddress, hooks, channel: req.channel, timeoutMs: 30_000 });
+      try {
+        await c.ready;
+        recordMs(hist, nowMs() - start);
+        clients.push({ userId: spec.userId, c });
+        open++;
+        opened++;
+      } catch (err) {
+        const reason = (err as Error).message;
+        failures[reason] = (failures[reason] ?? 0) + 1;
+        c.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, req.concurrency) }, slot));
+  if (req.heartbeatMs > 0) startHeartbeats(req.heartbeatMs);
+  return { opened, failed: req.clients.length - opened, failures, connectHist: encodeHistogram(hist), durationMs: nowMs() - t0 };
+}
+
+/** Every client heartbeats once per period, spread evenly over it (one slice per 100 ms). */
+function startHeartbeats(periodMs: number): void {
+  const slices = Math.max(1, Math.round(periodMs / 100));
+  let slice = 0;
+  setInterval(() => {
+    for (let i = slice; i < clients.length; i += slices) {
+      clients[i]!.c.heartbeat();
+      hbSent++;
+    }
+    slice = (slice + 1) % slices;
+  }, 100).unref();
+}
+
+function sendOne(sender: number, target: string, kind: 'user' | 'group', intended: number, tag: string): void {
+  const key = `${wid}-${++seq}`;
+  pending.set(key, intended);
+  counts.sent++;
+  tick.sent++;
+  clients[sender]!.c.send(target, kind, benchContent(intended, tag), key);
+}
+
+/** Waits until nothing is outstanding (or `maxMs`). */
+async function drain(expectDeliveries: number, maxMs: number): Promise<void> {
+  const until = nowMs() + maxMs;
+  while (nowMs() < until && (pending.size > 0 || counts.delivered < expectDeliveries)) await sleep(50);
+}
+
+async function direct(req: DirectRequest): Promise<null> {
+  const sched = new OpenLoopSchedule(req.startAt, req.rate, req.durationMs);
+  let p = 0;
+  await new Promise<void>((resolve) => {
+    const step = (): void => {
+      for (const t of sched.due(nowMs())) {
+        const [s, r] = req.pairs[p++ % req.pairs.length]!;
+        sendOne(s, clients[r]!.userId, 'user', t, 'd');
+      }
+      if (sched.done) resolve();
+      else setTimeout(step, 1);
+    };
+    setTimeout(step, Math.max(0, req.startAt - nowMs()));
+  });
+  await drain(counts.sent, req.drainMs);
+  return null;
+}
+
+async function fanout(req: FanoutRequest): Promise<null> {
+  const sched = new OpenLoopSchedule(req.startAt, 1000 / req.intervalMs, req.count * req.intervalMs);
+  await new Promise<void>((resolve) => {
+    const step = (): void => {
+      for (const t of sched.due(nowMs())) sendOne(req.sender, req.target, 'group', t, `f:${req.tagPrefix}:${sched.issued}`);
+      if (sched.done) resolve();
+      else setTimeout(step, 1);
+    };
+    setTimeout(step, Math.max(0, req.startAt - nowMs()));
+  });
+  return null;
+}
+
+function collect(): PhaseReply {
+  const reply: PhaseReply = { ...counts, errors: { ...counts.errors }, sendAck: encodeHistogram(sendAck), sendDelivery: encodeHistogram(sendDelivery), tags: Object.fromEntries(tags) };
+  sendAck = createHistogram();
+  sendDelivery = createHistogram();
+  tags = new Map();
+  pending.clear();
+  Object.assign(counts, { sent: 0, acked: 0, delivered: 0, errors: {} });
+  return reply;
+}
+
+function status(): StatusReply {
+  return { open, closes: { ...closes }, heartbeatsSent: hbSent, heartbeatsAnswered: hbAnswered };
+}
+
+async function handle(req: WorkerRequest): Promise<ConnectReply | PhaseReply | StatusReply | null> {
+  switch (req.op) {
+    case 'connect':
+      return connect(req);
+    case 'direct':
+      return direct(req);
+    case 'fanout':
+      return fanout(req);
+    case 'collect':
+      return collect();
+    case 'status':
+      return status();
+    case 'close':
+      closing = true;
+      for (const { c } of clients) c.close();
+      clients = [];
+      setTimeout(() => process.exit(0), 100);
+      return null;
+  }
+}
+
+setInterval(() => {
+  emit({ op: 'tick', ...tick, open });
+  Object.assign(tick, { sent: 0, acked: 0, delivered: 0, errors: 0 });
+}, 1000).unref();
+
+process.on('message', (msg: WorkerRequest & { id: number }) => {
+  handle(msg).then(
+    (body) => emit({ op: 'reply', id: msg.id, ok: true, body }),
+    (err: unknown) => emit({ op: 'reply', id: msg.id, ok: false, error: (err as Error).message }),
+  );
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** CPU and memory of processes from /proc, and the kernel's socket accounting. */
+export interface ProcSample {
+  /** utime + stime in seconds. */
+  cpuSec: number;
+  rssBytes: number;
+}
+
+let ticks: number | undefined;
+function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** utime and stime (fields 14, 15) of /proc/<pid>/stat; the command name may hold spaces. */
+export function parseStatCpuTicks(stat: string): number {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): field n is rest[n - 3].
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+export function parseStatusRss(status: string): number {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+export function sampleProc(pid: number): ProcSample | null {
+  try {
+    const cpu = parseStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) / clockTicks();
+    return { cpuSec: cpu, rssBytes: parseStatusRss(readFileSync(`/proc/${pid}/status`, 'utf8')) };
+  } catch {
+    return null;
+  }
+}
+
+/** /proc/net/sockstat as { "TCP.inuse": n, "TCP.mem": pages, ... }. */
+export function parseSockstat(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const [proto, rest] = line.split(':');
+    if (!proto || !rest) continue;
+    const parts = rest.trim().split(/\s+/);
+    for (let i = 0; i + 1 < parts.length; i += 2) out[`${proto}.${parts[i]}`] = Number(parts[i + 1]);
+  }
+  return out;
+}
+
+export function readSockstat(): Record<string, number> {
+  return parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'));
+}
+
+/** Named processes whose CPU time is accounted over an interval. */
+export class CpuMeter {
+  private readonly start = new Map<string, number>();
+  private t0 = 0;
+  constructor(private readonly pids: () => Map<string, number>) {}
+
+  begin(): void {
+    this.start.clear();
+    this.t0 = performance.now();
+    for (const [name, pid] of this.pids()) {
+      const s = sampleProc(pid);
+      if (s) this.start.set(name, s.cpuSec);
+    }
+  }
+
+  /** Cores used by each process since begin (1.0 = one core busy all the time). */
+  end(): Record<string, number> {
+    const wall = (performance.now() - this.t0) / 1000;
+    const out: Record<string, number> = {};
+    for (const [name, pid] of this.pids()) {
+      const s = sampleProc(pid);
+      const s0 = this.start.get(name);
+      if (s && s0 !== undefined && wall > 0) out[name] = Math.round(((s.cpuSec - s0) / wall) * 1000) / 1000;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,145 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { sleep } from './clock.js';
+
+/** The local stack (ops/stack) and the system under test's processes, as the bench starts them. */
+export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const STACK_SERVICES = ['kafka', 'registry', 'mongo', 'redis'] as const;
+
+export function stackRunDir(): string {
+  return process.env.IM_STACK_RUN ?? join(process.env.IM_STACK_CACHE ?? join(homedir(), '.cache/im-stack'), 'run');
+}
+
+/** Pids of the stack's services from their pid files (missing ones left out). */
+export function stackPids(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of STACK_SERVICES) {
+    try {
+      const pid = Number(readFileSync(join(stackRunDir(), `${s}.pid`), 'utf8').trim());
+      if (pid > 0 && existsSync(`/proc/${pid}`)) out.set(s, pid);
+    } catch {
+      /* not running */
+    }
+  }
+  return out;
+}
+
+/** Starts the stack if needed and provisions topics and schemas (both idempotent). */
+export function ensureStack(log: (s: string) => void): void {
+  for (const [what, cmd, args] of [
+    ['stack', 'bash', ['ops/stack/up.sh']],
+    ['provision', process.execPath, ['--import', 'tsx', 'ops/bin/provision.ts']],
+  ] as const) {
+    const t0 = Date.now();
+    const r = spawnSync(cmd, [...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, IM_LOG_LEVEL: 'warn' } });
+    if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    log(`${what} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
+
+export interface SutOptions {
+  edgePort: number;
+  metricsPort: number;
+  /** Extra env for every SUT process (overrides). */
+  env: Record<string, string>;
+}
+
+/** The settings the bench starts the system under test with; recorded in each result. */
+export function sutEnv(o: SutOptions, privateKeyPem: string): Record<string, string> {
+  return {
+    IM_ENGINE: 'kafka',
+    IM_KAFKA_BROKERS: process.env.IM_KAFKA_BROKERS ?? '127.0.0.1:9092',
+    IM_SCHEMA_REGISTRY_URL: process.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    IM_REDIS_URL: process.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    IM_MONGO_URL: process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',
+    IM_LOG_LEVEL: 'warn',
+    IM_GATEWAY_ID: 'bench-gw-1',
+    IM_EDGE_HOST: '127.0.0.1',
+    IM_EDGE_PORT: String(o.edgePort),
+    IM_METRICS_PORT: String(o.metricsPort),
+    IM_AUTH_ISSUER: AUTH.issuer,
+    IM_AUTH_AUDIENCE: AUTH.audience,
+    IM_AUTH_PRIVATE_KEY_PEM: privateKeyPem,
+    // Bench users are minted, not befriended: direct messages must not need friendship.
+    IM_REQUIRE_FRIENDSHIP: 'false',
+    IM_MAX_GROUP_MEMBERS: '20000',
+    ...o.env,
+  };
+}
+
+export const AUTH = { issuer: 'im-bench', audience: 'im-clients' } as const;
+
+export function generatePrivateKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+/** The highest descriptor count a process may raise itself to (the hard RLIMIT_NOFILE). */
+export function hardFileLimit(): number {
+  const r = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' });
+  const v = r.stdout.trim();
+  return v === 'unlimited' ? 1 << 20 : Number(v) || 1024;
+}
+
+/** A node process of the platform (or any command), started with its file limit raised to the hard limit. */
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  private tail = '';
+  constructor(readonly name: string, command: string, args: string[], env: Record<string, string>) {
+    const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    this.child = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer): void => {
+      this.tail = (this.tail + d.toString()).slice(-4000);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get output(): string {
+    return this.tail;
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, sleep(timeoutMs)]);
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+}
+
+export function nodeProcess(name: string, file: string, env: Record<string, string>): ManagedProcess {
+  return new ManagedProcess(name, process.execPath, ['--import', 'tsx', file], env);
+}
+
+/** Polls an HTTP URL until it answers 2xx. */
+export async function waitHttp(url: string, timeoutMs: number, proc?: ManagedProcess): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc && !proc.alive) throw new Error(`${proc.name} exited: ${proc.output}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(250);
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms${proc ? `: ${proc.output}` : ''}`);
+}
+
+export function sutEntryPoints(): { gateway: string; processors: string } | null {
+  const gateway = join(ROOT, 'ops/bin/gateway.ts');
+  const processors = join(ROOT, 'ops/bin/processors.ts');
+  return existsSync(gateway) && existsSync(processors) ? { gateway, processors } : null;
+}
