@@ -29,7 +29,9 @@ export function useKit(engine: { create: () => Promise<EngineHarness> }, topics:
   return async () => {
     const h = await engine.create();
     cleanups.push(() => h.close());
-    await h.createTopics(topics);
+    // A broker busy with other suites' topics sometimes answers a fresh create with a
+    // metadata error; creation is idempotent, so try again before failing loudly.
+    await retry(() => h.createTopics(topics), { retries: 5, initialDelayMs: 200, maxDelayMs: 2_000 });
     const producer = await h.log.producer();
     cleanups.push(() => producer.close());
     return {
