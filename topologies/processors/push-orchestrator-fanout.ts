@@ -14,6 +14,8 @@ export interface FanoutConfig {
   presenceConcurrency: number;
   /** Deliveries per OnlinePush record: a frame is repeated per delivery, so this bounds record size. */
   maxDeliveriesPerPush: number;
+  /** Frame bytes per OnlinePush record, below the broker's 1 MB record limit; default 512 KB. */
+  maxPushBytes?: number;
 }
 
 export const defaultFanoutConfig: FanoutConfig = { presenceBatchSize: 500, presenceConcurrency: 4, maxDeliveriesPerPush: 500 };
@@ -68,14 +70,28 @@ export class GatewayDeliveries {
     return n;
   }
 
-  /** One record per gateway (more only past `maxDeliveriesPerPush`), keyed by gateway id. */
-  toEmits(correlationId: string, maxDeliveriesPerPush: number, now = Date.now()): Emit<'im.push.online'>[] {
+  /** One record per gateway (more only past the count or byte bound), keyed by gateway id. */
+  toEmits(correlationId: string, bounds: Pick<FanoutConfig, 'maxDeliveriesPerPush' | 'maxPushBytes'>, now = Date.now()): Emit<'im.push.online'>[] {
+    const maxCount = bounds.maxDeliveriesPerPush;
+    const maxBytes = bounds.maxPushBytes ?? 512 * 1024;
     const out: Emit<'im.push.online'>[] = [];
     for (const [gatewayId, deliveries] of this.byGateway) {
-      for (let i = 0; i < deliveries.length; i += maxDeliveriesPerPush) {
-        const value: OnlinePush = { gatewayId, correlationId, createdAt: now, deliveries: deliveries.slice(i, i + maxDeliveriesPerPush) };
+      let chunk: Delivery[] = [];
+      let bytes = 0;
+      const flush = () => {
+        if (chunk.length === 0) return;
+        const value: OnlinePush = { gatewayId, correlationId, createdAt: now, deliveries: chunk };
         out.push({ topic: 'im.push.online', key: gatewayId, value });
+        chunk = [];
+        bytes = 0;
+      };
+      for (const d of deliveries) {
+        const size = d.frame.length * 3 + d.userId.length + 64; // UTF-8 worst case, plus the other fields
+        if (chunk.length >= maxCount || (chunk.length > 0 && bytes + size > maxBytes)) flush();
+        chunk.push(d);
+        bytes += size;
       }
+      flush();
     }
     return out;
   }

@@ -4,7 +4,7 @@ import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { MemberState, OnlinePush, StampedMessage } from '../../schemas/types.generated.js';
 import { engines, eventually } from '../runtime/testing.js';
-import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
+import { GatewayDeliveries, defaultFanoutConfig } from './push-orchestrator-fanout.js';
 import { pushOrchestrator } from './push-orchestrator.js';
 import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 import { pushRealtime } from './push-realtime.js';
@@ -37,6 +37,19 @@ async function connect(presence: Presence, userId: string, connectionId: string,
 }
 
 const frames = (pushes: OnlinePush[]) => pushes.flatMap((p) => p.deliveries.map((d) => ({ gw: p.gatewayId, ...d, frame: JSON.parse(d.frame) as Record<string, unknown> })));
+
+describe('gateway deliveries', () => {
+  it('keeps one record per gateway and splits only past the count or byte bound', () => {
+    const d = new GatewayDeliveries();
+    const frame = 'x'.repeat(1000);
+    for (let i = 0; i < 10; i++) d.add('gw-1', { userId: `u${i}`, connectionId: null, messageId: 'm', frame });
+    d.add('gw-2', { userId: 'v', connectionId: null, messageId: 'm', frame });
+    const sizes = (e: ReturnType<GatewayDeliveries['toEmits']>) => e.map((x) => [x.key, x.value!.deliveries.length]);
+    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500 }))).toEqual([['gw-1', 10], ['gw-2', 1]]);
+    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 4 }))).toEqual([['gw-1', 4], ['gw-1', 4], ['gw-1', 2], ['gw-2', 1]]);
+    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500, maxPushBytes: 7_000 }))).toEqual([['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-2', 1]]);
+  });
+});
 
 for (const engine of engines) {
   describe(`push orchestration on the ${engine.name} engine`, () => {

@@ -51,7 +51,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       }
       outcomes.inc({ outcome: 'online' }, online.size - (senderEntries ? 1 : 0));
       outcomes.inc({ outcome: 'offline' }, offline.length);
-      return [...deliveries.toEmits(m.correlationId, config.maxDeliveriesPerPush), ...offline];
+      return [...deliveries.toEmits(m.correlationId, config), ...offline];
     }, 'orchestrate');
   };
 }

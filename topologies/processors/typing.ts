@@ -51,7 +51,7 @@ export function typingProcessor(deps: TypingDeps, config: TypingConfig) {
       const deliveries = new GatewayDeliveries();
       for (const entries of online.values()) deliveries.addUser(entries, text, null);
       typingTotal.inc({ outcome: 'delivered' });
-      return deliveries.toEmits(t.correlationId, config.maxDeliveriesPerPush);
+      return deliveries.toEmits(t.correlationId, config);
     }, 'typing');
   };
 }
