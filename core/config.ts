@@ -107,6 +107,8 @@ export interface PlatformConfig {
     /** `serviceAccount` is the service-account JSON key's fields. */
     fcm: null | { endpoint: string; serviceAccount: { client_email: string; private_key: string; private_key_id?: string; token_uri: string; project_id: string } };
   };
+  /** Processors this process runs (`ops/bin/processors.ts`); `all` or names of topologies/im-topology.ts. */
+  processors: string[];
   metricsPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -252,6 +254,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       apns: apnsConfig(r),
       fcm: fcmConfig(r),
     },
+    processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };

@@ -59,12 +59,20 @@ export function createTopicSerde(client: Client): TopicSerde {
  * sends a field Apicurio's compatibility layer rejects.
  */
 export async function setCompatibility(registryUrl: string, subject: string, level: Compatibility): Promise<void> {
-  const res = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ compatibility: level }),
-  });
-  if (!res.ok) throw new PlatformError('REGISTRY_CONFIG_FAILED', `setting ${level} on ${subject}: HTTP ${res.status} ${await res.text()}`);
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ compatibility: level }),
+    });
+    if (res.ok) return;
+    // Two processes provisioning at once race to create the rule; the loser's retry updates it.
+    if (res.status === 409 && attempt < 3) {
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+      continue;
+    }
+    throw new PlatformError('REGISTRY_CONFIG_FAILED', `setting ${level} on ${subject}: HTTP ${res.status} ${await res.text()}`);
+  }
 }
 
 export interface RegistrationResult {

@@ -1,0 +1,31 @@
+import { createServer, type Server } from 'node:http';
+import { registry } from '../core/metrics.js';
+
+/**
+ * /metrics, /healthz and /readyz for processes without the gateway's HTTP server (the
+ * pipeline processes). `ready()` decides readiness (e.g. tables restored, groups joined).
+ */
+export async function startMetricsServer(port: number, ready: () => boolean): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (path === '/readyz') {
+      const ok = ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'starting' }));
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error_code":"NOT_FOUND","error_message":"No such resource"}');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

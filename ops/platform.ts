@@ -1,0 +1,176 @@
+import { MongoClient, type Db } from 'mongodb';
+import type { Redis } from 'ioredis';
+import type { PlatformConfig } from '../core/config.js';
+import { type Logger } from '../core/logger.js';
+import { startLogGroupDirectory, type GroupDirectory } from '../connectors/message-store/group-directory.js';
+import type { MessageStore } from '../connectors/message-store/message-store.js';
+import { createMemoryMessageStore } from '../connectors/message-store/message-store-memory.js';
+import { createMongoMessageStore } from '../connectors/message-store/message-store-mongo.js';
+import type { RecentCache } from '../connectors/message-store/recent-cache.js';
+import { createMemoryRecentCache } from '../connectors/message-store/recent-cache-memory.js';
+import { createRedisRecentCache } from '../connectors/message-store/recent-cache-redis.js';
+import { createMemoryMirror } from '../connectors/mongo-mirror/mirror-memory.js';
+import { createMongoMirror } from '../connectors/mongo-mirror/mirror-mongo.js';
+import { MirrorSink } from '../connectors/mongo-mirror/mirror-sink.js';
+import type { MirrorStore } from '../connectors/mongo-mirror/mirror-store.js';
+import { createMemoryDeviceTokenStore, type DeviceTokenStore } from '../connectors/offline-push/device-tokens.js';
+import { createMongoDeviceTokenStore } from '../connectors/offline-push/device-tokens-mongo.js';
+import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
+import { startAuth, type RunningAuth } from '../edge/auth/index.js';
+import type { PushBus } from '../edge/delivery/push-bus.js';
+import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPresence, createRedisPushBus, connectRedis, type Gateway } from '../edge/gateway/index.js';
+import { createCommandProducer } from '../edge/http/command-producer.js';
+import { deviceRoutes } from '../edge/http/device-routes.js';
+import { groupRoutes } from '../edge/http/groups-routes.js';
+import { queryRoutes } from '../edge/http/query-routes.js';
+import { relationRoutes } from '../edge/http/relations-routes.js';
+import type { Presence } from '../edge/presence/presence.js';
+import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
+import { imTopology } from '../topologies/im-topology.js';
+import { QueryService } from '../topologies/processors/query-service.js';
+import type { LogClient } from '../topologies/runtime/log.js';
+import { KafkaLog } from '../topologies/runtime/log-kafka.js';
+import { MemoryLog } from '../topologies/runtime/log-memory.js';
+import { catalogTopicDefinitions, StreamsApp } from '../topologies/runtime/streams-app.js';
+
+/**
+ * The composition root: which implementation of each contract the configuration selects
+ * (Kafka or the in-memory log, Redis or in-process presence and push bus, MongoDB or memory
+ * stores), and the two halves of the platform built on them: the edge and the pipeline.
+ * `make run` uses all of it in one process; production runs the halves as separate processes.
+ */
+export interface Infrastructure {
+  config: PlatformConfig;
+  log: LogClient;
+  serde: TopicSerde;
+  presence: Presence;
+  pushBus: PushBus;
+  db: Db | null;
+  messageStore: MessageStore;
+  recentCache: RecentCache;
+  mirror: MirrorStore;
+  deviceTokens: DeviceTokenStore;
+  close(): Promise<void>;
+}
+
+export async function connectInfrastructure(config: PlatformConfig, logger: Logger): Promise<Infrastructure> {
+  const closers: (() => Promise<unknown>)[] = [];
+  const { log, serde } = await connectLog(config);
+  closers.push(() => log.close());
+
+  let presence: Presence;
+  let pushBus: PushBus;
+  let recentCache: RecentCache;
+  if (config.redis.url) {
+    const url = config.redis.url;
+    presence = createRedisPresence({ redis: await connectRedis(url, 'presence'), ttlMs: config.edge.heartbeatTimeoutMs, ownsClient: true });
+    pushBus = createRedisPushBus({ publisher: await connectRedis(url, 'push-pub'), subscriber: await connectRedis(url, 'push-sub'), logger, ownsClients: true });
+    const cacheClient: Redis = await connectRedis(url, 'recent');
+    recentCache = createRedisRecentCache({ redis: cacheClient, ...config.delivery.recent, ownsClient: true });
+  } else {
+    presence = createMemoryPresence({ ttlMs: config.edge.heartbeatTimeoutMs });
+    pushBus = createMemoryPushBus();
+    recentCache = createMemoryRecentCache(config.delivery.recent);
+  }
+  closers.push(() => presence.close(), () => pushBus.close(), () => recentCache.close());
+
+  let db: Db | null = null;
+  let messageStore: MessageStore;
+  let mirror: MirrorStore;
+  let deviceTokens: DeviceTokenStore;
+  if (config.mongo.url) {
+    const client = await new MongoClient(config.mongo.url).connect();
+    closers.push(() => client.close());
+    db = client.db(config.mongo.database);
+    messageStore = await createMongoMessageStore({ db });
+    const mongoMirror = createMongoMirror(db);
+    await mongoMirror.ensureIndexes();
+    mirror = mongoMirror;
+    deviceTokens = await createMongoDeviceTokenStore(db);
+  } else {
+    messageStore = createMemoryMessageStore();
+    mirror = createMemoryMirror();
+    deviceTokens = createMemoryDeviceTokenStore();
+  }
+  logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url) });
+  return {
+    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens,
+    close: async () => {
+      for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn('close failed', { err }));
+    },
+  };
+}
+
+async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; serde: TopicSerde }> {
+  if (config.engine === 'kafka') {
+    const log = new KafkaLog({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+    return { log, serde: createTopicSerde(createRegistryClient(config.registry.url)) };
+  }
+  // The embedded engine: every topic in memory, schemas in the registry client's mock.
+  const log = new MemoryLog();
+  await log.createTopics(catalogTopicDefinitions());
+  const registry = createRegistryClient('mock://embedded');
+  await registerAllSchemas(registry, 'mock://embedded');
+  return { log, serde: createTopicSerde(registry) };
+}
+
+export interface RunningPipeline {
+  stop(): Promise<void>;
+}
+
+/** The pipeline half: the topology's processors (all, or those named) and the query mirror. */
+export async function startPipeline(infra: Infrastructure, logger: Logger, processors?: string[]): Promise<RunningPipeline> {
+  const { config, log, serde } = infra;
+  const groupDirectory: GroupDirectory & { stop(): Promise<void> } = await startLogGroupDirectory({ log, serde, appId: config.appId });
+  const offlinePush = offlinePushFromConfig(config.offlinePush, infra.deviceTokens, logger);
+  const topology = imTopology({ ...infra, groupDirectory, offlinePush }, config);
+  const app = new StreamsApp(topology, { log, serde, appId: config.appId, runtime: config.runtime, processors, logger });
+  await app.start();
+  const runMirror = !processors || processors.includes('state-mirror');
+  const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, groupId: `${config.appId}.state-mirror`, logger }) : null;
+  await mirrorSink?.start();
+  return {
+    stop: async () => {
+      await app.stop();
+      await mirrorSink?.stop();
+      await groupDirectory.stop();
+      await offlinePush.close();
+    },
+  };
+}
+
+export interface RunningEdge {
+  gateway: Gateway;
+  port: number;
+  auth: RunningAuth;
+  stop(): Promise<void>;
+}
+
+/** The edge half: auth, the HTTP API (commands, queries, devices) and the WebSocket gateway. */
+export async function startEdge(infra: Infrastructure, logger: Logger, options: { staticDir?: string } = {}): Promise<RunningEdge> {
+  const { config, log, serde } = infra;
+  const auth = await startAuth(config, { db: infra.db, logger });
+  const commands = createCommandProducer(await log.producer(), serde);
+  const groupDirectory = await startLogGroupDirectory({ log, serde, appId: config.appId });
+  const query = new QueryService({ store: infra.messageStore, recent: infra.recentCache, groups: groupDirectory, reads: infra.messageStore }, config.delivery.query);
+  const routes = [
+    ...auth.routes,
+    ...relationRoutes({ commands, mirror: infra.mirror }),
+    ...groupRoutes({ commands, mirror: infra.mirror }),
+    ...queryRoutes(query),
+    ...deviceRoutes(infra.deviceTokens),
+  ];
+  const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;
+  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger }, edgeConfig);
+  const { port } = await gateway.start();
+  return {
+    gateway,
+    port,
+    auth,
+    stop: async () => {
+      await gateway.stop();
+      await groupDirectory.stop();
+      auth.stop();
+    },
+  };
+}
