@@ -1,0 +1,169 @@
+import { intFlag, listFlag, strFlag } from '../args.js';
+import { nowMs, sleep } from '../clock.js';
+import type { BenchContext, ScenarioOutput } from '../context.js';
+import { brokers, LagReader } from '../kafka-admin.js';
+import { WorkerPool } from '../load/pool.js';
+import { CpuMeter } from '../procstat.js';
+import { splitRate } from '../scheduler.js';
+import { userIds } from '../tokens.js';
+import { collectAll, connectAll, saturation, workersFor, type PhaseSummary } from './common.js';
+import type { Target } from './targets.js';
+import { cpus } from 'node:os';
+
+export interface RateStep {
+  rate: number;
+  seconds: number;
+  sent: number;
+  acked: number;
+  delivered: number;
+  errors: Record<string, number>;
+  achievedDeliveriesPerSec: number;
+  sendToAck: PhaseSummary['sendToAck'];
+  sendToDelivery: PhaseSummary['sendToDelivery'];
+  passes: boolean;
+  cpu: Record<string, number>;
+  saturation: { saturated: boolean; reason: string };
+  persistenceLagMax: number | null;
+}
+
+/** A step passes when nearly everything arrived and p99 send-to-delivery stayed under the bound. */
+export function stepPasses(s: Pick<RateStep, 'sent' | 'delivered' | 'sendToDelivery'>, p99BoundMs: number): boolean {
+  return s.sent > 0 && s.delivered >= s.sent * 0.999 && s.sendToDelivery.p99 < p99BoundMs;
+}
+
+/** Next rate of the search: grow by half until a failure, then bisect between pass and fail. */
+export function nextSearchRate(passed: number | null, failed: number | null, growth = 1.5): number | null {
+  if (passed === null) return failed === null ? null : failed / 2 >= 50 ? Math.round(failed / 2) : null;
+  if (failed === null) return Math.round(passed * growth);
+  return failed / passed <= 1.15 ? null : Math.round((passed + failed) / 2);
+}
+
+export interface DirectRun {
+  steps: RateStep[];
+  curves: { label: string; curve: PhaseSummary['deliveryCurve'] }[];
+  maxRate: number | null;
+}
+
+/**
+ * Open-loop 1:1 traffic over `pairs` user pairs (sender and recipient on the same worker),
+ * at each rate for `seconds`, then the search for the highest rate holding p99 < bound.
+ */
+export async function runDirect(
+  ctx: BenchContext,
+  target: Target,
+  o: { rates: number[]; seconds: number; pairs: number; search: boolean; searchSteps: number; maxRate: number; p99BoundMs: number; persistenceGroup: string | null },
+): Promise<DirectRun> {
+  const workers = workersFor(o.pairs * 2);
+  const ids = userIds('d-', o.pairs * 2);
+  const clients = await target.clients(ids);
+  const pool = new WorkerPool(workers);
+  const lag = o.persistenceGroup ? new LagReader(brokers()) : null;
+  const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids()]));
+  const steps: RateStep[] = [];
+  const curves: DirectRun['curves'] = [];
+  try {
+    // Pairs stay inside one worker: a block of 2 users per pair, blocks dealt round-robin.
+    const perWorker: typeof clients[] = Array.from({ length: workers }, () => []);
+    for (let p = 0; p < o.pairs; p++) perWorker[p % workers]!.push(clients[2 * p]!, clients[2 * p + 1]!);
+    const c = await connectAll(pool, perWorker, { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs: 20_000 });
+    ctx.log(`[direct] ${c.opened}/${c.requested} connected in ${c.seconds} s`);
+    const pairsOf = (w: number): [number, number][] => Array.from({ length: perWorker[w]!.length / 2 }, (_, i) => [2 * i, 2 * i + 1]);
+
+    const step = async (rate: number, seconds: number, label: string): Promise<RateStep> => {
+      const shares = splitRate(rate, workers);
+      const startAt = nowMs() + 500;
+      let lagMax: number | null = null;
+      let sampling = true;
+      const sampler = (async () => {
+        while (lag && o.persistenceGroup && sampling) {
+          lagMax = Math.max(lagMax ?? 0, await lag.lag(o.persistenceGroup, 'im.msg.stamped').catch(() => 0));
+          await sleep(1000);
+        }
+      })();
+      meter.begin();
+      ctx.progress.start(label, pool);
+      await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: seconds * 1000, startAt, drainMs: 5_000 } : null));
+      const cpu = meter.end();
+      ctx.progress.stop();
+      sampling = false;
+      await sampler;
+      const s = await collectAll(pool);
+      const r: RateStep = {
+        rate,
+        seconds,
+        sent: s.sent,
+        acked: s.acked,
+        delivered: s.delivered,
+        errors: s.errors,
+        achievedDeliveriesPerSec: Math.round(s.delivered / seconds),
+        sendToAck: s.sendToAck,
+        sendToDelivery: s.sendToDelivery,
+        passes: false,
+        cpu,
+        saturation: saturation(cpu, cpus().length),
+        persistenceLagMax: lagMax,
+      };
+      r.passes = stepPasses(r, o.p99BoundMs);
+      curves.push({ label: `${target.name} ${rate}/s delivery`, curve: s.deliveryCurve });
+      ctx.log(`[direct] ${rate}/s: delivered ${s.delivered}/${s.sent}, ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms ${r.passes ? 'PASS' : 'FAIL'} (${r.saturation.reason})`);
+      return r;
+    };
+
+    await step(Math.min(100, o.rates[0] ?? 100), 3, 'direct warm-up');
+    for (const rate of o.rates) steps.push(await step(rate, o.seconds, `direct ${rate}/s`));
+    let maxRate: number | null = null;
+    if (o.search) {
+      let passed = steps.filter((s) => s.passes).reduce<number | null>((m, s) => Math.max(m ?? 0, s.rate), null);
+      let failed = steps.filter((s) => !s.passes).reduce<number | null>((m, s) => Math.min(m ?? Infinity, s.rate), null);
+      for (let i = 0; i < o.searchSteps; i++) {
+        const next = nextSearchRate(passed, failed);
+        if (next === null || next > o.maxRate) break;
+        const s = await step(next, o.seconds, `direct search ${next}/s`);
+        steps.push(s);
+        if (s.passes) passed = Math.max(passed ?? 0, next);
+        else failed = Math.min(failed ?? Infinity, next);
+      }
+      maxRate = passed;
+    }
+    return { steps, curves, maxRate };
+  } finally {
+    ctx.progress.stop();
+    await lag?.close();
+    await pool.close();
+  }
+}
+
+export async function directScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {
+  const o = {
+    rates: listFlag(ctx.flags, 'rates', [250, 500, 1000]),
+    seconds: intFlag(ctx.flags, 'seconds', 10),
+    pairs: intFlag(ctx.flags, 'pairs', 500),
+    search: strFlag(ctx.flags, 'search', 'true') !== 'false',
+    searchSteps: intFlag(ctx.flags, 'search-steps', 3),
+    maxRate: intFlag(ctx.flags, 'max-rate', 50_000),
+    p99BoundMs: intFlag(ctx.flags, 'p99-ms', 100),
+    persistenceGroup: strFlag(ctx.flags, 'persistence-group', 'im.persistence'),
+  };
+  const run = await runDirect(ctx, target, o);
+  const best = run.steps.filter((s) => s.passes).sort((a, b) => b.rate - a.rate)[0];
+  const notes: string[] = [];
+  if (run.maxRate !== null && best) {
+    const failAbove = run.steps.filter((s) => !s.passes && s.rate > best.rate);
+    const sat = failAbove.some((s) => s.saturation.saturated);
+    notes.push(
+      sat
+        ? `max rate holding p99 < ${o.p99BoundMs} ms: ${run.maxRate}/s; the SUT was saturated above it (${failAbove.find((s) => s.saturation.saturated)?.saturation.reason})`
+        : failAbove.length > 0
+          ? `highest passing rate ${run.maxRate}/s, but the failing step above it did not saturate the SUT (${failAbove[0]!.saturation.reason}): not quoted as a maximum`
+          : `every tried rate passed up to ${run.maxRate}/s: the maximum is higher than tried`,
+    );
+  }
+  return {
+    scenario: 'direct',
+    configuration: o,
+    figures: { steps: run.steps, maxRateP99: run.maxRate, maxRateQuoted: notes[0]?.startsWith('max rate') ?? false },
+    latencyCurves: run.curves,
+    notes,
+  };
+}
+

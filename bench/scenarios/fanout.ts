@@ -1,0 +1,128 @@
+import { intFlag, listFlag } from '../args.js';
+import { nowMs, sleep } from '../clock.js';
+import type { BenchContext, ScenarioOutput } from '../context.js';
+import { summarize, createHistogram, recordMs, type LatencySummary } from '../histogram.js';
+import type { TagStat } from '../load/messages.js';
+import { WorkerPool } from '../load/pool.js';
+import { CpuMeter } from '../procstat.js';
+import { userIds } from '../tokens.js';
+import { assign, collectAll, connectAll, round, workersFor } from './common.js';
+import type { Target } from './targets.js';
+
+export interface FanoutFigures {
+  target: string;
+  members: number;
+  connected: number;
+  readyAfterSec: number | null;
+  latency: { messages: number; complete: number; timeToLastMember: LatencySummary; sendToDelivery: LatencySummary };
+  throughput: { messages: number; deliveries: number; expected: number; seconds: number; deliveriesPerSec: number };
+  cpu: Record<string, number>;
+}
+
+/** Per message: did every member get it, and when did the last one. */
+export function lastMemberTimes(tags: Map<string, TagStat>, members: number, prefix: string): { complete: number; times: number[] } {
+  let complete = 0;
+  const times: number[] = [];
+  for (const [k, s] of tags) {
+    if (!k.startsWith(`f:${prefix}:`)) continue;
+    if (s.n >= members) complete++;
+    times.push(s.maxMs);
+  }
+  return { complete, times };
+}
+
+/**
+ * One sender into a group of `members` online members: first messages spaced apart (time until
+ * the last member has each), then a burst (deliveries per second). Deliveries to the sender's
+ * own connection are not counted as members'.
+ */
+export async function measureFanout(ctx: BenchContext, target: Target, members: number, o: { latencyMessages: number; burstMessages: number; burstRate: number }): Promise<FanoutFigures> {
+  const gid = `g${members}-${Date.now().toString(36)}`;
+  const owner = `${gid}-owner`;
+  const memberIds = userIds(`${gid}-m`, members);
+  const pool = new WorkerPool(workersFor(members + 1));
+  const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids(), [`sut-${target.name}`, target.serverPid()]]));
+  try {
+    const all = await target.clients([owner, ...memberIds]);
+    // The owner is client 0 of worker 0.
+    const a = assign(all.slice(1), pool.workers.length);
+    a[0]!.unshift(all[0]!);
+    const c = await connectAll(pool, a, { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs: 20_000, channel: target.subscribeChannel(gid) });
+    ctx.log(`[fanout:${target.name}] ${members} members: ${c.opened}/${c.requested} connected in ${c.seconds} s`);
+    await target.prepareGroup(gid, owner, memberIds);
+    const send = (count: number, intervalMs: number, tagPrefix: string): Promise<unknown> =>
+      pool.workers[0]!.call({ op: 'fanout', sender: 0, target: gid, count, intervalMs, startAt: nowMs() + 100, tagPrefix });
+
+    // Membership reaches the pipeline's tables asynchronously: probe until a message reaches everyone.
+    const t0 = Date.now();
+    let readyAfterSec: number | null = null;
+    ctx.progress.start(`fanout:${target.name} ${members} probe`, pool);
+    for (let i = 0; i < 60 && readyAfterSec === null; i++) {
+      await send(1, 1, `probe${i}`);
+      await sleep(1000);
+      const s = await collectAll(pool);
+      const got = [...s.tags.values()].reduce((m, t) => Math.max(m, t.n), 0);
+      if (got >= members) readyAfterSec = round((Date.now() - t0) / 1000);
+    }
+    if (readyAfterSec === null) ctx.log(`[fanout:${target.name}] the group never reached all ${members} members; measuring anyway`);
+
+    meter.begin();
+    ctx.progress.start(`fanout:${target.name} ${members} latency`, pool);
+    await send(o.latencyMessages, 1000, 'lat');
+    await sleep(3000);
+    const lat = await collectAll(pool);
+    const { complete, times } = lastMemberTimes(lat.tags, members, 'lat');
+    const h = createHistogram();
+    for (const t of times) recordMs(h, t);
+
+    ctx.progress.start(`fanout:${target.name} ${members} burst`, pool);
+    const burstStart = nowMs() + 100;
+    await send(o.burstMessages, 1000 / o.burstRate, 'burst');
+    const expected = o.burstMessages * members;
+    const until = Date.now() + 30_000;
+    let burst = await collectAll(pool);
+    let deliveries = burst.delivered;
+    let lastAt = 0;
+    for (const t of burst.tags.values()) lastAt = Math.max(lastAt, t.lastAt);
+    while (deliveries < expected && Date.now() < until) {
+      await sleep(500);
+      burst = await collectAll(pool);
+      deliveries += burst.delivered;
+      for (const t of burst.tags.values()) lastAt = Math.max(lastAt, t.lastAt);
+    }
+    ctx.progress.stop();
+    const cpu = meter.end();
+    const seconds = lastAt > 0 ? (lastAt - burstStart) / 1000 : 0;
+    const f: FanoutFigures = {
+      target: target.name,
+      members,
+      connected: c.opened,
+      readyAfterSec,
+      latency: { messages: o.latencyMessages, complete, timeToLastMember: summarize(h), sendToDelivery: lat.sendToDelivery },
+      throughput: { messages: o.burstMessages, deliveries, expected, seconds: round(seconds), deliveriesPerSec: seconds > 0 ? Math.round(deliveries / seconds) : 0 },
+      cpu,
+    };
+    ctx.log(`[fanout:${target.name}] ${members}: last member p50 ${f.latency.timeToLastMember.p50} ms max ${f.latency.timeToLastMember.max} ms (${complete}/${o.latencyMessages} complete); burst ${deliveries}/${expected} deliveries at ${f.throughput.deliveriesPerSec}/s`);
+    return f;
+  } finally {
+    ctx.progress.stop();
+    await pool.close();
+  }
+}
+
+export function fanoutOptions(ctx: BenchContext): { sizes: number[]; latencyMessages: number; burstMessages: number; burstRate: number } {
+  return {
+    sizes: listFlag(ctx.flags, 'groups', [100, 1000]),
+    latencyMessages: intFlag(ctx.flags, 'fanout-messages', 5),
+    burstMessages: intFlag(ctx.flags, 'burst-messages', 20),
+    // Under the per-user limits (100 msg/s at the edge and the router).
+    burstRate: intFlag(ctx.flags, 'burst-rate', 20),
+  };
+}
+
+export async function fanoutScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {
+  const o = fanoutOptions(ctx);
+  const results: FanoutFigures[] = [];
+  for (const size of o.sizes) results.push(await measureFanout(ctx, target, size, o));
+  return { scenario: 'fanout', configuration: o, figures: { im: results }, latencyCurves: [], notes: [] };
+}

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthKeys } from '../../edge/auth/index.js';
+import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
+import type { GroupCommand } from '../../schemas/types.generated.js';
+import { KafkaLog } from '../../topologies/runtime/log-kafka.js';
+import type { SutHandle } from '../context.js';
+import { brokers } from '../kafka-admin.js';
+import { mintImClients } from '../tokens.js';
+import type { Target } from './targets.js';
+
+/** The platform's gateway as a load target; groups are created by a CREATE command on im.cmd.group. */
+export function imTarget(sut: SutHandle, keys: AuthKeys): Target {
+  return {
+    name: 'im',
+    protocol: 'im',
+    url: sut.wsUrl,
+    serverPid: () => sut.gatewayPid(),
+    clients: (ids) => mintImClients(keys, ids),
+    subscribeChannel: () => undefined,
+    async prepareGroup(groupId, owner, members) {
+      const log = new KafkaLog({ brokers: brokers(), clientId: 'bench' });
+      const serde = createTopicSerde(createRegistryClient(sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
+      const producer = await log.producer();
+      try {
+        const cmd: GroupCommand = { correlationId: randomUUID(), actor: owner, groupId, action: 'CREATE', targets: [...members], role: null, mutedUntil: null, text: 'bench', at: Date.now() };
+        await producer.send([{ topic: 'im.cmd.group', key: groupId, value: await serde.encode('im.cmd.group', cmd), headers: {}, timestamp: Date.now() }]);
+      } finally {
+        await producer.close();
+        await log.close();
+      }
+    },
+  };
+}
