@@ -8,7 +8,6 @@ import { pageFromCache } from './recent-cache.js';
 import { createMemoryRecentCache } from './recent-cache-memory.js';
 import { createRedisRecentCache } from './recent-cache-redis.js';
 import { msg, openTestMongo, openTestRedis } from './testing.js';
-import { MicroBatcher } from './micro-batcher.js';
 
 const stores = [
   { name: 'memory', open: async () => ({ store: createMemoryMessageStore(), close: async () => {} }) },
@@ -71,19 +70,6 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     await store.setReadSeq('d:alice:bob', 'bob', 2);
     await store.setReadSeq('d:alice:bob', 'bob', 1);
     expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
-  });
-
-  it('writes batches coalesced by the micro-batcher', async () => {
-    await setup();
-    const sizes: number[] = [];
-    const batcher = new MicroBatcher<StampedMessage>(async (ms) => {
-      sizes.push(ms.length);
-      await store.writeBatch(ms);
-    }, { maxItems: 50, lingerMs: 5 });
-    await Promise.all(Array.from({ length: 120 }, (_, i) => batcher.add(msg('g:B', i + 1))));
-    expect(sizes[0]).toBe(50);
-    expect(sizes.reduce((a, b) => a + b, 0)).toBe(120);
-    expect((await store.conversation('g:B'))!.maxSeq).toBe(120);
   });
 });
 

@@ -36,7 +36,7 @@ for (const engine of engines) {
       const recent = createMemoryRecentCache({ perConversation: 100 });
       const convs = ['d:alice:bob', 'g:G', 'd:bob:carol'];
       const input = convs.flatMap((c) => Array.from({ length: 40 }, (_, i) => msg(c, i + 1)));
-      await kit.start('persist', persistence({ store, recent }, { maxItems: 25, lingerMs: 5 }));
+      await kit.start('persist', persistence({ store, recent }, { maxItems: 25 }));
       await kit.produce('im.msg.stamped', input.map((m) => ({ key: m.conversationId, value: m })));
       // The same records again, as a redelivery after a crash would bring them.
       await kit.produce('im.msg.stamped', input.slice(10, 70).map((m) => ({ key: m.conversationId, value: m })));
@@ -63,7 +63,7 @@ for (const engine of engines) {
       const inner = createMemoryMessageStore();
       let failures = 3;
       const store: MessageStore = { ...inner, writeBatch: async (b) => (failures-- > 0 ? Promise.reject(new Error('connection reset')) : inner.writeBatch(b)) };
-      await kit.start('persist', persistence({ store }, { maxItems: 10, lingerMs: 2, writeRetryMaxMs: 20 }));
+      await kit.start('persist', persistence({ store }, { maxItems: 10, writeRetryMaxMs: 20 }));
       const dlq = await kit.collect('im.dlq');
       const input = Array.from({ length: 30 }, (_, i) => msg('g:F', i + 1));
       await kit.produce('im.msg.stamped', input.map((m) => ({ key: m.conversationId, value: m })));

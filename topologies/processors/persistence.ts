@@ -4,9 +4,7 @@ import { counter, histogram } from '../../core/metrics.js';
 import { retry } from '../../core/retry.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { toStored } from '../../connectors/message-store/message-store.js';
-import { MicroBatcher, type MicroBatcherConfig } from '../../connectors/message-store/micro-batcher.js';
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
-import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ProcessorBuilder } from '../runtime/topology.js';
 
 export interface PersistenceDeps {
@@ -15,7 +13,9 @@ export interface PersistenceDeps {
   recent?: RecentCache;
 }
 
-export interface PersistenceConfig extends MicroBatcherConfig {
+export interface PersistenceConfig {
+  /** Messages per bulk write; a larger consumer batch is written in chunks of this size. */
+  maxItems: number;
   /**
    * Retries of a failed bulk write before the records fail to the runtime (whose own retries end
    * in the dead-letter topic). Large by default: while MongoDB is down the writer should stall
@@ -32,9 +32,11 @@ const batchSize = histogram('im_persistence_batch_size', 'Messages per bulk writ
 /**
  * The persistence writer (seed 000's persistence pipeline): every stamped message into the
  * message store in bulk, idempotently, in its own consumer group so sending never waits for
- * the database. Each record's step resolves only when its batch is written, and the runtime
- * commits offsets only after every step of a consumer batch resolved: nothing is acknowledged
- * before it is durable. A failed batch fails each record's step, which the runtime retries.
+ * the database. One bulk write per consumed batch (the runtime's forEachBatch sink step), and
+ * the runtime commits the batch's offsets only after the write: nothing is acknowledged
+ * before it is durable. Batches of one partition are written one after another, and a
+ * conversation lives on one partition, so writes to one conversation document never race
+ * (FerretDB's updates are not atomic read-modify-writes across writers).
  */
 export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
   return (p: ProcessorBuilder): void => {
@@ -42,16 +44,15 @@ export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
       written.inc({ outcome: 'write_retry' });
       if (attempt % 10 === 1) logger.warn('persistence write failed; retrying', { attempt, error: errorMessage(err) });
     } };
-    const batcher = new MicroBatcher<StampedMessage>(async (messages) => {
-      const result = await retry(() => deps.store.writeBatch(messages), retries);
-      await retry(async () => deps.recent?.append(messages.map(toStored)), retries);
-      batchSize.observe(messages.length);
-      written.inc({ outcome: 'inserted' }, result.inserted);
-      written.inc({ outcome: 'duplicate' }, result.duplicates);
-    }, config);
-    p.stream('im.msg.stamped').process([], async (r) => {
-      await batcher.add(r.value);
-      return [];
+    p.stream('im.msg.stamped').forEachBatch(async (records) => {
+      for (let i = 0; i < records.length; i += config.maxItems) {
+        const messages = records.slice(i, i + config.maxItems).map((r) => r.value);
+        const result = await retry(() => deps.store.writeBatch(messages), retries);
+        await retry(async () => deps.recent?.append(messages.map(toStored)), retries);
+        batchSize.observe(messages.length);
+        written.inc({ outcome: 'inserted' }, result.inserted);
+        written.inc({ outcome: 'duplicate' }, result.duplicates);
+      }
     }, 'persist');
   };
 }
