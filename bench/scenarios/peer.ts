@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { intFlag } from '../args.js';
+import { startCentrifugo } from '../centrifugo.js';
+import type { BenchContext, ScenarioOutput } from '../context.js';
+import { centrifugoToken } from '../tokens.js';
+import { round } from './common.js';
+import { connectionCap, measureConnections, type ConnectionFigures } from './connections.js';
+import { fanoutOptions, measureFanout, type FanoutFigures } from './fanout.js';
+import type { Target } from './targets.js';
+
+/** Ratios IM / Centrifugo, oriented so that > 1 means the platform spends more (or is slower). */
+export function peerRatios(im: { conn?: ConnectionFigures; fanout: FanoutFigures[] }, peer: { conn?: ConnectionFigures; fanout: FanoutFigures[] }): Record<string, number | null> {
+  const r = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && b > 0 ? round(a / b) : null);
+  const out: Record<string, number | null> = {
+    rssPerConnection: r(im.conn?.rss.perConnectionBytes, peer.conn?.rss.perConnectionBytes),
+    connectRate: r(im.conn?.connect.ratePerSec, peer.conn?.connect.ratePerSec),
+    connectP99: r(im.conn?.connect.handshake.p99, peer.conn?.connect.handshake.p99),
+  };
+  for (const f of im.fanout) {
+    const p = peer.fanout.find((x) => x.members === f.members);
+    out[`fanout${f.members}.timeToLastP50`] = r(f.latency.timeToLastMember.p50, p?.latency.timeToLastMember.p50);
+    out[`fanout${f.members}.timeToLastMax`] = r(f.latency.timeToLastMember.max, p?.latency.timeToLastMember.max);
+    out[`fanout${f.members}.deliveriesPerSec`] = r(f.throughput.deliveriesPerSec, p?.throughput.deliveriesPerSec);
+  }
+  return out;
+}
+
+/**
+ * Centrifugo under the same generator, for the connections and fanout scenarios. The platform's
+ * side comes from this invocation's earlier scenarios, or is measured here when they did not run.
+ */
+export async function peerScenario(ctx: BenchContext, im: Target): Promise<ScenarioOutput> {
+  const port = intFlag(ctx.flags, 'peer-port', 18000);
+  const { n, note } = connectionCap(intFlag(ctx.flags, 'peer-connections', intFlag(ctx.flags, 'connections', 10_000)));
+  const holdSec = intFlag(ctx.flags, 'hold-sec', 30);
+  const fo = fanoutOptions(ctx);
+  const c = await startCentrifugo(port, join(tmpdir(), 'im-bench-centrifugo'), ctx.log);
+  const peer: Target = {
+    name: 'centrifugo',
+    protocol: 'centrifugo',
+    url: c.wsUrl,
+    serverPid: () => c.proc.pid,
+    clients: async (ids) => ids.map((userId) => ({ userId, token: centrifugoToken(c.secret, userId) })),
+    prepareGroup: async () => undefined,
+    subscribeChannel: (gid) => gid,
+  };
+  const notes = note ? [note] : [];
+  notes.push('Centrifugo config: HMAC tokens, client subscribe and publish allowed, presence and history off; the sender publishes over its own connection and every member subscribes to the channel');
+  try {
+    const earlierConn = (ctx.earlier.get('connections')?.figures.im as ConnectionFigures | undefined) ?? undefined;
+    const imConn = earlierConn && earlierConn.requested === n ? earlierConn : await measureConnections(ctx, im, n, holdSec, 10_000);
+    const peerConn = await measureConnections(ctx, peer, n, holdSec, 10_000);
+    const earlierFan = ctx.earlier.get('fanout')?.figures.im as FanoutFigures[] | undefined;
+    const imFan: FanoutFigures[] = [];
+    const peerFan: FanoutFigures[] = [];
+    for (const size of fo.sizes) {
+      imFan.push(earlierFan?.find((f) => f.members === size) ?? (await measureFanout(ctx, im, size, fo)));
+      peerFan.push(await measureFanout(ctx, peer, size, fo));
+    }
+    const ratios = peerRatios({ conn: imConn, fanout: imFan }, { conn: peerConn, fanout: peerFan });
+    ctx.log(`[peer] ratios IM/Centrifugo: ${JSON.stringify(ratios)}`);
+    return {
+      scenario: 'peer',
+      configuration: { centrifugo: c.version, port, connections: n, holdSec, fanout: fo },
+      figures: { im: { connections: imConn, fanout: imFan }, centrifugo: { connections: peerConn, fanout: peerFan }, ratios },
+      latencyCurves: [],
+      notes,
+    };
+  } finally {
+    await c.proc.stop();
+  }
+}

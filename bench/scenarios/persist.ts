@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
+import type { StampedMessage } from '../../schemas/types.generated.js';
+import { KafkaLog } from '../../topologies/runtime/log-kafka.js';
+import { directConversationId } from '../../topologies/processors/replies.js';
+import { intFlag, strFlag } from '../args.js';
+import { sleep } from '../clock.js';
+import type { BenchContext, ScenarioOutput } from '../context.js';
+import { brokers, LagReader } from '../kafka-admin.js';
+import { CpuMeter } from '../procstat.js';
+import { round } from './common.js';
+import { runDirect } from './direct.js';
+import type { Target } from './targets.js';
+
+/** Stamped records as the stamper writes them, for a backlog the writer has not seen. */
+export function backlogMessages(run: string, n: number, conversations: number, now = Date.now()): StampedMessage[] {
+  return Array.from({ length: n }, (_, i) => {
+    const c = i % conversations;
+    const sender = `p-${run}-a${c}`;
+    const recipient = `p-${run}-b${c}`;
+    return {
+      correlationId: `${run}-${i}`,
+      messageId: `${now.toString(36)}-${run}-${i}`,
+      seq: Math.floor(i / conversations) + 1,
+      sender,
+      origin: null,
+      clientMsgId: `${run}-${i}`,
+      conversationId: directConversationId(sender, recipient),
+      recipientKind: 'USER',
+      recipientId: recipient,
+      content: `backlog ${i}`,
+      contentType: 'text/plain',
+      mentions: [],
+      clientTimestamp: now,
+      receivedAt: now,
+      stampedAt: now,
+    };
+  });
+}
+
+/**
+ * The persistence writer against a backlog: with the writer stopped, N stamped records go to
+ * im.msg.stamped; then the writer starts and the bench counts documents in MongoDB until all
+ * N are there. Then its consumer lag while 1:1 traffic runs through the whole pipeline.
+ */
+export async function persistScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {
+  const n = intFlag(ctx.flags, 'backlog', 20_000);
+  const loadRate = intFlag(ctx.flags, 'persist-load-rate', 500);
+  const loadSec = intFlag(ctx.flags, 'persist-load-sec', 10);
+  const group = strFlag(ctx.flags, 'persistence-group', 'im.persistence');
+  const mongo = new MongoClient(ctx.sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017');
+  const log = new KafkaLog({ brokers: brokers(), clientId: 'bench-persist' });
+  const lag = new LagReader(brokers());
+  const notes = ['the backlog is produced straight into im.msg.stamped (the stamper\'s output); push orchestration sees it too, as offline users'];
+  try {
+    await mongo.connect();
+    const coll = mongo.db(ctx.sut.env.IM_MONGO_DB ?? 'im').collection('messages');
+    await ctx.sut.persistence(false);
+    const serde = createTopicSerde(createRegistryClient(ctx.sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
+    const run = randomUUID().slice(0, 8);
+    const msgs = backlogMessages(run, n, Math.max(1, Math.floor(n / 20)));
+    const producer = await log.producer();
+    const t0 = Date.now();
+    for (let i = 0; i < msgs.length; i += 500) {
+      const chunk = msgs.slice(i, i + 500);
+      await producer.send(await Promise.all(chunk.map(async (m) => ({ topic: 'im.msg.stamped', key: m.conversationId, value: await serde.encode('im.msg.stamped', m), headers: {}, timestamp: Date.now() }))));
+    }
+    await producer.close();
+    const produceSec = (Date.now() - t0) / 1000;
+    const before = await coll.countDocuments({});
+    const lagBefore = await lag.lag(group, 'im.msg.stamped');
+    ctx.log(`[persist] backlog of ${n} produced in ${round(produceSec)} s; writer lag ${lagBefore}; ${before} documents before`);
+
+    const meter = new CpuMeter(() => ctx.sut.pids());
+    meter.begin();
+    const start = Date.now();
+    await ctx.sut.persistence(true);
+    const startedSec = (Date.now() - start) / 1000;
+    const series: { t: number; documents: number }[] = [];
+    let count = before;
+    while (count - before < n && Date.now() - start < 300_000) {
+      await sleep(1000);
+      count = await coll.countDocuments({});
+      const t = (Date.now() - start) / 1000;
+      series.push({ t: round(t), documents: count - before });
+      ctx.log(`[persist drain] ${t.toFixed(0)}s  ${count - before}/${n} documents`);
+    }
+    const drainSec = (Date.now() - start) / 1000;
+    const cpu = meter.end();
+    const written = count - before;
+    // The writer's own rate: from its first document, not from process start.
+    const firstT = series.find((p) => p.documents > 0)?.t ?? 0;
+    const drain = { backlog: n, written, seconds: round(drainSec), processStartSec: round(startedSec), docsPerSec: Math.round(written / Math.max(0.001, drainSec)), docsPerSecAfterFirst: Math.round(written / Math.max(0.001, drainSec - firstT + 1)), lagBefore, series, cpu };
+    ctx.log(`[persist] drained ${written}/${n} in ${round(drainSec)} s (${drain.docsPerSec} docs/s)`);
+
+    const underLoad = await runDirect(ctx, target, { rates: [loadRate], seconds: loadSec, pairs: 100, search: false, searchSteps: 0, maxRate: loadRate, p99BoundMs: 100, persistenceGroup: group });
+    const lagAfter = await lag.lag(group, 'im.msg.stamped');
+    const step = underLoad.steps[0];
+    return {
+      scenario: 'persist',
+      configuration: { backlog: n, loadRate, loadSec, group },
+      figures: { drain, underLoad: { rate: loadRate, seconds: loadSec, lagMax: step?.persistenceLagMax ?? null, lagAfterDrain: lagAfter, delivered: step?.delivered ?? 0 } },
+      latencyCurves: [],
+      notes,
+    };
+  } finally {
+    await ctx.sut.persistence(true).catch(() => undefined);
+    await lag.close();
+    await log.close();
+    await mongo.close();
+  }
+}
