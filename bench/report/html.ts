@@ -1,0 +1,72 @@
+import type { BenchResult } from '../results.js';
+import { escapeXml, lineChart, nines, type Series } from './svg.js';
+
+/** Numeric leaves of a figures object as dotted paths (arrays by index or by `rate`/`members`). */
+export function flattenFigures(value: unknown, prefix = ''): [string, number][] {
+  if (typeof value === 'number') return [[prefix, value]];
+  if (Array.isArray(value)) {
+    return value.flatMap((v, i) => {
+      const o = v as Record<string, unknown> | null;
+      const key = o && typeof o === 'object' ? (o.rate ?? o.members ?? o.target ?? i) : i;
+      const name = o && typeof o === 'object' && 'target' in o && 'members' in o ? `${String(o.target)}${String(o.members)}` : String(key);
+      return flattenFigures(v, prefix ? `${prefix}[${name}]` : `[${name}]`);
+    });
+  }
+  if (value && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => flattenFigures(v, prefix ? `${prefix}.${k}` : k));
+  }
+  return [];
+}
+
+const PERCENTILE_TICKS = [0, 90, 99, 99.9, 99.99, 99.999];
+
+function charts(r: BenchResult): string[] {
+  const out: string[] = [];
+  if (r.series.latency.length > 0) {
+    const series: Series[] = r.series.latency.map((l) => ({ label: l.label, points: l.curve.filter(([p]) => p < 100) }));
+    out.push(lineChart(series, { title: `${r.scenario}: latency by percentile`, xLabel: 'percentile', yLabel: 'ms (log)', xTransform: nines, xTicks: PERCENTILE_TICKS, logY: true }));
+  }
+  const phases = [...new Set(r.series.throughput.map((p) => p.phase))];
+  if (r.series.throughput.length > 1) {
+    const pick = (k: 'sent' | 'delivered' | 'open'): Series => ({ label: k === 'open' ? 'open connections' : `${k}/s`, points: r.series.throughput.map((p) => [p.t, p[k]]) });
+    const kinds = r.scenario === 'connections' ? [pick('open')] : [pick('sent'), pick('delivered')];
+    out.push(lineChart(kinds, { title: `${r.scenario}: throughput over time (${phases.length} phases)`, xLabel: 'seconds', yLabel: r.scenario === 'connections' ? 'connections' : 'per second' }));
+  }
+  if (r.series.memory.length > 1) {
+    const targets = [...new Set(r.series.memory.map((m) => m.target))];
+    const series = targets.map((t) => ({ label: `${t} RSS`, points: r.series.memory.filter((m) => m.target === t).map((m) => [m.connections, m.rssBytes / 2 ** 20] as [number, number]) }));
+    out.push(lineChart(series, { title: 'server memory against connections', xLabel: 'connections', yLabel: 'RSS MiB' }));
+  }
+  return out;
+}
+
+function section(r: BenchResult): string {
+  const rows = flattenFigures(r.figures)
+    .filter(([k]) => !/\.(before|after)\./.test(k) && !k.includes('series'))
+    .map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${Number.isInteger(v) ? v : v.toFixed(3)}</td></tr>`)
+    .join('');
+  return `<section><h2>${escapeXml(r.scenario)}</h2>
+<p>${escapeXml(r.startedAt)} · ${r.durationSec.toFixed(0)} s · commit ${escapeXml(r.git.commit.slice(0, 10))}${r.git.dirty ? ' (dirty)' : ''}</p>
+${r.notes.map((n) => `<p class="note">${escapeXml(n)}</p>`).join('')}
+<div class="charts">${charts(r).join('\n')}</div>
+<details><summary>figures (${rows.length})</summary><table>${rows}</table></details>
+<details><summary>configuration</summary><pre>${escapeXml(JSON.stringify(r.configuration, null, 2))}</pre></details>
+</section>`;
+}
+
+/** One self-contained HTML page for the results of a run. */
+export function renderReport(results: readonly BenchResult[], summary: string): string {
+  const first = results[0];
+  const head = first
+    ? `<p>machine: ${first.machine.cpus} × ${escapeXml(first.machine.cpuModel)}, ${(first.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, kernel ${escapeXml(first.machine.kernel)}</p>
+<p>versions: ${escapeXml(Object.entries(first.versions).map(([k, v]) => `${k} ${v}`).join(', '))}</p>
+<p>command: <code>${escapeXml(first.command)}</code></p>`
+    : '';
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>IM platform bench</title>
+<style>body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse}td{border:1px solid #ccc;padding:2px 6px;font-size:12px}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff7e0;padding:4px}pre{background:#f4f4f4;padding:6px;overflow:auto}</style>
+</head><body><h1>IM platform bench</h1>${head}
+<h2>summary</h2><pre>${escapeXml(summary)}</pre>
+${results.map(section).join('\n')}
+</body></html>`;
+}

@@ -1,0 +1,221 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROCESSOR_NAMES } from '../topologies/im-topology.js';
+import { intFlag, parseFlags, strFlag } from './args.js';
+import type { BenchContext, ScenarioOutput, SutHandle } from './context.js';
+import { WorkerPool } from './load/pool.js';
+import { CpuMeter, sampleProc } from './procstat.js';
+import { Progress } from './progress.js';
+import { renderReport } from './report/html.js';
+import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
+import { baselineScenario } from './scenarios/baseline.js';
+import { collectAll, connectAll } from './scenarios/common.js';
+import { connectionsScenario } from './scenarios/connections.js';
+import { directScenario } from './scenarios/direct.js';
+import { fanoutScenario } from './scenarios/fanout.js';
+import { persistScenario } from './scenarios/persist.js';
+import { peerScenario } from './scenarios/peer.js';
+import { imTarget } from './scenarios/target-im.js';
+import type { Target } from './scenarios/targets.js';
+import { summarize } from './summary.js';
+import { ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
+import { imKeys } from './tokens.js';
+import { CENTRIFUGO_VERSION } from './centrifugo.js';
+import { nowMs } from './clock.js';
+
+/**
+ * `make bench`: starts the stack and the system under test (or uses --ws-url), runs the chosen
+ * scenarios (all, at a reduced size, by default) and writes JSON, HTML and latest.md under
+ * bench/results/. Flags: see USAGE.
+ */
+const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer]
+  --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
+  --rates R1,R2 (250,500,1000)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
+  --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
+  --backlog N (20000)  --persist-load-rate R (500)  --persist-load-sec S (10)
+  --peer-connections N  --peer-port P (18000)
+  --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
+  --no-stack  --source-addresses N (8)  --edge-port P (18080)`;
+
+const ALL = ['connections', 'direct', 'fanout', 'persist', 'baseline', 'peer'] as const;
+type ScenarioName = (typeof ALL)[number];
+
+const flags = parseFlags(process.argv.slice(2));
+if (flags.has('help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const chosen = strFlag(flags, 'scenario', ALL.join(',')).split(',').map((s) => s.trim()) as ScenarioName[];
+for (const s of chosen) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}\n${USAGE}`);
+
+const log = (line: string): void => console.log(line);
+const resultsDir = join(ROOT, 'bench/results');
+mkdirSync(resultsDir, { recursive: true });
+const runStamp = stamp();
+const command = `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+const t0 = Date.now();
+
+const external = flags.get('ws-url');
+const edgePort = intFlag(flags, 'edge-port', 18080);
+const processes: ManagedProcess[] = [];
+
+async function startSut(): Promise<SutHandle> {
+  const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
+  if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
+  const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: { IM_MONGO_DB: 'im_bench' } }, privateKeyPem);
+  if (!flags.has('no-stack')) ensureStack(log);
+  if (external) {
+    const gwPid = intFlag(flags, 'gateway-pid', 0);
+    return {
+      wsUrl: external,
+      httpUrl: external.replace(/^ws/, 'http').replace(/\/ws$/, ''),
+      pids: () => new Map([...stackPids(), ...(gwPid ? [['sut-gateway', gwPid] as [string, number]] : [])]),
+      gatewayPid: () => gwPid,
+      persistence: async () => {
+        throw new Error('the persist scenario needs a SUT started by the bench (it stops and starts the writer)');
+      },
+      privateKeyPem,
+      env,
+    };
+  }
+  const entry = sutEntryPoints();
+  if (!entry) throw new Error('ops/bin/gateway.ts and ops/bin/processors.ts are needed to start the SUT');
+  const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
+  const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
+  let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
+  const gateway = nodeProcess('sut-gateway', entry.gateway, env);
+  processes.push(pipeline, gateway, persistence);
+  log('[sut] starting gateway, pipeline processors and the persistence writer');
+  await Promise.all([
+    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, gateway),
+    waitHttp(`http://127.0.0.1:${edgePort + 2}/readyz`, 120_000, pipeline),
+    waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence),
+  ]);
+  return {
+    wsUrl: `ws://127.0.0.1:${edgePort}/ws`,
+    httpUrl: `http://127.0.0.1:${edgePort}`,
+    pids: () => {
+      const m = stackPids();
+      for (const p of [gateway, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
+      return m;
+    },
+    gatewayPid: () => gateway.pid,
+    async persistence(running) {
+      if (!running && persistence) {
+        await persistence.stop();
+        persistence = null;
+      } else if (running && !persistence) {
+        persistence = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
+        processes.push(persistence);
+        await waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence);
+      }
+    },
+    privateKeyPem,
+    env,
+  };
+}
+
+/** Until one message makes it through the whole pipeline (consumer groups joined, tables loaded). */
+async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
+  const pool = new WorkerPool(1);
+  try {
+    const clients = await target.clients(['warm-a', 'warm-b']);
+    await connectAll(pool, [clients], { protocol: 'im', url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs: 0 });
+    const start = Date.now();
+    while (Date.now() - start < 120_000) {
+      await pool.all({ op: 'direct' as const, pairs: [[0, 1]], rate: 5, durationMs: 1000, startAt: nowMs(), drainMs: 2000 });
+      const s = await collectAll(pool);
+      if (s.delivered > 0) {
+        log(`[sut] pipeline delivers after ${((Date.now() - start) / 1000).toFixed(1)} s of warm-up (p50 ${s.sendToDelivery.p50} ms)`);
+        return;
+      }
+    }
+    log('[sut] warning: nothing delivered during 120 s of warm-up');
+  } finally {
+    await pool.close();
+  }
+}
+
+function write(outputs: ScenarioOutput[], results: BenchResult[]): void {
+  const summary = summarize(outputs);
+  writeFileSync(join(resultsDir, `${runStamp}-report.html`), renderReport(results, summary));
+  const md = `# Latest bench results\n\n${results[0] ? `${results[0].startedAt}, commit ${results[0].git.commit.slice(0, 10)}, ${results[0].machine.cpus} cores, node ${results[0].versions.node}\n\n` : ''}Command: \`${command}\`\n\n${summary}\n`;
+  writeFileSync(join(resultsDir, 'latest.md'), md);
+}
+
+async function main(): Promise<void> {
+  const sut = await startSut();
+  const keys = await imKeys(sut.privateKeyPem);
+  const progress = new Progress(log);
+  const addrCount = intFlag(flags, 'source-addresses', 8);
+  const ctx: BenchContext = { flags, log, progress, sourceAddresses: Array.from({ length: addrCount }, (_, i) => `127.0.0.${i + 2}`), earlier: new Map(), sut };
+  const im = imTarget(sut, keys);
+  await warmUp(im, ctx);
+  const outputs: ScenarioOutput[] = [];
+  const results: BenchResult[] = [];
+  const run: Record<ScenarioName, () => Promise<ScenarioOutput>> = {
+    connections: () => connectionsScenario(ctx, im),
+    direct: () => directScenario(ctx, im),
+    fanout: () => fanoutScenario(ctx, im),
+    persist: () => persistScenario(ctx, im),
+    baseline: () => baselineScenario(ctx),
+    peer: () => peerScenario(ctx, im),
+  };
+  const configured = { ...sut.env, IM_AUTH_PRIVATE_KEY_PEM: '(generated Ed25519, not recorded)' };
+  for (const name of ALL.filter((n) => chosen.includes(n))) {
+    log(`\n=== ${name} ===`);
+    const started = new Date();
+    const tp = progress.throughput.length;
+    const mp = progress.memory.length;
+    const meter = new CpuMeter(() => sut.pids());
+    meter.begin();
+    let out: ScenarioOutput;
+    try {
+      out = await run[name]();
+    } catch (err) {
+      log(`[${name}] failed: ${(err as Error).stack ?? String(err)}`);
+      out = { scenario: name, configuration: {}, figures: { failed: 1 }, latencyCurves: [], notes: [`failed: ${(err as Error).message}`] };
+    }
+    const rss: Record<string, number> = {};
+    for (const [n, pid] of sut.pids()) if (n.startsWith('sut-')) rss[n] = sampleProc(pid)?.rssBytes ?? 0;
+    out.figures.cpuScenario = meter.end();
+    out.figures.sutRssBytes = rss;
+    ctx.earlier.set(name, out);
+    outputs.push(out);
+    const result: BenchResult = {
+      format: 1,
+      scenario: name,
+      startedAt: started.toISOString(),
+      durationSec: (Date.now() - started.getTime()) / 1000,
+      command,
+      machine: machineInfo(),
+      versions: versions(name === 'peer' ? { centrifugo: CENTRIFUGO_VERSION } : {}),
+      git: gitInfo(),
+      configuration: { scenario: out.configuration, sut: external ? { wsUrl: external } : { ...configured, processes: ['gateway', 'processors (all but persistence)', 'processors (persistence)'], requireFriendship: false }, sourceAddresses: ctx.sourceAddresses },
+      figures: out.figures,
+      series: { throughput: progress.throughput.slice(tp), memory: progress.memory.slice(mp), latency: out.latencyCurves },
+      notes: out.notes,
+    };
+    results.push(result);
+    writeFileSync(join(resultsDir, `${runStamp}-${name}.json`), JSON.stringify(result, null, 2));
+    write(outputs, results);
+  }
+  log(`\n=== summary (${((Date.now() - t0) / 60_000).toFixed(1)} min) ===\n${summarize(outputs)}`);
+  log(`\nresults: bench/results/${runStamp}-*.json, report bench/results/${runStamp}-report.html, bench/results/latest.md`);
+}
+
+const stopAll = async (): Promise<void> => {
+  await Promise.allSettled(processes.map((p) => p.stop()));
+};
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+main().then(
+  async () => {
+    await stopAll();
+    process.exit(0);
+  },
+  async (err: unknown) => {
+    console.error(err);
+    await stopAll();
+    process.exit(1);
+  },
+);
