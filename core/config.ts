@@ -10,7 +10,8 @@ export interface PlatformConfig {
   /** `memory` runs the whole platform in one process; `kafka` uses the real stack. */
   engine: 'memory' | 'kafka';
   appId: string;
-  kafka: { brokers: string[]; clientId: string };
+  /** `topicPrefix` namespaces every topic and consumer group, so platforms (or test runs) share a cluster. */
+  kafka: { brokers: string[]; clientId: string; topicPrefix: string };
   registry: { url: string };
   redis: { url: string | null };
   mongo: { url: string | null; database: string };
@@ -169,7 +170,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     mode,
     engine: r.oneOf('IM_ENGINE', ['memory', 'kafka'] as const, 'memory'),
     appId: r.string('IM_APP_ID', 'im'),
-    kafka: { brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']), clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform') },
+    kafka: { brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']), clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform'), topicPrefix: r.string('IM_TOPIC_PREFIX', '') },
     registry: { url: r.string('IM_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7') },
     redis: { url: r.optional('IM_REDIS_URL') },
     mongo: { url: r.optional('IM_MONGO_URL'), database: r.string('IM_MONGO_DB', 'im') },

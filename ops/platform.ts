@@ -31,6 +31,7 @@ import { QueryService } from '../topologies/processors/query-service.js';
 import type { LogClient } from '../topologies/runtime/log.js';
 import { KafkaLog } from '../topologies/runtime/log-kafka.js';
 import { MemoryLog } from '../topologies/runtime/log-memory.js';
+import { namespacedLog } from '../topologies/runtime/log-namespace.js';
 import { catalogTopicDefinitions, StreamsApp } from '../topologies/runtime/streams-app.js';
 
 /**
@@ -103,7 +104,9 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
 
 async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; serde: TopicSerde }> {
   if (config.engine === 'kafka') {
-    const log = new KafkaLog({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+    const log = namespacedLog(new KafkaLog({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }), config.kafka.topicPrefix);
+    // Idempotent: provisioning normally did it, but a fresh namespace starts empty.
+    await log.createTopics(catalogTopicDefinitions());
     return { log, serde: createTopicSerde(createRegistryClient(config.registry.url)) };
   }
   // The embedded engine: every topic in memory, schemas in the registry client's mock.

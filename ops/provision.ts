@@ -2,6 +2,7 @@ import type { PlatformConfig } from '../core/config.js';
 import { createRegistryClient, registerAllSchemas, type RegistrationResult } from '../schemas/serde.js';
 import type { TopicDefinition } from '../topologies/runtime/log.js';
 import { KafkaLog } from '../topologies/runtime/log-kafka.js';
+import { namespacedLog } from '../topologies/runtime/log-namespace.js';
 import { catalogTopicDefinitions } from '../topologies/runtime/streams-app.js';
 
 /**
@@ -10,7 +11,7 @@ import { catalogTopicDefinitions } from '../topologies/runtime/streams-app.js';
  * under `<topic>-value` with BACKWARD compatibility. An incompatible schema change fails here.
  */
 export async function provision(config: PlatformConfig): Promise<{ topics: TopicDefinition[]; schemas: RegistrationResult[] }> {
-  const kafka = new KafkaLog({ brokers: config.kafka.brokers, clientId: 'im-provision' });
+  const kafka = namespacedLog(new KafkaLog({ brokers: config.kafka.brokers, clientId: 'im-provision' }), config.kafka.topicPrefix);
   try {
     const topics = catalogTopicDefinitions();
     await kafka.createTopics(topics);

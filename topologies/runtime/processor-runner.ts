@@ -75,7 +75,7 @@ export class ProcessorRunner {
 
   async start(): Promise<void> {
     for (const topic of this.def.stores) {
-      const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.deps.log, serde: this.deps.serde, appId: this.config.appId, instanceId: this.config.instanceId });
+      const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.deps.log, serde: this.deps.serde, appId: this.config.appId, instanceId: this.config.instanceId }, true);
       await m.start();
       this.stores.set(topic, m);
     }

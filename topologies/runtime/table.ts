@@ -62,6 +62,8 @@ export class TableMaterializer<V> {
   constructor(
     private readonly topic: TopicName,
     private readonly deps: { log: LogClient; serde: TopicSerde; appId: string; instanceId: string },
+    /** For a store: skip records this instance wrote (already applied locally). Tables apply all. */
+    private readonly skipOwnWrites = false,
   ) {}
 
   async start(): Promise<void> {
@@ -96,7 +98,7 @@ export class TableMaterializer<V> {
 
   private async applyBatch(batch: ConsumedBatch): Promise<void> {
     for (const m of batch.messages) {
-      if (m.key !== null && m.headers[WRITER_HEADER] !== this.deps.instanceId) {
+      if (m.key !== null && !(this.skipOwnWrites && m.headers[WRITER_HEADER] === this.deps.instanceId)) {
         this.state.apply(m.key, m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V));
       }
     }

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type PlatformConfig } from '../core/config.js';
+import { createLogger } from '../core/logger.js';
+import { TestClient, type Frame } from '../edge/gateway/testing.js';
+import { connectInfrastructure, startEdge, startPipeline, type Infrastructure } from '../ops/platform.js';
+import type { TopicName, TopicValues } from '../schemas/types.generated.js';
+import { eventually } from '../topologies/runtime/testing.js';
+
+/**
+ * The whole platform in this test process, as `make run` starts it: on the in-memory engine,
+ * or on the real stack (Kafka, registry, Redis, MongoDB) under a fresh topic namespace and
+ * database, so runs never see each other. Clients talk to it only over HTTP and WebSocket.
+ */
+export type Engine = 'memory' | 'kafka';
+export const ENGINES: Engine[] = ['memory', 'kafka'];
+
+export interface Platform {
+  config: PlatformConfig;
+  infra: Infrastructure;
+  baseUrl: string;
+  wsUrl: string;
+  http<T = Record<string, unknown>>(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: T }>;
+  user(name: string): Promise<User>;
+  stop(): Promise<void>;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  token: string;
+  /** A WebSocket connection that acks every `message` frame it gets, as a client must. */
+  connect(device?: string): Promise<TestClient>;
+}
+
+export async function startPlatform(engine: Engine, env: Record<string, string> = {}): Promise<Platform> {
+  const id = randomUUID().slice(0, 8);
+  const real: Record<string, string> = engine === 'kafka'
+    ? {
+        IM_ENGINE: 'kafka',
+        IM_TOPIC_PREFIX: `e2e-${id}.`,
+        IM_REDIS_URL: process.env.IM_REDIS_URL_TEST ?? 'redis://127.0.0.1:6379',
+        IM_MONGO_URL: process.env.IM_MONGO_URL_TEST ?? 'mongodb://127.0.0.1:27017',
+        IM_MONGO_DB: `e2e_${id}`,
+      }
+    : {};
+  const config = loadConfig({
+    ...process.env,
+    IM_EDGE_PORT: '0',
+    IM_GATEWAY_ID: `gw-e2e-${id}`,
+    IM_AUTH_SCRYPT_COST: '1024',
+    IM_LOG_LEVEL: process.env.IM_LOG_LEVEL ?? 'warn',
+    IM_RUNTIME_RETRY_INITIAL_MS: '20',
+    ...real,
+    ...env,
+  });
+  const logger = createLogger('e2e');
+  const infra = await connectInfrastructure(config, logger);
+  const pipeline = await startPipeline(infra, logger);
+  const edge = await startEdge(infra, logger);
+  const baseUrl = `http://127.0.0.1:${edge.port}`;
+  const wsUrl = `ws://127.0.0.1:${edge.port}/ws`;
+
+  const http: Platform['http'] = async (method, path, options = {}) => {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as never };
+  };
+
+  const clients: TestClient[] = [];
+  const user = async (name: string): Promise<User> => {
+    const username = `${name}_${id}`;
+    const reg = await http('POST', '/v1/auth/register', { body: { username, password: 'correct horse battery' } });
+    if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${JSON.stringify(reg.body)}`);
+    const login = await http<{ access_token: string; user_id: string }>('POST', '/v1/auth/login', { body: { username, password: 'correct horse battery' } });
+    const token = login.body.access_token;
+    return {
+      id: login.body.user_id,
+      name,
+      token,
+      connect: async (device = 'web') => {
+        const loginDevice = await http<{ access_token: string }>('POST', '/v1/auth/login', { body: { username, password: 'correct horse battery', device_id: device } });
+        const client = await TestClient.connect(`${wsUrl}?token=${loginDevice.body.access_token}`);
+        client.ws.on('message', (data) => {
+          const f = JSON.parse(String(data)) as Frame;
+          if (f.type === 'message') client.send({ type: 'ack', msg_id: f.msg_id });
+        });
+        clients.push(client);
+        return client;
+      },
+    };
+  };
+
+  return {
+    config, infra, baseUrl, wsUrl, http, user,
+    stop: async () => {
+      for (const c of clients) c.close();
+      await edge.stop();
+      await pipeline.stop();
+      if (infra.db) await infra.db.dropDatabase().catch(() => {});
+      await infra.close();
+    },
+  };
+}
+
+/** a asks, b accepts; resolves once the friendship is visible through the query API. */
+export async function befriend(p: Platform, a: User, b: User): Promise<void> {
+  const req = await p.http('POST', '/v1/friends/requests', { token: a.token, body: { user_id: b.id } });
+  if (req.status !== 202) throw new Error(`friend request: ${req.status} ${JSON.stringify(req.body)}`);
+  await eventually(async () => (await p.http('POST', `/v1/friends/requests/${a.id}/accept`, { token: b.token })).status === 202, 'accept accepted');
+  await eventually(async () => JSON.stringify((await p.http('GET', '/v1/friends', { token: a.token })).body).includes(b.id), 'friendship visible', 20_000);
+}
+
+/** Creates a group owned by `owner`; resolves once every member is visible. */
+export async function createGroup(p: Platform, owner: User, members: User[]): Promise<string> {
+  const res = await p.http<{ group_id: string }>('POST', '/v1/groups', { token: owner.token, body: { name: 'team', members: members.map((m) => m.id) } });
+  if (res.status !== 202) throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
+  const groupId = res.body.group_id;
+  await eventually(async () => {
+    const g = await p.http<{ members?: unknown[] }>('GET', `/v1/groups/${groupId}`, { token: owner.token });
+    return g.status === 200 && (g.body.members?.length ?? 0) === members.length + 1;
+  }, 'group members visible', 20_000);
+  return groupId;
+}
+
+/** Every record of a topic so far, decoded, read through the platform's own log. */
+export async function topicRecords<T extends TopicName>(p: Platform, topic: T): Promise<TopicValues[T][]> {
+  const out: TopicValues[T][] = [];
+  const ends = await p.infra.log.endOffsets(topic);
+  const target = [...ends.values()].reduce((a, b) => a + Number(b), 0);
+  let seen = 0;
+  const consumer = p.infra.log.consumer({
+    groupId: `e2e-read-${randomUUID()}`,
+    topics: [topic],
+    fromBeginning: true,
+    commit: false,
+    partitionsConcurrency: 8,
+    eachBatch: async (batch) => {
+      for (const m of batch.messages) {
+        seen++;
+        if (m.value) out.push(await p.infra.serde.decode(topic, m.value));
+      }
+    },
+  });
+  await consumer.start();
+  await eventually(() => seen >= target, `reading ${topic}`);
+  await consumer.stop();
+  return out;
+}
+
+let counter = 0;
+export const sendMsg = (recipient: string, content: string, recipientType: 'user' | 'group' = 'user', msgId = `m-${Date.now()}-${counter++}`) => ({
+  type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType, content, timestamp: Date.now(),
+});
