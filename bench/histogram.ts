@@ -60,5 +60,6 @@ export function summarize(h: Histogram): LatencySummary {
 
 export function percentileCurve(h: Histogram): PercentileCurve {
   if (h.totalCount === 0) return [];
-  return CURVE_PERCENTILES.map((p) => [p, ms(p === 100 ? h.maxValue : h.getValueAtPercentile(p))]);
+  // Highest equivalent values throughout, so the curve never decreases at its end.
+  return CURVE_PERCENTILES.map((p) => [p, ms(h.getValueAtPercentile(p))]);
 }

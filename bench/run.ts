@@ -136,6 +136,18 @@ async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
   }
 }
 
+/** The SUT's Prometheus metrics after a scenario, for finding the slow stage (git-ignored like results). */
+async function snapshotMetrics(scenario: string): Promise<void> {
+  for (const [proc, port] of [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3]] as const) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (res.ok) writeFileSync(join(resultsDir, `${runStamp}-${scenario}-metrics-${proc}.prom`), await res.text());
+    } catch {
+      /* not running */
+    }
+  }
+}
+
 function write(outputs: ScenarioOutput[], results: BenchResult[]): void {
   const summary = summarize(outputs);
   writeFileSync(join(resultsDir, `${runStamp}-report.html`), renderReport(results, summary));
@@ -176,6 +188,7 @@ async function main(): Promise<void> {
       log(`[${name}] failed: ${(err as Error).stack ?? String(err)}`);
       out = { scenario: name, configuration: {}, figures: { failed: 1 }, latencyCurves: [], notes: [`failed: ${(err as Error).message}`] };
     }
+    if (!external) await snapshotMetrics(name);
     const rss: Record<string, number> = {};
     for (const [n, pid] of sut.pids()) if (n.startsWith('sut-')) rss[n] = sampleProc(pid)?.rssBytes ?? 0;
     out.figures.cpuScenario = meter.end();

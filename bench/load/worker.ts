@@ -23,7 +23,8 @@ import {
  * and records send-to-ack and send-to-delivery latency from the intended send time.
  */
 const wid = process.env.BENCH_WORKER_ID ?? String(process.pid);
-let clients: { userId: string; c: BenchClient }[] = [];
+/** By spec order across connect calls; a failed connection leaves its slot empty. */
+let clients: ({ userId: string; c: BenchClient } | undefined)[] = [];
 let sendAck = createHistogram();
 let sendDelivery = createHistogram();
 const pending = new Map<string, number>();
@@ -38,6 +39,20 @@ let hbAnswered = 0;
 let seq = 0;
 
 const emit = (e: WorkerEvent): void => void process.send?.(e);
+
+/** The fanout sender's own copies (Centrifugo echoes to subscribers, the sender included) are not members' deliveries. */
+let mutedClient = -1;
+
+/** Slots whose connection completed: only their closes count as open connections lost. */
+const counted = new Set<number>();
+
+function hooksFor(index: number): ClientHooks {
+  return {
+    ...hooks,
+    onDelivery: (content) => (index === mutedClient ? undefined : hooks.onDelivery(content)),
+    onClose: (code) => (counted.delete(index) ? hooks.onClose(code) : undefined),
+  };
+}
 
 const hooks: ClientHooks = {
   onAck(key) {
@@ -87,17 +102,20 @@ async function connect(req: ConnectRequest): Promise<ConnectReply> {
   let next = 0;
   let opened = 0;
   const make = req.protocol === 'im' ? imClient : centrifugoClient;
+  const base = clients.length;
+  clients.length = base + req.clients.length;
   const slot = async (): Promise<void> => {
     while (next < req.clients.length) {
       const i = next++;
       const spec = req.clients[i]!;
       const start = nowMs();
       const localAddress = req.sourceAddresses[i % req.sourceAddresses.length]!;
-      const c = make({ url: req.url, token: spec.token, localAddress, hooks, channel: req.channel, timeoutMs: 30_000 });
+      const c = make({ url: req.url, token: spec.token, localAddress, hooks: hooksFor(base + i), channel: req.channel, timeoutMs: 30_000 });
       try {
         await c.ready;
         recordMs(hist, nowMs() - start);
-        clients.push({ userId: spec.userId, c });
+        clients[base + i] = { userId: spec.userId, c };
+        counted.add(base + i);
         open++;
         opened++;
       } catch (err) {
@@ -118,7 +136,7 @@ function startHeartbeats(periodMs: number): void {
   let slice = 0;
   setInterval(() => {
     for (let i = slice; i < clients.length; i += slices) {
-      clients[i]!.c.heartbeat();
+      clients[i]?.c.heartbeat();
       hbSent++;
     }
     slice = (slice + 1) % slices;
@@ -127,10 +145,12 @@ function startHeartbeats(periodMs: number): void {
 
 function sendOne(sender: number, target: string, kind: 'user' | 'group', intended: number, tag: string): void {
   const key = `${wid}-${++seq}`;
-  pending.set(key, intended);
   counts.sent++;
   tick.sent++;
-  clients[sender]!.c.send(target, kind, benchContent(intended, tag), key);
+  const c = clients[sender]?.c;
+  if (!c) return hooks.onError('NOT_CONNECTED');
+  pending.set(key, intended);
+  c.send(target, kind, benchContent(intended, tag), key);
 }
 
 /** Waits until nothing is outstanding (or `maxMs`). */
@@ -146,7 +166,7 @@ async function direct(req: DirectRequest): Promise<null> {
     const step = (): void => {
       for (const t of sched.due(nowMs())) {
         const [s, r] = req.pairs[p++ % req.pairs.length]!;
-        sendOne(s, clients[r]!.userId, 'user', t, 'd');
+        sendOne(s, clients[r]?.userId ?? '', 'user', t, 'd');
       }
       if (sched.done) resolve();
       else setTimeout(step, 1);
@@ -158,6 +178,7 @@ async function direct(req: DirectRequest): Promise<null> {
 }
 
 async function fanout(req: FanoutRequest): Promise<null> {
+  mutedClient = req.sender;
   const sched = new OpenLoopSchedule(req.startAt, 1000 / req.intervalMs, req.count * req.intervalMs);
   await new Promise<void>((resolve) => {
     const step = (): void => {
@@ -198,7 +219,7 @@ async function handle(req: WorkerRequest): Promise<ConnectReply | PhaseReply | S
       return status();
     case 'close':
       closing = true;
-      for (const { c } of clients) c.close();
+      for (const x of clients) x?.c.close();
       clients = [];
       setTimeout(() => process.exit(0), 100);
       return null;

@@ -82,7 +82,7 @@ export async function runDirect(
       })();
       meter.begin();
       ctx.progress.start(label, pool);
-      await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: seconds * 1000, startAt, drainMs: 5_000 } : null));
+      await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: seconds * 1000, startAt, drainMs: 10_000 } : null));
       const cpu = meter.end();
       ctx.progress.stop();
       sampling = false;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { flattenFigures, renderReport } from './report/html.js';
+import { lineChart, nines } from './report/svg.js';
+import type { BenchResult } from './results.js';
+
+const result: BenchResult = {
+  format: 1,
+  scenario: 'direct',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  durationSec: 12,
+  command: 'npx tsx bench/run.ts --scenario direct',
+  machine: { cpus: 2, cpuModel: 'cpu <x>', memoryBytes: 2 ** 34, kernel: '6.1' },
+  versions: { node: 'v20' },
+  git: { commit: 'abcdef0123456789', dirty: false },
+  configuration: { rates: [100] },
+  figures: { steps: [{ rate: 100, sendToDelivery: { p50: 3, p99: 9 } }] },
+  series: {
+    throughput: [{ t: 1, phase: 'p', sent: 100, acked: 99, delivered: 98, errors: 0, open: 2 }, { t: 2, phase: 'p', sent: 100, acked: 100, delivered: 100, errors: 0, open: 2 }],
+    memory: [{ target: 'im', connections: 0, rssBytes: 1e8 }, { target: 'im', connections: 1000, rssBytes: 1.1e8 }],
+    latency: [{ label: 'im 100/s', curve: [[0, 1], [50, 3], [99, 9], [99.9, 12], [100, 15]] }],
+  },
+  notes: ['a <note>'],
+};
+
+describe('report', () => {
+  it('renders one self-contained page with the three charts, escaped text and the figures', () => {
+    const html = renderReport([result], 'summary & more');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/<script|<link|src="http/);
+    expect(html.match(/<svg /g)?.length).toBe(3);
+    expect(html).toContain('latency by percentile');
+    expect(html).toContain('throughput over time');
+    expect(html).toContain('memory against connections');
+    expect(html).toContain('a &lt;note&gt;');
+    expect(html).toContain('summary &amp; more');
+    expect(html).toContain('steps[100].sendToDelivery.p99');
+  });
+
+  it('flattens figures with array items named by rate or members', () => {
+    expect(flattenFigures({ a: [{ members: 100, x: 1 }], b: { c: 2 }, s: 'text' })).toEqual([
+      ['a[100].members', 100],
+      ['a[100].x', 1],
+      ['b.c', 2],
+    ]);
+  });
+
+  it('draws a chart without data as a note, and maps percentiles to nines', () => {
+    expect(lineChart([], { title: 't', xLabel: 'x', yLabel: 'y' })).toContain('no data');
+    expect(nines(99)).toBeCloseTo(2);
+    expect(nines(100)).toBe(5);
+  });
+});
