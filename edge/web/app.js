@@ -1,0 +1,456 @@
+// The web client: plain ES module, no build step. Protocol: docs/protocol.md.
+// Session (tokens, device id, open conversation) lives in sessionStorage: one user per tab,
+// and a reload keeps both the login and the device id (so the new socket replaces the old one).
+
+const $ = (id) => document.getElementById(id);
+const store = sessionStorage;
+const short = (id) => (id ? id.slice(0, 8) : '?');
+const uuid = () => ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) => (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+const directId = (a, b) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
+
+let session = JSON.parse(store.getItem('im.session') || 'null'); // {access_token, refresh_token, user_id, expires_at}
+let ws = null;
+let backoff = 500;
+let retryAfter = null; // from a `reconnect` frame
+let reconnectTimer = null;
+let refreshTimer = null;
+let refreshing = null;
+const convs = new Map(); // conversation_id -> {id, kind, with, top, readSeq, msgs: Map(key -> msg), last, loaded, hasOlder, peerRead}
+const friends = new Set();
+const incoming = new Set();
+const groups = new Map(); // group_id -> name
+const pending = new Map(); // client msg_id -> send_msg frame not yet acked
+let active = store.getItem('im.active');
+let typingTimer = null;
+let lastTypingSent = 0;
+
+// ---------- HTTP ----------
+
+async function api(method, path, body, retry = true) {
+  const headers = { 'content-type': 'application/json' };
+  if (session) headers.authorization = `Bearer ${session.access_token}`;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (res.status === 401 && data?.error_code === 'TOKEN_EXPIRED' && retry && session) {
+    await refreshToken();
+    return api(method, path, body, false);
+  }
+  if (!res.ok) throw Object.assign(new Error(data?.error_message || res.statusText), { code: data?.error_code || String(res.status) });
+  return data;
+}
+
+function saveSession(t) {
+  session = { access_token: t.access_token, refresh_token: t.refresh_token, user_id: t.user_id, expires_at: Date.now() + t.expires_in * 1000 };
+  store.setItem('im.session', JSON.stringify(session));
+  clearTimeout(refreshTimer);
+  // Renew a minute before expiry, and hand the new token to the open socket.
+  refreshTimer = setTimeout(() => refreshToken().catch(() => {}), Math.max(5000, session.expires_at - Date.now() - 60_000));
+}
+
+function refreshToken() {
+  refreshing ??= api('POST', '/v1/auth/refresh', { refresh_token: session.refresh_token }, false)
+    .then((t) => {
+      saveSession({ ...t, user_id: t.user_id ?? session.user_id });
+      send({ type: 'token_refresh', token: session.access_token });
+    })
+    .catch((err) => {
+      logout(`Session ended (${err.code}); log in again.`);
+      throw err;
+    })
+    .finally(() => (refreshing = null));
+  return refreshing;
+}
+
+async function login(register) {
+  const username = $('username').value.trim();
+  const password = $('password').value;
+  $('auth-error').textContent = '';
+  try {
+    if (register) await api('POST', '/v1/auth/register', { username, password, display_name: $('display-name').value.trim() || undefined });
+    let device = store.getItem('im.device');
+    if (!device) store.setItem('im.device', (device = `web-${uuid()}`));
+    saveSession(await api('POST', '/v1/auth/login', { username, password, device_id: device }));
+    start();
+  } catch (err) {
+    $('auth-error').textContent = `${err.code}: ${err.message}`;
+  }
+}
+
+function logout(reason = '') {
+  const s = session;
+  session = null;
+  store.removeItem('im.session');
+  store.removeItem('im.active');
+  clearTimeout(refreshTimer);
+  clearTimeout(reconnectTimer);
+  if (ws) (ws.onclose = null), ws.close(1000);
+  ws = null;
+  if (s && !reason) fetch('/v1/auth/logout', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: s.refresh_token }) });
+  if (reason) store.setItem('im.notice', reason);
+  location.reload();
+}
+
+// ---------- WebSocket ----------
+
+function send(frame) {
+  if (ws?.readyState !== WebSocket.OPEN) return false;
+  ws.send(JSON.stringify(frame));
+  return true;
+}
+
+async function connect() {
+  clearTimeout(reconnectTimer);
+  if (!session) return;
+  if (session.expires_at - Date.now() < 30_000) {
+    try { await refreshToken(); } catch { return; }
+  }
+  setConn('connecting');
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const sock = (ws = new WebSocket(`${proto}//${location.host}/ws`, ['im.v1', `bearer.${session.access_token}`]));
+  sock.onopen = () => {
+    backoff = 500;
+    retryAfter = null;
+    setConn('online');
+    loadLists();
+    // Catch up: each conversation we hold messages of, from its last seq; then everything unread.
+    for (const c of convs.values()) if (c.loaded) send({ type: 'sync', conversation_id: c.id, after_seq: maxSeq(c) });
+    send({ type: 'sync' });
+    for (const f of pending.values()) send(f); // unacked sends, same msg_id: stamped once
+  };
+  sock.onmessage = (e) => {
+    try { onFrame(JSON.parse(e.data)); } catch (err) { console.error('bad frame', err); }
+  };
+  sock.onclose = (e) => {
+    if (ws !== sock) return;
+    ws = null;
+    setConn('offline');
+    if (e.code === 4100) return void refreshToken().then(connect, () => {});
+    if (e.code === 4101) return logout('Your token was refused; log in again.');
+    if (e.code === 4102 || e.code === 4103 || e.code === 4104) return toast(`Disconnected: ${e.reason || e.code}. Reload to reconnect.`, true);
+    const delay = retryAfter ?? backoff / 2 + (Math.random() * backoff) / 2; // 0.5 s .. 30 s, jittered
+    backoff = Math.min(backoff * 2, 30_000);
+    reconnectTimer = setTimeout(connect, delay);
+  };
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case 'message':
+      send({ type: 'ack', msg_id: f.msg_id });
+      addMessage(f);
+      break;
+    case 'sync_result':
+      for (const m of f.messages) addMessage(m, true);
+      if (f.has_more && f.messages.length) send({ type: 'sync', conversation_id: f.conversation_id, after_seq: f.messages.at(-1).sequence_number });
+      renderConversations();
+      break;
+    case 'ack': {
+      pending.delete(f.msg_id);
+      const c = conv(f.conversation_id);
+      c.top = Math.max(c.top, f.sequence_number);
+      const m = c.msgs.get(f.msg_id);
+      if (m) Object.assign(m, { sequence_number: f.sequence_number, msg_id: f.server_msg_id, timestamp: f.timestamp, state: 'sent' }), (c.last = m);
+      if (f.conversation_id === active) renderMessages(), markRead();
+      renderConversations();
+      break;
+    }
+    case 'error':
+      if (f.msg_id && pending.has(f.msg_id)) {
+        const frame = pending.get(f.msg_id);
+        pending.delete(f.msg_id);
+        for (const c of convs.values()) if (c.msgs.has(f.msg_id)) c.msgs.get(f.msg_id).state = `failed: ${f.error_code}`;
+        renderMessages();
+        if (f.error_code === 'SERVICE_UNAVAILABLE') pending.set(f.msg_id, frame);
+      }
+      toast(`${f.error_code}: ${f.error_message}`, true);
+      break;
+    case 'receipt':
+      if (f.kind === 'read' && f.user !== session.user_id) {
+        const c = conv(f.conversation_id);
+        c.peerRead = Math.max(c.peerRead, f.seq);
+        if (c.id === active) renderMessages();
+      }
+      break;
+    case 'typing':
+      if (f.conversation_id === active && f.user !== session.user_id) {
+        $('typing').textContent = f.active ? `${short(f.user)} is typing…` : '';
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => ($('typing').textContent = ''), 5000);
+      }
+      break;
+    case 'reconnect':
+      retryAfter = f.retry_after_ms;
+      toast('Server is restarting; reconnecting…');
+      break;
+    case 'token_refreshed':
+    case 'heartbeat':
+      break;
+  }
+}
+
+// ---------- state ----------
+
+function conv(id) {
+  let c = convs.get(id);
+  if (!c) {
+    const group = id.startsWith('g:');
+    const [, a, b] = id.split(':');
+    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0 };
+    convs.set(id, c);
+  }
+  return c;
+}
+
+// Unread as the server counts it: the highest seq known minus the read position.
+const unread = (c) => (c.id === active ? 0 : Math.max(0, c.top - c.readSeq));
+const maxSeq = (c) => Math.max(0, ...[...c.msgs.values()].map((m) => m.sequence_number || 0));
+const keyOf = (m) => m.client_msg_id || m.msg_id;
+
+function addMessage(m, quiet = false) {
+  const c = conv(m.conversation_id);
+  const key = keyOf(m);
+  const fresh = !c.msgs.has(key);
+  c.msgs.set(key, { ...c.msgs.get(key), ...m, state: 'sent' });
+  if (m.content_type?.startsWith('system/')) onSystem(m, fresh && !quiet);
+  if (c.id === active && m.sender !== session.user_id) $('typing').textContent = '';
+  c.top = Math.max(c.top, m.sequence_number || 0);
+  if (m.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = m;
+  if (c.id === active) renderMessages(), markRead();
+  if (!quiet) renderConversations();
+}
+
+// System messages: friend events update the lists only when they arrive live (the REST lists
+// are the authority on load and reconnect; an old request in history may have been answered).
+function onSystem(m, live) {
+  let body;
+  try { body = JSON.parse(m.content); } catch { return; }
+  const me = session.user_id;
+  if (body.event === 'group_created' || body.event === 'group_renamed') groups.set(m.recipient, body.name);
+  if (!live) return;
+  if (body.event === 'friend_request' && body.target === me && !friends.has(body.actor)) incoming.add(body.actor);
+  if (body.event === 'friend_accepted') for (const u of [body.actor, body.target]) if (u !== me) friends.add(u), incoming.delete(u);
+  if (body.event === 'friend_removed') friends.delete(body.actor === me ? body.target : body.actor);
+  if (body.event === 'command_rejected') toast(`${body.action} refused: ${body.error_code} ${body.error_message}`, true);
+  renderFriends();
+}
+
+function describe(m) {
+  if (!m.content_type?.startsWith('system/')) return m.content;
+  let b = {};
+  try { b = JSON.parse(m.content); } catch { /* shown raw below */ }
+  const who = (u) => (u === session.user_id ? 'you' : short(u));
+  switch (b.event) {
+    case 'friend_request': return `${who(b.actor)} sent a friend request${b.note ? `: ${b.note}` : ''}`;
+    case 'friend_accepted': return `${who(b.actor)} accepted the friend request`;
+    case 'group_created': return `${who(b.actor)} created the group “${b.name}”`;
+    case 'members_added': return `${who(b.actor)} added ${(b.members || b.targets || []).map(who).join(', ')}`;
+    case 'command_rejected': return `${b.action} refused: ${b.error_code} ${b.error_message}`;
+    default: return `${b.event ?? m.content_type}${b.actor ? ` (${who(b.actor)})` : ''}`;
+  }
+}
+
+function title(c) {
+  if (c.kind === 'group') return `# ${groups.get(c.with) ?? short(c.with)}`;
+  return c.with === session.user_id ? 'Notices (you)' : `@ ${short(c.with)}`;
+}
+
+async function loadLists() {
+  try {
+    const [f, g, list] = await Promise.all([api('GET', '/v1/friends'), api('GET', '/v1/groups'), api('GET', '/v1/conversations')]);
+    friends.clear();
+    incoming.clear();
+    for (const x of f.friends) friends.add(x.user_id);
+    for (const u of f.incoming) incoming.add(u);
+    for (const x of g.groups) groups.set(x.group_id, x.name);
+    for (const s of list.conversations) {
+      const c = conv(s.conversation_id);
+      c.with = s.with;
+      c.top = Math.max(c.top, s.max_seq);
+      c.readSeq = Math.max(c.readSeq, s.read_seq);
+      if (s.last_message && s.last_message.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = s.last_message;
+      if (s.last_message) onSystemQuiet(s.last_message);
+    }
+    renderFriends();
+    renderConversations();
+  } catch (err) {
+    toast(`Could not load lists: ${err.message}`, true);
+  }
+}
+
+function onSystemQuiet(m) {
+  if (m.content_type?.startsWith('system/')) onSystem(m, false);
+}
+
+async function open(id, older = false) {
+  if (active !== id) $('typing').textContent = '';
+  active = id;
+  store.setItem('im.active', id);
+  const c = conv(id);
+  $('send-text').disabled = $('send-btn').disabled = false;
+  renderConversations();
+  renderMessages();
+  if (!c.loaded || older) {
+    const oldest = Math.min(...[...c.msgs.values()].map((m) => m.sequence_number || Infinity));
+    const q = older && Number.isFinite(oldest) ? `?before_seq=${oldest}&limit=50` : '?limit=50';
+    try {
+      const page = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages${q}`);
+      for (const m of page.messages) {
+        c.msgs.set(keyOf(m), { ...c.msgs.get(keyOf(m)), ...m, state: 'sent' });
+        onSystemQuiet(m);
+      }
+      if (!older || !page.has_more) c.hasOlder = page.has_more;
+      c.loaded = true;
+    } catch (err) {
+      if (err.code !== 'FORBIDDEN' && err.code !== 'NOT_A_MEMBER') toast(`History: ${err.message}`, true);
+      c.loaded = true;
+    }
+    if (active === id) renderMessages();
+  }
+  markRead();
+  $('send-text').focus();
+}
+
+function markRead() {
+  const c = active && convs.get(active);
+  if (!c || document.visibilityState === 'hidden') return;
+  const seq = maxSeq(c);
+  if (seq > c.readSeq && send({ type: 'read', conversation_id: c.id, seq })) c.readSeq = seq;
+}
+
+function sendMessage(text) {
+  const c = convs.get(active);
+  if (!c || !text) return;
+  const frame = { type: 'send_msg', msg_id: uuid(), recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', content: text, timestamp: Date.now() };
+  pending.set(frame.msg_id, frame);
+  c.msgs.set(frame.msg_id, { client_msg_id: frame.msg_id, conversation_id: c.id, sender: session.user_id, content: text, content_type: 'text', timestamp: frame.timestamp, state: 'sending' });
+  send(frame); // if offline it goes out on reconnect
+  renderMessages();
+}
+
+// ---------- rendering ----------
+
+function el(tag, { dataset, ...props } = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  Object.assign(e.dataset, dataset);
+  for (const ch of children) if (ch != null) e.append(ch);
+  return e;
+}
+
+function renderFriends() {
+  $('requests').replaceChildren(...[...incoming].map((u) =>
+    el('li', { className: 'request' }, el('span', { textContent: `request from ${short(u)}`, title: u }),
+      el('button', { className: 'small', textContent: 'Accept', onclick: () => act(`/v1/friends/requests/${u}/accept`, 'Accepted') }))));
+  $('friends').replaceChildren(...[...friends].map((u) =>
+    el('li', { className: 'friend' }, el('code', { textContent: short(u), title: u }),
+      el('button', { className: 'small secondary', textContent: 'Chat', onclick: () => open(directId(session.user_id, u)) }))));
+}
+
+function renderConversations() {
+  const list = [...convs.values()].sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
+  $('conversations').replaceChildren(...list.map((c) =>
+    el('li', { className: `conv${c.id === active ? ' active' : ''}`, onclick: () => open(c.id), title: c.id, dataset: { id: c.id } },
+      el('span', { className: 'name', textContent: title(c) }),
+      unread(c) ? el('span', { className: 'badge', textContent: String(unread(c)) }) : null,
+      el('div', { className: 'preview', textContent: c.last ? describe(c.last) : '' }))));
+}
+
+function renderMessages() {
+  const c = active && convs.get(active);
+  $('chat-title').textContent = c ? title(c) : 'Pick a conversation';
+  $('older').hidden = !c?.hasOlder;
+  const box = $('messages');
+  const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
+  const msgs = c ? [...c.msgs.values()].sort((a, b) => (a.sequence_number ?? Infinity) - (b.sequence_number ?? Infinity) || a.timestamp - b.timestamp) : [];
+  box.replaceChildren(...msgs.map((m) => {
+    const mine = m.sender === session.user_id;
+    const system = m.content_type?.startsWith('system/');
+    const state = m.state !== 'sent' ? m.state : mine && !system && c.kind === 'direct' && c.peerRead >= m.sequence_number ? 'read' : '';
+    return el('li', { className: `msg${mine ? ' mine' : ''}${system ? ' system' : ''}`, dataset: { seq: m.sequence_number ?? '' } },
+      system ? null : el('span', { className: 'from', textContent: mine ? 'you' : short(m.sender), title: m.sender }),
+      el('span', { className: 'text', textContent: describe(m) }),
+      el('span', { className: 'meta' },
+        el('span', { className: 'seq', textContent: m.sequence_number ? `#${m.sequence_number}` : '' }),
+        ` ${new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`,
+        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null));
+  }));
+  if (stick) box.scrollTop = box.scrollHeight;
+}
+
+function setConn(state) {
+  $('conn').textContent = state;
+  $('conn').className = `conn ${state === 'online' ? 'on' : 'off'}`;
+}
+
+let toastTimer = null;
+function toast(text, error = false) {
+  $('toast').textContent = text;
+  $('toast').className = `toast show${error ? ' error' : ''}`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => ($('toast').className = 'toast'), 6000);
+}
+
+async function act(path, done, body) {
+  try {
+    await api('POST', path, body);
+    toast(done);
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
+}
+
+// ---------- wiring ----------
+
+function start() {
+  $('auth').hidden = true;
+  $('app').hidden = false;
+  $('my-id').textContent = session.user_id;
+  renderFriends();
+  renderConversations();
+  connect();
+  if (active) open(active);
+}
+
+$('auth-form').onsubmit = (e) => (e.preventDefault(), login(false));
+$('register-btn').onclick = () => ($('auth-form').reportValidity() ? login(true) : null);
+$('logout').onclick = () => logout();
+$('copy-id').onclick = () => navigator.clipboard?.writeText(session.user_id).then(() => toast('Copied your id'), () => toast('Select the id to copy it'));
+$('friend-form').onsubmit = (e) => {
+  e.preventDefault();
+  act('/v1/friends/requests', 'Friend request sent', { user_id: $('friend-id').value.trim() });
+  $('friend-id').value = '';
+};
+$('group-form').onsubmit = async (e) => {
+  e.preventDefault();
+  const members = $('group-members').value.split(/[\s,]+/).filter(Boolean);
+  try {
+    const { group_id } = await api('POST', '/v1/groups', { name: $('group-name').value.trim(), members });
+    groups.set(group_id, $('group-name').value.trim());
+    $('group-name').value = $('group-members').value = '';
+    open(`g:${group_id}`);
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
+};
+$('send-form').onsubmit = (e) => {
+  e.preventDefault();
+  sendMessage($('send-text').value.trim());
+  $('send-text').value = '';
+};
+$('send-text').oninput = () => {
+  const c = convs.get(active);
+  if (!c || Date.now() - lastTypingSent < 3000) return;
+  lastTypingSent = Date.now();
+  send({ type: 'typing', recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', active: true });
+};
+$('older').onclick = () => active && open(active, true);
+document.addEventListener('visibilitychange', markRead);
+
+const notice = store.getItem('im.notice');
+store.removeItem('im.notice');
+if (session) {
+  saveSession({ ...session, expires_in: (session.expires_at - Date.now()) / 1000 });
+  start();
+} else {
+  $('auth').hidden = false;
+  if (notice) $('auth-error').textContent = notice;
+}

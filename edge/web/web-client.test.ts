@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+
+/**
+ * The web client in a real browser: Debian's Chromium (`apt-get install chromium`) driven by
+ * playwright-core, against `ops/bin/run.ts` (the whole platform, in-memory engine) serving
+ * edge/web at `/`. Two users register, befriend each other through the page, chat 1:1 and in
+ * a group, and one page reloads and goes away and back (reconnect, history, catch-up).
+ * Chromium missing is a failure, not a skip: the stack install script provides it.
+ */
+const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT = '/tmp/im-web-client.png';
+const WAIT = 20_000;
+
+let platform: ChildProcess | undefined;
+let browser: Browser | undefined;
+let base = '';
+let output = '';
+const pageErrors: string[] = [];
+const pages: Page[] = [];
+/** Recent WebSocket frames of every page, printed when the test fails. */
+const frames: string[] = [];
+
+function startPlatform(): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn' };
+  // Always the embedded engine and in-process stores, whatever the suite's environment points at.
+  for (const k of ['IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/bin/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  platform = child;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform did not start within 40 s:\n${output}`)), 40_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /web client\s+(http:\/\/\S+?)\/?\s/.exec(output);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`platform exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+async function newPage(): Promise<Page> {
+  const context = await browser!.newContext({ viewport: { width: 1100, height: 720 } });
+  const page = await context.newPage();
+  const n = pages.push(page);
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  // The page reports frames it could not handle on the console; a missing favicon is no error.
+  page.on('console', (msg) => msg.type() === 'error' && !msg.text().startsWith('Failed to load resource') && pageErrors.push(msg.text()));
+  page.on('websocket', (ws) => {
+    const log = (dir: string) => (f: { payload: string | Buffer }) => frames.push(`page${n} ${dir} ${String(f.payload).slice(0, 300)}`);
+    ws.on('framesent', log('>'));
+    ws.on('framereceived', log('<'));
+    ws.on('close', () => frames.push(`page${n} closed`));
+  });
+  return page;
+}
+
+async function register(page: Page, username: string): Promise<string> {
+  await page.goto(base);
+  await page.fill('#username', username);
+  await page.fill('#password', 'correct horse battery');
+  await page.fill('#display-name', username);
+  await page.click('#register-btn');
+  await page.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
+  const id = (await page.textContent('#my-id'))!.trim();
+  expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  return id;
+}
+
+/** The message bubble with this text; waits until the server has stamped it and returns its seq. */
+async function seqOf(page: Page, text: string): Promise<number> {
+  const bubble = page.locator('#messages li.msg', { hasText: text });
+  await bubble.locator('.seq', { hasText: /^#\d+$/ }).waitFor({ timeout: WAIT });
+  return Number((await bubble.locator('.seq').textContent())!.slice(1));
+}
+
+async function say(page: Page, text: string): Promise<number> {
+  await page.fill('#send-text', text);
+  await page.press('#send-text', 'Enter');
+  return seqOf(page, text);
+}
+
+const conversation = (page: Page, name: string) => page.locator('#conversations li.conv', { hasText: name });
+
+describe('web client in Chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set IM_CHROMIUM_PATH`);
+    base = await startPlatform();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (platform && platform.exitCode === null) {
+      const exited = new Promise((r) => platform!.once('exit', r));
+      platform.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (platform.exitCode === null) platform.kill('SIGKILL');
+    }
+  });
+
+  it('two users befriend, chat 1:1 and in a group, and catch up after a reload and an absence', async () => {
+    onTestFailed(async () => {
+      await Promise.all(pages.map((p, i) => p.screenshot({ path: `/tmp/im-web-client-failed-${i + 1}.png` }).catch(() => {})));
+      console.error(`failure screenshots: /tmp/im-web-client-failed-*.png\nlast frames:\n${frames.slice(-40).join('\n')}\nplatform output:\n${output.slice(-4000)}`);
+    });
+    const alice = await newPage();
+    const bob = await newPage();
+    const aliceId = await register(alice, 'alice');
+    const bobId = await register(bob, 'bob');
+    const [aliceShort, bobShort] = [aliceId.slice(0, 8), bobId.slice(0, 8)];
+
+    // Friends through the page: alice asks by user id, bob accepts the request the system message brought.
+    await alice.fill('#friend-id', bobId);
+    await alice.click('#friend-form button');
+    const request = bob.locator('#requests li', { hasText: aliceShort });
+    await request.waitFor({ timeout: WAIT });
+    await request.locator('button', { hasText: 'Accept' }).click();
+    await alice.locator('#friends li', { hasText: bobShort }).waitFor({ timeout: WAIT });
+    await bob.locator('#friends li', { hasText: aliceShort }).waitFor({ timeout: WAIT });
+    expect(await bob.locator('#requests li').count()).toBe(0);
+
+    // 1:1 both ways, each side seeing the other's message with the same sequence number.
+    await alice.locator('#friends li', { hasText: bobShort }).locator('button', { hasText: 'Chat' }).click();
+    const helloSeq = await say(alice, 'hello bob');
+    const bobsDirect = conversation(bob, `@ ${aliceShort}`);
+    await bobsDirect.locator('.badge').waitFor({ timeout: WAIT });
+    await bobsDirect.click();
+    expect(await seqOf(bob, 'hello bob')).toBe(helloSeq);
+    const replySeq = await say(bob, 'hi alice');
+    expect(replySeq).toBe(helloSeq + 1);
+    expect(await seqOf(alice, 'hi alice')).toBe(replySeq);
+    // Bob had the conversation open: alice's message shows his read receipt.
+    await alice.locator('#messages li.msg.mine', { hasText: 'hello bob' }).locator('.state.read').waitFor({ timeout: WAIT });
+
+    // A group with both; alice writes once it exists, bob finds it in his list.
+    await alice.fill('#group-name', 'team');
+    await alice.fill('#group-members', bobId);
+    await alice.click('#group-form button');
+    await alice.locator('#messages li.system', { hasText: 'created the group' }).waitFor({ timeout: WAIT });
+    await expect.poll(() => alice.textContent('#chat-title'), { timeout: WAIT }).toBe('# team');
+    const teamSeq = await say(alice, 'hello team');
+    await conversation(bob, '# team').click();
+    expect(await seqOf(bob, 'hello team')).toBe(teamSeq);
+    expect(await say(bob, 'team reply')).toBe(teamSeq + 1);
+    await seqOf(alice, 'team reply');
+
+    // Reload: the session, the open conversation and its history come back, and the socket reconnects.
+    await bob.reload();
+    await bob.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
+    expect(await bob.textContent('#chat-title')).toBe('# team');
+    expect(await seqOf(bob, 'hello team')).toBe(teamSeq);
+    expect(await seqOf(bob, 'team reply')).toBe(teamSeq + 1);
+    // ... and live messages flow again.
+    const liveSeq = await say(alice, 'still there?');
+    expect(await seqOf(bob, 'still there?')).toBe(liveSeq);
+
+    // Away and back: what alice sent meanwhile shows up unread, then in the history.
+    await bob.goto('about:blank');
+    const awaySeq = await say(alice, 'sent while you were away');
+    await alice.locator('#friends li', { hasText: bobShort }).locator('button', { hasText: 'Chat' }).click();
+    const directAway = await say(alice, 'direct while away');
+    await bob.goto(base);
+    await bob.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
+    expect(await seqOf(bob, 'sent while you were away')).toBe(awaySeq);
+    await expect.poll(() => conversation(bob, `@ ${aliceShort}`).locator('.badge').textContent(), { timeout: WAIT }).toBe('1');
+    await conversation(bob, `@ ${aliceShort}`).click();
+    expect(await seqOf(bob, 'direct while away')).toBe(directAway);
+    expect(await seqOf(bob, 'hello bob')).toBe(helloSeq);
+
+    // Server refusals are shown.
+    await alice.fill('#friend-id', 'not a valid id');
+    await alice.click('#friend-form button');
+    await alice.locator('#toast.error', { hasText: 'BAD_REQUEST' }).waitFor({ timeout: WAIT });
+
+    await alice.screenshot({ path: SCREENSHOT });
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
