@@ -8,6 +8,13 @@ source "$here/env.sh"
 # Debian's Maven 3.8 prints ANSI resets even in batch mode; strip them.
 mvnq() { mvn -q -B "$@" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
 
+# Debian's Chromium, for the web client's browser test (playwright-core drives it; no browser download).
+install_chromium() {
+  if command -v chromium >/dev/null 2>&1; then return; fi
+  log "installing chromium (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 install_redis() {
   if command -v redis-server >/dev/null 2>&1; then return; fi
   log "installing redis-server (Debian package)"
@@ -73,6 +80,7 @@ case "$what" in
   kafka) install_kafka ;;
   registry) install_apicurio; install_java21 ;;
   mongo) install_ferretdb ;;
-  all) install_redis; install_kafka; install_apicurio; install_java21; install_ferretdb ;;
+  all) install_redis; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb ;;
+  chromium) install_chromium ;;
   *) echo "usage: install.sh [all|redis|kafka|registry|mongo]" >&2; exit 2 ;;
 esac

@@ -37,13 +37,26 @@ export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLo
     const members = p.table('im.state.members');
     const [direct, group] = p.stream('im.cmd.send').branch((r) => r.value.recipientKind === 'USER', (r) => r.value.recipientKind === 'GROUP');
 
+    // A refusal is judged again once the tables have caught up with everything written so far:
+    // a friendship or membership made a moment ago must not be refused for a stale table.
+    // Refusals are rare and rate limited by the router, so the catch-up costs little.
     direct!
       .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel) => judged(r, judgeDirect(r.value, rel)), 'join-relations')
-      .process(['im.msg.checked', 'im.push.online'], async (r) => finish(r.value), 'content');
+      .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
+        if (!r.value.refusal) return finish(r.value);
+        await ctx.catchUp(relations);
+        const cmd = r.value.cmd;
+        return finish({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))) });
+      }, 'content');
 
     group!
       .join(groups, (r) => r.value.recipientId, (r, g, ctx) => judged(r, judgeGroup(r.value, g, ctx.table(members))), 'join-groups')
-      .process(['im.msg.checked', 'im.push.online'], async (r) => finish(r.value), 'content');
+      .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
+        if (!r.value.refusal) return finish(r.value);
+        await Promise.all([ctx.catchUp(groups), ctx.catchUp(members)]);
+        const cmd = r.value.cmd;
+        return finish({ cmd, ...judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)) });
+      }, 'content');
   };
 
   function judgeDirect(cmd: SendCommand, rel: RelationState | undefined): Omit<Judged, 'cmd'> {

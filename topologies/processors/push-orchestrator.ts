@@ -24,11 +24,16 @@ const outcomes = counter('im_push_orchestrated_total', 'Recipients resolved by p
  * delivery of the message there, and an offline push task per recipient with no connection.
  * Recipients: direct = the peer; group = every member; plus the sender's other devices.
  */
+const MEMBERSHIP_NOTICES = new Set(['system/group_created', 'system/members_added', 'system/members_removed', 'system/member_left']);
+
 export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchestratorConfig) {
   return (p: ProcessorBuilder): void => {
     const members = p.table('im.state.members');
     p.stream('im.msg.stamped').process(['im.push.online', 'im.push.offline'], async (r, ctx) => {
       const m = r.value;
+      // The groups processor writes memberships before their notice: catching up here makes
+      // every later message of the group reach the members the notice announces.
+      if (MEMBERSHIP_NOTICES.has(m.contentType)) await ctx.catchUp(members);
       const recipients = m.recipientKind === 'USER' ? [m.recipientId] : groupMembers(ctx.table(members), m.recipientId);
       const others = recipients.filter((u) => u !== m.sender);
       const online = await lookupPresence(deps.presence, [m.sender, ...others], config);

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
 import { createLogger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
+import { PlatformError } from '../../core/errors.js';
 import type { ConsumerOptions, LogClient, LogConsumer, LogProducer, OutgoingMessage, TopicDefinition } from './log.js';
 import { partitionFor } from './partitioner.js';
 
@@ -80,7 +81,18 @@ export class KafkaLog implements LogClient {
 
   async endOffsets(topic: string): Promise<Map<number, string>> {
     const admin = await this.admin();
-    const offsets = await this.withRetry(() => admin.fetchTopicOffsets(topic));
+    const offsets = await this.serially(() =>
+      this.withRetry(async () => {
+        try {
+          return await admin.fetchTopicOffsets(topic);
+        } catch (err) {
+          // kafkajs throws a TypeError when its metadata does not list the topic's partitions
+          // yet (a topic created moments ago): a stale cache, so worth a retry.
+          if (err instanceof TypeError) throw new PlatformError('KAFKA_METADATA_STALE', `offsets of ${topic}: ${err.message}`, { retriable: true, cause: err });
+          throw err;
+        }
+      }),
+    );
     return new Map(offsets.map((o) => [o.partition, o.high]));
   }
 
@@ -104,6 +116,14 @@ export class KafkaLog implements LogClient {
         await producer.disconnect();
       },
     };
+  }
+
+  /** kafkajs's admin fails concurrent offset look-ups (a TypeError inside it); one at a time. */
+  private adminQueue: Promise<unknown> = Promise.resolve();
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.adminQueue.then(fn, fn);
+    this.adminQueue = run.catch(() => {});
+    return run;
   }
 
   /** kafkajs retries inside one request; a fresh topic's leader election can outlast that. */

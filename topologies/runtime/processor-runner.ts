@@ -220,16 +220,14 @@ export class ProcessorRunner {
   }
 
   private context(batch: ConsumedBatch, message: ConsumedMessage, attempt: Attempt): ProcessContext {
-    const tables = this.deps.tables;
     const stores = this.stores;
     return {
       processor: this.def.name,
       source: { topic: batch.topic, partition: batch.partition, offset: message.offset },
       logger: this.logger,
-      table: (ref) => {
-        const t = tables.get(ref.topic);
-        if (!t) throw new Error(`processor ${this.def.name} reads table ${ref.topic} it did not declare`);
-        return t.state as TableView<never>;
+      table: (ref) => this.table(ref.topic).state as TableView<never>,
+      catchUp: async (ref) => {
+        if (!(await this.table(ref.topic).catchUp(10_000))) this.logger.warn('table did not catch up in time; reading it as it is', { table: ref.topic });
       },
       store: (ref) => {
         let staged = attempt.stores.get(ref.topic);
@@ -241,6 +239,12 @@ export class ProcessorRunner {
         return staged as StagedStore<never>;
       },
     };
+  }
+
+  private table(topic: string): TableMaterializer<unknown> {
+    const t = this.deps.tables.get(topic);
+    if (!t) throw new Error(`processor ${this.def.name} reads table ${topic} it did not declare`);
+    return t;
   }
 
   /** Walks the record through the operator tree, collecting sink outputs into the attempt. */

@@ -79,12 +79,22 @@ export class TableMaterializer<V> {
     await this.catchUp();
   }
 
-  /** Resolves when every record written before this call has been applied. */
-  async catchUp(): Promise<void> {
+  /**
+   * Resolves when every record written before this call has been applied; with `timeoutMs`,
+   * false after that long (a stuck reader must not stall an optional causal read). Restores
+   * and stores wait without limit: reading a partial store would be wrong, not just stale.
+   */
+  async catchUp(timeoutMs?: number): Promise<boolean> {
     const ends = await this.deps.log.endOffsets(this.topic);
     const target = new Map([...ends].map(([p, o]) => [p, BigInt(o)]));
-    if (this.caughtUp(target)) return;
-    await new Promise<void>((resolve) => this.waiters.push({ target, resolve }));
+    if (this.caughtUp(target)) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const reached = new Promise<boolean>((resolve) => this.waiters.push({ target, resolve: () => resolve(true) }));
+    if (timeoutMs === undefined) return reached;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const result = await Promise.race([reached, gaveUp]);
+    clearTimeout(timer);
+    return result;
   }
 
   async stop(): Promise<void> {

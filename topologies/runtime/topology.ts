@@ -41,6 +41,12 @@ export interface ProcessContext {
   readonly source: SourcePosition;
   readonly logger: Logger;
   table<T extends TopicName>(ref: TableRef<T>): TableView<TopicValues[T]>;
+  /**
+   * Waits until the table holds everything written to its topic so far. For causal reads:
+   * e.g. a "members added" notice was produced after the memberships, so catching up when
+   * it arrives makes every later message of the group see the new members.
+   */
+  catchUp<T extends TopicName>(ref: TableRef<T>): Promise<void>;
   store<T extends TopicName>(ref: StoreRef<T>): StoreView<TopicValues[T]>;
 }
 
