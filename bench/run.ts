@@ -22,6 +22,7 @@ import { ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEn
 import { imKeys } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
+import { mongoAnswers, privateFerretDb } from './mongo-check.js';
 
 /**
  * `make bench`: starts the stack and the system under test (or uses --ws-url), runs the chosen
@@ -32,7 +33,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
   --rates R1,R2 (250,500,1000)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
-  --backlog N (20000)  --persist-load-rate R (500)  --persist-load-sec S (10)
+  --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)`;
@@ -58,12 +59,21 @@ const t0 = Date.now();
 const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
+let privateMongo: ManagedProcess | null = null;
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
   if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
-  const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: { IM_MONGO_DB: 'im_bench' } }, privateKeyPem);
   if (!flags.has('no-stack')) ensureStack(log);
+  const overrides: Record<string, string> = { IM_MONGO_DB: 'im_bench' };
+  const mongoUrl = process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017';
+  if (!external && !(await mongoAnswers(mongoUrl))) {
+    const own = await privateFerretDb(intFlag(flags, 'private-mongo-port', 27117), log);
+    processes.push(own.proc);
+    privateMongo = own.proc;
+    overrides.IM_MONGO_URL = own.url;
+  }
+  const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: overrides }, privateKeyPem);
   if (external) {
     const gwPid = intFlag(flags, 'gateway-pid', 0);
     return {
@@ -96,6 +106,7 @@ async function startSut(): Promise<SutHandle> {
     httpUrl: `http://127.0.0.1:${edgePort}`,
     pids: () => {
       const m = stackPids();
+      if (privateMongo) m.set('mongo', privateMongo.pid);
       for (const p of [gateway, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
       return m;
     },

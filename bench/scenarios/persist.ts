@@ -45,7 +45,7 @@ export function backlogMessages(run: string, n: number, conversations: number, n
  * N are there. Then its consumer lag while 1:1 traffic runs through the whole pipeline.
  */
 export async function persistScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {
-  const n = intFlag(ctx.flags, 'backlog', 20_000);
+  const n = intFlag(ctx.flags, 'backlog', 10_000);
   const loadRate = intFlag(ctx.flags, 'persist-load-rate', 500);
   const loadSec = intFlag(ctx.flags, 'persist-load-sec', 10);
   const group = strFlag(ctx.flags, 'persistence-group', 'im.persistence');
