@@ -5,12 +5,13 @@ import { MongoClient } from 'mongodb';
 import { sleep } from './clock.js';
 import { ManagedProcess } from './sut.js';
 
-/** True when the MongoDB endpoint answers a ping within the time. */
-export async function mongoAnswers(url: string, timeoutMs = 5000): Promise<boolean> {
+/** True when the MongoDB endpoint answers a ping (and, given a database, a count there) within the time. */
+export async function mongoAnswers(url: string, timeoutMs = 5000, db?: string): Promise<boolean> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
   try {
     await client.connect();
     await client.db('admin').command({ ping: 1 });
+    if (db) await client.db(db).collection('messages').estimatedDocumentCount();
     return true;
   } catch {
     return false;
@@ -26,7 +27,8 @@ export async function mongoAnswers(url: string, timeoutMs = 5000): Promise<boole
  */
 export async function privateFerretDb(port: number, log: (s: string) => void): Promise<{ url: string; proc: ManagedProcess }> {
   const bin = join(process.env.IM_STACK_CACHE ?? join(homedir(), '.cache/im-stack'), 'bin/ferretdb');
-  const dir = join(tmpdir(), `im-bench-ferretdb-${port}`);
+  // A fresh directory each run: a database that hung in an earlier run must not carry over.
+  const dir = join(tmpdir(), `im-bench-ferretdb-${port}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true });
   const proc = new ManagedProcess('ferretdb-bench', bin, ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`, '--telemetry=disable', '--debug-addr=-', `--state-dir=${dir}`, '--log-level=WARN'], {});
   const url = `mongodb://127.0.0.1:${port}`;

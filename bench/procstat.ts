@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 /** CPU and memory of processes from /proc, and the kernel's socket accounting. */
 export interface ProcSample {
@@ -57,15 +58,37 @@ export function readSockstat(): Record<string, number> {
   return parseSockstat(readFileSync('/proc/net/sockstat', 'utf8'));
 }
 
-/** Named processes whose CPU time is accounted over an interval. */
+/** Busy and total jiffies of all CPUs from the first line of /proc/stat. */
+export function parseProcStat(text: string): { busy: number; total: number } {
+  const f = (text.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+function machineJiffies(): { busy: number; total: number } {
+  try {
+    return parseProcStat(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+/**
+ * Named processes whose CPU time is accounted over an interval, plus `machine:busy` (cores busy
+ * machine-wide) and `machine:other` (busy cores outside the named processes: other work on a
+ * shared machine), so a step can tell its own load from a neighbour's.
+ */
 export class CpuMeter {
   private readonly start = new Map<string, number>();
   private t0 = 0;
+  private m0 = { busy: 0, total: 0 };
   constructor(private readonly pids: () => Map<string, number>) {}
 
   begin(): void {
     this.start.clear();
     this.t0 = performance.now();
+    this.m0 = machineJiffies();
     for (const [name, pid] of this.pids()) {
       const s = sampleProc(pid);
       if (s) this.start.set(name, s.cpuSec);
@@ -80,6 +103,15 @@ export class CpuMeter {
       const s = sampleProc(pid);
       const s0 = this.start.get(name);
       if (s && s0 !== undefined && wall > 0) out[name] = Math.round(((s.cpuSec - s0) / wall) * 1000) / 1000;
+    }
+    const m1 = machineJiffies();
+    const dt = m1.total - this.m0.total;
+    if (dt > 0) {
+      const cores = cpus().length;
+      const busy = ((m1.busy - this.m0.busy) / dt) * cores;
+      const named = Object.values(out).reduce((a, b) => a + b, 0);
+      out['machine:busy'] = Math.round(busy * 1000) / 1000;
+      out['machine:other'] = Math.round(Math.max(0, busy - named) * 1000) / 1000;
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { intFlag, listFlag, parseFlags } from './args.js';
 import { benchContent, parseBenchContent } from './load/messages.js';
-import { parseSockstat, parseStatCpuTicks, parseStatusRss } from './procstat.js';
+import { parseProcStat, parseSockstat, parseStatCpuTicks, parseStatusRss } from './procstat.js';
 import { saturation } from './scenarios/common.js';
 import { nextSearchRate, stepPasses } from './scenarios/direct.js';
 import { lastMemberTimes } from './scenarios/fanout.js';
@@ -28,6 +28,7 @@ describe('bench pure pieces', () => {
     const stat = '42 (node (tsx) x) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 1000 5000';
     expect(parseStatCpuTicks(stat)).toBe(300);
     expect(parseStatusRss('Name:\tnode\nVmRSS:\t  2048 kB\n')).toBe(2 * 1024 * 1024);
+    expect(parseProcStat('cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n')).toEqual({ busy: 150, total: 1000 });
     expect(parseSockstat('sockets: used 125\nTCP: inuse 30 orphan 0 tw 20 alloc 67 mem 20\n')).toMatchObject({ 'sockets.used': 125, 'TCP.inuse': 30, 'TCP.mem': 20 });
   });
 
@@ -36,6 +37,9 @@ describe('bench pure pieces', () => {
     expect(saturation({ 'sut-gateway': 0.95, 'bench-worker-0': 0.97 }, 2).saturated).toBe(false);
     expect(saturation({ 'sut-gateway': 0.5, kafka: 0.8, mongo: 0.6, 'bench-worker-0': 0.1 }, 2).saturated).toBe(true);
     expect(saturation({ 'sut-gateway': 0.2 }, 2).saturated).toBe(false);
+    const shared = saturation({ 'sut-gateway': 0.3, 'machine:busy': 1.9, 'machine:other': 1.2 }, 2);
+    expect(shared.saturated).toBe(true);
+    expect(shared.reason).toContain('outside the bench');
   });
 
   it('searches rates: grow until a failure, then bisect', () => {

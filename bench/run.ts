@@ -199,10 +199,20 @@ async function main(): Promise<void> {
       log(`[${name}] failed: ${(err as Error).stack ?? String(err)}`);
       out = { scenario: name, configuration: {}, figures: { failed: 1 }, latencyCurves: [], notes: [`failed: ${(err as Error).message}`] };
     }
-    if (!external) await snapshotMetrics(name);
+    if (!external) {
+      await snapshotMetrics(name);
+      // The SUT logs at warn: its last lines tell why a stage stalled.
+      for (const p of processes) if (p.output) writeFileSync(join(resultsDir, `${runStamp}-${name}-log-${p.name}.txt`), p.output);
+    }
     const rss: Record<string, number> = {};
     for (const [n, pid] of sut.pids()) if (n.startsWith('sut-')) rss[n] = sampleProc(pid)?.rssBytes ?? 0;
     out.figures.cpuScenario = meter.end();
+    if (!external) {
+      // FerretDB's SQLite handler has been seen to stop answering under the writer's load.
+      const answers = await mongoAnswers(sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017', 5000, sut.env.IM_MONGO_DB);
+      out.figures.mongoAnswering = answers ? 1 : 0;
+      if (!answers) out.notes.push(`MongoDB (${sut.env.IM_MONGO_URL}, database ${sut.env.IM_MONGO_DB}) did not answer a count within 5 s after this scenario`);
+    }
     out.figures.sutRssBytes = rss;
     ctx.earlier.set(name, out);
     outputs.push(out);

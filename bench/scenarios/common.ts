@@ -120,11 +120,13 @@ export const round = (n: number, digits = 2): number => Math.round(n * 10 ** dig
 export function saturation(cpu: Record<string, number>, cores: number): { saturated: boolean; reason: string } {
   const sut = Object.entries(cpu).filter(([k]) => k.startsWith('sut-'));
   const workers = Object.entries(cpu).filter(([k]) => k.startsWith('bench-worker'));
-  const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+  const total = cpu['machine:busy'] ?? Object.entries(cpu).reduce((a, [k, v]) => (k.startsWith('machine:') ? a : a + v), 0);
+  const other = cpu['machine:other'] ?? 0;
   const busyWorker = workers.find(([, v]) => v >= 0.9);
   if (busyWorker) return { saturated: false, reason: `load generator ${busyWorker[0]} at ${busyWorker[1]} cores` };
   const hot = sut.find(([, v]) => v >= 0.9);
   if (hot) return { saturated: true, reason: `${hot[0]} at ${hot[1]} cores` };
-  if (total >= cores * 0.9) return { saturated: true, reason: `machine at ${round(total)} of ${cores} cores` };
-  return { saturated: false, reason: `machine at ${round(total)} of ${cores} cores, no SUT process near a full core` };
+  const others = other >= 0.1 ? ` (${round(other)} of them outside the bench and the SUT)` : '';
+  if (total >= cores * 0.9) return { saturated: true, reason: `machine at ${round(total)} of ${cores} cores${others}` };
+  return { saturated: false, reason: `machine at ${round(total)} of ${cores} cores${others}, no SUT process near a full core` };
 }
