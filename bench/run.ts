@@ -38,7 +38,8 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)`;
 
-const ALL = ['connections', 'direct', 'fanout', 'persist', 'baseline', 'peer'] as const;
+// fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic.
+const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 const flags = parseFlags(process.argv.slice(2));

@@ -57,7 +57,7 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
     const t0 = Date.now();
     let readyAfterSec: number | null = null;
     ctx.progress.start(`fanout:${target.name} ${members} probe`, pool);
-    for (let i = 0; i < 60 && readyAfterSec === null; i++) {
+    for (let i = 0; i < 30 && readyAfterSec === null; i++) {
       await send(1, 1, `probe${i}`);
       await sleep(1000);
       const s = await collectAll(pool);
