@@ -39,3 +39,6 @@ export function createLogger(component: string, base: Record<string, unknown> = 
     child: (fields) => createLogger(component, { ...base, ...fields }),
   };
 }
+
+/** The Kafka header carrying a message's correlation id from the gateway through every stage. */
+export const CORRELATION_HEADER = 'im-correlation-id';

@@ -1,11 +1,11 @@
-import type { Logger } from '../../core/logger.js';
+import { CORRELATION_HEADER, type Logger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
 import type { LogProducer, OutgoingMessage } from '../../topologies/runtime/log.js';
 import { gatewayMetrics as m } from './metrics.js';
 
-export const CORRELATION_HEADER = 'im-correlation-id';
+export { CORRELATION_HEADER };
 
 export interface UpstreamOptions {
   producer: LogProducer;

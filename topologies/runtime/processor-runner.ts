@@ -1,5 +1,5 @@
 import { PlatformError, PoisonError, errorMessage } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
+import { CORRELATION_HEADER, type Logger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { DeadLetter, TopicName } from '../../schemas/types.generated.js';
@@ -203,7 +203,7 @@ export class ProcessorRunner {
     const code = err instanceof PlatformError ? err.code : 'PROCESSING_FAILED';
     runtimeMetrics.errors.inc({ processor: this.def.name, code });
     runtimeMetrics.deadLetters.inc({ processor: this.def.name, topic: batch.topic });
-    this.logger.error('record sent to dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: message.offset, code, error: errorMessage(err) });
+    this.logger.error('record sent to dead-letter topic', { correlationId: message.headers[CORRELATION_HEADER], topic: batch.topic, partition: batch.partition, offset: message.offset, code, error: errorMessage(err) });
     const letter: DeadLetter = {
       processor: this.def.name,
       sourceTopic: batch.topic,
@@ -221,10 +221,15 @@ export class ProcessorRunner {
 
   private context(batch: ConsumedBatch, message: ConsumedMessage, attempt: Attempt): ProcessContext {
     const stores = this.stores;
+    const baseLogger = this.logger;
     return {
       processor: this.def.name,
       source: { topic: batch.topic, partition: batch.partition, offset: message.offset },
-      logger: this.logger,
+      // Every log line about this record carries its correlation id, so one grep follows a
+      // message through all the stages; the child logger is made only when something logs.
+      get logger() {
+        return baseLogger.child({ correlationId: message.headers[CORRELATION_HEADER], offset: message.offset });
+      },
       table: (ref) => this.table(ref.topic).state as TableView<never>,
       catchUp: async (ref) => {
         if (!(await this.table(ref.topic).catchUp(10_000))) this.logger.warn('table did not catch up in time; reading it as it is', { table: ref.topic });
