@@ -9,6 +9,7 @@ import { createMongoMessageStore } from '../connectors/message-store/message-sto
 import type { RecentCache } from '../connectors/message-store/recent-cache.js';
 import { createMemoryRecentCache } from '../connectors/message-store/recent-cache-memory.js';
 import { createRedisRecentCache } from '../connectors/message-store/recent-cache-redis.js';
+import { instrumentMongo } from '../connectors/mongo/mongo-metrics.js';
 import { createMemoryMirror } from '../connectors/mongo-mirror/mirror-memory.js';
 import { createMongoMirror } from '../connectors/mongo-mirror/mirror-mongo.js';
 import { MirrorSink } from '../connectors/mongo-mirror/mirror-sink.js';
@@ -80,7 +81,9 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
   let mirror: MirrorStore;
   let deviceTokens: DeviceTokenStore;
   if (config.mongo.url) {
-    const client = await new MongoClient(config.mongo.url).connect();
+    const client = new MongoClient(config.mongo.url, { monitorCommands: true });
+    instrumentMongo(client);
+    await client.connect();
     closers.push(() => client.close());
     db = client.db(config.mongo.database);
     messageStore = await createMongoMessageStore({ db });

@@ -1,3 +1,4 @@
+import { histogram } from '../../core/metrics.js';
 import type { Presence, PresenceEntry } from '../../edge/presence/presence.js';
 import type { Delivery, OnlinePush } from '../../schemas/types.generated.js';
 import type { Emit } from '../runtime/topology.js';
@@ -18,6 +19,8 @@ export interface FanoutConfig {
   maxPushBytes?: number;
 }
 
+const presenceLookupSeconds = histogram('im_presence_lookup_seconds', 'One batched presence lookup (up to presenceBatchSize users)', [] as const);
+
 export const defaultFanoutConfig: FanoutConfig = { presenceBatchSize: 500, presenceConcurrency: 4, maxDeliveriesPerPush: 500 };
 
 /** Live connections of `userIds` (deduplicated); users with none are absent from the map. */
@@ -27,7 +30,16 @@ export async function lookupPresence(presence: Presence, userIds: Iterable<strin
   for (let i = 0; i < unique.length; i += config.presenceBatchSize) chunks.push(unique.slice(i, i + config.presenceBatchSize));
   const found = new Map<string, PresenceEntry[]>();
   for (let i = 0; i < chunks.length; i += config.presenceConcurrency) {
-    const results = await Promise.all(chunks.slice(i, i + config.presenceConcurrency).map((c) => presence.lookup(c)));
+    const results = await Promise.all(
+      chunks.slice(i, i + config.presenceConcurrency).map(async (c) => {
+        const end = presenceLookupSeconds.startTimer();
+        try {
+          return await presence.lookup(c);
+        } finally {
+          end();
+        }
+      }),
+    );
     for (const r of results) for (const [user, entries] of r) found.set(user, entries);
   }
   return found;
