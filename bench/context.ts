@@ -25,6 +25,8 @@ export interface SutHandle {
   persistence(running: boolean): Promise<void>;
   privateKeyPem: string;
   env: Record<string, string>;
+  /** The run's topic and consumer-group namespace (IM_TOPIC_PREFIX). */
+  topicPrefix: string;
 }
 
 export interface LatencyCurveSeries {

@@ -3,7 +3,11 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 /** Consumer-group lag from the broker's committed offsets (what `kafka-consumer-groups --describe` shows). */
 export class LagReader {
   private admin: Admin | null = null;
-  constructor(private readonly brokers: string[]) {}
+  /** `prefix`: the run's topic namespace, applied to group and topic names. */
+  constructor(
+    private readonly brokers: string[],
+    private readonly prefix = '',
+  ) {}
 
   private async client(): Promise<Admin> {
     if (!this.admin) {
@@ -15,7 +19,8 @@ export class LagReader {
   }
 
   /** Sum over partitions of end offset minus committed offset (uncommitted partitions count from 0). */
-  async lag(groupId: string, topic: string): Promise<number> {
+  async lag(logicalGroup: string, logicalTopic: string): Promise<number> {
+    const [groupId, topic] = [this.prefix + logicalGroup, this.prefix + logicalTopic];
     const a = await this.client();
     const [ends, committed] = await Promise.all([a.fetchTopicOffsets(topic), a.fetchOffsets({ groupId, topics: [topic] })]);
     const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));

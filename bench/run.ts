@@ -23,6 +23,7 @@ import { imKeys } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
 import { mongoAnswers, privateFerretDb } from './mongo-check.js';
+import { createNamespace, dropNamespace } from './namespace.js';
 
 /**
  * `make bench`: starts the stack and the system under test (or uses --ws-url), runs the chosen
@@ -36,7 +37,8 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
-  --no-stack  --source-addresses N (8)  --edge-port P (18080)`;
+  --no-stack  --source-addresses N (8)  --edge-port P (18080)
+  --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
 // fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic.
 const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer'] as const;
@@ -60,13 +62,14 @@ const t0 = Date.now();
 const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
+const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
 let privateMongo: ManagedProcess | null = null;
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
   if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
   if (!flags.has('no-stack')) ensureStack(log);
-  const overrides: Record<string, string> = { IM_MONGO_DB: 'im_bench' };
+  const overrides: Record<string, string> = { IM_MONGO_DB: 'im_bench', IM_TOPIC_PREFIX: topicPrefix };
   const mongoUrl = process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017';
   if (!external && !(await mongoAnswers(mongoUrl))) {
     const own = await privateFerretDb(intFlag(flags, 'private-mongo-port', 27117), log);
@@ -87,10 +90,12 @@ async function startSut(): Promise<SutHandle> {
       },
       privateKeyPem,
       env,
+      topicPrefix: process.env.IM_TOPIC_PREFIX ?? '',
     };
   }
   const entry = sutEntryPoints();
   if (!entry) throw new Error('ops/bin/gateway.ts and ops/bin/processors.ts are needed to start the SUT');
+  if (topicPrefix) await createNamespace(topicPrefix);
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
   let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
@@ -124,6 +129,7 @@ async function startSut(): Promise<SutHandle> {
     },
     privateKeyPem,
     env,
+    topicPrefix,
   };
 }
 
@@ -241,6 +247,10 @@ async function main(): Promise<void> {
 
 const stopAll = async (): Promise<void> => {
   await Promise.allSettled(processes.map((p) => p.stop()));
+  if (topicPrefix && !flags.has('keep-topics')) {
+    const dropped = await dropNamespace(topicPrefix).catch((err: unknown) => ({ error: String(err) }));
+    log(`[cleanup] run namespace ${topicPrefix}: ${JSON.stringify(dropped)}`);
+  }
 };
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 main().then(

@@ -57,7 +57,7 @@ export async function runDirect(
   const ids = userIds('d-', o.pairs * 2);
   const clients = await target.clients(ids);
   const pool = new WorkerPool(workers);
-  const lag = o.persistenceGroup ? new LagReader(brokers()) : null;
+  const lag = o.persistenceGroup ? new LagReader(brokers(), ctx.sut.topicPrefix) : null;
   const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids()]));
   const steps: RateStep[] = [];
   const curves: DirectRun['curves'] = [];

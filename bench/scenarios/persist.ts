@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
-import { KafkaLog } from '../../topologies/runtime/log-kafka.js';
 import { directConversationId } from '../../topologies/processors/replies.js';
 import { intFlag, strFlag } from '../args.js';
 import { sleep } from '../clock.js';
 import type { BenchContext, ScenarioOutput } from '../context.js';
 import { brokers, LagReader } from '../kafka-admin.js';
+import { benchLog } from '../namespace.js';
 import { CpuMeter } from '../procstat.js';
 import { round } from './common.js';
 import { runDirect } from './direct.js';
@@ -50,8 +50,8 @@ export async function persistScenario(ctx: BenchContext, target: Target): Promis
   const loadSec = intFlag(ctx.flags, 'persist-load-sec', 10);
   const group = strFlag(ctx.flags, 'persistence-group', 'im.persistence');
   const mongo = new MongoClient(ctx.sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017', { socketTimeoutMS: 15_000, serverSelectionTimeoutMS: 10_000 });
-  const log = new KafkaLog({ brokers: brokers(), clientId: 'bench-persist' });
-  const lag = new LagReader(brokers());
+  const log = benchLog(ctx.sut.topicPrefix, 'bench-persist');
+  const lag = new LagReader(brokers(), ctx.sut.topicPrefix);
   const notes = ['the backlog is produced straight into im.msg.stamped (the stamper\'s output); push orchestration sees it too, as offline users'];
   try {
     await mongo.connect();

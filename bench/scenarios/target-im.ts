@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuthKeys } from '../../edge/auth/index.js';
 import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
 import type { GroupCommand } from '../../schemas/types.generated.js';
-import { KafkaLog } from '../../topologies/runtime/log-kafka.js';
 import type { SutHandle } from '../context.js';
-import { brokers } from '../kafka-admin.js';
+import { benchLog } from '../namespace.js';
 import { mintImClients } from '../tokens.js';
 import type { Target } from './targets.js';
 
@@ -18,7 +17,7 @@ export function imTarget(sut: SutHandle, keys: AuthKeys): Target {
     clients: (ids) => mintImClients(keys, ids),
     subscribeChannel: () => undefined,
     async prepareGroup(groupId, owner, members) {
-      const log = new KafkaLog({ brokers: brokers(), clientId: 'bench' });
+      const log = benchLog(sut.topicPrefix);
       const serde = createTopicSerde(createRegistryClient(sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
       const producer = await log.producer();
       try {
