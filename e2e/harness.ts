@@ -4,7 +4,7 @@ import { createLogger } from '../core/logger.js';
 import { TestClient, type Frame } from '../edge/gateway/testing.js';
 import { connectInfrastructure, startEdge, startPipeline, type Infrastructure } from '../ops/platform.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
-import { eventually } from '../topologies/runtime/testing.js';
+import { collect, eventually } from '../topologies/runtime/testing.js';
 
 /**
  * The whole platform in this test process, as `make run` starts it: on the in-memory engine,
@@ -128,27 +128,12 @@ export async function createGroup(p: Platform, owner: User, members: User[]): Pr
 
 /** Every record of a topic so far, decoded, read through the platform's own log. */
 export async function topicRecords<T extends TopicName>(p: Platform, topic: T): Promise<TopicValues[T][]> {
-  const out: TopicValues[T][] = [];
   const ends = await p.infra.log.endOffsets(topic);
   const target = [...ends.values()].reduce((a, b) => a + Number(b), 0);
-  let seen = 0;
-  const consumer = p.infra.log.consumer({
-    groupId: `e2e-read-${randomUUID()}`,
-    topics: [topic],
-    fromBeginning: true,
-    commit: false,
-    partitionsConcurrency: 8,
-    eachBatch: async (batch) => {
-      for (const m of batch.messages) {
-        seen++;
-        if (m.value) out.push(await p.infra.serde.decode(topic, m.value));
-      }
-    },
-  });
-  await consumer.start();
-  await eventually(() => seen >= target, `reading ${topic}`);
-  await consumer.stop();
-  return out;
+  const reader = await collect(p.infra, topic);
+  await eventually(() => reader.records.length + reader.tombstones >= target, `reading ${topic}`);
+  await reader.stop();
+  return reader.records.map((r) => r.value);
 }
 
 let counter = 0;

@@ -2,7 +2,7 @@ import { MongoClient, type Db } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { PlatformConfig } from '../core/config.js';
 import { type Logger } from '../core/logger.js';
-import { startLogGroupDirectory, type GroupDirectory } from '../connectors/message-store/group-directory.js';
+import { createMemoryGroupDirectory, startLogGroupDirectory, type GroupDirectory } from '../connectors/message-store/group-directory.js';
 import type { MessageStore } from '../connectors/message-store/message-store.js';
 import { createMemoryMessageStore } from '../connectors/message-store/message-store-memory.js';
 import { createMongoMessageStore } from '../connectors/message-store/message-store-mongo.js';
@@ -27,7 +27,7 @@ import { queryRoutes } from '../edge/http/query-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
-import { imTopology } from '../topologies/im-topology.js';
+import { imTopology, type PipelineDeps } from '../topologies/im-topology.js';
 import { QueryService } from '../topologies/processors/query-service.js';
 import type { LogClient } from '../topologies/runtime/log.js';
 import { KafkaLog } from '../topologies/runtime/log-kafka.js';
@@ -118,6 +118,18 @@ async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; ser
   const registry = createRegistryClient('mock://embedded');
   await registerAllSchemas(registry, 'mock://embedded');
   return { log, serde: createTopicSerde(registry) };
+}
+
+/** Pipeline dependencies that hold nothing outside the process: to describe the topology. */
+export function memoryPipelineDeps(config: PlatformConfig): PipelineDeps {
+  return {
+    presence: createMemoryPresence({ ttlMs: config.edge.heartbeatTimeoutMs }),
+    pushBus: createMemoryPushBus(),
+    messageStore: createMemoryMessageStore(),
+    recentCache: createMemoryRecentCache(config.delivery.recent),
+    groupDirectory: createMemoryGroupDirectory(),
+    offlinePush: offlinePushFromConfig(config.offlinePush, createMemoryDeviceTokenStore()),
+  };
 }
 
 export interface RunningPipeline {

@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
-import { createMemoryGroupDirectory } from '../connectors/message-store/group-directory.js';
-import { createMemoryMessageStore } from '../connectors/message-store/message-store-memory.js';
-import { createMemoryRecentCache } from '../connectors/message-store/recent-cache-memory.js';
-import { createMemoryDeviceTokenStore } from '../connectors/offline-push/device-tokens.js';
-import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
-import { createMemoryPresence, createMemoryPushBus } from '../edge/gateway/index.js';
+import { memoryPipelineDeps } from '../ops/platform.js';
 import { topicCatalog } from '../schemas/catalog.js';
 import { imTopology, PROCESSOR_NAMES } from './im-topology.js';
 import { describeAsMermaid, describeTopology } from './runtime/describe.js';
 
 const config = loadConfig({});
-const topology = imTopology(
-  {
-    presence: createMemoryPresence({ ttlMs: 1000 }),
-    pushBus: createMemoryPushBus(),
-    messageStore: createMemoryMessageStore(),
-    recentCache: createMemoryRecentCache(config.delivery.recent),
-    groupDirectory: createMemoryGroupDirectory(),
-    offlinePush: offlinePushFromConfig(config.offlinePush, createMemoryDeviceTokenStore()),
-  },
-  config,
-);
+const topology = imTopology(memoryPipelineDeps(config), config);
 
 describe('the platform topology', () => {
   const described = describeTopology(topology, 'im');

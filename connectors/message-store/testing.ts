@@ -1,31 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../edge/redis/client.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 
-/**
- * Test support for suites on the real stack (not a test itself): a fresh MongoDB database and
- * a Redis key prefix per test. A missing service throws, so suites fail and never skip.
- */
-export async function openTestMongo(label: string): Promise<{ db: Db; close: () => Promise<void> }> {
-  const url = process.env.IM_MONGO_URL_TEST ?? 'mongodb://127.0.0.1:27017';
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
-  try {
-    await client.connect();
-    await client.db('admin').command({ ping: 1 });
-  } catch (err) {
-    throw new Error(`MongoDB is required at ${url} (IM_MONGO_URL_TEST); start it with \`make up\``, { cause: err });
-  }
-  const db = client.db(`im_test_${label}_${randomUUID().slice(0, 8)}`);
-  return {
-    db,
-    close: async () => {
-      await db.dropDatabase();
-      await client.close();
-    },
-  };
-}
+/** Test support for suites on the real stack (not a test itself): a Redis key prefix per test. */
+export { openTestMongo } from '../mongo/testing.js';
 
 export async function openTestRedis(label: string): Promise<{ redis: Redis; prefix: string; close: () => Promise<void> }> {
   const url = process.env.IM_REDIS_URL_TEST ?? 'redis://127.0.0.1:6379';

@@ -1,25 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { openTestMongo } from '../mongo/testing.js';
 
-/**
- * Test support (not a test): a fresh database on the real MongoDB at IM_MONGO_URL_TEST, dropped
- * on close. A missing server throws, so the suites fail and never skip.
- */
-export async function openMirrorTestDb(): Promise<{ db: Db; close: () => Promise<void> }> {
-  const url = process.env.IM_MONGO_URL_TEST ?? 'mongodb://127.0.0.1:27017';
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
-  try {
-    await client.connect();
-    await client.db('admin').command({ ping: 1 });
-  } catch (err) {
-    throw new Error(`MongoDB is required at ${url} (IM_MONGO_URL_TEST); start it with \`make up\``, { cause: err });
-  }
-  const db = client.db(`im_test_mirror_${randomUUID().slice(0, 8)}`);
-  return {
-    db,
-    close: async () => {
-      await db.dropDatabase();
-      await client.close();
-    },
-  };
+/** Test support (not a test): a fresh database on the real MongoDB, dropped on close. */
+export function openMirrorTestDb(): Promise<{ db: Db; close: () => Promise<void> }> {
+  return openTestMongo('mirror');
 }

@@ -64,6 +64,8 @@ export class TableMaterializer<V> {
     private readonly deps: { log: LogClient; serde: TopicSerde; appId: string; instanceId: string },
     /** For a store: skip records this instance wrote (already applied locally). Tables apply all. */
     private readonly skipOwnWrites = false,
+    /** Sees every applied change, e.g. to keep an index the key layout cannot give. */
+    private readonly onChange?: (key: string, value: V | null) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -109,7 +111,9 @@ export class TableMaterializer<V> {
   private async applyBatch(batch: ConsumedBatch): Promise<void> {
     for (const m of batch.messages) {
       if (m.key !== null && !(this.skipOwnWrites && m.headers[WRITER_HEADER] === this.deps.instanceId)) {
-        this.state.apply(m.key, m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V));
+        const value = m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V);
+        this.state.apply(m.key, value);
+        this.onChange?.(m.key, value);
       }
     }
     const last = batch.messages[batch.messages.length - 1];

@@ -70,12 +70,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
 
 export interface Collected<V> {
   records: { key: string | null; value: V; partition: number; offset: string }[];
+  /** Deletions (null values) seen on a compacted topic; not in `records`. */
+  tombstones: number;
   stop(): Promise<void>;
 }
 
 /** Reads a topic from its beginning into an array, decoded, for assertions. */
-export async function collect<T extends TopicName>(h: EngineHarness, topic: T): Promise<Collected<import('../../schemas/types.generated.js').TopicValues[T]>> {
-  const out: Collected<import('../../schemas/types.generated.js').TopicValues[T]> = { records: [], stop: async () => consumer.stop() };
+export async function collect<T extends TopicName>(h: Pick<EngineHarness, 'log' | 'serde'>, topic: T): Promise<Collected<import('../../schemas/types.generated.js').TopicValues[T]>> {
+  const out: Collected<import('../../schemas/types.generated.js').TopicValues[T]> = { records: [], tombstones: 0, stop: async () => consumer.stop() };
   const consumer = h.log.consumer({
     groupId: `collect-${topic}-${randomUUID()}`,
     topics: [topic],
@@ -84,7 +86,8 @@ export async function collect<T extends TopicName>(h: EngineHarness, topic: T): 
     partitionsConcurrency: 8,
     eachBatch: async (batch) => {
       for (const m of batch.messages) {
-        out.records.push({ key: m.key, value: await h.serde.decode(topic, m.value!), partition: batch.partition, offset: m.offset });
+        if (m.value === null) out.tombstones++;
+        else out.records.push({ key: m.key, value: await h.serde.decode(topic, m.value), partition: batch.partition, offset: m.offset });
       }
     },
   });
