@@ -21,9 +21,9 @@ export async function mongoAnswers(url: string, timeoutMs = 5000, db?: string): 
 }
 
 /**
- * The shared FerretDB can hang (port open, commands never answered) while others use it. The
- * bench then runs its own FerretDB from the stack's cached binary on another loopback port
- * with its own data, so the run still measures a real MongoDB-protocol store.
+ * The bench's own FerretDB from the stack's cached binary, on another loopback port with fresh
+ * data: FerretDB's SQLite handler has stopped answering (port open, commands never answered)
+ * under the persistence writer's load, and the shared instance must not hang for others.
  */
 export async function privateFerretDb(port: number, log: (s: string) => void): Promise<{ url: string; proc: ManagedProcess }> {
   const bin = join(process.env.IM_STACK_CACHE ?? join(homedir(), '.cache/im-stack'), 'bin/ferretdb');
@@ -35,7 +35,7 @@ export async function privateFerretDb(port: number, log: (s: string) => void): P
   for (let i = 0; i < 60; i++) {
     if (!proc.alive) throw new Error(`private FerretDB exited: ${proc.output}`);
     if (await mongoAnswers(url, 1000)) {
-      log(`[stack] the shared MongoDB endpoint does not answer; using a private FerretDB at ${url}`);
+      log(`[stack] private FerretDB for the SUT at ${url}`);
       return { url, proc };
     }
     await sleep(500);

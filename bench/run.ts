@@ -37,6 +37,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
+  --shared-mongo (use the stack's MongoDB endpoint instead of a private FerretDB)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
@@ -70,8 +71,10 @@ async function startSut(): Promise<SutHandle> {
   if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
   if (!flags.has('no-stack')) ensureStack(log);
   const overrides: Record<string, string> = { IM_MONGO_DB: 'im_bench', IM_TOPIC_PREFIX: topicPrefix };
+  // A private FerretDB by default: the writer's bulk load has hung FerretDB's SQLite handler,
+  // and a hang of the shared instance stops everyone else's work on this machine.
   const mongoUrl = process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017';
-  if (!external && !(await mongoAnswers(mongoUrl))) {
+  if (!external && (!flags.has('shared-mongo') || !(await mongoAnswers(mongoUrl)))) {
     const own = await privateFerretDb(intFlag(flags, 'private-mongo-port', 27117), log);
     processes.push(own.proc);
     privateMongo = own.proc;
