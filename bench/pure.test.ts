@@ -6,6 +6,7 @@ import { saturation } from './scenarios/common.js';
 import { nextSearchRate, stepPasses } from './scenarios/direct.js';
 import { lastMemberTimes } from './scenarios/fanout.js';
 import { baselineRatios } from './scenarios/baseline.js';
+import { summarize } from './summary.js';
 
 const lat = (p50: number, p99: number) => ({ count: 1, p50, p90: p99, p99, p999: p99, max: p99, mean: p50 });
 
@@ -58,6 +59,10 @@ describe('bench pure pieces', () => {
       ['f:probe0:1', { n: 100, maxMs: 900, firstAt: 0, lastAt: 0 }],
     ]);
     expect(lastMemberTimes(tags, 100, 'lat')).toEqual({ complete: 1, times: [40, 50] });
+  });
+
+  it('summarizes a failed scenario by its notes', () => {
+    expect(summarize([{ scenario: 'persist', configuration: {}, figures: { failed: 1 }, latencyCurves: [], notes: ['failed: boom'] }])).toBe('## persist\n- failed: boom');
   });
 
   it('divides pipeline by baseline latency at equal rates', () => {

@@ -20,6 +20,10 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
   for (const o of outputs) {
     const f = o.figures;
     lines.push(`## ${o.scenario}`);
+    if (f.failed) {
+      for (const n of o.notes) lines.push(`- ${n}`);
+      continue;
+    }
     switch (o.scenario) {
       case 'connections':
         lines.push(`- ${conn(f.im as ConnectionFigures)}`);
