@@ -37,6 +37,9 @@ let closing = false;
 let hbSent = 0;
 let hbAnswered = 0;
 let seq = 0;
+/** Tag of the current direct step's messages. */
+let directTag = 'd0';
+let steps = 0;
 
 const emit = (e: WorkerEvent): void => void process.send?.(e);
 
@@ -67,6 +70,11 @@ const hooks: ClientHooks = {
     const now = nowMs();
     const b = parseBenchContent(content);
     if (!b) return;
+    // A direct message of an earlier step arriving now is late, not this step's delivery.
+    if (b.tag.startsWith('d') && b.tag !== directTag) {
+      counts.errors.LATE_FROM_EARLIER_STEP = (counts.errors.LATE_FROM_EARLIER_STEP ?? 0) + 1;
+      return;
+    }
     const lat = now - b.intendedMs;
     recordMs(sendDelivery, lat);
     counts.delivered++;
@@ -161,12 +169,13 @@ async function drain(expectDeliveries: number, maxMs: number): Promise<void> {
 
 async function direct(req: DirectRequest): Promise<null> {
   const sched = new OpenLoopSchedule(req.startAt, req.rate, req.durationMs);
+  directTag = `d${++steps}`;
   let p = 0;
   await new Promise<void>((resolve) => {
     const step = (): void => {
       for (const t of sched.due(nowMs())) {
         const [s, r] = req.pairs[p++ % req.pairs.length]!;
-        sendOne(s, clients[r]?.userId ?? '', 'user', t, 'd');
+        sendOne(s, clients[r]?.userId ?? '', 'user', t, directTag);
       }
       if (sched.done) resolve();
       else setTimeout(step, 1);
