@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Compatibility } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, AvroSerializer, Compatibility, SerdeType } from '@confluentinc/schemaregistry';
+import avro from 'avsc';
 import { loadConfig } from '../core/config.js';
 import { topicCatalog } from './catalog.js';
 import { generate } from './codegen.js';
@@ -40,6 +41,31 @@ describe('schemas', () => {
     // A fresh client resolves the schema by id from the registry, as another process would.
     const decoded = await createTopicSerde(createRegistryClient(registryUrl)).decode('im.msg.stamped', bytes);
     expect(decoded).toEqual(stamped);
+  });
+
+  it('encode exactly the bytes the library\'s own AvroSerializer writes, and read its bytes', async () => {
+    const client = createRegistryClient('mock://bytes');
+    await registerAllSchemas(client, 'mock://bytes');
+    const library = new AvroSerializer(client, SerdeType.VALUE, { useLatestVersion: true, autoRegisterSchemas: false });
+    const ours = createTopicSerde(client);
+    const expected = await library.serialize('im.msg.stamped', stamped);
+    expect((await ours.encode('im.msg.stamped', stamped)).equals(expected)).toBe(true);
+    const deserializer = new AvroDeserializer(client, SerdeType.VALUE, {});
+    expect(await deserializer.deserialize('im.msg.stamped', await ours.encode('im.msg.stamped', stamped))).toEqual(stamped);
+  });
+
+  it('read records written with an older registered schema into the current one', async () => {
+    const client = createRegistryClient('mock://evolution');
+    const current = JSON.parse(topicCatalog().get('im.msg.stamped')!.schemaText) as { fields: { name: string }[] };
+    const older = { ...current, fields: current.fields.filter((f) => f.name !== 'mentions' && f.name !== 'contentType') };
+    const oldId = await client.register('im.msg.stamped-value', { schemaType: 'AVRO', schema: JSON.stringify(older) }, false);
+    await registerAllSchemas(client, 'mock://evolution');
+    const { mentions: _m, contentType: _c, ...oldValue } = stamped;
+    const body = avro.Type.forSchema(older as avro.Schema).toBuffer(oldValue);
+    const header = Buffer.alloc(5);
+    header.writeInt32BE(oldId, 1);
+    const decoded = await createTopicSerde(client).decode('im.msg.stamped', Buffer.concat([header, body]));
+    expect(decoded).toEqual({ ...stamped, mentions: [], contentType: 'text' });
   });
 
   it('refuse a schema change that breaks BACKWARD compatibility', async () => {

@@ -59,6 +59,7 @@ interface RecordResult {
 export class ProcessorRunner {
   private consumer: LogConsumer | undefined;
   private readonly stores = new Map<string, TableMaterializer<unknown>>();
+  private storesStale = false;
   private readonly logger: Logger;
 
   constructor(
@@ -86,6 +87,10 @@ export class ProcessorRunner {
       commit: true,
       partitionsConcurrency: this.config.partitionsConcurrency,
       eachBatch: (batch) => this.processBatch(batch),
+      // New partitions may come with state a previous owner wrote: read it before processing.
+      onAssignment: () => {
+        this.storesStale = this.stores.size > 0;
+      },
     });
     await this.consumer.start();
     this.logger.info('processor started', { group: this.groupId, sources: [...this.def.sources.keys()] });
@@ -107,8 +112,12 @@ export class ProcessorRunner {
     const started = performance.now();
     const root = this.def.sources.get(batch.topic);
     if (!root) return;
-    // Stores must hold everything a previous owner of these partitions wrote.
-    await Promise.all([...this.stores.values()].map((s) => s.catchUp()));
+    // After a rebalance, stores must hold everything a previous owner of these partitions
+    // wrote. Between rebalances this instance is the only writer, and it reads its own writes.
+    if (this.storesStale) {
+      this.storesStale = false;
+      await Promise.all([...this.stores.values()].map((s) => s.catchUp()));
+    }
     runtimeMetrics.recordsIn.inc({ processor: this.def.name, topic: batch.topic }, batch.messages.length);
 
     const results: RecordResult[] = new Array(batch.messages.length);
