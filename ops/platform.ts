@@ -142,7 +142,9 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   const groupDirectory: GroupDirectory & { stop(): Promise<void> } = await startLogGroupDirectory({ log, serde, appId: config.appId });
   const offlinePush = offlinePushFromConfig(config.offlinePush, infra.deviceTokens, logger);
   const topology = imTopology({ ...infra, groupDirectory, offlinePush }, config);
-  const app = new StreamsApp(topology, { log, serde, appId: config.appId, runtime: config.runtime, processors, logger });
+  // `state-mirror` is no topology processor: the runtime gets the other names (else it throws).
+  const topologyProcessors = processors?.filter((n) => n !== 'state-mirror');
+  const app = new StreamsApp(topology, { log, serde, appId: config.appId, runtime: config.runtime, processors: topologyProcessors, logger });
   await app.start();
   const runMirror = !processors || processors.includes('state-mirror');
   const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, groupId: `${config.appId}.state-mirror`, logger }) : null;

@@ -109,7 +109,11 @@ export class KafkaLog implements LogClient {
           if (list) list.push(m);
           else byTopic.set(m.topic, [m]);
         }
-        await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(byTopic), acks: -1, compression: CompressionTypes.None }));
+        // One request per chunk: a backlog's outputs in one record batch can pass the broker's
+        // message.max.bytes (1 MB by default), a rejection no retry gets past. Chunks go in order.
+        for (const chunk of chunkBySize(byTopic, MAX_REQUEST_BYTES)) {
+          await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(chunk), acks: -1, compression: CompressionTypes.None }));
+        }
       },
       close: async () => {
         this.producers.delete(producer);
@@ -157,6 +161,40 @@ export class KafkaLog implements LogClient {
     await Promise.all([...this.producers].map((p) => p.disconnect()));
     await this.adminClient?.disconnect();
   }
+}
+
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+const messageBytes = (m: OutgoingMessage): number =>
+  (m.key?.length ?? 0) + (m.value?.length ?? 0) + Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + k.length + String(v).length, 0) + 64;
+
+/** Splits per-topic messages into successive groups of at most about `maxBytes` each. */
+function chunkBySize(byTopic: Map<string, OutgoingMessage[]>, maxBytes: number): Map<string, OutgoingMessage[]>[] {
+  const chunks: Map<string, OutgoingMessage[]>[] = [];
+  let current = new Map<string, OutgoingMessage[]>();
+  let size = 0;
+  for (const [topic, ms] of byTopic) {
+    for (const m of ms) {
+      const bytes = messageBytes(m);
+      if (size > 0 && size + bytes > maxBytes) {
+        chunks.push(current);
+        current = new Map();
+        size = 0;
+      }
+      const list = current.get(topic);
+      if (list) list.push(m);
+      else current.set(topic, [m]);
+      size += bytes;
+    }
+  }
+  if (size > 0) chunks.push(current);
+  return chunks;
+}
+
+function rootCause(err: unknown): unknown {
+  let e = err;
+  while (e instanceof Error && e.cause) e = e.cause;
+  return e;
 }
 
 class KafkaConsumer implements LogConsumer {
@@ -207,7 +245,13 @@ class KafkaConsumer implements LogConsumer {
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);
         if (this.options.commit) {
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          try {
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          } catch (err) {
+            // kafkajs wraps e.g. UNKNOWN_MEMBER_ID (a batch outlasted the session) as non-retriable,
+            // and then stops consuming for good; its own error makes it rejoin (batch redelivered).
+            throw rootCause(err);
+          }
         }
         await heartbeat();
       },
