@@ -11,7 +11,8 @@ import type { Target } from './targets.js';
 
 /** Ratios IM / Centrifugo, oriented so that > 1 means the platform spends more (or is slower). */
 export function peerRatios(im: { conn?: ConnectionFigures; fanout: FanoutFigures[] }, peer: { conn?: ConnectionFigures; fanout: FanoutFigures[] }): Record<string, number | null> {
-  const r = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && b > 0 ? round(a / b) : null);
+  // null, not 0, when either side measured nothing (e.g. a fan-out that never completed).
+  const r = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && a > 0 && b > 0 ? round(a / b) : null);
   const out: Record<string, number | null> = {
     rssPerConnection: r(im.conn?.rss.perConnectionBytes, peer.conn?.rss.perConnectionBytes),
     connectRate: r(im.conn?.connect.ratePerSec, peer.conn?.connect.ratePerSec),
