@@ -100,21 +100,22 @@ export class KafkaLog implements LogClient {
     const producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     this.producers.add(producer);
+    const sendNow = async (messages: OutgoingMessage[]): Promise<void> => {
+      const byTopic = new Map<string, OutgoingMessage[]>();
+      for (const m of messages) {
+        const list = byTopic.get(m.topic);
+        if (list) list.push(m);
+        else byTopic.set(m.topic, [m]);
+      }
+      // One request per chunk: a backlog's outputs in one record batch can pass the broker's
+      // message.max.bytes (1 MB by default), a rejection no retry gets past. Chunks go in order.
+      for (const chunk of chunkBySize(byTopic, MAX_REQUEST_BYTES)) {
+        await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(chunk), acks: -1, compression: CompressionTypes.None }));
+      }
+    };
+    const coalescer = new SendCoalescer(sendNow);
     return {
-      send: async (messages: OutgoingMessage[]) => {
-        if (messages.length === 0) return;
-        const byTopic = new Map<string, OutgoingMessage[]>();
-        for (const m of messages) {
-          const list = byTopic.get(m.topic);
-          if (list) list.push(m);
-          else byTopic.set(m.topic, [m]);
-        }
-        // One request per chunk: a backlog's outputs in one record batch can pass the broker's
-        // message.max.bytes (1 MB by default), a rejection no retry gets past. Chunks go in order.
-        for (const chunk of chunkBySize(byTopic, MAX_REQUEST_BYTES)) {
-          await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(chunk), acks: -1, compression: CompressionTypes.None }));
-        }
-      },
+      send: (messages: OutgoingMessage[]) => (messages.length === 0 ? Promise.resolve() : coalescer.send(messages)),
       close: async () => {
         this.producers.delete(producer);
         await producer.disconnect();
@@ -195,6 +196,41 @@ function rootCause(err: unknown): unknown {
   let e = err;
   while (e instanceof Error && e.cause) e = e.cause;
   return e;
+}
+
+/**
+ * One produce request in flight per producer; sends that arrive meanwhile join the next
+ * request. An idle producer sends at once (no linger), a busy one sends fewer, larger requests:
+ * every processor of a process shares the producer, and a request per batch per hop would
+ * otherwise cap the whole pipeline at the broker's request rate. Each caller's messages stay in
+ * order and its promise settles with the request that carried them.
+ */
+class SendCoalescer {
+  private queue: { messages: OutgoingMessage[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private draining = false;
+
+  constructor(private readonly sendNow: (messages: OutgoingMessage[]) => Promise<void>) {}
+
+  send(messages: OutgoingMessage[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ messages, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      try {
+        await this.sendNow(batch.flatMap((b) => b.messages));
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.draining = false;
+  }
 }
 
 class KafkaConsumer implements LogConsumer {
