@@ -41,15 +41,13 @@ function charts(r: BenchResult): string[] {
 }
 
 function section(r: BenchResult): string {
-  const rows = flattenFigures(r.figures)
-    .filter(([k]) => !/\.(before|after)\./.test(k) && !k.includes('series'))
-    .map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${Number.isInteger(v) ? v : v.toFixed(3)}</td></tr>`)
-    .join('');
+  const figures = flattenFigures(r.figures).filter(([k]) => !/\.(before|after)\./.test(k) && !k.includes('series'));
+  const rows = figures.map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${Number.isInteger(v) ? v : v.toFixed(3)}</td></tr>`).join('');
   return `<section><h2>${escapeXml(r.scenario)}</h2>
 <p>${escapeXml(r.startedAt)} · ${r.durationSec.toFixed(0)} s · commit ${escapeXml(r.git.commit.slice(0, 10))}${r.git.dirty ? ' (dirty)' : ''}</p>
 ${r.notes.map((n) => `<p class="note">${escapeXml(n)}</p>`).join('')}
 <div class="charts">${charts(r).join('\n')}</div>
-<details><summary>figures (${rows.length})</summary><table>${rows}</table></details>
+<details><summary>figures (${figures.length})</summary><table>${rows}</table></details>
 <details><summary>configuration</summary><pre>${escapeXml(JSON.stringify(r.configuration, null, 2))}</pre></details>
 </section>`;
 }

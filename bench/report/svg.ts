@@ -57,10 +57,12 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
     const y = sy(v);
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#ddd"/><text x="${m.l - 4}" y="${(y + 4).toFixed(1)}" text-anchor="end">${fmt(v)}</text>`);
   }
+  // Explicit ticks (percentiles) are labelled exactly: 99.99 must not round to 100.
+  const xLabel = o.xTicks ? (v: number) => String(v) : fmt;
   const xTicks = o.xTicks ?? niceTicks(Math.min(...pts.map(([x]) => x)), Math.max(...pts.map(([x]) => x)));
   for (const v of xTicks) {
     const x = sx(v);
-    parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/><text x="${x.toFixed(1)}" y="${H - m.b + 14}" text-anchor="middle">${fmt(v)}</text>`);
+    parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/><text x="${x.toFixed(1)}" y="${H - m.b + 14}" text-anchor="middle">${xLabel(v)}</text>`);
   }
   parts.push(`<text x="${W / 2}" y="${H - 6}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
   parts.push(`<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">${escapeXml(o.yLabel)}</text>`);
