@@ -40,4 +40,5 @@ if $wipe; then
   for svc in "${SERVICES[@]}"; do
     rm -rf "${STACK_RUN:?}/$svc" "$(log_file "$svc")" "$(log_file "$svc").prev"
   done
+  rm -rf "${PG_DATA:?}"
 fi

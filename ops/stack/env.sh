@@ -18,5 +18,10 @@ REGISTRY_PORT="${IM_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${IM_REGISTRY_MGMT_PORT:-9000}"
 MONGO_PORT="${IM_MONGO_PORT:-27017}"
 REDIS_PORT="${IM_REDIS_PORT:-6379}"
+# FerretDB stores its data in PostgreSQL (its primary backend): the SQLite backend hung under
+# concurrent bulk writes here.
+PG_PORT="${IM_PG_PORT:-5433}"
+PG_DATA="${IM_PG_DATA:-/var/lib/im-stack/postgres}"
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 mkdir -p "$STACK_CACHE" "$STACK_RUN"
 log() { printf '[stack] %s\n' "$*" >&2; }

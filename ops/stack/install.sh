@@ -15,6 +15,12 @@ install_chromium() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+install_postgres() {
+  if [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ]; then return; fi
+  log "installing postgresql (Debian package), FerretDB's storage"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+}
+
 install_redis() {
   if command -v redis-server >/dev/null 2>&1; then return; fi
   log "installing redis-server (Debian package)"
@@ -79,8 +85,9 @@ case "$what" in
   redis) install_redis ;;
   kafka) install_kafka ;;
   registry) install_apicurio; install_java21 ;;
-  mongo) install_ferretdb ;;
-  all) install_redis; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb ;;
+  mongo) install_postgres; install_ferretdb ;;
+  all) install_redis; install_postgres; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb ;;
   chromium) install_chromium ;;
-  *) echo "usage: install.sh [all|redis|kafka|registry|mongo]" >&2; exit 2 ;;
+  postgres) install_postgres ;;
+  *) echo "usage: install.sh [all|redis|postgres|kafka|registry|mongo|chromium]" >&2; exit 2 ;;
 esac

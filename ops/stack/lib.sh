@@ -1,7 +1,7 @@
 # Helpers shared by up.sh, down.sh and status.sh (sourced, not run).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-SERVICES=(redis mongo kafka registry)
+SERVICES=(redis postgres mongo kafka registry)
 
 pid_file() { echo "$STACK_RUN/$1.pid"; }
 log_file() { echo "$STACK_RUN/$1.log"; }
@@ -18,6 +18,7 @@ running_pid() {
 address() {
   case "$1" in
     redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
+    postgres) echo "postgres://postgres@127.0.0.1:$PG_PORT/ferretdb" ;;
     mongo) echo "mongodb://127.0.0.1:$MONGO_PORT" ;;
     kafka) echo "127.0.0.1:$KAFKA_PORT" ;;
     registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
@@ -30,6 +31,8 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 healthy() {
   case "$1" in
     redis) [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] ;;
+    # FerretDB answers only once its PostgreSQL does; a TCP check alone would miss a hang.
+    postgres) "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" ;;
     mongo) port_open "$MONGO_PORT" ;;
     # The log is rotated at each start, so the marker line belongs to the running broker.
     kafka) port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$(log_file kafka)" 2>/dev/null ;;

@@ -9,8 +9,9 @@ source "$here/lib.sh"
 what="${1:-all}"
 case "$what" in
   all) targets=("${SERVICES[@]}") ;;
-  redis | mongo | kafka | registry) targets=("$what") ;;
-  *) echo "usage: up.sh [all|kafka|registry|mongo|redis]" >&2; exit 2 ;;
+  redis | kafka | registry | postgres) targets=("$what") ;;
+  mongo) targets=(postgres mongo) ;;
+  *) echo "usage: up.sh [all|kafka|registry|mongo|postgres|redis]" >&2; exit 2 ;;
 esac
 
 # Runs "$@" detached: its own session (survives this shell and its process group), cwd
@@ -35,8 +36,28 @@ start_redis() {
     --save "" --appendonly no --daemonize no
 }
 
+# PostgreSQL as FerretDB's storage. The server refuses to run as root and cannot reach a data
+# directory under /root, so its data lives in $PG_DATA, linked from $STACK_RUN/postgres (the
+# link keeps running_pid's "cwd is the run dir" check true). Durability is off: test data only.
+start_postgres() {
+  if [ ! -L "$STACK_RUN/postgres" ]; then
+    rmdir "$STACK_RUN/postgres" 2>/dev/null || true
+    ln -s "$PG_DATA" "$STACK_RUN/postgres"
+  fi
+  mkdir -p "$PG_DATA" && chown postgres "$PG_DATA" && chmod 700 "$PG_DATA"
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres >"$(log_file postgres).init" 2>&1
+  fi
+  launch postgres setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
+    -p "$PG_PORT" -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+}
+
 start_mongo() {
-  launch mongo "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STACK_RUN/mongo/" \
+  wait_healthy postgres >/dev/null
+  "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 ||
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
+  launch mongo "$FERRETDB_BIN" --handler=pg --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --telemetry=disable --debug-addr=- \
     --state-dir="$STACK_RUN/mongo" --log-level=WARN
 }
@@ -96,7 +117,7 @@ start_registry() {
     -jar "$jar"
 }
 
-timeout_for() { case "$1" in redis) echo 10 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; esac; }
+timeout_for() { case "$1" in redis) echo 10 ;; postgres) echo 30 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; esac; }
 
 report() { printf '%-8s up at %-45s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")"; }
 

@@ -233,8 +233,12 @@ class SendCoalescer {
   }
 }
 
+const COMMIT_INTERVAL_MS = 100;
+
 class KafkaConsumer implements LogConsumer {
   private consumer: Consumer | undefined;
+  private readonly pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  private readonly lastCommit = new Map<string, number>();
   private killed = false;
 
   constructor(private readonly kafka: Kafka, private readonly options: ConsumerOptions) {}
@@ -250,6 +254,9 @@ class KafkaConsumer implements LogConsumer {
       retry: { retries: 10 },
     });
     this.consumer = consumer;
+    // After a rebalance a partition may belong to another member: an offset held back for it
+    // must not be committed later over the new owner's progress.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.pending.clear());
     if (this.options.onAssignment) {
       const onAssignment = this.options.onAssignment;
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -280,22 +287,42 @@ class KafkaConsumer implements LogConsumer {
         if (this.killed) throw new Error('consumer killed: batch not committed');
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);
-        if (this.options.commit) {
-          try {
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-          } catch (err) {
-            // kafkajs wraps e.g. UNKNOWN_MEMBER_ID (a batch outlasted the session) as non-retriable,
-            // and then stops consuming for good; its own error makes it rejoin (batch redelivered).
-            throw rootCause(err);
-          }
-        }
+        if (this.options.commit) await this.commitSoon(consumer, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
         await heartbeat();
       },
     });
   }
 
+  /**
+   * Commits the partition's processed offset at most every COMMIT_INTERVAL_MS: a commit per
+   * batch would add a coordinator round trip before each next fetch. What is not yet
+   * committed when a process dies is processed again (at-least-once); a graceful stop commits
+   * it all.
+   */
+  private async commitSoon(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {
+    const key = `${topic}#${partition}`;
+    this.pending.set(key, { topic, partition, offset });
+    const now = Date.now();
+    if (now - (this.lastCommit.get(key) ?? 0) < COMMIT_INTERVAL_MS) return;
+    this.lastCommit.set(key, now);
+    this.pending.delete(key);
+    try {
+      await consumer.commitOffsets([{ topic, partition, offset }]);
+    } catch (err) {
+      // kafkajs wraps e.g. UNKNOWN_MEMBER_ID (a batch outlasted the session) as non-retriable,
+      // and then stops consuming for good; its own error makes it rejoin (batch redelivered).
+      throw rootCause(err);
+    }
+  }
+
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    const consumer = this.consumer;
+    if (!consumer) return;
+    await consumer.stop(); // lets the batches in flight finish
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    if (pending.length > 0 && !this.killed) await consumer.commitOffsets(pending).catch(() => {});
+    await consumer.disconnect();
   }
 
   /** Test hook: a crash. Nothing more is committed; the session is dropped. */
