@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mongoAnswers } from './mongo-check.js';
 import { join } from 'node:path';
 import { PROCESSOR_NAMES } from '../topologies/im-topology.js';
 import { intFlag, parseFlags, strFlag } from './args.js';
@@ -22,7 +23,7 @@ import { ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEn
 import { imKeys } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
-import { mongoAnswers, privateFerretDb } from './mongo-check.js';
+
 import { createNamespace, dropNamespace } from './namespace.js';
 
 /**
@@ -37,7 +38,6 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
-  --shared-mongo (use the stack's MongoDB endpoint instead of a private FerretDB)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
@@ -64,22 +64,13 @@ const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
 const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
-let privateMongo: ManagedProcess | null = null;
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
   if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
   if (!flags.has('no-stack')) ensureStack(log);
-  const overrides: Record<string, string> = { IM_MONGO_DB: 'im_bench', IM_TOPIC_PREFIX: topicPrefix };
-  // A private FerretDB by default: the writer's bulk load has hung FerretDB's SQLite handler,
-  // and a hang of the shared instance stops everyone else's work on this machine.
-  const mongoUrl = process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017';
-  if (!external && (!flags.has('shared-mongo') || !(await mongoAnswers(mongoUrl)))) {
-    const own = await privateFerretDb(intFlag(flags, 'private-mongo-port', 27117), log);
-    processes.push(own.proc);
-    privateMongo = own.proc;
-    overrides.IM_MONGO_URL = own.url;
-  }
+  // The stack's MongoDB endpoint (FerretDB on PostgreSQL), in the run's own database.
+  const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix };
   const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: overrides }, privateKeyPem);
   if (external) {
     const gwPid = intFlag(flags, 'gateway-pid', 0);
@@ -115,7 +106,6 @@ async function startSut(): Promise<SutHandle> {
     httpUrl: `http://127.0.0.1:${edgePort}`,
     pids: () => {
       const m = stackPids();
-      if (privateMongo) m.set('mongo', privateMongo.pid);
       for (const p of [gateway, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
       return m;
     },
