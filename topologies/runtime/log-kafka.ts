@@ -251,6 +251,9 @@ class KafkaConsumer implements LogConsumer {
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
       maxWaitTimeInMs: 50,
+      // Smaller fetches keep one batch's processing well inside the session timeout (kafkajs
+      // heartbeats only between batches) and its outputs under one request's size.
+      maxBytesPerPartition: 256 * 1024,
       retry: { retries: 10 },
     });
     this.consumer = consumer;
