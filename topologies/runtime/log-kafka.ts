@@ -42,8 +42,13 @@ export class KafkaLog implements LogClient {
     return this.adminClient;
   }
 
+  /** Idempotent; retried as a whole, since waiting for leaders can meet a stale metadata view. */
   async createTopics(defs: TopicDefinition[]): Promise<void> {
     const admin = await this.admin();
+    await this.serially(() => this.withRetry(() => this.createMissing(admin, defs)));
+  }
+
+  private async createMissing(admin: Admin, defs: TopicDefinition[]): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const missing = defs.filter((d) => !existing.has(d.name));
     if (missing.length > 0) {
