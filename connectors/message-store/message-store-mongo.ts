@@ -1,3 +1,4 @@
+import { oneAtATime } from '../mongo/one-at-a-time.js';
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
@@ -91,12 +92,15 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
   });
   const noId = { projection: { _id: 0 } } as const;
 
+  const exclusive = oneAtATime();
   return {
     async writeBatch(batch) {
       if (batch.length === 0) return { inserted: 0, duplicates: 0 };
-      const inserted = await insertIgnoringDuplicates(batch);
-      await advanceConversations(batch);
-      return { inserted, duplicates: batch.length - inserted };
+      return exclusive(async () => {
+        const inserted = await insertIgnoringDuplicates(batch);
+        await advanceConversations(batch);
+        return { inserted, duplicates: batch.length - inserted };
+      });
     },
     async history(conversationId, q): Promise<HistoryPage> {
       const seq: Record<string, number> = {};

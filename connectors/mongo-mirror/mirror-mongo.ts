@@ -1,3 +1,4 @@
+import { oneAtATime } from '../mongo/one-at-a-time.js';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import { lastWrites, type MirrorStore, type MirrorWrite } from './mirror-store.js';
@@ -30,6 +31,7 @@ export function createMongoMirror(db: Db, options: { prefix?: string } = {}): Mo
         : { replaceOne: { filter: { _id: w.key } as never, replacement: { ...w.value } as never, upsert: true } },
     );
 
+  const exclusive = oneAtATime();
   return {
     async ensureIndexes() {
       await relations.createIndex({ userA: 1 }, { name: 'userA' });
@@ -41,14 +43,14 @@ export function createMongoMirror(db: Db, options: { prefix?: string } = {}): Mo
       // One write per key (the last) makes the bulk order-free and re-applying it harmless.
       const batch = lastWrites(writes);
       const pick = <T extends MirrorWrite['topic']>(topic: T) => batch.filter((w): w is Extract<MirrorWrite, { topic: T }> => w.topic === topic);
-      const jobs: Promise<unknown>[] = [];
       const rel = pick('im.state.relations');
       const grp = pick('im.state.groups');
       const mem = pick('im.state.members');
-      if (rel.length) jobs.push(relations.bulkWrite(ops(rel), { ordered: false }));
-      if (grp.length) jobs.push(groups.bulkWrite(ops(grp), { ordered: false }));
-      if (mem.length) jobs.push(members.bulkWrite(ops(mem), { ordered: false }));
-      await Promise.all(jobs);
+      await exclusive(async () => {
+        if (rel.length) await relations.bulkWrite(ops(rel), { ordered: false });
+        if (grp.length) await groups.bulkWrite(ops(grp), { ordered: false });
+        if (mem.length) await members.bulkWrite(ops(mem), { ordered: false });
+      });
     },
     async relationsOf(userId) {
       return (await relations.find({ $or: [{ userA: userId }, { userB: userId }] }).toArray()).map(strip);
