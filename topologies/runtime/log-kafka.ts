@@ -255,7 +255,9 @@ class KafkaConsumer implements LogConsumer {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
-      maxWaitTimeInMs: 50,
+      // The broker answers a fetch as soon as any data is there (min bytes 1): a long wait costs
+      // no latency and saves the idle polling of dozens of consumers (the broker's main load).
+      maxWaitTimeInMs: 500,
       // Smaller fetches keep one batch's processing well inside the session timeout (kafkajs
       // heartbeats only between batches) and its outputs under one request's size.
       maxBytesPerPartition: 256 * 1024,
