@@ -4,6 +4,7 @@ import { retry } from '../../core/retry.js';
 import { PlatformError } from '../../core/errors.js';
 import type { ConsumerOptions, LogClient, LogConsumer, LogProducer, OutgoingMessage, TopicDefinition } from './log.js';
 import { partitionFor } from './partitioner.js';
+import { chunkBySize, MAX_REQUEST_BYTES, SendCoalescer } from './produce-batching.js';
 
 /**
  * The Kafka engine's log, on kafkajs. This file is the only one that imports kafkajs, so the
@@ -169,73 +170,10 @@ export class KafkaLog implements LogClient {
   }
 }
 
-const MAX_REQUEST_BYTES = 512 * 1024;
-
-const messageBytes = (m: OutgoingMessage): number =>
-  (m.key?.length ?? 0) + (m.value?.length ?? 0) + Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + k.length + String(v).length, 0) + 64;
-
-/** Splits per-topic messages into successive groups of at most about `maxBytes` each. */
-function chunkBySize(byTopic: Map<string, OutgoingMessage[]>, maxBytes: number): Map<string, OutgoingMessage[]>[] {
-  const chunks: Map<string, OutgoingMessage[]>[] = [];
-  let current = new Map<string, OutgoingMessage[]>();
-  let size = 0;
-  for (const [topic, ms] of byTopic) {
-    for (const m of ms) {
-      const bytes = messageBytes(m);
-      if (size > 0 && size + bytes > maxBytes) {
-        chunks.push(current);
-        current = new Map();
-        size = 0;
-      }
-      const list = current.get(topic);
-      if (list) list.push(m);
-      else current.set(topic, [m]);
-      size += bytes;
-    }
-  }
-  if (size > 0) chunks.push(current);
-  return chunks;
-}
-
 function rootCause(err: unknown): unknown {
   let e = err;
   while (e instanceof Error && e.cause) e = e.cause;
   return e;
-}
-
-/**
- * One produce request in flight per producer; sends that arrive meanwhile join the next
- * request. An idle producer sends at once (no linger), a busy one sends fewer, larger requests:
- * every processor of a process shares the producer, and a request per batch per hop would
- * otherwise cap the whole pipeline at the broker's request rate. Each caller's messages stay in
- * order and its promise settles with the request that carried them.
- */
-class SendCoalescer {
-  private queue: { messages: OutgoingMessage[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private draining = false;
-
-  constructor(private readonly sendNow: (messages: OutgoingMessage[]) => Promise<void>) {}
-
-  send(messages: OutgoingMessage[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ messages, resolve, reject });
-      if (!this.draining) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.draining = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
-      try {
-        await this.sendNow(batch.flatMap((b) => b.messages));
-        for (const b of batch) b.resolve();
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
-    }
-    this.draining = false;
-  }
 }
 
 const COMMIT_INTERVAL_MS = 100;
