@@ -32,8 +32,10 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
     p.stream('im.msg.stamped').process(['im.push.online', 'im.push.offline'], async (r, ctx) => {
       const m = r.value;
       // The groups processor writes memberships before their notice: catching up here makes
-      // every later message of the group reach the members the notice announces.
-      if (MEMBERSHIP_NOTICES.has(m.contentType)) await ctx.catchUp(members);
+      // every later message of the group reach the members the notice announces. A sender
+      // message logic accepted but this table does not know yet shows it is behind, too.
+      const behind = m.recipientKind === 'GROUP' && m.origin !== null && ctx.table(members).get(`${m.recipientId}|${m.sender}`) === undefined;
+      if (behind || MEMBERSHIP_NOTICES.has(m.contentType)) await ctx.catchUp(members);
       const recipients = m.recipientKind === 'USER' ? [m.recipientId] : groupMembers(ctx.table(members), m.recipientId);
       const others = recipients.filter((u) => u !== m.sender);
       const online = await lookupPresence(deps.presence, [m.sender, ...others], config);
