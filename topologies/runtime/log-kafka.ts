@@ -46,7 +46,10 @@ export class KafkaLog implements LogClient {
   /** Idempotent; retried as a whole, since waiting for leaders can meet a stale metadata view. */
   async createTopics(defs: TopicDefinition[]): Promise<void> {
     const admin = await this.admin();
-    await this.serially(() => this.withRetry(() => this.createMissing(admin, defs)));
+    // Leader elections for new topics can take many seconds on a busy single broker.
+    await this.serially(() =>
+      retry(() => this.createMissing(admin, defs), { retries: 12, initialDelayMs: 250, maxDelayMs: 3_000, onRetry: (err) => log.warn('topic creation retried', { error: (err as Error).message }) }),
+    );
   }
 
   private async createMissing(admin: Admin, defs: TopicDefinition[]): Promise<void> {
@@ -55,6 +58,7 @@ export class KafkaLog implements LogClient {
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
+        timeout: 30_000,
         topics: missing.map((d) => ({
           topic: d.name,
           numPartitions: d.partitions,
