@@ -44,6 +44,7 @@ schemas: install
 	npx tsx schemas/codegen.ts
 
 test: install up provision typecheck
+	npx tsx ops/bin/clean-test-topics.ts
 	npx vitest run
 
 topology: install

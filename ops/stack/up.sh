@@ -91,7 +91,8 @@ log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 EOF
-  local java=(java -Xmx512m -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
+  # 1.5 GB: every test run creates its own topic namespace, and partition metadata adds up.
+  local java=(java -Xmx1536m -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
   # Format the storage once; the data dir survives down.sh (only --wipe resets it).
   if [ ! -f "$dir/data/meta.properties" ]; then
     [ -s "$dir/cluster-id" ] || "${java[@]}" kafka.tools.StorageTool random-uuid >"$dir/cluster-id" || return 1
