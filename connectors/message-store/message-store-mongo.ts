@@ -4,7 +4,7 @@ import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
 
-const DUPLICATE_KEY = 11000;
+import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
 
 type MessageDoc = StoredMessage;
 interface ConversationDoc {

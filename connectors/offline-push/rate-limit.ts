@@ -1,3 +1,5 @@
+import { sleep } from '../../core/retry.js';
+
 /**
  * A token bucket: `ratePerSec` tokens a second, up to `burst` saved. `tryTake` answers at once
  * (drop when over the limit, e.g. typing indicators); `take` waits for a token (pace calls to
@@ -34,7 +36,7 @@ export class TokenBucket {
   async take(): Promise<void> {
     while (!this.tryTake()) {
       const waitMs = Math.max(1, Math.ceil(((1 - this.tokens) / this.config.ratePerSec) * 1000));
-      await new Promise((r) => setTimeout(r, waitMs));
+      await sleep(waitMs);
     }
   }
 

@@ -16,7 +16,7 @@ interface SpentDoc {
   used_at: Date;
 }
 
-const DUPLICATE_KEY = 11000;
+import { DUPLICATE_KEY } from '../../connectors/mongo/duplicate-key.js';
 
 interface FamilyDoc {
   _id: string;

@@ -11,7 +11,7 @@ interface UserDoc {
   created_at: Date;
 }
 
-const DUPLICATE_KEY = 11000;
+import { DUPLICATE_KEY } from '../../connectors/mongo/duplicate-key.js';
 
 function toRecord(doc: UserDoc): UserRecord {
   return {

@@ -12,7 +12,7 @@ import { testAuth } from './testing.js';
  */
 const n = Number(process.argv[2] ?? 5_000);
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../core/retry.js';
 
 const auth = await testAuth();
 const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./crash-fixture.ts', import.meta.url).pathname], {
