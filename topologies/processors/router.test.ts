@@ -98,5 +98,29 @@ for (const engine of engines) {
       await eventually(() => send.records.length === 2, 'routed again');
       expect(send.records.map((r) => r.value.clientMsgId)).toEqual(['d5', 'd6']);
     });
+
+    it('refusals of stale frames and of an open circuit carry the msg_id of the frame they answer', async () => {
+      const k = await kit();
+      const clock = Date.now();
+      await k.start('router', routerProcessor({ now: () => clock }, config));
+      const out = await k.collect('im.push.online');
+      const old = clock - 5_000;
+      // Three stale frames (threshold 3) open the circuit; the last two are refused unread.
+      await k.produce('im.ingress', [
+        ingress('fay', { type: 'send_msg', msg_id: 's1', recipient: 'zed', content: 'x', timestamp: 1 }, old),
+        ingress('fay', '{not json', old, 'send_msg'),
+        ingress('fay', { type: 'sync', msg_id: 's3', after_seq: 1 }, old),
+        ingress('fay', { type: 'send_msg', msg_id: 's4', recipient: 'zed', content: 'x', timestamp: 4 }, clock),
+        ingress('fay', { type: 'read', conversation_id: 'd:fay:zed', seq: 1 }, clock),
+      ]);
+      await eventually(() => out.records.length === 5, 'five refusals');
+      expect(frames(out.records).map((f) => [f.frame.error_code, f.frame.msg_id])).toEqual([
+        ['SERVICE_UNAVAILABLE', 's1'],
+        ['SERVICE_UNAVAILABLE', undefined],
+        ['SERVICE_UNAVAILABLE', 's3'],
+        ['SERVICE_UNAVAILABLE', 's4'],
+        ['SERVICE_UNAVAILABLE', undefined],
+      ]);
+    });
   });
 }

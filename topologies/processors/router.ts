@@ -38,16 +38,20 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
   return (p) => {
     p.stream('im.ingress').process(ROUTER_OUTPUTS, async (r, ctx) => {
       const f = r.value;
+      // Parsed once, up front: even a frame refused unread gets its msg_id back, so the client
+      // knows which send to retry.
+      const payload = parsePayload(f.payload);
+      const msgId = payload.ok ? clientMsgId(payload.value) : undefined;
       // A frame that waited longer than a client waits for its ack is a symptom of trouble
       // downstream: it feeds the breaker, and the client's retry (same msg_id) is idempotent.
       const stale = now() - f.receivedAt > config.routerStaleMs;
-      if (!breaker.allow()) return reject(f, 'unavailable', 'SERVICE_UNAVAILABLE');
+      if (!breaker.allow()) return reject(f, 'unavailable', 'SERVICE_UNAVAILABLE', undefined, msgId);
       if (stale) {
         breaker.failure();
-        return reject(f, 'stale', 'SERVICE_UNAVAILABLE');
+        return reject(f, 'stale', 'SERVICE_UNAVAILABLE', undefined, msgId);
       }
       try {
-        const out = route(r, ctx);
+        const out = route(r, ctx, payload, msgId);
         breaker.success();
         return out;
       } catch (err) {
@@ -62,18 +66,12 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
     return [replyTo(f.origin, f.userId, errorFrame(code, msgId, detail), f.correlationId)];
   }
 
-  function route(r: Rec<IngressFrame>, ctx: ProcessContext): Emit[] {
+  function route(r: Rec<IngressFrame>, ctx: ProcessContext, payload: Payload, msgId: string | undefined): Emit[] {
     const f = r.value;
-    let payload: unknown;
-    try {
-      payload = JSON.parse(f.payload);
-    } catch {
-      return reject(f, 'invalid', 'INVALID_JSON');
-    }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a frame is a JSON object');
-    const o = payload as Record<string, unknown>;
-    if (o.type !== f.frameType) return reject(f, 'invalid', 'MALFORMED_FRAME', 'type does not match the frame');
-    const msgId = typeof o.msg_id === 'string' ? o.msg_id.slice(0, 128) : undefined;
+    if (!payload.ok) return reject(f, 'invalid', 'INVALID_JSON');
+    if (!isObject(payload.value)) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a frame is a JSON object');
+    const o = payload.value;
+    if (o.type !== f.frameType) return reject(f, 'invalid', 'MALFORMED_FRAME', 'type does not match the frame', msgId);
     // Rate limit before validation: a flood of bad frames costs as much as good ones.
     if (!limiter.take(f.userId, f.receivedAt)) return reject(f, 'rate_limited', 'RATE_LIMIT_EXCEEDED', undefined, msgId);
     const base = { correlationId: f.correlationId, origin: f.origin };
@@ -81,7 +79,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
     switch (f.frameType) {
       case 'send_msg': {
         const v = validate.sendMsg(o, config.maxContentChars);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
         const m = v.frame;
         const group = m.recipient_type === 'group';
         const conversationId = group ? groupConversationId(m.recipient) : directConversationId(f.userId, m.recipient);
@@ -90,13 +88,13 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
       }
       case 'read': {
         const v = validate.read(o, f.userId);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
         routed.inc({ type: 'read', outcome: 'routed' });
         return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt } }];
       }
       case 'typing': {
         const v = validate.typing(o);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
         const t = v.frame;
         const group = t.recipient_type === 'group';
         const conversationId = group ? groupConversationId(t.recipient) : directConversationId(f.userId, t.recipient);
@@ -105,7 +103,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
       }
       case 'sync': {
         const v = validate.sync(o);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
         routed.inc({ type: 'sync', outcome: 'routed' });
         return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt } }];
       }
@@ -116,9 +114,26 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           routed.inc({ type: f.frameType, outcome: 'ignored' });
           return [];
         }
-        return reject(f, 'unknown', 'UNKNOWN_FRAME_TYPE', `unknown frame type '${f.frameType.slice(0, 32)}'`);
+        return reject(f, 'unknown', 'UNKNOWN_FRAME_TYPE', `unknown frame type '${f.frameType.slice(0, 32)}'`, msgId);
     }
   }
+}
+
+type Payload = { ok: true; value: unknown } | { ok: false };
+
+function parsePayload(text: string): Payload {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The client's msg_id, bounded like every id the pipeline echoes. */
+function clientMsgId(value: unknown): string | undefined {
+  return isObject(value) && typeof value.msg_id === 'string' && value.msg_id !== '' ? value.msg_id.slice(0, 128) : undefined;
 }
 
 /** Metric label: known types by name, everything else folded so labels stay bounded. */
