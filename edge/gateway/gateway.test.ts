@@ -76,6 +76,40 @@ describe('gateway limits', () => {
     expect(h.ingress.records).toHaveLength(0);
   });
 
+  it('refuses numbers the Avro records cannot hold with MALFORMED_FRAME and the msg_id, and the connection goes on', async () => {
+    h = await startTestGateway();
+    const c = await h.client('alice', 'phone');
+    const unsafe = 2 ** 53 - 1;
+    const cases: [unknown, string | undefined][] = [
+      [sendMsg('t-huge', { timestamp: 1e308 }), 't-huge'],
+      [sendMsg('t-unsafe', { timestamp: unsafe }), 't-unsafe'],
+      // Sent as text so the 30 digits reach the gateway exactly as a client would write them.
+      ['{"type":"send_msg","msg_id":"t-30","recipient":"bob","content":"hi","timestamp":123456789012345678901234567890}', 't-30'],
+      [sendMsg('t-frac', { timestamp: 1.5 }), 't-frac'],
+      [sendMsg('t-neg', { timestamp: -1 }), 't-neg'],
+      [{ type: 'sync', after_seq: unsafe }, undefined],
+      [{ type: 'sync', msg_id: 's-tagged', after_seq: unsafe }, 's-tagged'],
+      [{ type: 'sync', after_seq: -1 }, undefined],
+      [{ type: 'sync', limit: 2 ** 31 }, undefined],
+      [{ type: 'read', conversation_id: 'd:alice:bob', seq: unsafe }, undefined],
+    ];
+    for (const [frame, msgId] of cases) {
+      c.send(frame);
+      const err = await c.nextOfType('error');
+      expect(err).toMatchObject({ error_code: 'MALFORMED_FRAME' });
+      expect(err.msg_id).toBe(msgId);
+    }
+    // Still open and usable: the largest values the records hold pass through.
+    c.send(sendMsg('t-max', { timestamp: unsafe - 1 }));
+    c.send({ type: 'sync', after_seq: unsafe - 1, limit: 2 ** 31 - 1 });
+    await eventually(() => h!.ingress.records.length === 2, 'valid frames after the refused ones', 5_000);
+    expect(h.ingress.records.map((r) => r.value.frameType)).toEqual(['send_msg', 'sync']);
+    c.send({ type: 'heartbeat' });
+    expect(await c.nextOfType('heartbeat')).toHaveProperty('timestamp');
+    expect(c.closed).toBeNull();
+    expect(c.frames.filter((f) => f.type === 'error')).toEqual([]);
+  });
+
   it('rate-limits a user across all devices with a shared token bucket', async () => {
     h = await startTestGateway({ config: { userRatePerSec: 5 } });
     const phone = await h.client('alice', 'phone');

@@ -57,8 +57,9 @@ describe('command routes: validation and the commands they send', () => {
       await call(routes, 'bob', 'POST', '/v1/groups/g/members', { user_ids: [] }),
       await call(routes, 'bob', 'PUT', '/v1/groups/g/members/amy/role', { role: 'king' }),
       await call(routes, 'bob', 'POST', '/v1/groups/g/members/amy/mute', { until: 'soon' }),
+      await call(routes, 'bob', 'POST', '/v1/groups/g/members/amy/mute', { until: 2 ** 53 - 1 }),
     ];
-    expect(bad.map((r) => [r.status, (r.body as { error_code: string }).error_code])).toEqual(Array(7).fill([400, 'BAD_REQUEST']));
+    expect(bad.map((r) => [r.status, (r.body as { error_code: string }).error_code])).toEqual(Array(8).fill([400, 'BAD_REQUEST']));
     expect(commands.sent).toHaveLength(0);
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isLongField } from '../protocol/numbers.js';
 import { HttpError, type HttpRequest, type HttpResponse } from './routes.js';
 
 /**
@@ -51,7 +52,8 @@ export function textField(req: HttpRequest, name: string, { max, optional = fals
 
 export function numberField(req: HttpRequest, name: string): number {
   const v = body(req)[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new HttpError(400, 'BAD_REQUEST', `${name} must be epoch milliseconds`);
+  // Avro long range: a number the command record cannot encode would fail at produce time.
+  if (!isLongField(v)) throw new HttpError(400, 'BAD_REQUEST', `${name} must be epoch milliseconds`);
   return v;
 }
 

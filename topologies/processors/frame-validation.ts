@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from '../../edge/protocol/frames.js';
+import { isIntField, isLongField } from '../../edge/protocol/numbers.js';
 import { SYSTEM_MSG_ID_PREFIX } from './notices.js';
 
 /**
@@ -36,8 +37,9 @@ export function sendMsg(o: Obj, maxContentChars: number): Checked<SendMsgFrame> 
   const contentType = o.content_type ?? 'text';
   if (typeof contentType !== 'string' || !/^[a-z0-9][a-z0-9.+/-]{0,63}$/i.test(contentType)) return fail('content_type must be a short media-type-like string', msgId);
   if (contentType.startsWith('system/')) return fail('content_type system/* is reserved for the server', msgId);
-  if (typeof o.timestamp !== 'number' || !Number.isFinite(o.timestamp)) return fail('timestamp must be a number (epoch ms)', msgId);
-  return { ok: true, frame: { type: 'send_msg', msg_id: msgId, recipient, recipient_type: rtype, content: o.content, content_type: contentType, timestamp: Math.trunc(o.timestamp) } };
+  // Integers are checked against their Avro type: one it cannot encode would be dead-lettered.
+  if (!isLongField(o.timestamp)) return fail('timestamp must be a non-negative integer (epoch ms) below 2^53 - 1', msgId);
+  return { ok: true, frame: { type: 'send_msg', msg_id: msgId, recipient, recipient_type: rtype, content: o.content, content_type: contentType, timestamp: o.timestamp } };
 }
 
 const CONVERSATION = /^(d:[^:\s|]+:[^:\s|]+|g:[^:\s|]+)$/;
@@ -46,7 +48,7 @@ export function read(o: Obj, userId: string): Checked<ReadFrame> {
   const conv = o.conversation_id;
   if (typeof conv !== 'string' || !CONVERSATION.test(conv)) return fail('conversation_id must be d:<user>:<user> or g:<group>');
   if (conv.startsWith('d:') && !conv.split(':').slice(1).includes(userId)) return { ok: false, code: 'FORBIDDEN', detail: 'not a party of that conversation' };
-  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return fail('seq must be a non-negative integer');
+  if (!isLongField(o.seq)) return fail('seq must be a non-negative integer below 2^53 - 1');
   return { ok: true, frame: { type: 'read', conversation_id: conv, seq: o.seq } };
 }
 
@@ -66,8 +68,8 @@ export function sync(o: Obj): Checked<SyncFrame> {
   const conv = o.conversation_id;
   if (conv !== undefined && conv !== null && (typeof conv !== 'string' || !CONVERSATION.test(conv))) return fail('conversation_id must be d:<user>:<user> or g:<group>');
   const after = o.after_seq ?? 0;
-  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) return fail('after_seq must be a non-negative integer');
+  if (!isLongField(after)) return fail('after_seq must be a non-negative integer below 2^53 - 1');
   const limit = o.limit ?? SYNC_DEFAULT_LIMIT;
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) return fail('limit must be a positive integer');
+  if (!isIntField(limit, 1)) return fail('limit must be a positive integer below 2^31');
   return { ok: true, frame: { type: 'sync', ...(typeof conv === 'string' ? { conversation_id: conv } : {}), after_seq: after, limit: Math.min(limit, SYNC_MAX_LIMIT) } };
 }

@@ -67,6 +67,37 @@ for (const engine of engines) {
       expect(dlq.records).toHaveLength(0);
     });
 
+    it('refuses integers the Avro records cannot hold, with the msg_id, and routes the largest they can', async () => {
+      const k = await kit();
+      const now = Date.now();
+      await k.start('router', routerProcessor({ now: () => now }, { ...config, routerBurst: 50 }));
+      const unsafe = 2 ** 53 - 1;
+      const msg = (id: string, timestamp: unknown) => ingress('ivy', { type: 'send_msg', msg_id: id, recipient: 'bob', content: 'x', timestamp }, now);
+      await k.produce('im.ingress', [
+        msg('n1', 1e308),
+        msg('n2', unsafe),
+        msg('n3', 1.5),
+        ingress('ivy', { type: 'sync', after_seq: unsafe }, now),
+        ingress('ivy', { type: 'sync', limit: 2 ** 31 }, now),
+        ingress('ivy', { type: 'read', conversation_id: 'd:bob:ivy', seq: unsafe }, now),
+        msg('n-max', unsafe - 1),
+        ingress('ivy', { type: 'sync', after_seq: unsafe - 1, limit: 2 ** 31 - 1 }, now),
+        ingress('ivy', { type: 'read', conversation_id: 'd:bob:ivy', seq: unsafe - 1 }, now),
+      ]);
+      const [out, send, sync, receipt, dlq] = await Promise.all([k.collect('im.push.online'), k.collect('im.cmd.send'), k.collect('im.cmd.sync'), k.collect('im.cmd.receipt'), k.collect('im.dlq')]);
+      await eventually(() => out.records.length === 6 && send.records.length === 1 && sync.records.length === 1 && receipt.records.length === 1, 'refused and routed');
+      expect(frames(out.records).map((f) => [f.frame.error_code, f.frame.msg_id])).toEqual([
+        ['MALFORMED_FRAME', 'n1'],
+        ['MALFORMED_FRAME', 'n2'],
+        ['MALFORMED_FRAME', 'n3'],
+        ...Array(3).fill(['MALFORMED_FRAME', undefined]),
+      ]);
+      expect(send.records[0]!.value).toMatchObject({ clientMsgId: 'n-max', clientTimestamp: unsafe - 1 });
+      expect(sync.records[0]!.value).toMatchObject({ afterSeq: unsafe - 1, limit: 500 });
+      expect(receipt.records[0]!.value).toMatchObject({ seq: unsafe - 1 });
+      expect(dlq.records).toHaveLength(0);
+    });
+
     it('limits each user with a token bucket on the gateway clock', async () => {
       const k = await kit();
       const now = Date.now();
