@@ -1,3 +1,4 @@
+import type { PresenceEntry } from '../presence/presence.js';
 import { CloseCodes, ErrorCodes, type ErrorCode } from '../protocol/codes.js';
 import type { ErrorFrame } from '../protocol/frames.js';
 import { gatewayMetrics as m } from './metrics.js';
@@ -17,6 +18,8 @@ export interface ConnData {
   expiresAt: number;
   /** Last frame or pong from the client, epoch ms. */
   lastSeen: number;
+  /** When the upgrade was accepted, epoch ms; part of the connection's presence entry. */
+  connectedAt: number;
   /** Set when the upgrade was refused: the socket only carries the reason, then closes. */
   refused: CloseName | null;
   closed: boolean;
@@ -78,6 +81,13 @@ export class Connections {
     return this.byId.values();
   }
 
+  /** The presence entries of every open connection: what presence is rebuilt from. */
+  presenceEntries(gatewayId: string): PresenceEntry[] {
+    const out: PresenceEntry[] = [];
+    for (const ws of this.byId.values()) out.push(presenceEntry(ws.getUserData(), gatewayId));
+    return out;
+  }
+
   /** Token bucket shared by all of the user's devices here: `ratePerSec` tokens, refilled continuously. */
   takeToken(userId: string, now = Date.now()): boolean {
     const slot = this.byUser.get(userId);
@@ -88,6 +98,10 @@ export class Connections {
     slot.tokens -= 1;
     return true;
   }
+}
+
+export function presenceEntry(d: ConnData, gatewayId: string): PresenceEntry {
+  return { userId: d.userId, connectionId: d.id, gatewayId, deviceId: d.deviceId, connectedAt: d.connectedAt };
 }
 
 /** What a write did: written, or the connection was closed as a slow consumer (or already gone). */

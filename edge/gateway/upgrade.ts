@@ -43,7 +43,7 @@ export function upgradeHandler(o: UpgradeOptions) {
       res.cork(() => res.writeStatus('503 Service Unavailable').end('shutting down'));
     };
     if (!o.accepting()) return unavailable();
-    const data: ConnData = { id: o.newConnectionId(), userId: '', deviceId: '', expiresAt: 0, lastSeen: Date.now(), refused: null, closed: false };
+    const data: ConnData = { id: o.newConnectionId(), userId: '', deviceId: '', expiresAt: 0, lastSeen: Date.now(), connectedAt: Date.now(), refused: null, closed: false };
     const finish = (refused: CloseName | null, t?: VerifiedToken): void => {
       if (aborted) return;
       // The gateway may have begun stopping while the token was being verified.

@@ -30,8 +30,27 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
       conns?.delete(connectionId);
       if (conns?.size === 0) users.delete(userId);
     },
-    async heartbeat(gatewayId) {
+    async heartbeat(gatewayId, entries) {
       gatewayExpiry.set(gatewayId, now() + options.ttlMs);
+      let recreated = 0;
+      let removed = 0;
+      const open = new Set<string>();
+      for (const e of entries) {
+        open.add(e.connectionId);
+        let conns = users.get(e.userId);
+        if (!conns) users.set(e.userId, (conns = new Map()));
+        if (!conns.has(e.connectionId)) recreated++;
+        conns.set(e.connectionId, { ...e });
+      }
+      for (const [userId, conns] of users) {
+        for (const [id, e] of conns) if (e.gatewayId === gatewayId && !open.has(id) && conns.delete(id)) removed++;
+        if (conns.size === 0) users.delete(userId);
+      }
+      return { recreated, removed };
+    },
+    // One process: the store cannot go away and come back.
+    onReconnect() {
+      return () => {};
     },
     async removeGateway(gatewayId) {
       gatewayExpiry.delete(gatewayId);
