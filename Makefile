@@ -21,8 +21,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 install: $(NPM_STAMP)
 
+# Node itself, not npx/tsx: make forwards SIGTERM to its child only, and npx's shell would not
+# pass it on (the server kept running after make was gone).
 run: install
-	npx tsx ops/bin/run.ts
+	node --import tsx ops/bin/run.ts
 
 up:
 	bash ops/stack/up.sh
@@ -51,4 +53,4 @@ topology: install
 	npx tsx ops/bin/topology.ts
 
 bench: install up provision
-	npx tsx bench/run.ts $(ARGS)
+	node --import tsx bench/run.ts $(ARGS)

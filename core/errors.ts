@@ -30,6 +30,23 @@ export class PoisonError extends PlatformError {
   }
 }
 
+/**
+ * A listening port another process already holds. Every listener of the platform listens
+ * exclusively (uWebSockets.js would otherwise share the port through SO_REUSEPORT and the
+ * kernel would split the connections between the two processes without a word).
+ */
+export class PortInUseError extends PlatformError {
+  readonly setting: string;
+  readonly address: string;
+
+  constructor(setting: string, address: string) {
+    super('PORT_IN_USE', `${address} is already in use by another process; stop it or set ${setting} to a free port`);
+    this.name = 'PortInUseError';
+    this.setting = setting;
+    this.address = address;
+  }
+}
+
 /** True when an error may go away on retry; programming errors (TypeError...) never do. */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PlatformError) return err.retriable;

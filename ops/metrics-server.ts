@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { registry } from '../core/metrics.js';
+import { listenError } from '../core/ports.js';
 
 /**
  * /metrics, /healthz and /readyz for processes without the gateway's HTTP server (the
  * pipeline processes). `ready()` decides readiness (e.g. tables restored, groups joined).
+ * Node listens exclusively; a port already held is a PortInUseError naming `setting`.
  */
-export async function startMetricsServer(port: number, ready: () => boolean): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(port: number, ready: () => boolean, setting = 'IM_METRICS_PORT'): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -22,7 +24,11 @@ export async function startMetricsServer(port: number, ready: () => boolean): Pr
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error_code":"NOT_FOUND","error_message":"No such resource"}');
     }
   });
-  await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
+  const host = '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(setting, host, port, err)));
+    server.listen({ host, port, exclusive: true }, resolve);
+  });
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,

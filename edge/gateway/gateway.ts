@@ -1,5 +1,4 @@
 import type { PlatformConfig } from '../../core/config.js';
-import { PlatformError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { LogClient, LogProducer } from '../../topologies/runtime/log.js';
@@ -7,18 +6,17 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import type { HttpRoute } from '../http/routes.js';
 import type { Presence } from '../presence/presence.js';
-import { createPresenceSync } from '../presence/sync.js';
 import { CloseCodes, type ErrorCode } from '../protocol/codes.js';
 import type { ReconnectFrame } from '../protocol/frames.js';
 import { AckTracker } from './acks.js';
-import { closeConn, Connections, presenceEntry, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
+import { closeConn, Connections, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
 import { deliver } from './delivery.js';
 import { mountHttp } from './http.js';
 import { Upstream } from './ingress.js';
 import { handleMessage, type MessageContext } from './messages.js';
 import { gatewayMetrics as m } from './metrics.js';
 import { upgradeHandler } from './upgrade.js';
-import { loadNativeUws, type us_listen_socket } from './uws.js';
+import { listenExclusive, loadNativeUws, type us_listen_socket } from './uws.js';
 
 export interface GatewayDeps {
   /** Where ingress frames and offline tasks are produced. */
@@ -71,8 +69,6 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   const timers: NodeJS.Timeout[] = [];
   const app = uws.App();
   const warn = (what: string) => (err: unknown) => logger.warn(what, { err });
-  // Presence is re-asserted from the open sockets: a Redis that lost it gets it back.
-  const presenceSync = createPresenceSync({ presence, gatewayId, logger, entries: () => conns.presenceEntries(gatewayId), isOpen: (id) => conns.get(id) !== undefined });
 
   const open = (ws: Conn): void => {
     const d = ws.getUserData();
@@ -90,7 +86,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     }
     conns.add(ws);
     m.connections.inc({ gateway: gatewayId });
-    presence.connect(presenceEntry(d, gatewayId)).catch(warn('presence connect failed'));
+    presence.connect({ userId: d.userId, connectionId: d.id, gatewayId, deviceId: d.deviceId, connectedAt: Date.now() }).catch(warn('presence connect failed'));
   };
 
   const close = (ws: Conn): void => {
@@ -164,36 +160,40 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     },
 
     async start() {
-      producer = await deps.log.producer();
-      const up = new Upstream({
-        producer,
-        serde: deps.serde,
-        logger,
-        lingerMs: config.ingressLingerMs,
-        batchMax: config.ingressBatchMax,
-        onIngressFailed: (frames) => {
-          for (const f of frames) {
-            const ws = conns.get(f.origin.connectionId);
-            const msgId = /"msg_id"\s*:\s*"([^"]*)"/.exec(f.payload)?.[1];
-            if (ws) ws.cork(() => sendError(ws, 'SERVICE_UNAVAILABLE', bound, msgId));
-          }
-        },
-      });
-      upstream = up;
-      ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
-      // Before any connection: supersedes what a killed predecessor with this id left behind.
-      await presenceSync.run('start');
-      unsubscribe = await deps.pushBus.subscribe(gatewayId, (push) => deliver(push, conns, acks, up, bound));
-      const port = await new Promise<number>((resolve, reject) =>
-        app.listen(config.host, config.port, (socket) => {
-          if (!socket) return reject(new PlatformError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}`));
-          listenSocket = socket;
-          resolve(uws.us_socket_local_port(socket));
-        }),
-      );
+      // Listen first: a port held by another process must fail before anything is joined.
+      const socket = await listenExclusive(app, config.host, config.port);
+      listenSocket = socket;
+      const port = uws.us_socket_local_port(socket);
+      try {
+        producer = await deps.log.producer();
+        const up = new Upstream({
+          producer,
+          serde: deps.serde,
+          logger,
+          lingerMs: config.ingressLingerMs,
+          batchMax: config.ingressBatchMax,
+          onIngressFailed: (frames) => {
+            for (const f of frames) {
+              const ws = conns.get(f.origin.connectionId);
+              const msgId = /"msg_id"\s*:\s*"([^"]*)"/.exec(f.payload)?.[1];
+              if (ws) ws.cork(() => sendError(ws, 'SERVICE_UNAVAILABLE', bound, msgId));
+            }
+          },
+        });
+        upstream = up;
+        ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
+        await presence.heartbeat(gatewayId);
+        unsubscribe = await deps.pushBus.subscribe(gatewayId, (push) => deliver(push, conns, acks, up, bound));
+      } catch (err) {
+        uws.us_listen_socket_close(socket);
+        listenSocket = null;
+        await producer?.close().catch(warn('producer close failed'));
+        producer = null;
+        throw err;
+      }
       const tick = Math.max(10, Math.min(config.heartbeatIntervalMs, Math.floor(config.heartbeatTimeoutMs / 3)));
       timers.push(setInterval(sweep, tick));
-      presenceSync.start(config.heartbeatIntervalMs);
+      timers.push(setInterval(() => void presence.heartbeat(gatewayId).catch(warn('presence heartbeat failed')), config.heartbeatIntervalMs));
       timers.push(setInterval(expireAcks, Math.max(10, Math.floor(config.deliveryAckTimeoutMs / 5))));
       accepting = true;
       logger.info('gateway listening', { gatewayId, host: config.host, port });
@@ -207,7 +207,6 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
       listenSocket = null;
       for (const t of timers) clearInterval(t);
-      await presenceSync.stop();
       await unsubscribe?.().catch(warn('push bus unsubscribe failed'));
       const hint: ReconnectFrame = { type: 'reconnect', reason: CloseCodes.GOING_AWAY.reason, retry_after_ms: 0, timestamp: Date.now() };
       for (const ws of [...conns.all()]) {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import { PlatformError } from '../../core/errors.js';
+import { listenFailure } from '../../core/ports.js';
 
 /**
  * Loads uWebSockets.js and refuses to run on its pure-JS fallback: the package silently falls
@@ -20,6 +21,27 @@ export function loadNativeUws(): typeof UWS {
       `uWebSockets.js has no native binary for ${process.platform}-${process.arch} ABI ${process.versions.modules}; refusing the JS fallback`,
     );
   return uws;
+}
+
+/**
+ * uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT. The default listen sets SO_REUSEPORT, so a second
+ * process on the same port would silently take a share of the connections; exclusive, the
+ * second listen fails. (The typings declare the option only for listen(port, options, cb), but
+ * the binding takes it as the third argument of listen(host, port, options, cb) as well.)
+ */
+export const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
+type ListenHostOptions = (host: string, port: number, options: number, cb: (socket: UWS.us_listen_socket | false) => void) => unknown;
+
+/**
+ * Listens on host:port alone; a port already held is a PortInUseError naming IM_EDGE_PORT
+ * (PORT_IN_USE), any other failure LISTEN_FAILED.
+ */
+export async function listenExclusive(app: UWS.TemplatedApp, host: string, port: number): Promise<UWS.us_listen_socket> {
+  const listen = app.listen.bind(app) as unknown as ListenHostOptions;
+  const socket = await new Promise<UWS.us_listen_socket | false>((resolve) => listen(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, resolve));
+  if (socket) return socket;
+  throw await listenFailure('IM_EDGE_PORT', host, port);
 }
 
 export type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';

@@ -2,22 +2,37 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../core/config.js';
 import { createLogger, setLogLevel } from '../../core/logger.js';
 import { enableDefaultMetrics } from '../../core/metrics.js';
-import { connectInfrastructure, startEdge, startPipeline } from '../platform.js';
-import { onShutdown } from './shutdown.js';
+import { connectInfrastructure, startEdge, startPipeline, type Infrastructure, type RunningEdge, type RunningPipeline } from '../platform.js';
+import { onShutdown, startOrExit } from './shutdown.js';
 
 /**
  * `make run`: the whole platform in one process. With no configuration it runs on the
  * embedded in-memory engine with in-process presence and stores; with IM_ENGINE=kafka,
  * IM_REDIS_URL and IM_MONGO_URL set it runs the same code on the real stack.
  */
-const config = loadConfig();
-setLogLevel(config.logLevel);
-enableDefaultMetrics();
-const logger = createLogger('platform');
-const infra = await connectInfrastructure(config, logger);
-const pipeline = await startPipeline(infra, logger);
-const edge = await startEdge(infra, logger, { staticDir: fileURLToPath(new URL('../../edge/web', import.meta.url)) });
-const base = `${config.edge.host}:${edge.port}`;
+let infra: Infrastructure | undefined;
+let pipeline: RunningPipeline | undefined;
+let edge: RunningEdge | undefined;
+const stop = async (): Promise<void> => {
+  await edge?.stop();
+  await pipeline?.stop();
+  await infra?.close();
+};
+const { config, logger, port } = await startOrExit(
+  'make run',
+  async () => {
+    const config = loadConfig();
+    setLogLevel(config.logLevel);
+    enableDefaultMetrics();
+    const logger = createLogger('platform');
+    infra = await connectInfrastructure(config, logger);
+    pipeline = await startPipeline(infra, logger);
+    edge = await startEdge(infra, logger, { staticDir: fileURLToPath(new URL('../../edge/web', import.meta.url)) });
+    return { config, logger, port: edge.port };
+  },
+  stop,
+);
+const base = `${config.edge.host}:${port}`;
 process.stdout.write(
   [
     '',
@@ -29,8 +44,4 @@ process.stdout.write(
     '',
   ].join('\n') + '\n',
 );
-onShutdown(logger, async () => {
-  await edge.stop();
-  await pipeline.stop();
-  await infra.close();
-});
+onShutdown(logger, stop, { followParent: true });

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PlatformError, PortInUseError } from '../../core/errors.js';
+import { startMetricsServer } from '../../ops/metrics-server.js';
+import { startTestGateway, type GatewayHarness } from './testing.js';
+
+/** Every listener of the platform refuses a port another process holds (no silent SO_REUSEPORT sharing). */
+const harnesses: GatewayHarness[] = [];
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.close();
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+const uwsPath = createRequire(import.meta.url).resolve('uWebSockets.js');
+
+/** Another process listening the way uWS does by default (SO_REUSEPORT): an unrelated copy of the platform. */
+async function foreignUwsListener(): Promise<number> {
+  const code = `const u=require(${JSON.stringify(uwsPath)});u.App().listen('127.0.0.1',0,(s)=>{process.stdout.write(String(s?u.us_socket_local_port(s):-1)+'\\n')});`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (c) => reject(new Error(`listener exited ${c}`)));
+  });
+  const port = Number(line);
+  expect(port).toBeGreaterThan(0);
+  return port;
+}
+
+describe('exclusive ports', () => {
+  it('refuses a second gateway on the first one\'s port with PORT_IN_USE naming IM_EDGE_PORT', async () => {
+    const first = await startTestGateway();
+    harnesses.push(first);
+    const err = await startTestGateway({ config: { port: first.port } }).then(
+      (h) => {
+        harnesses.push(h);
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PortInUseError);
+    expect((err as PlatformError).code).toBe('PORT_IN_USE');
+    expect((err as Error).message).toContain(`127.0.0.1:${first.port}`);
+    expect((err as Error).message).toContain('IM_EDGE_PORT');
+    // The first one still serves.
+    expect((await fetch(`http://127.0.0.1:${first.port}/healthz`)).status).toBe(200);
+  });
+
+  it('refuses a port that another process holds with SO_REUSEPORT (uWS default listen)', async () => {
+    const port = await foreignUwsListener();
+    const err = await startTestGateway({ config: { port } }).then(
+      (h) => {
+        harnesses.push(h);
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    expect((err as PlatformError | null)?.code).toBe('PORT_IN_USE');
+  });
+
+  it('keeps a later uWS default listener off the gateway\'s port', async () => {
+    const h = await startTestGateway();
+    harnesses.push(h);
+    const code = `const u=require(${JSON.stringify(uwsPath)});u.App().listen('127.0.0.1',${h.port},(s)=>{process.exit(s?0:3)});`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+    children.push(child);
+    expect(await new Promise<number | null>((r) => child.once('exit', r))).toBe(3);
+  });
+
+  it('reports the metrics server\'s held port as PORT_IN_USE naming IM_METRICS_PORT', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '0.0.0.0', r));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const err = await startMetricsServer(port, () => true).then(
+        async (m) => {
+          await m.close();
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      expect((err as PlatformError | null)?.code).toBe('PORT_IN_USE');
+      expect((err as Error).message).toContain('IM_METRICS_PORT');
+    } finally {
+      holder.close();
+    }
+  });
+});
