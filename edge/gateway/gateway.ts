@@ -6,10 +6,11 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import type { HttpRoute } from '../http/routes.js';
 import type { Presence } from '../presence/presence.js';
+import { createPresenceSync } from '../presence/sync.js';
 import { CloseCodes, type ErrorCode } from '../protocol/codes.js';
 import type { ReconnectFrame } from '../protocol/frames.js';
 import { AckTracker } from './acks.js';
-import { closeConn, Connections, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
+import { closeConn, Connections, presenceEntry, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
 import { deliver } from './delivery.js';
 import { mountHttp } from './http.js';
 import { Upstream } from './ingress.js';
@@ -69,6 +70,8 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   const timers: NodeJS.Timeout[] = [];
   const app = uws.App();
   const warn = (what: string) => (err: unknown) => logger.warn(what, { err });
+  // Presence is re-asserted from the open sockets: a Redis that lost it gets it back.
+  const presenceSync = createPresenceSync({ presence, gatewayId, logger, entries: () => conns.presenceEntries(gatewayId), isOpen: (id) => conns.get(id) !== undefined });
 
   const open = (ws: Conn): void => {
     const d = ws.getUserData();
@@ -86,7 +89,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     }
     conns.add(ws);
     m.connections.inc({ gateway: gatewayId });
-    presence.connect({ userId: d.userId, connectionId: d.id, gatewayId, deviceId: d.deviceId, connectedAt: Date.now() }).catch(warn('presence connect failed'));
+    presence.connect(presenceEntry(d, gatewayId)).catch(warn('presence connect failed'));
   };
 
   const close = (ws: Conn): void => {
@@ -182,7 +185,8 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
         });
         upstream = up;
         ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
-        await presence.heartbeat(gatewayId);
+        // Before any connection: supersedes what a killed predecessor with this id left behind.
+        await presenceSync.run('start');
         unsubscribe = await deps.pushBus.subscribe(gatewayId, (push) => deliver(push, conns, acks, up, bound));
       } catch (err) {
         uws.us_listen_socket_close(socket);
@@ -193,7 +197,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       }
       const tick = Math.max(10, Math.min(config.heartbeatIntervalMs, Math.floor(config.heartbeatTimeoutMs / 3)));
       timers.push(setInterval(sweep, tick));
-      timers.push(setInterval(() => void presence.heartbeat(gatewayId).catch(warn('presence heartbeat failed')), config.heartbeatIntervalMs));
+      presenceSync.start(config.heartbeatIntervalMs);
       timers.push(setInterval(expireAcks, Math.max(10, Math.floor(config.deliveryAckTimeoutMs / 5))));
       accepting = true;
       logger.info('gateway listening', { gatewayId, host: config.host, port });
@@ -207,6 +211,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
       listenSocket = null;
       for (const t of timers) clearInterval(t);
+      await presenceSync.stop();
       await unsubscribe?.().catch(warn('push bus unsubscribe failed'));
       const hint: ReconnectFrame = { type: 'reconnect', reason: CloseCodes.GOING_AWAY.reason, retry_after_ms: 0, timestamp: Date.now() };
       for (const ws of [...conns.all()]) {
