@@ -1,8 +1,9 @@
 import { MongoClient } from 'mongodb';
+import { mongoClientOptions } from '../connectors/mongo/pool.js';
 
 /** True when the MongoDB endpoint answers a ping (and, given a database, a count there) within the time. */
 export async function mongoAnswers(url: string, timeoutMs = 5000, db?: string): Promise<boolean> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+  const client = new MongoClient(url, mongoClientOptions({ maxPoolSize: 1, waitQueueTimeoutMs: timeoutMs }, { serverSelectionTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs }));
   try {
     await client.connect();
     await client.db('admin').command({ ping: 1 });

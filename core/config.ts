@@ -14,7 +14,11 @@ export interface PlatformConfig {
   kafka: { brokers: string[]; clientId: string; topicPrefix: string };
   registry: { url: string };
   redis: { url: string | null };
-  mongo: { url: string | null; database: string };
+  /**
+   * `maxPoolSize` and `waitQueueTimeoutMs` size every MongoClient; `updatesPerCommand` bounds the
+   * statements of one update command (connectors/mongo/pool.ts says why: FerretDB's pool).
+   */
+  mongo: { url: string | null; database: string; maxPoolSize: number; waitQueueTimeoutMs: number; updatesPerCommand: number };
   runtime: {
     /** Transient failures per record before it goes to the dead-letter topic. */
     maxRetries: number;
@@ -173,7 +177,13 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     kafka: { brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']), clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform'), topicPrefix: r.string('IM_TOPIC_PREFIX', '') },
     registry: { url: r.string('IM_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7') },
     redis: { url: r.optional('IM_REDIS_URL') },
-    mongo: { url: r.optional('IM_MONGO_URL'), database: r.string('IM_MONGO_DB', 'im') },
+    mongo: {
+      url: r.optional('IM_MONGO_URL'),
+      database: r.string('IM_MONGO_DB', 'im'),
+      maxPoolSize: r.int('IM_MONGO_MAX_POOL', 10, 1, 1000),
+      waitQueueTimeoutMs: r.int('IM_MONGO_WAIT_QUEUE_TIMEOUT_MS', 10_000, 100, 600_000),
+      updatesPerCommand: r.int('IM_MONGO_UPDATES_PER_COMMAND', 16, 1, 100_000),
+    },
     runtime: {
       maxRetries: r.int('IM_RUNTIME_MAX_RETRIES', 5, 0, 100),
       retryInitialMs: r.int('IM_RUNTIME_RETRY_INITIAL_MS', 100, 1),

@@ -10,6 +10,7 @@ import type { RecentCache } from '../connectors/message-store/recent-cache.js';
 import { createMemoryRecentCache } from '../connectors/message-store/recent-cache-memory.js';
 import { createRedisRecentCache } from '../connectors/message-store/recent-cache-redis.js';
 import { instrumentMongo } from '../connectors/mongo/mongo-metrics.js';
+import { mongoClientOptions } from '../connectors/mongo/pool.js';
 import { createMemoryMirror } from '../connectors/mongo-mirror/mirror-memory.js';
 import { createMongoMirror } from '../connectors/mongo-mirror/mirror-mongo.js';
 import { MirrorSink } from '../connectors/mongo-mirror/mirror-sink.js';
@@ -81,13 +82,14 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
   let mirror: MirrorStore;
   let deviceTokens: DeviceTokenStore;
   if (config.mongo.url) {
-    const client = new MongoClient(config.mongo.url, { monitorCommands: true });
+    const client = new MongoClient(config.mongo.url, mongoClientOptions(config.mongo, { monitorCommands: true }));
     instrumentMongo(client);
     await client.connect();
     closers.push(() => client.close());
     db = client.db(config.mongo.database);
-    messageStore = await createMongoMessageStore({ db });
-    const mongoMirror = createMongoMirror(db);
+    const { updatesPerCommand } = config.mongo;
+    messageStore = await createMongoMessageStore({ db, updatesPerCommand });
+    const mongoMirror = createMongoMirror(db, { updatesPerCommand });
     await mongoMirror.ensureIndexes();
     mirror = mongoMirror;
     deviceTokens = await createMongoDeviceTokenStore(db);

@@ -5,6 +5,7 @@ import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } fro
 import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
 
 import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
+import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
 
 type MessageDoc = StoredMessage;
 interface ConversationDoc {
@@ -28,6 +29,8 @@ export interface MongoMessageStoreOptions {
   db: Db;
   /** Collection name prefix, so tests and tenants can share a database. */
   prefix?: string;
+  /** Update statements per command (IM_MONGO_UPDATES_PER_COMMAND; see connectors/mongo/pool.ts). */
+  updatesPerCommand?: number;
   /** Closed with the store when the store owns the connection. */
   onClose?: () => Promise<void>;
 }
@@ -72,13 +75,16 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
       });
       ops.push({ updateOne: { filter: { _id: id, lastSeq: { $lt: m.seq } }, update: { $set: { lastSeq: m.seq, lastMessage: toStored(m), updatedAt: m.stampedAt } } } });
     }
-    if (ops.length === 0) return;
-    try {
-      await conversations.bulkWrite(ops, { ordered: true });
-    } catch (err) {
-      // Two writers upserting one new conversation at once: one insert loses; run again.
-      if (err instanceof MongoBulkWriteError && err.code === DUPLICATE_KEY) await conversations.bulkWrite(ops, { ordered: true });
-      else throw err;
+    // In order, a bounded number of statements per command (even, so a conversation's two stay together).
+    const perCommand = Math.max(2, Math.floor((options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND) / 2) * 2);
+    for (const chunk of inChunks(ops, perCommand)) {
+      try {
+        await conversations.bulkWrite(chunk, { ordered: true });
+      } catch (err) {
+        // Two writers upserting one new conversation at once: one insert loses; run again.
+        if (err instanceof MongoBulkWriteError && err.code === DUPLICATE_KEY) await conversations.bulkWrite(chunk, { ordered: true });
+        else throw err;
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import { oneAtATime } from '../mongo/one-at-a-time.js';
+import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import { lastWrites, type MirrorStore, type MirrorWrite } from './mirror-store.js';
@@ -15,8 +16,9 @@ export interface MongoMirror extends MirrorStore {
  * no transactions, no $lookup). One document per state key (`_id` = the topic key), in
  * `mirror_relations`, `mirror_groups` and `mirror_members`; joins happen here, in two queries.
  */
-export function createMongoMirror(db: Db, options: { prefix?: string } = {}): MongoMirror {
+export function createMongoMirror(db: Db, options: { prefix?: string; updatesPerCommand?: number } = {}): MongoMirror {
   const prefix = options.prefix ?? 'mirror_';
+  const perCommand = options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND;
   const relations: Collection<Doc<RelationState>> = db.collection(`${prefix}relations`);
   const groups: Collection<Doc<GroupState>> = db.collection(`${prefix}groups`);
   const members: Collection<Doc<MemberState>> = db.collection(`${prefix}members`);
@@ -46,10 +48,11 @@ export function createMongoMirror(db: Db, options: { prefix?: string } = {}): Mo
       const rel = pick('im.state.relations');
       const grp = pick('im.state.groups');
       const mem = pick('im.state.members');
+      // Bounded commands: FerretDB holds a PostgreSQL connection per matched statement (connectors/mongo/pool.ts).
       await exclusive(async () => {
-        if (rel.length) await relations.bulkWrite(ops(rel), { ordered: false });
-        if (grp.length) await groups.bulkWrite(ops(grp), { ordered: false });
-        if (mem.length) await members.bulkWrite(ops(mem), { ordered: false });
+        for (const chunk of inChunks(rel, perCommand)) await relations.bulkWrite(ops(chunk), { ordered: false });
+        for (const chunk of inChunks(grp, perCommand)) await groups.bulkWrite(ops(chunk), { ordered: false });
+        for (const chunk of inChunks(mem, perCommand)) await members.bulkWrite(ops(chunk), { ordered: false });
       });
     },
     async relationsOf(userId) {

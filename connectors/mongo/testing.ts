@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
+import { loadConfig } from '../../core/config.js';
+import { mongoClientOptions } from './pool.js';
 
 /**
  * Test support for suites on the real stack (not a test itself): a fresh MongoDB database per
@@ -7,7 +9,8 @@ import { MongoClient, type Db } from 'mongodb';
  */
 export async function openTestMongo(label: string): Promise<{ db: Db; close: () => Promise<void> }> {
   const url = process.env.IM_MONGO_URL_TEST ?? 'mongodb://127.0.0.1:27017';
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
+  // The platform's pool bounds: suites run side by side against the same FerretDB.
+  const client = new MongoClient(url, mongoClientOptions(loadConfig().mongo, { serverSelectionTimeoutMS: 5_000 }));
   try {
     await client.connect();
     await client.db('admin').command({ ping: 1 });

@@ -21,6 +21,16 @@ REDIS_PORT="${IM_REDIS_PORT:-6379}"
 # FerretDB stores its data in PostgreSQL (its primary backend): the SQLite backend hung under
 # concurrent bulk writes here.
 PG_PORT="${IM_PG_PORT:-5433}"
+# FerretDB 1.24's update handler holds one PostgreSQL connection per matched statement until the
+# command ends, plus one to write (connectors/mongo/pool.ts): a command or a set of concurrent
+# commands wanting more than its pool waits forever, and then nothing, not even ping, is answered
+# (its default pool is 50). The platform bounds each MongoClient to IM_MONGO_MAX_POOL (10)
+# connections and each update command to IM_MONGO_UPDATES_PER_COMMAND (16) statements; one
+# client per process, so a bench (3 SUT processes and 2 of its own) or a few test files side by
+# side stay under 12 clients: 120 commands in flight, a few of them bulk writers, i.e. at most
+# 2 x 116 + 17 x 4 = 300 connections. PostgreSQL gets the pool plus room for psql and checks.
+FERRETDB_PG_POOL="${IM_FERRETDB_PG_POOL:-320}"
+PG_MAX_CONNECTIONS=$((FERRETDB_PG_POOL + 30))
 PG_DATA="${IM_PG_DATA:-/var/lib/im-stack/postgres}"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 mkdir -p "$STACK_CACHE" "$STACK_RUN"

@@ -49,7 +49,7 @@ start_postgres() {
     setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres >"$(log_file postgres).init" 2>&1
   fi
   launch postgres setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
-    -p "$PG_PORT" -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 \
+    -p "$PG_PORT" -k /tmp -c listen_addresses=127.0.0.1 -c max_connections="$PG_MAX_CONNECTIONS" \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off
 }
 
@@ -57,7 +57,9 @@ start_mongo() {
   wait_healthy postgres >/dev/null
   "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 ||
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ferretdb
-  launch mongo "$FERRETDB_BIN" --handler=pg --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb" \
+  # pool_max_conns: see env.sh. pool_max_conn_idle_time hands idle connections back after a burst.
+  launch mongo "$FERRETDB_BIN" --handler=pg \
+    --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=$FERRETDB_PG_POOL&pool_max_conn_idle_time=1m" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --telemetry=disable --debug-addr=- \
     --state-dir="$STACK_RUN/mongo" --log-level=WARN
 }
