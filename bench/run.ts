@@ -19,7 +19,7 @@ import { peerScenario } from './scenarios/peer.js';
 import { imTarget } from './scenarios/target-im.js';
 import type { Target } from './scenarios/targets.js';
 import { summarize } from './summary.js';
-import { ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
+import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
 import { imKeys } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
@@ -35,7 +35,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
   --rates R1,R2 (250,500,1000)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
-  --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)
+  --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
@@ -89,6 +89,12 @@ async function startSut(): Promise<SutHandle> {
   }
   const entry = sutEntryPoints();
   if (!entry) throw new Error('ops/bin/gateway.ts and ops/bin/processors.ts are needed to start the SUT');
+  await assertPortsFree([
+    { port: edgePort, what: 'SUT gateway, --edge-port' },
+    { port: edgePort + 2, what: 'SUT pipeline metrics, --edge-port + 2' },
+    { port: edgePort + 3, what: 'SUT persistence metrics, --edge-port + 3' },
+    ...(chosen.includes('peer') ? [{ port: intFlag(flags, 'peer-port', 18000), what: 'Centrifugo, --peer-port' }] : []),
+  ]);
   if (topicPrefix) await createNamespace(topicPrefix);
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
@@ -252,7 +258,7 @@ main().then(
     process.exit(0);
   },
   async (err: unknown) => {
-    console.error(err);
+    console.error(err instanceof PortsTaken ? `bench: ${err.message}` : err);
     await stopAll();
     process.exit(1);
   },

@@ -3,15 +3,22 @@ import type { BaselineStep } from './scenarios/baseline.js';
 import type { ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
+import { invalidLabel } from './validity.js';
 
 const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
 
+/** An invalid step's label goes first: its figures are no measurement. */
+const flag = (v: Parameters<typeof invalidLabel>[0]): string => {
+  const label = invalidLabel(v);
+  return label ? `${label}: ` : '';
+};
+
 function conn(f: ConnectionFigures): string {
-  return `${f.target}: ${f.openAfterHold}/${f.requested} open after ${f.holdSec} s hold, ${f.connect.ratePerSec} conn/s (handshake p99 ${f.connect.handshake.p99} ms), RSS ${kib(f.rss.perConnectionBytes)}/conn (${(f.rss.loadedBytes / 2 ** 20).toFixed(0)} MiB total), kernel TCP mem ${kib(f.sockstat.tcpMemBytesPerConnection)}/conn (both ends), heartbeat failures ${f.heartbeats.failures}, unexpected closes ${JSON.stringify(f.unexpectedCloses)}`;
+  return `${flag(f.validity)}${f.target}: ${f.openAfterHold}/${f.requested} open after ${f.holdSec} s hold, ${f.connect.ratePerSec} conn/s (handshake p99 ${f.connect.handshake.p99} ms), RSS ${kib(f.rss.perConnectionBytes)}/conn (${(f.rss.loadedBytes / 2 ** 20).toFixed(0)} MiB total), kernel TCP mem ${kib(f.sockstat.tcpMemBytesPerConnection)}/conn (both ends), heartbeat failures ${f.heartbeats.failures}, unexpected closes ${JSON.stringify(f.unexpectedCloses)}`;
 }
 
 function fan(f: FanoutFigures): string {
-  return `${f.target} ${f.members} members: last member p50 ${f.latency.timeToLastMember.p50} ms, max ${f.latency.timeToLastMember.max} ms (${f.latency.complete}/${f.latency.messages} complete); burst ${f.throughput.deliveries}/${f.throughput.expected} deliveries, ${f.throughput.deliveriesPerSec}/s`;
+  return `${flag(f.validity)}${f.target} ${f.members} members: last member p50 ${f.latency.timeToLastMember.p50} ms, max ${f.latency.timeToLastMember.max} ms (${f.latency.complete}/${f.latency.messages} complete); burst ${f.throughput.deliveries}/${f.throughput.expected} deliveries, ${f.throughput.deliveriesPerSec}/s`;
 }
 
 /** The plain-text summary printed at the end, put in the HTML and in bench/results/latest.md. */
@@ -30,16 +37,22 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
         break;
       case 'direct':
         for (const s of f.steps as RateStep[])
-          lines.push(`- ${s.rate}/s: ${s.delivered}/${s.sent} delivered; send-to-ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms; send-to-delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} p99.9 ${s.sendToDelivery.p999} ms; ${s.passes ? 'pass' : 'FAIL'}; ${s.saturation.reason}${Object.keys(s.errors).length ? `; errors ${JSON.stringify(s.errors)}` : ''}`);
+          lines.push(
+            invalidLabel(s.validity)
+              ? `- ${s.rate}/s: ${invalidLabel(s.validity)}; sent ${s.sent}, acked ${s.acked}, errors ${JSON.stringify(s.sendErrors ?? s.errors)}, delivered ${s.delivered}`
+              : `- ${s.rate}/s: ${s.delivered}/${s.sent} delivered; send-to-ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms; send-to-delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} p99.9 ${s.sendToDelivery.p999} ms; ${s.passes ? 'pass' : 'FAIL'}; ${s.saturation.reason}${Object.keys(s.errors).length ? `; errors ${JSON.stringify(s.errors)}` : ''}`,
+          );
         break;
       case 'fanout':
         for (const x of f.im as FanoutFigures[]) lines.push(`- ${fan(x)}`);
         break;
       case 'persist': {
-        const d = f.drain as { backlog: number; written: number; seconds: number; docsPerSec: number };
-        const u = f.underLoad as { rate: number; lagMax: number | null; lagAfterDrain: number };
-        lines.push(`- drained ${d.written}/${d.backlog} stamped messages into MongoDB in ${d.seconds} s (${d.docsPerSec} docs/s, incl. process start)`);
-        lines.push(`- under ${u.rate} msg/s of 1:1 load: writer lag max ${u.lagMax ?? 'n/a'} records, ${u.lagAfterDrain} after`);
+        const d = f.drain as { backlog: number; written: number; seconds: number; docsPerSec: number; docsPerSecAfterFirst?: number };
+        const c = f.ferretdbCeiling as { docsPerSec: number; messages: number; conversations: number; batch: number; updatesPerCommand: number } | undefined;
+        const u = f.underLoad as { rate: number; lagMax: number | null; lagAfterDrain: number; validity?: Parameters<typeof invalidLabel>[0] | null };
+        lines.push(`- drained ${d.written}/${d.backlog} stamped messages into MongoDB in ${d.seconds} s (${d.docsPerSec} docs/s incl. process start; writer ${d.docsPerSecAfterFirst ?? 'n/a'} docs/s from its first document)`);
+        if (c) lines.push(`- FerretDB's ceiling for the same writes (message store from the bench, no Kafka, batches of ${c.batch}, ${c.updatesPerCommand} updates per command): ${c.docsPerSec} docs/s over ${c.conversations} conversations; writer/ceiling ×${(f.writerVsCeiling as number | null) ?? 'n/a'}`);
+        lines.push(`- ${flag(u.validity ?? undefined)}under ${u.rate} msg/s of 1:1 load: writer lag max ${u.lagMax ?? 'n/a'} records, ${u.lagAfterDrain} after`);
         break;
       }
       case 'baseline':

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from './clock.js';
 
@@ -38,6 +39,30 @@ export function ensureStack(log: (s: string) => void): void {
     if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr.slice(-2000)}`);
     log(`${what} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
+}
+
+/** A port the bench needs is held by another process: said in one line, no stack. */
+export class PortsTaken extends Error {
+  override name = 'PortsTaken';
+}
+
+/** True when nothing listens on host:port (checked with an exclusive listen, closed at once). */
+export async function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Refuses to start when one of the SUT's ports is taken: another process there would take
+ * connections meant for the SUT (uWS shares ports through SO_REUSEPORT) or answer its probes.
+ */
+export async function assertPortsFree(ports: readonly { port: number; what: string; host?: string }[]): Promise<void> {
+  const taken: string[] = [];
+  for (const p of ports) if (!(await portFree(p.host ?? '0.0.0.0', p.port))) taken.push(`${p.port} (${p.what})`);
+  if (taken.length) throw new PortsTaken(`port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already in use by another process: stop it, or move the bench with --edge-port / --peer-port`);
 }
 
 export interface SutOptions {

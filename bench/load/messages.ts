@@ -49,6 +49,8 @@ export interface FanoutRequest {
 /** Ends a phase: histograms and counters since the last collect, then reset. */
 export interface CollectRequest {
   op: 'collect';
+  /** Keep the outstanding sends (a burst still draining): their acks count in a later collect. */
+  keepPending?: boolean;
 }
 
 export interface HoldStatusRequest {
@@ -81,7 +83,14 @@ export interface PhaseReply {
   sent: number;
   acked: number;
   delivered: number;
+  /** Every error seen, by code (send answers and others, such as a late delivery). */
   errors: Record<string, number>;
+  /** Errors that answered one of this phase's sends, by code: sent = acked + sendErrors + unanswered. */
+  sendErrors: Record<string, number>;
+  /** Sends with neither an ack nor an error at this collect. */
+  unanswered: number;
+  /** Connections of this worker open at this collect. */
+  open: number;
   sendAck: string;
   sendDelivery: string;
   tags: Record<string, TagStat>;

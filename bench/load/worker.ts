@@ -29,7 +29,7 @@ let sendAck = createHistogram();
 let sendDelivery = createHistogram();
 const pending = new Map<string, number>();
 let tags = new Map<string, TagStat>();
-const counts = { sent: 0, acked: 0, delivered: 0, errors: {} as Record<string, number> };
+const counts = { sent: 0, acked: 0, delivered: 0, errors: {} as Record<string, number>, sendErrors: {} as Record<string, number> };
 const tick = { sent: 0, acked: 0, delivered: 0, errors: 0 };
 const closes: Record<string, number> = {};
 let open = 0;
@@ -90,7 +90,8 @@ const hooks: ClientHooks = {
     }
   },
   onError(code, key) {
-    if (key !== undefined) pending.delete(key);
+    // Only an answer to an outstanding send accounts for it (sent = acked + send errors + unanswered).
+    if (key !== undefined && pending.delete(key)) counts.sendErrors[code] = (counts.sendErrors[code] ?? 0) + 1;
     counts.errors[code] = (counts.errors[code] ?? 0) + 1;
     tick.errors++;
   },
@@ -156,8 +157,8 @@ function sendOne(sender: number, target: string, kind: 'user' | 'group', intende
   counts.sent++;
   tick.sent++;
   const c = clients[sender]?.c;
-  if (!c) return hooks.onError('NOT_CONNECTED');
   pending.set(key, intended);
+  if (!c) return hooks.onError('NOT_CONNECTED', key);
   c.send(target, kind, benchContent(intended, tag), key);
 }
 
@@ -200,13 +201,22 @@ async function fanout(req: FanoutRequest): Promise<null> {
   return null;
 }
 
-function collect(): PhaseReply {
-  const reply: PhaseReply = { ...counts, errors: { ...counts.errors }, sendAck: encodeHistogram(sendAck), sendDelivery: encodeHistogram(sendDelivery), tags: Object.fromEntries(tags) };
+function collect(keepPending: boolean): PhaseReply {
+  const reply: PhaseReply = {
+    ...counts,
+    errors: { ...counts.errors },
+    sendErrors: { ...counts.sendErrors },
+    unanswered: pending.size,
+    open,
+    sendAck: encodeHistogram(sendAck),
+    sendDelivery: encodeHistogram(sendDelivery),
+    tags: Object.fromEntries(tags),
+  };
   sendAck = createHistogram();
   sendDelivery = createHistogram();
   tags = new Map();
-  pending.clear();
-  Object.assign(counts, { sent: 0, acked: 0, delivered: 0, errors: {} });
+  if (!keepPending) pending.clear();
+  Object.assign(counts, { sent: 0, acked: 0, delivered: 0, errors: {}, sendErrors: {} });
   return reply;
 }
 
@@ -223,7 +233,7 @@ async function handle(req: WorkerRequest): Promise<ConnectReply | PhaseReply | S
     case 'fanout':
       return fanout(req);
     case 'collect':
-      return collect();
+      return collect(req.keepPending === true);
     case 'status':
       return status();
     case 'close':

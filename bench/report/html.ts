@@ -1,4 +1,5 @@
 import type { BenchResult } from '../results.js';
+import { invalidSteps } from '../validity.js';
 import { escapeXml, lineChart, nines, type Series } from './svg.js';
 
 /** Numeric leaves of a figures object as dotted paths (arrays by index or by `rate`/`members`). */
@@ -43,7 +44,10 @@ function charts(r: BenchResult): string[] {
 function section(r: BenchResult): string {
   const figures = flattenFigures(r.figures).filter(([k]) => !/\.(before|after)\./.test(k) && !k.includes('series'));
   const rows = figures.map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${Number.isInteger(v) ? v : v.toFixed(3)}</td></tr>`).join('');
+  const invalid = invalidSteps(r.figures);
+  const banner = invalid.length ? `<p class="invalid">INVALID, not measurements: ${invalid.map(escapeXml).join('<br>')}</p>` : '';
   return `<section><h2>${escapeXml(r.scenario)}</h2>
+${banner}
 <p>${escapeXml(r.startedAt)} · ${r.durationSec.toFixed(0)} s · commit ${escapeXml(r.git.commit.slice(0, 10))}${r.git.dirty ? ' (dirty)' : ''}</p>
 ${r.notes.map((n) => `<p class="note">${escapeXml(n)}</p>`).join('')}
 <div class="charts">${charts(r).join('\n')}</div>
@@ -62,7 +66,7 @@ export function renderReport(results: readonly BenchResult[], summary: string): 
     : '';
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>IM platform bench</title>
-<style>body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse}td{border:1px solid #ccc;padding:2px 6px;font-size:12px}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff7e0;padding:4px}pre{background:#f4f4f4;padding:6px;overflow:auto}</style>
+<style>body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse}td{border:1px solid #ccc;padding:2px 6px;font-size:12px}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff7e0;padding:4px}.invalid{background:#fde0e0;color:#900;font-weight:bold;padding:4px}pre{background:#f4f4f4;padding:6px;overflow:auto}</style>
 </head><body><h1>IM platform bench</h1>${head}
 <h2>summary</h2><pre>${escapeXml(summary)}</pre>
 ${results.map(section).join('\n')}

@@ -66,6 +66,11 @@ export interface PhaseSummary {
   acked: number;
   delivered: number;
   errors: Record<string, number>;
+  /** Errors answering this phase's sends, by code; sent = acked + sendErrors + unanswered. */
+  sendErrors: Record<string, number>;
+  unanswered: number;
+  /** Generator sockets open at the collect. */
+  open: number;
   sendToAck: LatencySummary;
   sendToDelivery: LatencySummary;
   ackCurve: PercentileCurve;
@@ -73,15 +78,17 @@ export interface PhaseSummary {
   tags: Map<string, TagStat>;
 }
 
-/** Ends a phase on every worker and merges what they recorded. */
-export async function collectAll(pool: WorkerPool): Promise<PhaseSummary> {
-  const replies: PhaseReply[] = await pool.all({ op: 'collect' as const });
+/** Ends a phase on every worker and merges what they recorded (`keepPending`: a burst still draining). */
+export async function collectAll(pool: WorkerPool, keepPending = false): Promise<PhaseSummary> {
+  const replies: PhaseReply[] = await pool.all({ op: 'collect' as const, keepPending });
   const ack = mergeEncoded(replies.map((r) => r.sendAck));
   const del = mergeEncoded(replies.map((r) => r.sendDelivery));
   const errors: Record<string, number> = {};
+  const sendErrors: Record<string, number> = {};
   const tags = new Map<string, TagStat>();
   for (const r of replies) {
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.sendErrors)) sendErrors[k] = (sendErrors[k] ?? 0) + v;
     for (const [k, s] of Object.entries(r.tags)) {
       const t = tags.get(k);
       if (!t) tags.set(k, { ...s });
@@ -93,6 +100,9 @@ export async function collectAll(pool: WorkerPool): Promise<PhaseSummary> {
     acked: replies.reduce((s, r) => s + r.acked, 0),
     delivered: replies.reduce((s, r) => s + r.delivered, 0),
     errors,
+    sendErrors,
+    unanswered: replies.reduce((s, r) => s + r.unanswered, 0),
+    open: replies.reduce((s, r) => s + r.open, 0),
     sendToAck: summarize(ack),
     sendToDelivery: summarize(del),
     ackCurve: percentileCurve(ack),

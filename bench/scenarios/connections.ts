@@ -7,6 +7,7 @@ import { hardFileLimit } from '../sut.js';
 import { userIds } from '../tokens.js';
 import { assign, connectAll, round, workersFor, type ConnectSummary } from './common.js';
 import type { Target } from './targets.js';
+import { connectionValidity, invalidLabel, type Validity } from '../validity.js';
 
 export interface ConnectionFigures {
   target: string;
@@ -19,6 +20,7 @@ export interface ConnectionFigures {
   rss: { baselineBytes: number; loadedBytes: number; perConnectionBytes: number };
   sockstat: { before: Record<string, number>; after: Record<string, number>; tcpMemPagesDelta: number; tcpMemBytesPerConnection: number };
   cpu: Record<string, number>;
+  validity: Validity;
 }
 
 /** Caps N below the per-process file limit, which the gateway cannot exceed. */
@@ -73,6 +75,7 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
       rss: { baselineBytes: rss0, loadedBytes: rss1, perConnectionBytes: open > 0 ? Math.round((rss1 - rss0) / open) : 0 },
       sockstat: { before: sockBefore, after: sockAfter, tcpMemPagesDelta: memDelta, tcpMemBytesPerConnection: open > 0 ? Math.round((memDelta * 4096) / open) : 0 },
       cpu,
+      validity: connectionValidity(requested, connect.opened, open, connect.failures),
     };
   } finally {
     ctx.progress.stop();
@@ -85,12 +88,14 @@ export async function connectionsScenario(ctx: BenchContext, target: Target): Pr
   const holdSec = intFlag(ctx.flags, 'hold-sec', 30);
   const heartbeatMs = intFlag(ctx.flags, 'heartbeat-ms', 10_000);
   const f = await measureConnections(ctx, target, n, holdSec, heartbeatMs);
+  const bad = invalidLabel(f.validity);
+  if (bad) ctx.log(`[connections] ${bad}`);
   ctx.log(`[connections] ${f.openAfterHold}/${n} open, ${f.connect.ratePerSec} conn/s, RSS ${round(f.rss.perConnectionBytes / 1024)} KiB/conn, kernel TCP ${round(f.sockstat.tcpMemBytesPerConnection / 1024)} KiB/conn`);
   return {
     scenario: 'connections',
     configuration: { connections: n, holdSec, heartbeatMs, sourceAddresses: ctx.sourceAddresses.length },
     figures: { im: f },
     latencyCurves: [],
-    notes: note ? [note] : [],
+    notes: [...(note ? [note] : []), ...(bad ? [`connections ${bad}: per-connection figures are not a measurement`] : [])],
   };
 }

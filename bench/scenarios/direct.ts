@@ -8,6 +8,7 @@ import { splitRate } from '../scheduler.js';
 import { userIds } from '../tokens.js';
 import { collectAll, connectAll, saturation, workersFor, type PhaseSummary } from './common.js';
 import type { Target } from './targets.js';
+import { invalidLabel, stepValidity, type Validity } from '../validity.js';
 import { cpus } from 'node:os';
 
 export interface RateStep {
@@ -17,6 +18,14 @@ export interface RateStep {
   acked: number;
   delivered: number;
   errors: Record<string, number>;
+  /** Send outcomes: sent = acked + sendErrors + unanswered (validity checks it). */
+  sendErrors: Record<string, number>;
+  unanswered: number;
+  /** Generator sockets open at the end of the step, of those the step needs. */
+  open: number;
+  connections: number;
+  /** INVALID steps are no measurement: neither pass nor fail, not used by the search. */
+  validity: Validity;
   achievedDeliveriesPerSec: number;
   sendToAck: PhaseSummary['sendToAck'];
   sendToDelivery: PhaseSummary['sendToDelivery'];
@@ -66,7 +75,7 @@ export async function runDirect(
     const perWorker: typeof clients[] = Array.from({ length: workers }, () => []);
     for (let p = 0; p < o.pairs; p++) perWorker[p % workers]!.push(clients[2 * p]!, clients[2 * p + 1]!);
     const c = await connectAll(pool, perWorker, { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs: 20_000 });
-    ctx.log(`[direct] ${c.opened}/${c.requested} connected in ${c.seconds} s`);
+    ctx.log(`[direct] ${c.opened}/${c.requested} connected in ${c.seconds} s${c.failed ? `; failures ${JSON.stringify(c.failures)}` : ''}`);
     const pairsOf = (w: number): [number, number][] => Array.from({ length: perWorker[w]!.length / 2 }, (_, i) => [2 * i, 2 * i + 1]);
 
     const step = async (rate: number, seconds: number, label: string): Promise<RateStep> => {
@@ -95,6 +104,12 @@ export async function runDirect(
         acked: s.acked,
         delivered: s.delivered,
         errors: s.errors,
+        sendErrors: s.sendErrors,
+        unanswered: s.unanswered,
+        open: s.open,
+        connections: c.requested,
+        // 1:1: every acknowledged send is one delivery to its recipient.
+        validity: stepValidity({ connections: { requested: c.requested, open: s.open }, sent: s.sent, acked: s.acked, sendErrors: s.sendErrors, unanswered: s.unanswered, delivered: s.delivered, expectedDeliveries: s.acked }),
         achievedDeliveriesPerSec: Math.round(s.delivered / seconds),
         sendToAck: s.sendToAck,
         sendToDelivery: s.sendToDelivery,
@@ -103,16 +118,18 @@ export async function runDirect(
         saturation: saturation(cpu, cpus().length),
         persistenceLagMax: lagMax,
       };
-      r.passes = stepPasses(r, o.p99BoundMs);
-      curves.push({ label: `${target.name} ${rate}/s delivery`, curve: s.deliveryCurve });
-      ctx.log(`[direct] ${rate}/s: delivered ${s.delivered}/${s.sent}, ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms ${r.passes ? 'PASS' : 'FAIL'} (${r.saturation.reason})`);
+      r.passes = r.validity.valid && stepPasses(r, o.p99BoundMs);
+      if (r.validity.valid) curves.push({ label: `${target.name} ${rate}/s delivery`, curve: s.deliveryCurve });
+      const verdict = invalidLabel(r.validity) ?? (r.passes ? 'PASS' : 'FAIL');
+      ctx.log(`[direct] ${rate}/s: delivered ${s.delivered}/${s.sent}, ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms ${verdict} (${r.saturation.reason})`);
       return r;
     };
 
     await step(Math.min(100, o.rates[0] ?? 100), 3, 'direct warm-up');
     for (const rate of o.rates) steps.push(await step(rate, o.seconds, `direct ${rate}/s`));
     let maxRate: number | null = null;
-    if (o.search) {
+    // No search on top of a step that measured nothing.
+    if (o.search && steps.every((s) => s.validity.valid)) {
       let passed = steps.filter((s) => s.passes).reduce<number | null>((m, s) => Math.max(m ?? 0, s.rate), null);
       let failed = steps.filter((s) => !s.passes).reduce<number | null>((m, s) => Math.min(m ?? Infinity, s.rate), null);
       for (let i = 0; i < o.searchSteps; i++) {
@@ -120,6 +137,7 @@ export async function runDirect(
         if (next === null || next > o.maxRate) break;
         const s = await step(next, o.seconds, `direct search ${next}/s`);
         steps.push(s);
+        if (!s.validity.valid) break;
         if (s.passes) passed = Math.max(passed ?? 0, next);
         else failed = Math.min(failed ?? Infinity, next);
       }
@@ -147,7 +165,9 @@ export async function directScenario(ctx: BenchContext, target: Target): Promise
   const run = await runDirect(ctx, target, o);
   const best = run.steps.filter((s) => s.passes).sort((a, b) => b.rate - a.rate)[0];
   const notes: string[] = [];
-  if (run.maxRate !== null && best) {
+  const invalid = run.steps.filter((s) => !s.validity.valid);
+  for (const s of invalid) notes.push(`${s.rate}/s INVALID, not a measurement: ${s.validity.reasons.join('; ')}`);
+  if (run.maxRate !== null && best && invalid.length === 0) {
     const failAbove = run.steps.filter((s) => !s.passes && s.rate > best.rate);
     const sat = failAbove.some((s) => s.saturation.saturated);
     notes.push(
@@ -161,7 +181,7 @@ export async function directScenario(ctx: BenchContext, target: Target): Promise
   return {
     scenario: 'direct',
     configuration: o,
-    figures: { steps: run.steps, maxRateP99: run.maxRate, maxRateQuoted: notes[0]?.startsWith('max rate') ?? false },
+    figures: { steps: run.steps, maxRateP99: invalid.length === 0 ? run.maxRate : null, maxRateQuoted: invalid.length === 0 && (notes[0]?.startsWith('max rate') ?? false), invalidSteps: invalid.length },
     latencyCurves: run.curves,
     notes,
   };

@@ -8,6 +8,7 @@ import { CpuMeter } from '../procstat.js';
 import { userIds } from '../tokens.js';
 import { assign, collectAll, connectAll, round, workersFor } from './common.js';
 import type { Target } from './targets.js';
+import { addCounts, invalidLabel, stepValidity, type Validity } from '../validity.js';
 
 export interface FanoutFigures {
   target: string;
@@ -17,6 +18,8 @@ export interface FanoutFigures {
   latency: { messages: number; complete: number; timeToLastMember: LatencySummary; sendToDelivery: LatencySummary };
   throughput: { messages: number; deliveries: number; expected: number; seconds: number; deliveriesPerSec: number };
   cpu: Record<string, number>;
+  /** The latency messages and the burst together: all sockets open, every send answered. */
+  validity: Validity;
 }
 
 /** Per message: did every member get it, and when did the last one. */
@@ -80,17 +83,31 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
     await send(o.burstMessages, 1000 / o.burstRate, 'burst');
     const expected = o.burstMessages * members;
     const until = Date.now() + 30_000;
-    let burst = await collectAll(pool);
+    // Collected while it drains: outstanding sends stay outstanding until their answer or the end.
+    let burst = await collectAll(pool, true);
+    let counts = addCounts(burst, { sent: 0, acked: 0, sendErrors: {}, unanswered: 0, delivered: 0 }, false);
     let deliveries = burst.delivered;
+    // Deliveries of the measured messages only: a straggling probe copy is not one of them.
+    const measured = (t: Map<string, TagStat>): number => [...t].reduce((a, [k, x]) => a + (k.startsWith('f:lat:') || k.startsWith('f:burst:') ? x.n : 0), 0);
+    let measuredDeliveries = measured(lat.tags) + measured(burst.tags);
     let lastAt = 0;
     for (const t of burst.tags.values()) lastAt = Math.max(lastAt, t.lastAt);
-    while (deliveries < expected && Date.now() < until) {
+    while ((deliveries < expected || burst.unanswered > 0) && Date.now() < until) {
       await sleep(500);
-      burst = await collectAll(pool);
+      burst = await collectAll(pool, true);
+      counts = addCounts(counts, burst, true);
       deliveries += burst.delivered;
+      measuredDeliveries += measured(burst.tags);
       for (const t of burst.tags.values()) lastAt = Math.max(lastAt, t.lastAt);
     }
+    const last = await collectAll(pool);
+    counts = addCounts(lat, addCounts(counts, last, true), false);
+    deliveries += last.delivered;
+    measuredDeliveries += measured(last.tags);
+    for (const t of last.tags.values()) lastAt = Math.max(lastAt, t.lastAt);
     ctx.progress.stop();
+    // Every acknowledged group send reaches every member once (the sender's own copy is not counted).
+    const validity = stepValidity({ ...counts, delivered: measuredDeliveries, connections: { requested: c.requested, open: last.open }, expectedDeliveries: counts.acked * members });
     const cpu = meter.end();
     const seconds = lastAt > 0 ? (lastAt - burstStart) / 1000 : 0;
     const f: FanoutFigures = {
@@ -101,7 +118,10 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
       latency: { messages: o.latencyMessages, complete, timeToLastMember: summarize(h), sendToDelivery: lat.sendToDelivery },
       throughput: { messages: o.burstMessages, deliveries, expected, seconds: round(seconds), deliveriesPerSec: seconds > 0 ? Math.round(deliveries / seconds) : 0 },
       cpu,
+      validity,
     };
+    const bad = invalidLabel(validity);
+    if (bad) ctx.log(`[fanout:${target.name}] ${members}: ${bad}`);
     ctx.log(`[fanout:${target.name}] ${members}: last member p50 ${f.latency.timeToLastMember.p50} ms max ${f.latency.timeToLastMember.max} ms (${complete}/${o.latencyMessages} complete); burst ${deliveries}/${expected} deliveries at ${f.throughput.deliveriesPerSec}/s`);
     return f;
   } finally {
@@ -124,5 +144,6 @@ export async function fanoutScenario(ctx: BenchContext, target: Target): Promise
   const o = fanoutOptions(ctx);
   const results: FanoutFigures[] = [];
   for (const size of o.sizes) results.push(await measureFanout(ctx, target, size, o));
-  return { scenario: 'fanout', configuration: o, figures: { im: results }, latencyCurves: [], notes: [] };
+  const notes = results.filter((r) => !r.validity.valid).map((r) => `${r.members} members INVALID, not a measurement: ${r.validity.reasons.join('; ')}`);
+  return { scenario: 'fanout', configuration: o, figures: { im: results }, latencyCurves: [], notes };
 }

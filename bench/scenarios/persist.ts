@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
+import { createMongoMessageStore } from '../../connectors/message-store/message-store-mongo.js';
+import { DEFAULT_UPDATES_PER_COMMAND, mongoClientOptions } from '../../connectors/mongo/pool.js';
 import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 import { directConversationId } from '../../topologies/processors/replies.js';
@@ -12,6 +14,7 @@ import { CpuMeter } from '../procstat.js';
 import { round } from './common.js';
 import { runDirect } from './direct.js';
 import type { Target } from './targets.js';
+import type { Validity } from '../validity.js';
 
 /** Stamped records as the stamper writes them, for a backlog the writer has not seen. */
 export function backlogMessages(run: string, n: number, conversations: number, now = Date.now()): StampedMessage[] {
@@ -39,6 +42,34 @@ export function backlogMessages(run: string, n: number, conversations: number, n
   });
 }
 
+export interface StoreCeiling {
+  messages: number;
+  conversations: number;
+  batch: number;
+  updatesPerCommand: number;
+  seconds: number;
+  docsPerSec: number;
+}
+
+/**
+ * FerretDB's ceiling for the writer's work: the same message store and batches, written straight
+ * from the bench (no Kafka, no consumer, one batch at a time like the writer), into scratch
+ * collections of the run's database. The writer's drain rate next to it says what the pipeline costs.
+ */
+export async function storeCeiling(db: Db, o: { run: string; messages: number; batch: number; updatesPerCommand: number }): Promise<StoreCeiling> {
+  const conversations = Math.max(1, Math.floor(o.messages / 20));
+  const store = await createMongoMessageStore({ db, prefix: `ceiling_${o.run}_`, updatesPerCommand: o.updatesPerCommand });
+  try {
+    const msgs = backlogMessages(`c${o.run}`, o.messages, conversations);
+    const t0 = Date.now();
+    for (let i = 0; i < msgs.length; i += o.batch) await store.writeBatch(msgs.slice(i, i + o.batch));
+    const seconds = (Date.now() - t0) / 1000;
+    return { messages: o.messages, conversations, batch: o.batch, updatesPerCommand: o.updatesPerCommand, seconds: round(seconds), docsPerSec: Math.round(o.messages / Math.max(0.001, seconds)) };
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * The persistence writer against a backlog: with the writer stopped, N stamped records go to
  * im.msg.stamped; then the writer starts and the bench counts documents in MongoDB until all
@@ -49,16 +80,29 @@ export async function persistScenario(ctx: BenchContext, target: Target): Promis
   const loadRate = intFlag(ctx.flags, 'persist-load-rate', 500);
   const loadSec = intFlag(ctx.flags, 'persist-load-sec', 10);
   const group = strFlag(ctx.flags, 'persistence-group', 'im.persistence');
-  const mongo = new MongoClient(ctx.sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017', { socketTimeoutMS: 15_000, serverSelectionTimeoutMS: 10_000 });
+  const ceilingMessages = intFlag(ctx.flags, 'ceiling-messages', 3_000);
+  const mongo = new MongoClient(
+    ctx.sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',
+    mongoClientOptions({ maxPoolSize: Number(ctx.sut.env.IM_MONGO_MAX_POOL ?? 10), waitQueueTimeoutMs: 10_000 }, { socketTimeoutMS: 60_000, serverSelectionTimeoutMS: 10_000 }),
+  );
   const log = benchLog(ctx.sut.topicPrefix, 'bench-persist');
   const lag = new LagReader(brokers(), ctx.sut.topicPrefix);
   const notes = ['the backlog is produced straight into im.msg.stamped (the stamper\'s output); push orchestration sees it too, as offline users'];
   try {
     await mongo.connect();
-    const coll = mongo.db(ctx.sut.env.IM_MONGO_DB ?? 'im').collection('messages');
+    const db = mongo.db(ctx.sut.env.IM_MONGO_DB ?? 'im');
+    const coll = db.collection('messages');
     await ctx.sut.persistence(false);
-    const serde = createTopicSerde(createRegistryClient(ctx.sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
     const run = randomUUID().slice(0, 8);
+    // With the writer stopped, so the two do not share FerretDB.
+    const ceiling = await storeCeiling(db, {
+      run,
+      messages: ceilingMessages,
+      batch: Number(ctx.sut.env.IM_WRITER_BATCH_SIZE ?? 500),
+      updatesPerCommand: Number(ctx.sut.env.IM_MONGO_UPDATES_PER_COMMAND ?? DEFAULT_UPDATES_PER_COMMAND),
+    });
+    ctx.log(`[persist] FerretDB ceiling for the writer's batches: ${ceiling.docsPerSec} docs/s (${ceiling.messages} messages over ${ceiling.conversations} conversations in ${ceiling.seconds} s)`);
+    const serde = createTopicSerde(createRegistryClient(ctx.sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
     const msgs = backlogMessages(run, n, Math.max(1, Math.floor(n / 20)));
     const producer = await log.producer();
     const t0 = Date.now();
@@ -104,10 +148,18 @@ export async function persistScenario(ctx: BenchContext, target: Target): Promis
     const underLoad = await runDirect(ctx, target, { rates: [loadRate], seconds: loadSec, pairs: 100, search: false, searchSteps: 0, maxRate: loadRate, p99BoundMs: 100, persistenceGroup: group });
     const lagAfter = await lag.lag(group, 'im.msg.stamped');
     const step = underLoad.steps[0];
+    const validity: Validity | null = step?.validity ?? null;
+    if (validity && !validity.valid) notes.push(`the 1:1 load step is INVALID, its lag is not a measurement: ${validity.reasons.join('; ')}`);
+    if (written < n) notes.push(`the writer stored ${written} of the ${n} backlog messages before the drain ended: its docs/s is a lower bound`);
     return {
       scenario: 'persist',
-      configuration: { backlog: n, loadRate, loadSec, group },
-      figures: { drain, underLoad: { rate: loadRate, seconds: loadSec, lagMax: step?.persistenceLagMax ?? null, lagAfterDrain: lagAfter, delivered: step?.delivered ?? 0 } },
+      configuration: { backlog: n, loadRate, loadSec, group, ceilingMessages },
+      figures: {
+        drain,
+        ferretdbCeiling: ceiling,
+        writerVsCeiling: ceiling.docsPerSec > 0 ? round(drain.docsPerSecAfterFirst / ceiling.docsPerSec) : null,
+        underLoad: { rate: loadRate, seconds: loadSec, lagMax: step?.persistenceLagMax ?? null, lagAfterDrain: lagAfter, sent: step?.sent ?? 0, delivered: step?.delivered ?? 0, validity },
+      },
       latencyCurves: [],
       notes,
     };
