@@ -6,10 +6,8 @@ export default defineConfig({
     exclude: ['node_modules/**', 'bench/results/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration suites share one 2-core machine with a Kafka broker, a registry and FerretDB;
-    // a timing failure gets one more try, and a test that fails twice fails the run. Retries
-    // are visible in the output, so a test that needs them is a test to look at.
-    retry: 1,
+    // No retries: a test passes the first time or it is wrong (names unique per attempt,
+    // waits on the condition it means, services ready before traffic).
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -18,7 +18,13 @@ import { freePort, platformProcess, requireStack, scrapeCounter, sleep, type Pla
 const TOTAL = Number(process.env.CHAOS_MESSAGES ?? 10_000);
 /** Messages per second over all senders: the stream (125 s) outlasts the seven kill/restart cycles (~80-100 s here). */
 const RATE = Number(process.env.CHAOS_RATE ?? 80);
-const KILL_ORDER = ['router', 'message-logic', 'stamper', 'push-orchestrator', 'push-realtime', 'persistence', 'gateway'] as const;
+/** The processes as ops/k8s/processors.yaml groups them, so the runtime fuses what it fuses in production. */
+const PROCESSES: Record<string, string> = {
+  command: 'router,relations,groups,message-logic,stamper,receipts,typing,query,push-realtime',
+  delivery: 'push-orchestrator,push-realtime',
+  persistence: 'persistence',
+};
+const KILL_ORDER = ['command', 'delivery', 'persistence', 'gateway'] as const;
 const DOWN_MS = 1_000;
 const SETTLE_MS = 1_500;
 const READY_TIMEOUT_MS = 60_000;
@@ -94,9 +100,7 @@ describe('chaos: processors killed and restarted during a 10,000-message stream'
     procs.set('gateway', platformProcess({ name: 'gateway', script: 'gateway', env: { ...env, IM_METRICS_PORT: String(await freePort()) }, readyPort: edgePort, logDir }));
     procs.get('gateway')!.start();
     await procs.get('gateway')!.waitReady(READY_TIMEOUT_MS);
-    for (const name of KILL_ORDER) if (name !== 'gateway') await processors(name, name);
-    // Not killed: group commands (setup) and `sync`.
-    await processors('support', 'groups,query');
+    for (const [name, list] of Object.entries(PROCESSES)) await processors(name, list);
     const pipeline = [...procs.values()].filter((p) => p.name !== 'gateway');
     for (const p of pipeline) p.start();
     await Promise.all(pipeline.map((p) => p.waitReady(120_000)));

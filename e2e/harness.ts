@@ -72,7 +72,8 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
 
   const clients: TestClient[] = [];
   const user = async (name: string): Promise<User> => {
-    const username = `${name}_${id}`;
+    // Unique per call, not only per platform: a name is never taken by an earlier attempt.
+    const username = `${name}_${id}_${randomUUID().slice(0, 6)}`;
     const reg = await http('POST', '/v1/auth/register', { body: { username, password: 'correct horse battery' } });
     if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${JSON.stringify(reg.body)}`);
     const login = await http<{ access_token: string; user_id: string }>('POST', '/v1/auth/login', { body: { username, password: 'correct horse battery' } });

@@ -21,6 +21,11 @@ export interface TopicSpec {
   partitions: number;
   replicationFactor: number;
   compact: boolean;
+  /**
+   * Read or written outside the topology (the edge, the HTTP API, extensions, other teams):
+   * the runtime always materialises it, never fuses the processors on its two sides.
+   */
+  contract: boolean;
   key: string;
   doc: string;
   config: Record<string, string>;
@@ -30,7 +35,7 @@ export interface TopicSpec {
 
 interface TopicsFile {
   defaults: { partitions: number; replicationFactor: number };
-  topics: Record<string, { schema: string; key: string; doc: string; partitions?: number; compact?: boolean; config?: Record<string, string> }>;
+  topics: Record<string, { schema: string; key: string; doc: string; partitions?: number; compact?: boolean; contract?: boolean; config?: Record<string, string> }>;
 }
 
 const isObject = (v: AvroJson): v is AvroObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -96,6 +101,7 @@ function buildCatalog(): Map<string, TopicSpec> {
       partitions: t.partitions ?? topicsFile.defaults.partitions,
       replicationFactor: topicsFile.defaults.replicationFactor,
       compact: t.compact ?? false,
+      contract: t.contract ?? false,
       key: t.key,
       doc: t.doc,
       config: { ...(t.compact ? { 'cleanup.policy': 'compact' } : {}), ...(t.config ?? {}) },

@@ -3,17 +3,48 @@ import { loadConfig } from '../core/config.js';
 import { memoryPipelineDeps } from '../ops/platform.js';
 import { topicCatalog } from '../schemas/catalog.js';
 import { imTopology, PROCESSOR_NAMES } from './im-topology.js';
-import { describeAsMermaid, describeTopology } from './runtime/describe.js';
+import { describeAsMermaid, describePlan, describeTopology } from './runtime/describe.js';
+import { planFor } from './runtime/streams-app.js';
 
 const config = loadConfig({});
 const topology = imTopology(memoryPipelineDeps(config), config);
 
 describe('the platform topology', () => {
-  const described = describeTopology(topology, 'im');
+  const plan = planFor(topology);
+  const described = describeTopology(topology, 'im', plan);
+  const subOf = (processor: string) => plan.subTopologies.find((s) => s.processors.includes(processor));
 
-  it('declares every named processor, each in its own consumer group', () => {
+  it('declares every named processor; each runs in exactly one sub-topology or is inlined', () => {
     expect(described.map((d) => d.name)).toEqual([...PROCESSOR_NAMES]);
-    expect(new Set(described.map((d) => d.consumerGroup)).size).toBe(described.length);
+    for (const name of PROCESSOR_NAMES) expect(plan.subTopologies.filter((s) => s.processors.includes(name)).length, name).toBeLessThanOrEqual(1);
+    expect(described.find((d) => d.name === 'push-realtime')!.consumerGroup).toBeNull();
+  });
+
+  it('plans the send path as one task up to the stamped record: the ack after one hop, delivery after two', () => {
+    const hot = subOf('router')!;
+    expect(subOf('message-logic')).toBe(hot);
+    expect(subOf('stamper')).toBe(hot);
+    expect(hot.fused.get('im.cmd.send')).toEqual(['message-logic']);
+    expect(hot.fused.get('im.msg.checked')).toEqual(['stamper']);
+    // The ack and error frames reach the gateway only after the task's outputs are durable.
+    expect(hot.afterProduce.get('im.push.online')).toEqual(['push-realtime']);
+    // im.msg.stamped is a contract: persistence, offline push and extensions read it.
+    expect([...hot.fused.keys()]).not.toContain('im.msg.stamped');
+    const push = subOf('push-orchestrator')!;
+    expect(push).not.toBe(hot);
+    expect(push.sources).toEqual(['im.msg.stamped']);
+    expect(push.afterProduce.get('im.push.online')).toEqual(['push-realtime']);
+    expect(subOf('persistence')!.processors).toEqual(['persistence']);
+    expect(describePlan(plan, 'im')).toContain('Sub-topology 0 (consumer group im.router+');
+  });
+
+  it('fuses only within the processors a process runs', () => {
+    const alone = planFor(topology, ['router', 'push-realtime']);
+    expect(alone.subTopologies.map((s) => s.processors)).toEqual([['router'], ['push-realtime']]);
+    expect(alone.subTopologies[0]!.fused.size).toBe(0);
+    // Other producers of im.push.online run elsewhere: push-realtime keeps its own group too.
+    expect(alone.subTopologies[0]!.afterProduce.get('im.push.online')).toEqual(['push-realtime']);
+    expect(alone.subTopologies[1]!.sources).toEqual(['im.push.online']);
   });
 
   it('reads and writes only catalogued topics, and every command and stream topic has a consumer', () => {

@@ -45,7 +45,7 @@ describe('gateway on Kafka and Redis', () => {
     phone.send({ type: 'send_msg', msg_id: 'k1', recipient: 'bob', content: 'via kafka', timestamp: 1 });
     await eventually(() => g1.ingress.records.some((r) => r.value.payload.includes('"k1"')), 'ingress in Kafka', 30_000);
     const rec = g1.ingress.records.find((r) => r.value.payload.includes('"k1"'))!;
-    expect(rec.key).toBe('alice');
+    expect(rec.key).toBe('d:alice:bob');
     expect(rec.value).toMatchObject({ userId: 'alice', frameType: 'send_msg', origin: { gatewayId: g1.config.gatewayId, deviceId: 'phone' } });
 
     await eventually(async () => (await g1.presence.lookup(['alice'])).get('alice')?.length === 2, 'alice on two gateways', 5_000);

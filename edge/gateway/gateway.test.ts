@@ -1,3 +1,4 @@
+import { directConversationId } from '../protocol/conversations.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../topologies/runtime/testing.js';
 import { CloseCodes } from '../protocol/codes.js';
@@ -15,14 +16,14 @@ const sendMsg = (msgId: string, extra: Record<string, unknown> = {}) => ({ type:
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('gateway passthrough', () => {
-  it('wraps an accepted frame as an IngressFrame keyed by the token\'s user', async () => {
+  it('wraps an accepted frame as an IngressFrame keyed by its conversation, from the token\'s user', async () => {
     h = await startTestGateway();
     const alice = await h.client('alice', 'phone');
     const frame = sendMsg('m1');
     alice.send(frame);
     await eventually(() => h!.ingress.records.length === 1, 'ingress record', 5_000);
     const rec = h.ingress.records[0]!;
-    expect(rec.key).toBe('alice');
+    expect(rec.key).toBe(directConversationId('alice', String(frame.recipient)));
     expect(rec.value).toMatchObject({ userId: 'alice', frameType: 'send_msg', origin: { gatewayId: h.config.gatewayId, deviceId: 'phone' } });
     expect(JSON.parse(rec.value.payload)).toEqual(frame);
     expect(rec.value.origin.connectionId).toMatch(new RegExp(`^${h.config.gatewayId}:`));

@@ -31,8 +31,9 @@ export class Upstream {
 
   constructor(private readonly o: UpstreamOptions) {}
 
-  ingress(frame: IngressFrame): void {
-    this.enqueue({ topic: 'im.ingress', value: frame, key: frame.userId });
+  /** `key`: see `ingressKey`; the user's id by default. */
+  ingress(frame: IngressFrame, key = frame.userId): void {
+    this.enqueue({ topic: 'im.ingress', value: frame, key });
   }
 
   offline(task: OfflinePushTask): void {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/logger.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import { ingressKey } from '../protocol/conversations.js';
 import { GATEWAY_LOCAL_FRAMES, type HeartbeatOutFrame, type TokenRefreshedFrame } from '../protocol/frames.js';
 import type { AckTracker } from './acks.js';
 import { sendError, writeFrame, type Conn, type Connections } from './connections.js';
@@ -58,14 +59,17 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
   if (claimed !== undefined && claimed !== d.userId) return sendError(ws, 'SENDER_MISMATCH', ctx.bound, msgId);
   if (frame.type === 'token_refresh') return refreshToken(ctx, ws, frame.token);
   if (local.has(frame.type)) return;
-  ctx.upstream.ingress({
-    correlationId: randomUUID(),
-    userId: d.userId,
-    origin: { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId },
-    receivedAt: now,
-    frameType: frame.type,
-    payload: text,
-  });
+  ctx.upstream.ingress(
+    {
+      correlationId: randomUUID(),
+      userId: d.userId,
+      origin: { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId },
+      receivedAt: now,
+      frameType: frame.type,
+      payload: text,
+    },
+    ingressKey(d.userId, frame),
+  );
 }
 
 function refreshToken(ctx: MessageContext, ws: Conn, token: string): void {

@@ -2,17 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../core/config.js';
 import { imTopology } from '../../topologies/im-topology.js';
 import { memoryPipelineDeps } from '../platform.js';
-import { describeAsMermaid, describeAsText, describeTopology } from '../../topologies/runtime/describe.js';
+import { describeAsMermaid, describeAsText, describePlan, describeTopology } from '../../topologies/runtime/describe.js';
+import { planFor } from '../../topologies/runtime/streams-app.js';
 
 /**
- * `make topology`: the platform's topology describing itself, for data engineers: each
- * processor's consumer group, sources, tables, stores, sinks and operator chain, plus a
- * Mermaid flowchart in docs/topology.mmd. Only the declaration is built; nothing runs.
+ * `make topology`: the platform's topology describing itself, for data engineers: the physical
+ * plan (sub-topologies, their consumer groups, the edges kept in memory), then each logical
+ * processor's sources, tables, stores, sinks and operator chain, plus a Mermaid flowchart in
+ * docs/topology.mmd. Only the declaration is built; nothing runs.
  */
 const config = loadConfig();
 const topology = imTopology(memoryPipelineDeps(config), config);
-const descriptions = describeTopology(topology, config.appId);
-process.stdout.write(describeAsText(descriptions) + '\n');
+const plan = planFor(topology, config.processors.includes('all') ? undefined : config.processors);
+const descriptions = describeTopology(topology, config.appId, plan);
+process.stdout.write(describePlan(plan, config.appId) + '\n\n' + describeAsText(descriptions) + '\n');
 mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
-writeFileSync(new URL('../../docs/topology.mmd', import.meta.url), describeAsMermaid(descriptions) + '\n');
+writeFileSync(new URL('../../docs/topology.mmd', import.meta.url), describeAsMermaid(descriptions, plan) + '\n');
 process.stdout.write('\nwrote docs/topology.mmd\n');

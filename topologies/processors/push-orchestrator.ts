@@ -1,11 +1,10 @@
 import type { Presence } from '../../edge/presence/presence.js';
-import type { AckOutFrame } from '../../edge/protocol/frames.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { groupMembers } from './query-participants.js';
-import { messageFrame, replyTo } from './replies.js';
+import { messageFrame } from './replies.js';
 
 export interface PushOrchestratorDeps {
   presence: Presence;
@@ -19,9 +18,9 @@ export interface PushOrchestratorConfig extends FanoutConfig {
 const outcomes = counter('im_push_orchestrated_total', 'Recipients resolved by push orchestration, by outcome', ['outcome'] as const);
 
 /**
- * Push orchestration (seed 000 service 7): for each stamped message, the sender's ack (only
- * now, since the message is durable in Kafka), one online push per gateway holding every
- * delivery of the message there, and an offline push task per recipient with no connection.
+ * Push orchestration (seed 000 service 7): for each stamped message, one online push per
+ * gateway holding every delivery of the message there, and an offline push task per recipient
+ * with no connection. (The sender's ack left with the stamped record: see the stamper.)
  * Recipients: direct = the peer; group = every member; plus the sender's other devices.
  */
 const MEMBERSHIP_NOTICES = new Set(['system/group_created', 'system/members_added', 'system/members_removed', 'system/member_left']);
@@ -42,11 +41,6 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
 
       const frame = JSON.stringify(messageFrame(m));
       const deliveries = new GatewayDeliveries();
-      if (m.origin !== null) {
-        const ack: AckOutFrame = { type: 'ack', msg_id: m.clientMsgId, server_msg_id: m.messageId, conversation_id: m.conversationId, sequence_number: m.seq, timestamp: m.stampedAt };
-        const reply = replyTo(m.origin, m.sender, ack, m.correlationId).value!;
-        deliveries.add(m.origin.gatewayId, reply.deliveries[0]!, true);
-      }
       const senderEntries = online.get(m.sender);
       if (senderEntries) deliveries.addUser(senderEntries, frame, m.messageId, m.origin?.connectionId ?? null);
 

@@ -44,8 +44,4 @@ export function messageFrame(m: StampedMessage): MessageFrame {
   };
 }
 
-/** Conversation ids: one per user pair (sorted, so both sides agree) and one per group. */
-export const directConversationId = (a: string, b: string): string => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
-export const groupConversationId = (groupId: string): string => `g:${groupId}`;
-/** Key of a relationship: the sorted pair. */
-export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+export { directConversationId, groupConversationId, userPairKey } from '../../edge/protocol/conversations.js';

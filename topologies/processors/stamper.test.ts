@@ -43,7 +43,7 @@ for (const engine of engines) {
       expect(new Set(out.records.map((r) => r.value.messageId)).size).toBe(input.length);
     });
 
-    it('a retried msg_id gets no second delivery, only an ack with the first id and seq', async () => {
+    it('acks each stamped send; a retried msg_id gets no second delivery, only an ack with the first id and seq', async () => {
       const k = await kit();
       await k.start('stamper', stamperProcessor());
       const out = await k.collect('im.msg.stamped');
@@ -51,13 +51,16 @@ for (const engine of engines) {
       const first = checked('d:amy:bo', 'hello-1');
       const sys = checked('d:amy:bo', 'sys:x:0', 'amy', true);
       await k.produce('im.msg.checked', [checked('d:amy:bo', 'before'), first, { ...first, value: { ...first.value, correlationId: 'retry' } }, sys, sys, checked('d:amy:bo', 'after')]);
-      await eventually(() => out.records.length === 4 && acks.records.length === 1, 'four stamped, one ack');
+      const acked = (msgId: string) => frames(acks.records).filter((a) => a.frame.msg_id === msgId);
+      // One ack per send with an origin: before, hello-1 twice (stamped, then the retry), after.
+      await eventually(() => out.records.length === 4 && acks.records.length === 4, 'four stamped, four acks');
       await new Promise((r) => setTimeout(r, 200));
       expect(out.records.map((r) => [r.value.clientMsgId, r.value.seq])).toEqual([['before', 1], ['hello-1', 2], ['sys:x:0', 3], ['after', 4]]);
       const stamped = out.records[1]!.value;
-      const [ack] = frames(acks.records);
-      expect(ack).toEqual({ userId: 'amy', connectionId: 'conn-amy', frame: { type: 'ack', msg_id: 'hello-1', server_msg_id: stamped.messageId, conversation_id: 'd:amy:bo', sequence_number: 2, timestamp: stamped.stampedAt } });
-      expect(acks.records).toHaveLength(1);
+      const ack = { userId: 'amy', connectionId: 'conn-amy', frame: { type: 'ack', msg_id: 'hello-1', server_msg_id: stamped.messageId, conversation_id: 'd:amy:bo', sequence_number: 2, timestamp: stamped.stampedAt } };
+      expect(acked('hello-1')).toEqual([ack, ack]);
+      expect(acked('sys:x:0')).toEqual([]);
+      expect(acks.records).toHaveLength(4);
     });
 
     it('a record read again after a crash is stamped again identically', async () => {

@@ -1,6 +1,6 @@
 import { counter } from '../../core/metrics.js';
 import type { AckOutFrame } from '../../edge/protocol/frames.js';
-import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { CheckedMessage, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
 import { newMessageId } from './message-id.js';
 import { replyTo } from './replies.js';
@@ -10,6 +10,8 @@ import { replyTo } from './replies.js';
  * Input is keyed by conversation, so one conversation is stamped by one instance, one record
  * at a time: seq is last + 1, strictly increasing and gap-free. The runtime writes both
  * changelogs before the stamped record, so a crash never hands out a seq twice.
+ *
+ * The sender's ack is emitted here, beside the stamped record (see `emitWithAck`).
  *
  * Idempotent on (sender, client msg_id): the dedup entry remembers where its record was read.
  * - the same position again is a redelivery after a crash: the same stamped record is emitted
@@ -41,13 +43,11 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
 
       if (prior && prior.source === position) {
         stamped.inc({ outcome: 'redelivered' });
-        return [emit({ ...m, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt })];
+        return emitWithAck({ ...m, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt });
       }
       if (prior) {
         stamped.inc({ outcome: 'duplicate' });
-        if (!m.origin) return [];
-        const ack: AckOutFrame = { type: 'ack', msg_id: m.clientMsgId, server_msg_id: prior.messageId, conversation_id: prior.conversationId, sequence_number: prior.seq, timestamp: prior.stampedAt };
-        return [replyTo(m.origin, m.sender, ack, m.correlationId)];
+        return ackOf(m, prior);
       }
 
       const stampedAt = now();
@@ -56,11 +56,22 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
       seqs.put(m.conversationId, { conversationId: m.conversationId, seq, updatedAt: stampedAt });
       seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position });
       stamped.inc({ outcome: 'stamped' });
-      return [emit({ ...m, messageId, seq, stampedAt })];
+      return emitWithAck({ ...m, messageId, seq, stampedAt });
     }, 'stamp');
   };
 }
 
-function emit(value: StampedMessage): Emit<'im.msg.stamped'> {
-  return { topic: 'im.msg.stamped', key: value.conversationId, value };
+/**
+ * The stamped record and the sender's ack. The runtime hands the ack to the gateway only once
+ * the stamped record is acknowledged by the log (an effect after produce, see the plan), so
+ * an ack always means "durable", one hop after the gateway.
+ */
+function emitWithAck(value: StampedMessage): Emit[] {
+  return [{ topic: 'im.msg.stamped', key: value.conversationId, value }, ...ackOf(value, value)];
+}
+
+function ackOf(m: CheckedMessage, s: Pick<StampedMessage, 'messageId' | 'conversationId' | 'seq' | 'stampedAt'>): Emit[] {
+  if (!m.origin) return [];
+  const ack: AckOutFrame = { type: 'ack', msg_id: m.clientMsgId, server_msg_id: s.messageId, conversation_id: s.conversationId, sequence_number: s.seq, timestamp: s.stampedAt };
+  return [replyTo(m.origin, m.sender, ack, m.correlationId)];
 }

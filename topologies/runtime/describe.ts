@@ -1,3 +1,4 @@
+import { type PhysicalPlan, type SubTopology, subTopologyGroup } from './plan.js';
 import type { StepNode, Topology } from './topology.js';
 
 /**
@@ -6,7 +7,8 @@ import type { StepNode, Topology } from './topology.js';
  */
 export interface ProcessorDescription {
   name: string;
-  consumerGroup: string;
+  /** The consumer group of its sub-topology; null when it only runs inlined in others. */
+  consumerGroup: string | null;
   sources: string[];
   tables: string[];
   stores: string[];
@@ -20,10 +22,14 @@ function steps(node: StepNode, depth = 0): string[] {
   return [`${'  '.repeat(depth)}${label}`, ...node.children.flatMap((c) => steps(c, depth + 1))];
 }
 
-export function describeTopology(topology: Topology, appId: string): ProcessorDescription[] {
+export function describeTopology(topology: Topology, appId: string, plan: PhysicalPlan): ProcessorDescription[] {
+  const groupOf = (name: string): string | null => {
+    const sub = plan.subTopologies.find((s) => s.processors.includes(name));
+    return sub ? subTopologyGroup(appId, sub) : null;
+  };
   return [...topology.processors.values()].map((p) => ({
     name: p.name,
-    consumerGroup: `${appId}.${p.name}`,
+    consumerGroup: groupOf(p.name),
     sources: [...p.sources.keys()],
     tables: [...p.tables],
     stores: [...p.stores],
@@ -36,7 +42,7 @@ export function describeAsText(descriptions: ProcessorDescription[]): string {
   return descriptions
     .map((d) =>
       [
-        `processor ${d.name} (group ${d.consumerGroup})`,
+        `processor ${d.name} (${d.consumerGroup ? `group ${d.consumerGroup}` : 'inlined where its input is produced'})`,
         `  sources: ${d.sources.join(', ')}`,
         `  tables:  ${d.tables.join(', ') || '-'}`,
         `  stores:  ${d.stores.join(', ') || '-'}`,
@@ -47,10 +53,34 @@ export function describeAsText(descriptions: ProcessorDescription[]): string {
     .join('\n\n');
 }
 
+/**
+ * The physical plan as Kafka Streams' `TopologyDescription` prints it: each sub-topology with
+ * its consumer group, the topics it consumes, its processors, and the edges that stay in memory.
+ */
+export function describePlan(plan: PhysicalPlan, appId: string): string {
+  const edges = (m: Map<string, string[]>): string => [...m].map(([t, ps]) => `${t} -> ${ps.join(', ')}`).join('; ') || '-';
+  return plan.subTopologies
+    .map((s: SubTopology) =>
+      [
+        `Sub-topology ${s.id} (consumer group ${subTopologyGroup(appId, s)})`,
+        `  sources:       ${s.sources.join(', ')}`,
+        `  processors:    ${s.processors.join(' -> ')}`,
+        `  fused:         ${edges(s.fused)}`,
+        `  after produce: ${edges(s.afterProduce)}`,
+      ].join('\n'),
+    )
+    .join('\n\n');
+}
+
 const id = (topic: string): string => `t_${topic.replace(/[^a-zA-Z0-9]/g, '_')}`;
 
-export function describeAsMermaid(descriptions: ProcessorDescription[]): string {
+export function describeAsMermaid(descriptions: ProcessorDescription[], plan?: PhysicalPlan): string {
   const lines = ['flowchart LR'];
+  for (const s of plan?.subTopologies ?? []) {
+    lines.push(`  subgraph s${s.id}["sub-topology ${s.id}"]`);
+    for (const p of s.processors) lines.push(`    p_${p.replace(/-/g, '_')}`);
+    lines.push('  end');
+  }
   const topics = new Set(descriptions.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores]));
   for (const t of topics) lines.push(`  ${id(t)}[/"${t}"/]`);
   for (const d of descriptions) {

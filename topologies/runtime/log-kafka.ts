@@ -182,6 +182,9 @@ function rootCause(err: unknown): unknown {
 
 const COMMIT_INTERVAL_MS = 100;
 
+/** How long start() waits for the first group join; a slow broker is not a failed start. */
+const JOIN_WAIT_MS = 30_000;
+
 class KafkaConsumer implements LogConsumer {
   private consumer: Consumer | undefined;
   private readonly pending = new Map<string, { topic: string; partition: number; offset: string }>();
@@ -216,6 +219,9 @@ class KafkaConsumer implements LogConsumer {
         onAssignment(assigned);
       });
     }
+    // Started means joined: a caller that sends traffic right after start() finds the group
+    // assigned, not in its first rebalance.
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning });
     await consumer.run({
@@ -243,6 +249,9 @@ class KafkaConsumer implements LogConsumer {
         await heartbeat();
       },
     });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, JOIN_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /**

@@ -4,7 +4,8 @@ import { topicCatalog } from '../../schemas/catalog.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { TopicName } from '../../schemas/types.generated.js';
 import type { LogClient, LogProducer, TopicDefinition } from './log.js';
-import { ProcessorRunner, type RunnerConfig } from './processor-runner.js';
+import { type PhysicalPlan, planTopology } from './plan.js';
+import { type RunnerConfig, SubTopologyRunner } from './sub-topology-runner.js';
 import { TableMaterializer } from './table.js';
 import type { Topology } from './topology.js';
 
@@ -13,7 +14,7 @@ export interface StreamsAppOptions {
   serde: TopicSerde;
   appId: string;
   runtime: Omit<RunnerConfig, 'appId' | 'instanceId'>;
-  /** Run only these processors (one process per processor in production); default all. */
+  /** Run only these processors (a process per group of processors in production); default all. */
   processors?: string[];
   logger?: Logger;
 }
@@ -23,13 +24,23 @@ export function catalogTopicDefinitions(): TopicDefinition[] {
   return [...topicCatalog().values()].map((t) => ({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, config: t.config }));
 }
 
+/** Topics the catalogue marks as contracts, and any topic it does not know, stay real hops. */
+export function isContractTopic(topic: string): boolean {
+  return topicCatalog().get(topic as TopicName)?.contract ?? true;
+}
+
+/** The physical plan of a topology for the processors one process runs. */
+export function planFor(topology: Topology, processors?: readonly string[]): PhysicalPlan {
+  return planTopology(topology, { processors, isContract: isContractTopic });
+}
+
 /**
- * Runs a topology on a log (Kafka or in memory): one `ProcessorRunner` per processor, each in
- * its own consumer group, sharing one producer and the global tables they read.
+ * Runs a topology on a log (Kafka or in memory): plans it into sub-topologies, one
+ * `SubTopologyRunner` (one consumer group) each, sharing one producer and the global tables.
  */
 export class StreamsApp {
   readonly instanceId = randomUUID();
-  private readonly runners = new Map<string, ProcessorRunner>();
+  private readonly runners: SubTopologyRunner[] = [];
   private readonly tables = new Map<string, TableMaterializer<unknown>>();
   private producer: LogProducer | undefined;
   private readonly logger: Logger;
@@ -44,6 +55,10 @@ export class StreamsApp {
     return names;
   }
 
+  get plan(): PhysicalPlan {
+    return planFor(this.topology, this.selected());
+  }
+
   async start(): Promise<void> {
     const names = this.selected();
     this.producer = await this.options.log.producer();
@@ -55,31 +70,32 @@ export class StreamsApp {
         this.tables.set(topic, m);
       }),
     );
-    for (const name of names) {
-      const runner = new ProcessorRunner(
-        this.topology.processors.get(name)!,
+    for (const sub of this.plan.subTopologies) {
+      const runner = new SubTopologyRunner(
+        sub,
+        this.topology.processors,
         { log: this.options.log, serde: this.options.serde, producer: this.producer, logger: this.logger, tables: this.tables },
         { ...this.options.runtime, appId: this.options.appId, instanceId: this.instanceId },
       );
       await runner.start();
-      this.runners.set(name, runner);
+      this.runners.push(runner);
     }
   }
 
-  /** Graceful: each processor finishes its batch in flight, commits, and leaves its group. */
+  /** Graceful: each task finishes its batch in flight, commits, and leaves its group. */
   async stop(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await Promise.all(this.runners.map((r) => r.stop()));
     await Promise.all([...this.tables.values()].map((t) => t.stop()));
     await this.producer?.close();
-    this.runners.clear();
+    this.runners.length = 0;
     this.tables.clear();
   }
 
-  /** Test hook: every processor stops as in a crash, committing nothing more. */
+  /** Test hook: every task stops as in a crash, committing nothing more. */
   async kill(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.kill()));
+    await Promise.all(this.runners.map((r) => r.kill()));
     await Promise.all([...this.tables.values()].map((t) => t.stop()));
-    this.runners.clear();
+    this.runners.length = 0;
     this.tables.clear();
   }
 

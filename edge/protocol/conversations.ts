@@ -1,0 +1,24 @@
+import type { ClientFrame } from './frames.js';
+
+/**
+ * Conversation ids, as clients see them in frames: one per user pair (sorted, so both sides
+ * agree) and one per group. The edge and the pipeline both speak them.
+ */
+export const directConversationId = (a: string, b: string): string => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
+export const groupConversationId = (groupId: string): string => `g:${groupId}`;
+/** Key of a relationship: the sorted pair. */
+export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+
+/**
+ * The Kafka key of a client frame on `im.ingress`: its conversation where it has one, so that
+ * routing, the permission join and stamping of a conversation run in one task of the pipeline
+ * without another hop (see `topologies/runtime/plan.ts`); the user otherwise. A frame whose
+ * fields are not what they should be still gets a key; the router refuses it.
+ */
+export function ingressKey(userId: string, frame: ClientFrame): string {
+  const f = frame as { type: string; recipient?: unknown; recipient_type?: unknown; conversation_id?: unknown };
+  if ((f.type === 'send_msg' || f.type === 'typing') && typeof f.recipient === 'string' && f.recipient.length > 0)
+    return f.recipient_type === 'group' ? groupConversationId(f.recipient) : directConversationId(userId, f.recipient);
+  if (f.type === 'read' && typeof f.conversation_id === 'string' && f.conversation_id.length > 0) return f.conversation_id;
+  return userId;
+}

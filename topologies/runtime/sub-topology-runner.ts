@@ -1,0 +1,390 @@
+import { PlatformError, PoisonError, errorMessage } from '../../core/errors.js';
+import { CORRELATION_HEADER, type Logger } from '../../core/logger.js';
+import { retry } from '../../core/retry.js';
+import type { TopicSerde } from '../../schemas/serde.js';
+import type { DeadLetter, TopicName } from '../../schemas/types.generated.js';
+import type { ConsumedBatch, ConsumedMessage, LogClient, LogConsumer, LogProducer, OutgoingMessage } from './log.js';
+import { runtimeMetrics } from './metrics.js';
+import { type Attempt, type BatchStep, type Output, newAttempt, runChain } from './operators.js';
+import { partitionFor } from './partitioner.js';
+import { type SubTopology, subTopologyGroup } from './plan.js';
+import { type KeyValueState, StagedStore, TableMaterializer, WRITER_HEADER } from './table.js';
+import type { ProcessContext, ProcessorDefinition, Rec, TableView } from './topology.js';
+
+export const DLQ_TOPIC = 'im.dlq';
+
+export interface RunnerConfig {
+  appId: string;
+  instanceId: string;
+  maxRetries: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  partitionsConcurrency: number;
+}
+
+export interface RunnerDeps {
+  log: LogClient;
+  serde: TopicSerde;
+  producer: LogProducer;
+  logger: Logger;
+  /** Global tables shared by the processors of one app, by topic. */
+  tables: Map<string, TableMaterializer<unknown>>;
+}
+
+/** A record a task holds: decoded for the next processor, and its bytes for the log or the DLQ. */
+interface TaskRecord {
+  topic: string;
+  rec: Rec<unknown>;
+  bytes: Buffer | null;
+}
+
+/** Everything one consumed batch leads to inside the task, sent when the batch is through. */
+interface TaskBatch {
+  batch: ConsumedBatch;
+  changelog: OutgoingMessage[];
+  outputs: OutgoingMessage[];
+  /** Side-effect processors' records, run once `changelog` and `outputs` are acknowledged. */
+  afterProduce: { processor: string; record: TaskRecord; message: ConsumedMessage }[];
+  batched: { processor: string; step: BatchStep; record: TaskRecord; message: ConsumedMessage }[];
+  dead: OutgoingMessage[];
+}
+
+/**
+ * Runs one sub-topology (see `plan.ts`): one consumer group over its source topics, a task per
+ * partition number that handles one batch at a time, whichever source topic it comes from, so
+ * the task is the only writer of its keys' state. Each record passes through its processor's
+ * chain; outputs on fused edges go straight to the next processor of the task, the rest are
+ * produced; the batch's offsets are committed only after every output is acknowledged
+ * (at-least-once). Retries, dead letters and metrics stay per logical processor.
+ */
+export class SubTopologyRunner {
+  private consumer: LogConsumer | undefined;
+  private readonly stores = new Map<string, TableMaterializer<unknown>>();
+  private storesStale = false;
+  private readonly partitions = new Map<string, number>();
+  private readonly tasks = new Map<number, Promise<void>>();
+  private readonly logger: Logger;
+  /** Which member processes a source topic's records, by topic. */
+  private readonly consumersOf = new Map<string, ProcessorDefinition[]>();
+
+  constructor(
+    readonly plan: SubTopology,
+    private readonly defs: ReadonlyMap<string, ProcessorDefinition>,
+    private readonly deps: RunnerDeps,
+    private readonly config: RunnerConfig,
+  ) {
+    this.logger = deps.logger.child({ subTopology: plan.id });
+    for (const name of plan.processors) {
+      const def = this.def(name);
+      for (const topic of def.sources.keys()) this.consumersOf.set(topic, [...(this.consumersOf.get(topic) ?? []), def]);
+    }
+  }
+
+  get groupId(): string {
+    return subTopologyGroup(this.config.appId, this.plan);
+  }
+
+  async start(): Promise<void> {
+    for (const name of this.plan.processors) {
+      for (const topic of this.def(name).stores) {
+        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.deps.log, serde: this.deps.serde, appId: this.config.appId, instanceId: this.config.instanceId }, true);
+        await m.start();
+        this.stores.set(topic, m);
+      }
+    }
+    for (const topic of new Set([...this.plan.sources, ...this.plan.fused.keys()])) this.partitions.set(topic, await this.deps.log.partitionCount(topic));
+    this.consumer = this.deps.log.consumer({
+      groupId: this.groupId,
+      topics: this.plan.sources,
+      fromBeginning: true,
+      commit: true,
+      partitionsConcurrency: this.config.partitionsConcurrency,
+      eachBatch: (batch) => this.inTask(batch.partition, () => this.processBatch(batch)),
+      // New partitions may come with state a previous owner wrote: read it before processing.
+      onAssignment: () => {
+        this.storesStale = this.stores.size > 0;
+      },
+    });
+    await this.consumer.start();
+    this.logger.info('sub-topology started', { group: this.groupId, processors: this.plan.processors, sources: this.plan.sources });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    await Promise.all([...this.stores.values()].map((s) => s.stop()));
+  }
+
+  /** Test hook: stop as a crash would, committing nothing more. */
+  async kill(): Promise<void> {
+    const c = this.consumer as (LogConsumer & { kill?: () => Promise<void> }) | undefined;
+    await (c?.kill ? c.kill() : c?.stop());
+    await Promise.all([...this.stores.values()].map((s) => s.stop()));
+  }
+
+  private def(name: string): ProcessorDefinition {
+    const d = this.defs.get(name);
+    if (!d) throw new Error(`sub-topology ${this.plan.id}: no processor ${name}`);
+    return d;
+  }
+
+  /** One batch at a time per partition number: batches of `im.ingress`/3 and `im.msg.checked`/3 never overlap. */
+  private inTask(partition: number, work: () => Promise<void>): Promise<void> {
+    const run = (this.tasks.get(partition) ?? Promise.resolve()).then(work);
+    const settled = run.catch(() => undefined);
+    this.tasks.set(partition, settled);
+    void settled.then(() => {
+      if (this.tasks.get(partition) === settled) this.tasks.delete(partition);
+    });
+    return run;
+  }
+
+  private async processBatch(batch: ConsumedBatch): Promise<void> {
+    const started = performance.now();
+    const consumers = this.consumersOf.get(batch.topic);
+    if (!consumers) return;
+    // After a rebalance, stores must hold everything a previous owner of these partitions
+    // wrote. Between rebalances this task is the only writer, and it reads its own writes.
+    if (this.storesStale) {
+      this.storesStale = false;
+      await Promise.all([...this.stores.values()].map((s) => s.catchUp()));
+    }
+    const task: TaskBatch = { batch, changelog: [], outputs: [], afterProduce: [], batched: [], dead: [] };
+    const serial = new KeyedSerial();
+
+    const byKey = new Map<string | null, ConsumedMessage[]>();
+    for (const m of batch.messages) {
+      const list = byKey.get(m.key);
+      if (list) list.push(m);
+      else byKey.set(m.key, [m]);
+    }
+    await Promise.all(
+      [...byKey.values()].map(async (messages) => {
+        for (const message of messages) {
+          const record = await this.decode(task, consumers[0]!.name, message);
+          if (!record) continue;
+          for (const def of consumers) await this.invoke(task, serial, def, record, message);
+        }
+      }),
+    );
+    await this.flushBatchSteps(task);
+
+    // The changelog first: if we crash before the outputs, a redelivered record finds its
+    // state (e.g. the stamped seq) and emits the same outputs again, never new ones.
+    await this.send(task.changelog);
+    await this.send(task.outputs);
+    for (const { processor, record, message } of task.afterProduce) await this.invoke(task, serial, this.def(processor), record, message);
+    await this.send(task.dead);
+
+    const elapsed = (performance.now() - started) / 1000;
+    for (const def of consumers) runtimeMetrics.latency.observe({ processor: def.name }, elapsed / batch.messages.length);
+    const last = BigInt(batch.messages[batch.messages.length - 1]!.offset);
+    runtimeMetrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - last - 1n));
+  }
+
+  private async decode(task: TaskBatch, processor: string, message: ConsumedMessage): Promise<TaskRecord | null> {
+    const topic = task.batch.topic;
+    try {
+      if (message.value === null) throw new PoisonError('tombstone on a stream topic');
+      const bytes = message.value;
+      const value = await retry(() => this.deps.serde.decode(topic as TopicName, bytes), this.retryOptions(processor));
+      return { topic, bytes, rec: { key: message.key, value, headers: message.headers, timestamp: message.timestamp } };
+    } catch (err) {
+      task.dead.push(await this.deadLetter(processor, { topic, bytes: message.value, rec: { key: message.key, value: null, headers: message.headers, timestamp: message.timestamp } }, task.batch, message, err, 1));
+      return null;
+    }
+  }
+
+  /**
+   * One record through one logical processor, retried on its own; then its outputs: fused
+   * edges run the next processor here and now, side effects wait for the produce, the rest
+   * is produced. A processor that keeps failing dead-letters the record it was given.
+   */
+  private async invoke(task: TaskBatch, serial: KeyedSerial, def: ProcessorDefinition, record: TaskRecord, message: ConsumedMessage): Promise<void> {
+    const root = def.sources.get(record.topic);
+    if (!root) return;
+    runtimeMetrics.recordsIn.inc({ processor: def.name, topic: record.topic });
+    let attempts = 0;
+    let routed: Routed;
+    try {
+      routed = await retry(async () => {
+        attempts++;
+        const attempt = newAttempt();
+        await runChain(root, record.rec, this.context(def, task.batch, message, attempt), attempt, (table, key) => this.table(def, table).state.get(key));
+        for (const [topic, staged] of attempt.stores) {
+          for (const [key, v] of staged.writes) attempt.outputs.push({ topic, key, value: v, headers: { [WRITER_HEADER]: this.config.instanceId }, timestamp: Date.now() });
+        }
+        // Encoding inside the attempt: a value its schema rejects dead-letters this record only,
+        // on a fused edge as on a real one.
+        const result = await this.route(def, task.batch, attempt);
+        for (const staged of attempt.stores.values()) staged.commit();
+        return result;
+      }, this.retryOptions(def.name));
+    } catch (err) {
+      task.dead.push(await this.deadLetter(def.name, record, task.batch, message, err, attempts));
+      return;
+    }
+    for (const o of routed.produced) runtimeMetrics.recordsOut.inc({ processor: def.name, topic: o.topic });
+    task.changelog.push(...routed.changelog);
+    task.outputs.push(...routed.produced);
+    task.batched.push(...routed.batched.map((b) => ({ processor: def.name, step: b.step, record: { topic: record.topic, rec: b.rec, bytes: record.bytes }, message })));
+    for (const { processor, record: next } of routed.afterProduce) task.afterProduce.push({ processor, record: next, message });
+    for (const { processor, record: next } of routed.forwards) {
+      runtimeMetrics.recordsOut.inc({ processor: def.name, topic: next.topic });
+      const target = this.def(processor);
+      // A processor with state sees one key at a time, in the order its records were made.
+      if (target.stores.size > 0 && target !== def) await serial.run(`${processor}|${next.rec.key}`, () => this.invoke(task, serial, target, next, message));
+      else await this.invoke(task, serial, target, next, message);
+    }
+  }
+
+  /** Decides where each output of one attempt goes. */
+  private async route(def: ProcessorDefinition, batch: ConsumedBatch, attempt: Attempt): Promise<Routed> {
+    const routed: Routed = { changelog: [], produced: [], forwards: [], afterProduce: [], batched: attempt.batched };
+    for (const o of attempt.outputs) {
+      const bytes = o.value === null ? null : await this.deps.serde.encode(o.topic as TopicName, o.value as never);
+      const message: OutgoingMessage = { topic: o.topic, key: o.key, value: bytes, headers: o.headers, timestamp: o.timestamp };
+      if (def.stores.has(o.topic)) {
+        routed.changelog.push(message);
+        continue;
+      }
+      const fusedTo = this.plan.fused.get(o.topic) ?? [];
+      const effects = this.plan.afterProduce.get(o.topic) ?? [];
+      if (bytes === null || (fusedTo.length === 0 && effects.length === 0)) {
+        routed.produced.push(message);
+        continue;
+      }
+      // The next processor reads exactly what it would have read from the topic.
+      const record = await this.handOver(o, bytes);
+      for (const processor of effects) routed.afterProduce.push({ processor, record });
+      let viaLog = false;
+      for (const processor of fusedTo) {
+        // A key of another task's partition would break that task's single-writer state: the
+        // record takes the topic to its own task.
+        if (this.def(processor).stores.size > 0 && !this.ownsKey(o.topic, o.key, batch)) viaLog = true;
+        else routed.forwards.push({ processor, record });
+      }
+      if (viaLog) routed.produced.push(message);
+    }
+    return routed;
+  }
+
+  private async handOver(o: Output, bytes: Buffer): Promise<TaskRecord> {
+    const value = await this.deps.serde.decode(o.topic as TopicName, bytes);
+    return { topic: o.topic, bytes, rec: { key: o.key, value, headers: o.headers, timestamp: o.timestamp } };
+  }
+
+  /** Whether the key's partition of `topic` is this task's: same partition count, same number. */
+  private ownsKey(topic: string, key: string | null, batch: ConsumedBatch): boolean {
+    const n = this.partitions.get(topic);
+    return key !== null && n !== undefined && n === this.partitions.get(batch.topic) && partitionFor(key, n) === batch.partition;
+  }
+
+  /** Calls each forEachBatch step once with its records; a lasting failure dead-letters them. */
+  private async flushBatchSteps(task: TaskBatch): Promise<void> {
+    const bySteps = new Map<BatchStep, TaskBatch['batched']>();
+    for (const entry of task.batched) {
+      const list = bySteps.get(entry.step);
+      if (list) list.push(entry);
+      else bySteps.set(entry.step, [entry]);
+    }
+    for (const [step, entries] of bySteps) {
+      const processor = entries[0]!.processor;
+      try {
+        await retry(() => step.fn(entries.map((e) => e.record.rec)), this.retryOptions(processor));
+      } catch (err) {
+        for (const e of entries) task.dead.push(await this.deadLetter(processor, e.record, task.batch, e.message, err, this.config.maxRetries + 1));
+      }
+    }
+  }
+
+  private retryOptions(processor: string) {
+    return {
+      retries: this.config.maxRetries,
+      initialDelayMs: this.config.retryInitialMs,
+      maxDelayMs: this.config.retryMaxMs,
+      onRetry: (err: unknown, attempt: number) => {
+        runtimeMetrics.errors.inc({ processor, code: err instanceof PlatformError ? err.code : 'ERROR' });
+        this.logger.warn('retrying record', { processor, attempt, error: errorMessage(err) });
+      },
+    };
+  }
+
+  /** The dead letter names the logical processor and the topic it read, fused or not. */
+  private async deadLetter(processor: string, record: TaskRecord, batch: ConsumedBatch, message: ConsumedMessage, err: unknown, attempts: number): Promise<OutgoingMessage> {
+    const code = err instanceof PlatformError ? err.code : 'PROCESSING_FAILED';
+    runtimeMetrics.errors.inc({ processor, code });
+    runtimeMetrics.deadLetters.inc({ processor, topic: record.topic });
+    this.logger.error('record sent to dead-letter topic', { processor, correlationId: message.headers[CORRELATION_HEADER], topic: record.topic, partition: batch.partition, offset: message.offset, code, error: errorMessage(err) });
+    const letter: DeadLetter = {
+      processor,
+      sourceTopic: record.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      key: record.rec.key,
+      value: record.bytes,
+      errorCode: code,
+      reason: errorMessage(err),
+      attempts,
+      failedAt: Date.now(),
+    };
+    return { topic: DLQ_TOPIC, key: record.topic, value: await this.deps.serde.encode(DLQ_TOPIC, letter), headers: message.headers, timestamp: Date.now() };
+  }
+
+  private context(def: ProcessorDefinition, batch: ConsumedBatch, message: ConsumedMessage, attempt: Attempt): ProcessContext {
+    const stores = this.stores;
+    const baseLogger = this.logger;
+    return {
+      processor: def.name,
+      source: { topic: batch.topic, partition: batch.partition, offset: message.offset },
+      // Every log line about this record carries its correlation id, so one grep follows a
+      // message through all the stages; the child logger is made only when something logs.
+      get logger() {
+        return baseLogger.child({ processor: def.name, correlationId: message.headers[CORRELATION_HEADER], offset: message.offset });
+      },
+      table: (ref) => this.table(def, ref.topic).state as TableView<never>,
+      catchUp: async (ref) => {
+        if (!(await this.table(def, ref.topic).catchUp(10_000))) this.logger.warn('table did not catch up in time; reading it as it is', { processor: def.name, table: ref.topic });
+      },
+      store: (ref) => {
+        let staged = attempt.stores.get(ref.topic);
+        if (!staged) {
+          const s = def.stores.has(ref.topic) ? stores.get(ref.topic) : undefined;
+          if (!s) throw new Error(`processor ${def.name} uses store ${ref.topic} it did not declare`);
+          attempt.stores.set(ref.topic, (staged = new StagedStore(s.state as KeyValueState<unknown>)));
+        }
+        return staged as StagedStore<never>;
+      },
+    };
+  }
+
+  private table(def: ProcessorDefinition, topic: string): TableMaterializer<unknown> {
+    const t = def.tables.has(topic) ? this.deps.tables.get(topic) : undefined;
+    if (!t) throw new Error(`processor ${def.name} reads table ${topic} it did not declare`);
+    return t;
+  }
+
+  /** Retries until the log takes the records: giving up would lose accepted records. */
+  private async send(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await retry(() => this.deps.producer.send(messages), { ...this.retryOptions(this.plan.processors[0]!), retries: Number.MAX_SAFE_INTEGER });
+  }
+}
+
+interface Routed {
+  changelog: OutgoingMessage[];
+  produced: OutgoingMessage[];
+  forwards: { processor: string; record: TaskRecord }[];
+  afterProduce: { processor: string; record: TaskRecord }[];
+  batched: Attempt['batched'];
+}
+
+/** Runs work for one key after the previous work for that key, across a batch's concurrent keys. */
+class KeyedSerial {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run(key: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.tails.get(key) ?? Promise.resolve()).then(work);
+    this.tails.set(key, next.catch(() => undefined));
+    return next;
+  }
+}
