@@ -10,7 +10,7 @@ import { Topology } from './topology.js';
  * a crash, poison records dead-lettered while neighbours flow, tables restored after restart.
  */
 const runtime = { maxRetries: 2, retryInitialMs: 5, retryMaxMs: 20, partitionsConcurrency: 4 };
-const TOPICS: TopicName[] = ['im.cmd.send', 'im.msg.checked', 'im.msg.stamped', 'im.state.sequences', 'im.state.relations', 'im.cmd.relation', 'im.dlq'];
+const TOPICS: TopicName[] = ['im.cmd.send', 'im.msg.checked', 'im.msg.stamped', 'im.push.online', 'im.state.sequences', 'im.state.relations', 'im.cmd.relation', 'im.dlq'];
 
 function send(conversationId: string, content: string, i: number): SendCommand {
   return {
@@ -92,6 +92,59 @@ for (const engine of engines) {
         const got = out.records.filter((r) => r.key === conv).map((r) => r.value);
         expect(got.map((v) => v.content)).toEqual(Array.from({ length: 60 }, (_, i) => `n${i}`));
         expect(got.map((v) => v.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      }
+    });
+
+    it('runs a chain joined by an internal topic as one task: records cross it in memory unless their key belongs to another task', async () => {
+      const h = await harness();
+      const effects: number[] = [];
+      const topology = new Topology('fusion-test')
+        .processor('enrich', (p) => {
+          p.stream('im.cmd.send').process(['im.msg.checked', 'im.push.online'], async (r) => {
+            // "moved:" records change key, so most of them land in another task's partition.
+            const key = r.value.content.startsWith('moved:') ? `${r.value.conversationId}/moved` : r.key;
+            const checked: CheckedMessage = { ...r.value, conversationId: key!, mentions: [] };
+            const push = { gatewayId: 'gw', correlationId: r.value.correlationId, createdAt: 1, deliveries: [] };
+            return [{ topic: 'im.msg.checked', key, value: checked }, { topic: 'im.push.online', key: 'gw', value: push }];
+          });
+        })
+        .processor('stamp', (p) => {
+          const seqs = p.store('im.state.sequences');
+          p.stream('im.msg.checked').process(['im.msg.stamped'], async (r, ctx) => {
+            const store = ctx.store(seqs);
+            const seq = (store.get(r.value.conversationId)?.seq ?? 0) + 1;
+            store.put(r.value.conversationId, { conversationId: r.value.conversationId, seq, updatedAt: Date.now() });
+            return [{ topic: 'im.msg.stamped', key: r.key, value: { ...r.value, messageId: `m-${r.value.clientMsgId}`, seq, stampedAt: Date.now() } }];
+          });
+        })
+        .processor('effect', (p) => {
+          // An effect-only processor: inlined, and run only once the task's outputs are durable.
+          p.stream('im.push.online').process([], async () => {
+            const ends = await h.log.endOffsets('im.msg.stamped');
+            effects.push([...ends.values()].reduce((sum, o) => sum + Number(o), 0));
+            return [];
+          });
+        });
+      const a = app(h, topology, 'fusion');
+      expect(a.plan.subTopologies.map((s) => s.processors)).toEqual([['enrich', 'stamp']]);
+      await a.start();
+      const checked = await collect(h, 'im.msg.checked');
+      const pushes = await collect(h, 'im.push.online');
+      const out = await collect(h, 'im.msg.stamped');
+      cleanups.push(() => checked.stop(), () => pushes.stop(), () => out.stop());
+      const input = Array.from({ length: 60 }, (_, i) => send(`d:f:${i % 6}`, i % 3 === 0 ? `moved:${i}` : `n${i}`, i));
+      await produce(h, input);
+      await eventually(() => out.records.length === input.length && effects.length === input.length, 'all stamped, every effect run');
+      // Only re-keyed records whose key falls in another partition took the topic.
+      const moved = checked.records.map((r) => r.value.content);
+      expect(moved.length).toBeGreaterThan(0);
+      for (const c of moved) expect(c.startsWith('moved:')).toBe(true);
+      expect(pushes.records).toHaveLength(0);
+      // Each effect saw at least as many stamped records in the log as effects before it.
+      effects.forEach((stampedInLog, i) => expect(stampedInLog).toBeGreaterThanOrEqual(Math.min(i + 1, input.length - moved.length)));
+      for (const conv of new Set(out.records.map((r) => r.key))) {
+        const seqs = out.records.filter((r) => r.key === conv).map((r) => r.value.seq);
+        expect(seqs).toEqual(seqs.map((_, i) => i + 1));
       }
     });
 
