@@ -15,6 +15,7 @@ import { round } from './common.js';
 import { runDirect } from './direct.js';
 import type { Target } from './targets.js';
 import type { Validity } from '../validity.js';
+import { partitionFor } from '../../topologies/runtime/partitioner.js';
 
 /** Stamped records as the stamper writes them, for a backlog the writer has not seen. */
 export function backlogMessages(run: string, n: number, conversations: number, now = Date.now()): StampedMessage[] {
@@ -42,6 +43,8 @@ export function backlogMessages(run: string, n: number, conversations: number, n
   });
 }
 
+const inBatches = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
 export interface StoreCeiling {
   messages: number;
   conversations: number;
@@ -54,15 +57,19 @@ export interface StoreCeiling {
 /**
  * FerretDB's ceiling for the writer's work: the same message store and batches, written straight
  * from the bench (no Kafka, no consumer, one batch at a time like the writer), into scratch
- * collections of the run's database. The writer's drain rate next to it says what the pipeline costs.
+ * collections of the run's database. Messages are batched as the writer gets them, partition by
+ * partition of im.msg.stamped (keyed by conversation), so each batch touches as many
+ * conversations as the writer's do. The writer's drain rate next to it says what the pipeline costs.
  */
-export async function storeCeiling(db: Db, o: { run: string; messages: number; batch: number; updatesPerCommand: number }): Promise<StoreCeiling> {
-  const conversations = Math.max(1, Math.floor(o.messages / 20));
+export async function storeCeiling(db: Db, o: { run: string; messages: number; conversations: number; partitions: number; batch: number; updatesPerCommand: number }): Promise<StoreCeiling> {
+  const conversations = Math.max(1, o.conversations);
   const store = await createMongoMessageStore({ db, prefix: `ceiling_${o.run}_`, updatesPerCommand: o.updatesPerCommand });
   try {
-    const msgs = backlogMessages(`c${o.run}`, o.messages, conversations);
+    const all = backlogMessages(`c${o.run}`, o.messages, conversations);
+    const byPartition = Array.from({ length: o.partitions }, (_, p) => all.filter((m) => partitionFor(m.conversationId, o.partitions) === p));
+    const msgs = byPartition.flatMap((part) => inBatches(part, o.batch));
     const t0 = Date.now();
-    for (let i = 0; i < msgs.length; i += o.batch) await store.writeBatch(msgs.slice(i, i + o.batch));
+    for (const batch of msgs) await store.writeBatch(batch);
     const seconds = (Date.now() - t0) / 1000;
     return { messages: o.messages, conversations, batch: o.batch, updatesPerCommand: o.updatesPerCommand, seconds: round(seconds), docsPerSec: Math.round(o.messages / Math.max(0.001, seconds)) };
   } finally {
@@ -95,15 +102,20 @@ export async function persistScenario(ctx: BenchContext, target: Target): Promis
     await ctx.sut.persistence(false);
     const run = randomUUID().slice(0, 8);
     // With the writer stopped, so the two do not share FerretDB.
+    // The backlog's shape: as many conversations, so each batch touches as many as the writer's.
+    const conversations = Math.max(1, Math.floor(n / 20));
     const ceiling = await storeCeiling(db, {
       run,
       messages: ceilingMessages,
+      conversations,
+      // im.msg.stamped's partitions (schemas/topics.json defaults).
+      partitions: 6,
       batch: Number(ctx.sut.env.IM_WRITER_BATCH_SIZE ?? 500),
       updatesPerCommand: Number(ctx.sut.env.IM_MONGO_UPDATES_PER_COMMAND ?? DEFAULT_UPDATES_PER_COMMAND),
     });
     ctx.log(`[persist] FerretDB ceiling for the writer's batches: ${ceiling.docsPerSec} docs/s (${ceiling.messages} messages over ${ceiling.conversations} conversations in ${ceiling.seconds} s)`);
     const serde = createTopicSerde(createRegistryClient(ctx.sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
-    const msgs = backlogMessages(run, n, Math.max(1, Math.floor(n / 20)));
+    const msgs = backlogMessages(run, n, conversations);
     const producer = await log.producer();
     const t0 = Date.now();
     for (let i = 0; i < msgs.length; i += 500) {
