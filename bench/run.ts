@@ -38,6 +38,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
+  --profile (a CPU profile of each SUT process, bench/results/<run>-profiles/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
@@ -57,6 +58,8 @@ const log = (line: string): void => console.log(line);
 const resultsDir = join(ROOT, 'bench/results');
 mkdirSync(resultsDir, { recursive: true });
 const runStamp = stamp();
+// --profile: every SUT process writes a V8 CPU profile (open in Chrome DevTools) on exit.
+if (flags.has('profile')) process.env.IM_BENCH_PROFILE_DIR = join(resultsDir, `${runStamp}-profiles`);
 const command = `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 const t0 = Date.now();
 

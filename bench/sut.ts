@@ -144,7 +144,9 @@ export class ManagedProcess {
 }
 
 export function nodeProcess(name: string, file: string, env: Record<string, string>): ManagedProcess {
-  return new ManagedProcess(name, process.execPath, ['--import', 'tsx', file], env);
+  const dir = process.env.IM_BENCH_PROFILE_DIR;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  return new ManagedProcess(name, process.execPath, [...profile, '--import', 'tsx', file], env);
 }
 
 /** Polls an HTTP URL until it answers 2xx. */

@@ -42,3 +42,8 @@ export function createLogger(component: string, base: Record<string, unknown> = 
 
 /** The Kafka header carrying a message's correlation id from the gateway through every stage. */
 export const CORRELATION_HEADER = 'im-correlation-id';
+/**
+ * When the gateway accepted the frame a record descends from (ms since the epoch), carried in
+ * every stage's headers beside the correlation id, so each stage can say how far it is from it.
+ */
+export const ACCEPTED_AT_HEADER = 'im-accepted-at';

@@ -1,4 +1,4 @@
-import { CORRELATION_HEADER, type Logger } from '../../core/logger.js';
+import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
@@ -62,7 +62,7 @@ export class Upstream {
     const headers = { [CORRELATION_HEADER]: p.value.correlationId };
     // Two branches so each encode call is checked against its own topic's value type.
     if (p.topic === 'im.ingress')
-      return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers, timestamp: p.value.receivedAt };
+      return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers: { ...headers, [ACCEPTED_AT_HEADER]: String(p.value.receivedAt) }, timestamp: p.value.receivedAt };
     return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers, timestamp: p.value.createdAt };
   }
 

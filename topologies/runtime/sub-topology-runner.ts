@@ -1,5 +1,5 @@
 import { PlatformError, PoisonError, errorMessage } from '../../core/errors.js';
-import { CORRELATION_HEADER, type Logger } from '../../core/logger.js';
+import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { DeadLetter, TopicName } from '../../schemas/types.generated.js';
@@ -172,7 +172,11 @@ export class SubTopologyRunner {
     // state (e.g. the stamped seq) and emits the same outputs again, never new ones.
     await this.send(task.changelog);
     await this.send(task.outputs);
-    for (const { processor, record, message } of task.afterProduce) await this.invoke(task, serial, this.def(processor), record, message);
+    for (const m of batch.messages) observeStage(`${this.plan.processors[0]}:acked`, m.headers);
+    for (const { processor, record, message } of task.afterProduce) {
+      await this.invoke(task, serial, this.def(processor), record, message);
+      observeStage(`${processor}:done`, record.rec.headers);
+    }
     await this.send(task.dead);
 
     const elapsed = (performance.now() - started) / 1000;
@@ -203,6 +207,7 @@ export class SubTopologyRunner {
     const root = def.sources.get(record.topic);
     if (!root) return;
     runtimeMetrics.recordsIn.inc({ processor: def.name, topic: record.topic });
+    observeStage(`${def.name}:in`, record.rec.headers);
     let attempts = 0;
     let routed: Routed;
     try {
@@ -376,6 +381,11 @@ interface Routed {
   forwards: { processor: string; record: TaskRecord }[];
   afterProduce: { processor: string; record: TaskRecord }[];
   batched: Attempt['batched'];
+}
+
+function observeStage(stage: string, headers: Record<string, string>): void {
+  const acceptedAt = Number(headers[ACCEPTED_AT_HEADER]);
+  if (acceptedAt > 0) runtimeMetrics.stage.observe({ stage }, Math.max(0, Date.now() - acceptedAt) / 1000);
 }
 
 /** Runs work for one key after the previous work for that key, across a batch's concurrent keys. */
