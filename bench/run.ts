@@ -38,7 +38,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
-  --profile (a CPU profile of each SUT process, bench/results/<run>-profiles/)
+  --profile (CPU profiles of each SUT process, bench/results/<run>-profiles/<process>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 

@@ -80,7 +80,7 @@ export function sutEnv(o: SutOptions, privateKeyPem: string): Record<string, str
     IM_SCHEMA_REGISTRY_URL: process.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
     IM_REDIS_URL: process.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379',
     IM_MONGO_URL: process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',
-    IM_LOG_LEVEL: 'warn',
+    IM_LOG_LEVEL: process.env.BENCH_SUT_LOG_LEVEL ?? 'warn',
     IM_GATEWAY_ID: 'bench-gw-1',
     IM_EDGE_HOST: '127.0.0.1',
     IM_EDGE_PORT: String(o.edgePort),
@@ -145,7 +145,8 @@ export class ManagedProcess {
 
 export function nodeProcess(name: string, file: string, env: Record<string, string>): ManagedProcess {
   const dir = process.env.IM_BENCH_PROFILE_DIR;
-  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  // A directory per process: tsx's loader thread writes a profile of its own beside the main one.
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
   return new ManagedProcess(name, process.execPath, [...profile, '--import', 'tsx', file], env);
 }
 

@@ -6,7 +6,7 @@
  */
 export interface StepCounts {
   /** Sockets the step needs (every client it asked for) and those open when it ended. */
-  connections: { requested: number; open: number };
+  connections: { requested: number; open: number; closes?: Record<string, number> };
   sent: number;
   acked: number;
   /** Error frames that answered one of the step's sends, by code. */
@@ -32,7 +32,10 @@ const total = (r: Record<string, number>): number => Object.values(r).reduce((a,
 
 export function stepValidity(c: StepCounts): Validity {
   const reasons: string[] = [];
-  if (c.connections.open < c.connections.requested) reasons.push(`only ${c.connections.open} of ${c.connections.requested} sockets open`);
+  if (c.connections.open < c.connections.requested) {
+    const closes = Object.entries(c.connections.closes ?? {}).map(([code, n]) => `${n}× ${code}`).join(', ');
+    reasons.push(`only ${c.connections.open} of ${c.connections.requested} sockets open${closes ? ` (closed with ${closes})` : ''}`);
+  }
   const clientSide = CLIENT_SIDE_CODES.reduce((a, k) => a + (c.sendErrors[k] ?? 0), 0);
   if (clientSide > 0) reasons.push(`${clientSide} sends on sockets that were not open`);
   const errors = total(c.sendErrors);

@@ -97,6 +97,8 @@ export async function runDirect(
       sampling = false;
       await sampler;
       const s = await collectAll(pool);
+      const closes: Record<string, number> = {};
+      for (const st of await pool.all({ op: 'status' as const })) for (const [k, v] of Object.entries(st.closes)) closes[k] = (closes[k] ?? 0) + v;
       const r: RateStep = {
         rate,
         seconds,
@@ -109,7 +111,7 @@ export async function runDirect(
         open: s.open,
         connections: c.requested,
         // 1:1: every acknowledged send is one delivery to its recipient.
-        validity: stepValidity({ connections: { requested: c.requested, open: s.open }, sent: s.sent, acked: s.acked, sendErrors: s.sendErrors, unanswered: s.unanswered, delivered: s.delivered, expectedDeliveries: s.acked }),
+        validity: stepValidity({ connections: { requested: c.requested, open: s.open, closes }, sent: s.sent, acked: s.acked, sendErrors: s.sendErrors, unanswered: s.unanswered, delivered: s.delivered, expectedDeliveries: s.acked }),
         achievedDeliveriesPerSec: Math.round(s.delivered / seconds),
         sendToAck: s.sendToAck,
         sendToDelivery: s.sendToDelivery,
