@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
 import { createLogger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import { PlatformError } from '../../core/errors.js';
@@ -182,6 +182,34 @@ function rootCause(err: unknown): unknown {
 
 const COMMIT_INTERVAL_MS = 100;
 
+/**
+ * Partition n of every topic a group reads goes to the same member (members sorted by id), as
+ * Kafka Streams assigns tasks: a sub-topology's task for partition n (its stores' keys) lives
+ * in one member whichever topic its records come from. Needs equal partition counts, which the
+ * catalogue gives every topic a sub-topology reads.
+ */
+const coPartitioned: PartitionAssigner = ({ cluster }) => ({
+  name: 'CoPartitioned',
+  version: 1,
+  async assign({ members, topics }) {
+    const ids = members.map((m) => m.memberId).sort();
+    const plan = new Map<string, Record<string, number[]>>(ids.map((id) => [id, {}]));
+    for (const topic of topics) {
+      for (const { partitionId } of cluster.findTopicPartitionMetadata(topic)) {
+        const owner = plan.get(ids[partitionId % ids.length]!)!;
+        (owner[topic] ??= []).push(partitionId);
+      }
+    }
+    return ids.map((memberId) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: this.version, assignment: plan.get(memberId)!, userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: this.name, metadata: AssignerProtocol.MemberMetadata.encode({ version: this.version, topics, userData: Buffer.alloc(0) }) };
+  },
+});
+
 /** How long start() waits for the first group join; a slow broker is not a failed start. */
 const JOIN_WAIT_MS = 30_000;
 
@@ -196,6 +224,7 @@ class KafkaConsumer implements LogConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
+      partitionAssigners: [coPartitioned],
       allowAutoTopicCreation: false,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,

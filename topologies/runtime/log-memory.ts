@@ -128,7 +128,10 @@ export class MemoryLog implements LogClient {
     this.rebalance(groupId);
   }
 
-  /** Round-robin assignment of every subscribed partition over the members, in join order. */
+  /**
+   * Co-partitioned assignment, as the Kafka engine's: partition n of every subscribed topic goes
+   * to the same member (members in join order), so one member owns a task's keys on all topics.
+   */
   private rebalance(groupId: string): void {
     const g = this.group(groupId);
     g.generation++;
@@ -137,7 +140,7 @@ export class MemoryLog implements LogClient {
     if (memberIds.length === 0) return;
     const all = new Set<TopicPartition>();
     for (const m of g.members.values()) for (const t of m.topics) this.partitions(t).forEach((_, i) => all.add(tp(t, i)));
-    [...all].forEach((p, i) => g.assignment.get(memberIds[i % memberIds.length]!)!.push(p));
+    for (const p of all) g.assignment.get(memberIds[Number(p.slice(p.lastIndexOf('#') + 1)) % memberIds.length]!)!.push(p);
   }
 }
 

@@ -148,6 +148,23 @@ for (const engine of engines) {
       }
     });
 
+    it('assigns partition n of every topic of a group to one member (co-partitioned tasks)', async () => {
+      const h = await harness();
+      const groupId = `copart-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      // Four members over 2 x 6 partitions: a plain round-robin would split partition n's topics.
+      const latest: { topic: string; partition: number }[][] = [[], [], [], []];
+      const consumers = [0, 1, 2, 3].map((i) =>
+        h.log.consumer({ groupId, topics: ['im.cmd.send', 'im.msg.checked'], fromBeginning: true, commit: true, eachBatch: async () => {}, onAssignment: (a) => (latest[i] = a) }),
+      );
+      for (const c of consumers) cleanups.push(() => c.stop());
+      for (const c of consumers) await c.start();
+      await eventually(() => latest.reduce((n, a) => n + a.length, 0) === 12 && latest.every((a) => a.length > 0), 'every member assigned');
+      for (const assigned of latest) {
+        const of = (topic: string) => assigned.filter((a) => a.topic === topic).map((a) => a.partition).sort();
+        expect(of('im.cmd.send')).toEqual(of('im.msg.checked'));
+      }
+    });
+
     it('loses nothing when a processor is killed mid-batch and restarted', async () => {
       const h = await harness();
       let processed = 0;

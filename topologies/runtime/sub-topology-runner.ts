@@ -173,10 +173,17 @@ export class SubTopologyRunner {
     await this.send(task.changelog);
     await this.send(task.outputs);
     for (const m of batch.messages) observeStage(`${this.plan.processors[0]}:acked`, m.headers);
-    for (const { processor, record, message } of task.afterProduce) {
-      await this.invoke(task, serial, this.def(processor), record, message);
-      observeStage(`${processor}:done`, record.rec.headers);
-    }
+    // Effects of one key (one gateway) in order, different keys at once: a batch's acks and
+    // pushes go out together instead of one round trip after another.
+    const effects = new KeyedSerial();
+    await Promise.all(
+      task.afterProduce.map(({ processor, record, message }) =>
+        effects.run(`${processor}|${record.rec.key}`, async () => {
+          await this.invoke(task, serial, this.def(processor), record, message);
+          observeStage(`${processor}:done`, record.rec.headers);
+        }),
+      ),
+    );
     await this.send(task.dead);
 
     const elapsed = (performance.now() - started) / 1000;
