@@ -1,4 +1,4 @@
-import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
+import { AssignerProtocol, Kafka, PartitionAssigners, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
 import { createLogger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
 import { PlatformError } from '../../core/errors.js';
@@ -224,7 +224,9 @@ class KafkaConsumer implements LogConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
-      partitionAssigners: [coPartitioned],
+      // Round-robin second: members of an older version (without CoPartitioned) can still share
+      // the group during a rolling upgrade instead of the newcomer being refused for good.
+      partitionAssigners: [coPartitioned, PartitionAssigners.roundRobin],
       allowAutoTopicCreation: false,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
