@@ -1,8 +1,8 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaLog } from '../topologies/runtime/log-kafka.js';
-import { namespacedLog } from '../topologies/runtime/log-namespace.js';
-import type { LogClient } from '../topologies/runtime/log.js';
-import { catalogTopicDefinitions } from '../topologies/runtime/streams-app.js';
+import { KafkaLog } from '../streams/index.js';
+import { namespacedLog } from '../streams/index.js';
+import type { LogClient } from '../streams/index.js';
+import { catalogTopicDefinitions } from '../streams/index.js';
 import { brokers } from './kafka-admin.js';
 
 /**

@@ -69,6 +69,9 @@ export interface AckRecord {
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 2_000;
 
+/** How long a client waits for a missing seq before it syncs the gap. */
+const GAP_GRACE_MS = 1_000;
+
 export class ChaosClient {
   ws: WebSocket | null = null;
   open = false;
@@ -272,7 +275,15 @@ export class ChaosClient {
     if (via === 'live') v.liveOrder.push(seq);
     else if (via === 'sync' && this.streaming) this.stats.syncFilled++;
     while (v.bySeq.has(v.contiguous + 1)) v.contiguous++;
-    // A seq beyond the next expected one means something in between is missing: sync it.
-    if (via === 'live' && seq > v.contiguous + 1) this.requestSync(conversation, true);
+    // A seq beyond the next expected one means something in between is missing: sync it if it
+    // is still missing after a short grace. The gap may be this client's own message, whose
+    // ack can come a moment after a later message of the peer (after a crash, acks of a
+    // redelivered batch follow its stamped records); real clients wait a moment too.
+    if (via === 'live' && seq > v.contiguous + 1) {
+      const missing = v.contiguous + 1;
+      setTimeout(() => {
+        if (!v.bySeq.has(missing)) this.requestSync(conversation, true);
+      }, GAP_GRACE_MS);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame, TestClient } from '../edge/gateway/testing.js';
-import { eventually } from '../topologies/runtime/testing.js';
+import { eventually } from '../streams/testing.js';
 import { befriend, createGroup, ENGINES, sendMsg, startPlatform, topicRecords, type Platform } from './harness.js';
 
 /**

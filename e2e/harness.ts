@@ -4,7 +4,7 @@ import { createLogger } from '../core/logger.js';
 import { TestClient, type Frame } from '../edge/gateway/testing.js';
 import { connectInfrastructure, startEdge, startPipeline, type Infrastructure } from '../ops/platform.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
-import { collect, eventually } from '../topologies/runtime/testing.js';
+import { collect, eventually } from '../streams/testing.js';
 
 /**
  * The whole platform in this test process, as `make run` starts it: on the in-memory engine,

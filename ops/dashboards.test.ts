@@ -27,7 +27,7 @@ function sourceFiles(dir: string): string[] {
 
 /** Files that define metrics: they import core/metrics and call a helper with a literal name. */
 function metricModules(): string[] {
-  return ['core', 'edge', 'topologies', 'connectors']
+  return ['core', 'streams', 'edge', 'topologies', 'connectors']
     .flatMap((d) => sourceFiles(join(root, d)))
     .filter((f) => {
       const text = readFileSync(f, 'utf8');
@@ -151,7 +151,7 @@ describe('PromQL metric extraction', () => {
 describe('metric modules', () => {
   it('finds the modules that define metrics and registers their families', () => {
     const rel = modules.map((f) => relative(root, f));
-    expect(rel).toEqual(expect.arrayContaining(['edge/gateway/metrics.ts', 'edge/auth/metrics.ts', 'topologies/runtime/metrics.ts']));
+    expect(rel).toEqual(expect.arrayContaining(['edge/gateway/metrics.ts', 'edge/auth/metrics.ts', 'streams/metrics.ts']));
     for (const name of ['im_gateway_connections', 'im_processor_records_in_total', 'im_consumer_lag', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds'])
       expect(metrics.names.has(name), name).toBe(true);
   });

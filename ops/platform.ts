@@ -30,11 +30,11 @@ import type { Presence } from '../edge/presence/presence.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, type PipelineDeps } from '../topologies/im-topology.js';
 import { QueryService } from '../topologies/processors/query-service.js';
-import type { LogClient } from '../topologies/runtime/log.js';
-import { KafkaLog } from '../topologies/runtime/log-kafka.js';
-import { MemoryLog } from '../topologies/runtime/log-memory.js';
-import { namespacedLog } from '../topologies/runtime/log-namespace.js';
-import { catalogTopicDefinitions, StreamsApp } from '../topologies/runtime/streams-app.js';
+import type { LogClient } from '../streams/index.js';
+import { KafkaLog } from '../streams/index.js';
+import { MemoryLog } from '../streams/index.js';
+import { namespacedLog } from '../streams/index.js';
+import { catalogTopicDefinitions, StreamsApp } from '../streams/index.js';
 
 /**
  * The composition root: which implementation of each contract the configuration selects

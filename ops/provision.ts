@@ -1,9 +1,9 @@
 import type { PlatformConfig } from '../core/config.js';
 import { createRegistryClient, registerAllSchemas, type RegistrationResult } from '../schemas/serde.js';
-import type { TopicDefinition } from '../topologies/runtime/log.js';
-import { KafkaLog } from '../topologies/runtime/log-kafka.js';
-import { namespacedLog } from '../topologies/runtime/log-namespace.js';
-import { catalogTopicDefinitions } from '../topologies/runtime/streams-app.js';
+import type { TopicDefinition } from '../streams/index.js';
+import { KafkaLog } from '../streams/index.js';
+import { namespacedLog } from '../streams/index.js';
+import { catalogTopicDefinitions } from '../streams/index.js';
 
 /**
  * Idempotent provisioning of a real stack from `schemas/topics.json`: every topic with its

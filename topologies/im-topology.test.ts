@@ -3,8 +3,8 @@ import { loadConfig } from '../core/config.js';
 import { memoryPipelineDeps } from '../ops/platform.js';
 import { topicCatalog } from '../schemas/catalog.js';
 import { imTopology, PROCESSOR_NAMES } from './im-topology.js';
-import { describeAsMermaid, describePlan, describeTopology } from './runtime/describe.js';
-import { planFor } from './runtime/streams-app.js';
+import { describeAsMermaid, describePlan, describeTopology } from '../streams/index.js';
+import { planFor } from '../streams/index.js';
 
 const config = loadConfig({});
 const topology = imTopology(memoryPipelineDeps(config), config);

@@ -18,7 +18,7 @@ import { relationsProcessor } from './processors/relations.js';
 import { routerProcessor } from './processors/router.js';
 import { stamperProcessor } from './processors/stamper.js';
 import { typingProcessor } from './processors/typing.js';
-import { Topology } from './runtime/topology.js';
+import { Topology } from '../streams/index.js';
 
 /** What the platform's processors need from outside the log. */
 export interface PipelineDeps {

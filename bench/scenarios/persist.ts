@@ -15,7 +15,7 @@ import { round } from './common.js';
 import { runDirect } from './direct.js';
 import type { Target } from './targets.js';
 import type { Validity } from '../validity.js';
-import { partitionFor } from '../../topologies/runtime/partitioner.js';
+import { partitionFor } from '../../streams/index.js';
 
 /** Stamped records as the stamper writes them, for a backlog the writer has not seen. */
 export function backlogMessages(run: string, n: number, conversations: number, now = Date.now()): StampedMessage[] {

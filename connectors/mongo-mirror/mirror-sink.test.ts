@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { engines, eventually } from '../../topologies/runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { createMongoMirror } from './mirror-mongo.js';
 import { MirrorSink } from './mirror-sink.js';
 import { openMirrorTestDb } from './testing.js';

@@ -3,7 +3,7 @@ import { type Logger, createLogger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
 import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
-import type { ConsumedBatch, LogClient, LogConsumer } from '../../topologies/runtime/log.js';
+import type { ConsumedBatch, LogClient, LogConsumer } from '../../streams/index.js';
 import { MIRRORED_TOPICS, type MirrorStore, type MirrorWrite } from './mirror-store.js';
 
 export interface MirrorSinkOptions {

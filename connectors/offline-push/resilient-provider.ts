@@ -1,7 +1,7 @@
 import { PlatformError } from '../../core/errors.js';
 import { counter } from '../../core/metrics.js';
 import { retry, sleep } from '../../core/retry.js';
-import { CircuitBreaker } from '../../topologies/processors/circuit-breaker.js';
+import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { PushVendorError, type PushProvider } from './push-provider.js';
 import { TokenBucket, type TokenBucketConfig } from './rate-limit.js';
 

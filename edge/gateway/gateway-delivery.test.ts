@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OnlinePush } from '../../schemas/types.generated.js';
-import { eventually } from '../../topologies/runtime/testing.js';
+import { eventually } from '../../streams/testing.js';
 import { HttpError, type HttpRoute } from '../http/routes.js';
 import { CloseCodes } from '../protocol/codes.js';
 import { GATEWAY_TOPICS, startTestGateway, TestClient, type GatewayHarness } from './testing.js';
@@ -149,7 +149,7 @@ describe('gateway http', () => {
 
 describe('gateway with a failing log', () => {
   it('tells the sender SERVICE_UNAVAILABLE when its frame cannot be produced, and goes on', async () => {
-    const { memoryEngine } = await import('../../topologies/runtime/testing.js');
+    const { memoryEngine } = await import('../../streams/testing.js');
     const engine = await memoryEngine();
     await engine.createTopics([...GATEWAY_TOPICS]);
     let failing = true;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../topologies/runtime/testing.js';
+import { eventually } from '../../streams/testing.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
 import { connectRedis } from '../redis/client.js';
 import { startTestGateway, testAuth, TestClient, type TestAuth } from './testing.js';

@@ -1,6 +1,6 @@
 import { directConversationId } from '../protocol/conversations.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../topologies/runtime/testing.js';
+import { eventually } from '../../streams/testing.js';
 import { CloseCodes } from '../protocol/codes.js';
 import { CORRELATION_HEADER } from './ingress.js';
 import { startTestGateway, TestClient, type GatewayHarness } from './testing.js';
@@ -28,7 +28,7 @@ describe('gateway passthrough', () => {
     expect(JSON.parse(rec.value.payload)).toEqual(frame);
     expect(rec.value.origin.connectionId).toMatch(new RegExp(`^${h.config.gatewayId}:`));
     expect(Math.abs(rec.value.receivedAt - Date.now())).toBeLessThan(5_000);
-    const raw = (h.engine.log as import('../../topologies/runtime/log-memory.js').MemoryLog).read('im.ingress', rec.partition)[0]!;
+    const raw = (h.engine.log as import('../../streams/index.js').MemoryLog).read('im.ingress', rec.partition)[0]!;
     expect(raw.headers[CORRELATION_HEADER]).toBe(rec.value.correlationId);
   });
 

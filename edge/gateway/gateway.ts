@@ -1,7 +1,7 @@
 import type { PlatformConfig } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import type { TopicSerde } from '../../schemas/serde.js';
-import type { LogClient, LogProducer } from '../../topologies/runtime/log.js';
+import type { LogClient, LogProducer } from '../../streams/index.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import type { HttpRoute } from '../http/routes.js';

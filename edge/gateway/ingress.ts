@@ -2,7 +2,7 @@ import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/
 import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
-import type { LogProducer, OutgoingMessage } from '../../topologies/runtime/log.js';
+import type { LogProducer, OutgoingMessage } from '../../streams/index.js';
 import { gatewayMetrics as m } from './metrics.js';
 
 export { CORRELATION_HEADER };

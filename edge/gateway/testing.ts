@@ -5,7 +5,7 @@ import { PlatformError } from '../../core/errors.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { createLogger } from '../../core/logger.js';
 import type { IngressFrame, OfflinePushTask, TopicName } from '../../schemas/types.generated.js';
-import { collect, memoryEngine, type Collected, type EngineHarness } from '../../topologies/runtime/testing.js';
+import { collect, memoryEngine, type Collected, type EngineHarness } from '../../streams/testing.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import { createMemoryPushBus } from '../delivery/push-bus-memory.js';
 import type { HttpRoute } from '../http/routes.js';

@@ -1,6 +1,6 @@
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { TopicName, TopicValues } from '../../schemas/types.generated.js';
-import type { LogProducer } from '../../topologies/runtime/log.js';
+import type { LogProducer } from '../../streams/index.js';
 import { HttpError } from './routes.js';
 
 /**

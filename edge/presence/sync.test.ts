@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../core/logger.js';
-import { eventually } from '../../topologies/runtime/testing.js';
+import { eventually } from '../../streams/testing.js';
 import { connectRedis } from '../redis/client.js';
 import type { PresenceEntry } from './presence.js';
 import { createRedisPresence } from './presence-redis.js';

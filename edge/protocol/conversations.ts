@@ -12,7 +12,7 @@ export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}
 /**
  * The Kafka key of a client frame on `im.ingress`: its conversation where it has one, so that
  * routing, the permission join and stamping of a conversation run in one task of the pipeline
- * without another hop (see `topologies/runtime/plan.ts`); the user otherwise. A frame whose
+ * without another hop (see `streams/plan.ts`); the user otherwise. A frame whose
  * fields are not what they should be still gets a key; the router refuses it.
  */
 export function ingressKey(userId: string, frame: ClientFrame): string {

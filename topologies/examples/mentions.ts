@@ -1,5 +1,5 @@
 import type { MentionNotice, StampedMessage } from '../../schemas/types.generated.js';
-import type { ProcessorBuilder, Rec } from '../runtime/topology.js';
+import type { ProcessorBuilder, Rec } from '../../streams/index.js';
 
 /**
  * An example of extending the pipeline, for data engineers: a processor that turns every

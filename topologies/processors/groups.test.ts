@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GroupAction, GroupCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { groupsProcessor, type GroupsConfig } from './groups.js';
 import { byCommand, useKit } from './test-kit.js';
 

@@ -1,7 +1,7 @@
 import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
 import type { GroupState, MemberState } from '../../schemas/types.generated.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 import { decideGroup, memberKey } from './group-rules.js';
 import { notices, rejection } from './notices.js';
 

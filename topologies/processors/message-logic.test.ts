@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { messageLogicProcessor, type MessageLogicConfig } from './message-logic.js';
 import { directConversationId, groupConversationId, userPairKey } from './replies.js';
 import { frames, origin, useKit } from './test-kit.js';

@@ -2,7 +2,7 @@ import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
 import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { CheckedMessage, GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
-import type { Emit, ProcessorBuilder, Rec, TableView } from '../runtime/topology.js';
+import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
 import { memberKey } from './group-rules.js';
 import { errorFrame, replyTo, userPairKey } from './replies.js';

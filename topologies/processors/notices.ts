@@ -1,5 +1,5 @@
 import type { CheckedMessage } from '../../schemas/types.generated.js';
-import type { Emit } from '../runtime/topology.js';
+import type { Emit } from '../../streams/index.js';
 import { directConversationId, groupConversationId } from './replies.js';
 
 /**

@@ -4,7 +4,7 @@ import { createMongoMessageStore } from '../../connectors/message-store/message-
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { createMemoryRecentCache } from '../../connectors/message-store/recent-cache-memory.js';
 import { msg, openTestMongo } from '../../connectors/message-store/testing.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { persistence } from './persistence.js';
 import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 

@@ -5,7 +5,7 @@ import { retry } from '../../core/retry.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { toStored } from '../../connectors/message-store/message-store.js';
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 
 export interface PersistenceDeps {
   store: MessageStore;

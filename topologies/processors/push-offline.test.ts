@@ -3,7 +3,7 @@ import { createMemoryDeviceTokenStore } from '../../connectors/offline-push/devi
 import type { PushNotification, PushProvider } from '../../connectors/offline-push/push-provider.js';
 import { createPushRouter } from '../../connectors/offline-push/router.js';
 import type { OfflinePushTask } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { pushOffline } from './push-offline.js';
 import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 

@@ -1,7 +1,7 @@
 import type { OfflinePushRouter } from '../../connectors/offline-push/router.js';
 import type { PushNotification } from '../../connectors/offline-push/push-provider.js';
 import type { OfflinePushTask } from '../../schemas/types.generated.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 
 export interface PushOfflineDeps {
   router: OfflinePushRouter;

@@ -1,7 +1,7 @@
 import type { TopicName, TopicValues } from '../../schemas/types.generated.js';
-import { StreamsApp } from '../runtime/streams-app.js';
-import { collect, type Collected, type EngineHarness } from '../runtime/testing.js';
-import { Topology, type ProcessorBuilder } from '../runtime/topology.js';
+import { StreamsApp } from '../../streams/index.js';
+import { collect, type Collected, type EngineHarness } from '../../streams/testing.js';
+import { Topology, type ProcessorBuilder } from '../../streams/index.js';
 
 /**
  * Test kit for this team's processors: runs one processor through `StreamsApp` on an engine

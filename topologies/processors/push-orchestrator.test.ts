@@ -3,7 +3,7 @@ import { createMemoryPushBus } from '../../edge/delivery/push-bus-memory.js';
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { MemberState, OnlinePush, StampedMessage } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { GatewayDeliveries, defaultFanoutConfig } from './push-orchestrator-fanout.js';
 import { pushOrchestrator } from './push-orchestrator.js';
 import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';

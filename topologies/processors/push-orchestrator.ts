@@ -1,7 +1,7 @@
 import type { Presence } from '../../edge/presence/presence.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
-import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
+import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { groupMembers } from './query-participants.js';
 import { messageFrame } from './replies.js';

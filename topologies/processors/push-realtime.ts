@@ -1,6 +1,6 @@
 import { counter } from '../../core/metrics.js';
 import type { PushBus } from '../../edge/delivery/push-bus.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 
 export interface PushRealtimeDeps {
   pushBus: PushBus;

@@ -1,5 +1,5 @@
 import type { MemberState } from '../../schemas/types.generated.js';
-import type { TableView } from '../runtime/topology.js';
+import type { TableView } from '../../streams/index.js';
 import { directConversationId } from './replies.js';
 
 /**

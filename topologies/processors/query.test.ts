@@ -11,7 +11,7 @@ import { queryRoutes } from '../../edge/http/query-routes.js';
 import { HttpError, type HttpRequest } from '../../edge/http/routes.js';
 import type { SyncResultFrame } from '../../edge/protocol/frames.js';
 import type { SyncCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 import { queryProcessor } from './query.js';
 import { QueryService } from './query-service.js';

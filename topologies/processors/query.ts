@@ -4,7 +4,7 @@ import type { MessageStore } from '../../connectors/message-store/message-store.
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
 import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { SyncResultFrame } from '../../edge/protocol/frames.js';
-import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
+import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { QueryService, type QueryConfig } from './query-service.js';
 import { errorFrame, replyTo } from './replies.js';
 

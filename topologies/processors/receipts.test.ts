@@ -3,7 +3,7 @@ import { createMemoryMessageStore } from '../../connectors/message-store/message
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { Origin, ReceiptCommand, TypingCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
 import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 import { receiptsProcessor } from './receipts.js';

@@ -2,7 +2,7 @@ import { counter } from '../../core/metrics.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { ReceiptFrame } from '../../edge/protocol/frames.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { conversationOf, otherParticipants } from './query-participants.js';
 import { errorFrame, replyTo } from './replies.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RelationAction, RelationCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { relationsProcessor } from './relations.js';
 import { userPairKey } from './replies.js';
 import { useKit } from './test-kit.js';

@@ -1,5 +1,5 @@
 import { counter } from '../../core/metrics.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 import { notices, rejection } from './notices.js';
 import { decideRelation, replayedNotices } from './relation-rules.js';
 import { userPairKey } from './replies.js';

@@ -2,7 +2,7 @@ import type { ErrorCode } from '../../edge/protocol/codes.js';
 import { ErrorCodes } from '../../edge/protocol/codes.js';
 import type { ErrorFrame, MessageFrame, ServerFrame } from '../../edge/protocol/frames.js';
 import type { Origin, StampedMessage } from '../../schemas/types.generated.js';
-import type { Emit } from '../runtime/topology.js';
+import type { Emit } from '../../streams/index.js';
 
 /**
  * Frames back to one connection (acks, errors, sync results) travel the same path as

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IngressFrame } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { routerProcessor, type RouterConfig } from './router.js';
 import { frames, origin, useKit } from './test-kit.js';
 

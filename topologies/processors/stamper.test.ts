@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckedMessage } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../runtime/testing.js';
+import { engines, eventually } from '../../streams/testing.js';
 import { messageIdTime, newMessageId } from './message-id.js';
 import { stamperProcessor } from './stamper.js';
 import { frames, origin, useKit } from './test-kit.js';

@@ -1,7 +1,7 @@
 import { counter } from '../../core/metrics.js';
 import type { AckOutFrame } from '../../edge/protocol/frames.js';
 import type { CheckedMessage, StampedMessage } from '../../schemas/types.generated.js';
-import type { Emit, ProcessorBuilder } from '../runtime/topology.js';
+import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { newMessageId } from './message-id.js';
 import { replyTo } from './replies.js';
 

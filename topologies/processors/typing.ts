@@ -2,7 +2,7 @@ import { counter } from '../../core/metrics.js';
 import { KeyedRateLimiter, type TokenBucketConfig } from '../../connectors/offline-push/rate-limit.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { TypingOutFrame } from '../../edge/protocol/frames.js';
-import type { ProcessorBuilder } from '../runtime/topology.js';
+import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { conversationOf, otherParticipants } from './query-participants.js';
 import { userPairKey } from './replies.js';

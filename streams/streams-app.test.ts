@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PoisonError } from '../../core/errors.js';
-import type { CheckedMessage, SendCommand, RelationState, TopicName } from '../../schemas/types.generated.js';
+import { PoisonError } from '../core/errors.js';
+import type { CheckedMessage, SendCommand, RelationState, TopicName } from '../schemas/types.generated.js';
 import { StreamsApp } from './streams-app.js';
 import { collect, engines, eventually, type EngineHarness } from './testing.js';
-import { Topology } from './topology.js';
+import { type ProcessorBuilder, Topology } from './topology.js';
 
 /**
  * The runtime's contract, run on both engines: per-key order through a chain, no loss across
@@ -40,15 +40,18 @@ function chain(opts: { delayMs?: number; onRecord?: () => void } = {}): Topology
         return [{ topic: 'im.msg.checked', key: r.key, value: checked }];
       });
     })
-    .processor('stamp', (p) => {
-      const seqs = p.store('im.state.sequences');
-      p.stream('im.msg.checked').process(['im.msg.stamped'], async (r, ctx) => {
-        const store = ctx.store(seqs);
-        const seq = (store.get(r.value.conversationId)?.seq ?? 0) + 1;
-        store.put(r.value.conversationId, { conversationId: r.value.conversationId, seq, updatedAt: Date.now() });
-        return [{ topic: 'im.msg.stamped', key: r.key, value: { ...r.value, messageId: `m-${r.value.clientMsgId}`, seq, stampedAt: Date.now() } }];
-      });
-    });
+    .processor('stamp', stamp);
+}
+
+/** checked -> stamped with a store-backed seq per conversation. */
+function stamp(p: ProcessorBuilder): void {
+  const seqs = p.store('im.state.sequences');
+  p.stream('im.msg.checked').process(['im.msg.stamped'], async (r, ctx) => {
+    const store = ctx.store(seqs);
+    const seq = (store.get(r.value.conversationId)?.seq ?? 0) + 1;
+    store.put(r.value.conversationId, { conversationId: r.value.conversationId, seq, updatedAt: Date.now() });
+    return [{ topic: 'im.msg.stamped', key: r.key, value: { ...r.value, messageId: `m-${r.value.clientMsgId}`, seq, stampedAt: Date.now() } }];
+  });
 }
 
 async function produce(h: EngineHarness, records: SendCommand[]): Promise<void> {
@@ -108,15 +111,7 @@ for (const engine of engines) {
             return [{ topic: 'im.msg.checked', key, value: checked }, { topic: 'im.push.online', key: 'gw', value: push }];
           });
         })
-        .processor('stamp', (p) => {
-          const seqs = p.store('im.state.sequences');
-          p.stream('im.msg.checked').process(['im.msg.stamped'], async (r, ctx) => {
-            const store = ctx.store(seqs);
-            const seq = (store.get(r.value.conversationId)?.seq ?? 0) + 1;
-            store.put(r.value.conversationId, { conversationId: r.value.conversationId, seq, updatedAt: Date.now() });
-            return [{ topic: 'im.msg.stamped', key: r.key, value: { ...r.value, messageId: `m-${r.value.clientMsgId}`, seq, stampedAt: Date.now() } }];
-          });
-        })
+        .processor('stamp', stamp)
         .processor('effect', (p) => {
           // An effect-only processor: inlined, and run only once the task's outputs are durable.
           p.stream('im.push.online').process([], async () => {

@@ -1,7 +1,7 @@
 import { AssignerProtocol, Kafka, PartitionAssigners, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
-import { createLogger } from '../../core/logger.js';
-import { retry } from '../../core/retry.js';
-import { PlatformError } from '../../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import { PlatformError } from '../core/errors.js';
 import type { ConsumerOptions, LogClient, LogConsumer, LogProducer, OutgoingMessage, TopicDefinition } from './log.js';
 import { partitionFor } from './partitioner.js';
 import { chunkBySize, MAX_REQUEST_BYTES, SendCoalescer } from './produce-batching.js';

@@ -1,4 +1,4 @@
-import { counter, gauge, histogram } from '../../core/metrics.js';
+import { counter, gauge, histogram } from '../core/metrics.js';
 
 /** The stream runtime's metrics, one set per processor (label `processor`). */
 export const runtimeMetrics = {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type Logger, createLogger } from '../../core/logger.js';
-import { topicCatalog } from '../../schemas/catalog.js';
-import type { TopicSerde } from '../../schemas/serde.js';
-import type { TopicName } from '../../schemas/types.generated.js';
+import { type Logger, createLogger } from '../core/logger.js';
+import { topicCatalog } from '../schemas/catalog.js';
+import type { TopicSerde } from '../schemas/serde.js';
+import type { TopicName } from '../schemas/types.generated.js';
 import type { LogClient, LogProducer, TopicDefinition } from './log.js';
 import { type PhysicalPlan, planTopology } from './plan.js';
 import { type RunnerConfig, SubTopologyRunner } from './sub-topology-runner.js';

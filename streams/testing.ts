@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../core/config.js';
-import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../../schemas/serde.js';
-import { topicSpec } from '../../schemas/catalog.js';
-import type { TopicName } from '../../schemas/types.generated.js';
+import { loadConfig } from '../core/config.js';
+import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
+import { topicSpec } from '../schemas/catalog.js';
+import type { TopicName } from '../schemas/types.generated.js';
 import type { LogClient } from './log.js';
 import { KafkaLog } from './log-kafka.js';
 import { MemoryLog } from './log-memory.js';
@@ -76,8 +76,8 @@ export interface Collected<V> {
 }
 
 /** Reads a topic from its beginning into an array, decoded, for assertions. */
-export async function collect<T extends TopicName>(h: Pick<EngineHarness, 'log' | 'serde'>, topic: T): Promise<Collected<import('../../schemas/types.generated.js').TopicValues[T]>> {
-  const out: Collected<import('../../schemas/types.generated.js').TopicValues[T]> = { records: [], tombstones: 0, stop: async () => consumer.stop() };
+export async function collect<T extends TopicName>(h: Pick<EngineHarness, 'log' | 'serde'>, topic: T): Promise<Collected<import('../schemas/types.generated.js').TopicValues[T]>> {
+  const out: Collected<import('../schemas/types.generated.js').TopicValues[T]> = { records: [], tombstones: 0, stop: async () => consumer.stop() };
   const consumer = h.log.consumer({
     groupId: `collect-${topic}-${randomUUID()}`,
     topics: [topic],

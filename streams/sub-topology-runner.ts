@@ -1,8 +1,8 @@
-import { PlatformError, PoisonError, errorMessage } from '../../core/errors.js';
-import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/logger.js';
-import { retry } from '../../core/retry.js';
-import type { TopicSerde } from '../../schemas/serde.js';
-import type { DeadLetter, TopicName } from '../../schemas/types.generated.js';
+import { PlatformError, PoisonError, errorMessage } from '../core/errors.js';
+import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import type { TopicSerde } from '../schemas/serde.js';
+import type { DeadLetter, TopicName } from '../schemas/types.generated.js';
 import type { ConsumedBatch, ConsumedMessage, LogClient, LogConsumer, LogProducer, OutgoingMessage } from './log.js';
 import { runtimeMetrics } from './metrics.js';
 import { type Attempt, type BatchStep, type Output, newAttempt, runChain } from './operators.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TopicSerde } from '../../schemas/serde.js';
-import type { TopicName } from '../../schemas/types.generated.js';
+import type { TopicSerde } from '../schemas/serde.js';
+import type { TopicName } from '../schemas/types.generated.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
 import type { StoreView, TableView } from './topology.js';
 

@@ -1,5 +1,5 @@
-import type { Logger } from '../../core/logger.js';
-import type { TopicName, TopicValues } from '../../schemas/types.generated.js';
+import type { Logger } from '../core/logger.js';
+import type { TopicName, TopicValues } from '../schemas/types.generated.js';
 
 /**
  * The topology DSL. A topology only describes: processors, each with its source topics, a

@@ -1,0 +1,23 @@
+/**
+ * The stream runtime's one face. A library below the application: it knows the Avro topic
+ * catalogue (`schemas/`) and the shared core, never the processors, the edge or the connectors.
+ *
+ * - declare: `Topology`, `KStream`, `Rec`, `Emit` (topology.ts)
+ * - plan and run: `planTopology`, `StreamsApp` (plan.ts, streams-app.ts, sub-topology-runner.ts)
+ * - logs: the `LogClient` contract (log.ts), Kafka (log-kafka.ts), in memory (log-memory.ts),
+ *   a topic namespace over either (log-namespace.ts), Kafka's partitioner (partitioner.ts)
+ * - state: tables and stores (table.ts); describe (describe.ts); metrics (metrics.ts)
+ * Tests drive it through `streams/testing.ts`.
+ */
+export * from './topology.js';
+export * from './plan.js';
+export * from './streams-app.js';
+export { DLQ_TOPIC, type RunnerConfig } from './sub-topology-runner.js';
+export * from './describe.js';
+export * from './log.js';
+export * from './log-kafka.js';
+export * from './log-memory.js';
+export * from './log-namespace.js';
+export * from './partitioner.js';
+export * from './table.js';
+export { runtimeMetrics } from './metrics.js';
