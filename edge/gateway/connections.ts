@@ -23,6 +23,11 @@ export interface ConnData {
   /** Set when the upgrade was refused: the socket only carries the reason, then closes. */
   refused: CloseName | null;
   closed: boolean;
+  /**
+   * While the token is being verified (the socket is already upgraded): the client's frames,
+   * copied, handled in order once it is admitted. Null otherwise.
+   */
+  pending: ArrayBuffer[] | null;
 }
 
 export type Conn = WebSocket<ConnData>;

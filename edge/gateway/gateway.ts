@@ -16,7 +16,7 @@ import { mountHttp } from './http.js';
 import { Upstream } from './ingress.js';
 import { handleMessage, type MessageContext } from './messages.js';
 import { gatewayMetrics as m } from './metrics.js';
-import { upgradeHandler } from './upgrade.js';
+import { upgradeHandler, type Verdict } from './upgrade.js';
 import { listenExclusive, loadNativeUws, type us_listen_socket } from './uws.js';
 
 export interface GatewayDeps {
@@ -41,6 +41,9 @@ export interface Gateway {
 }
 
 /** Error code sent before closing a refused or evicted connection. */
+/** Frames a client may send before its token is verified (it usually takes a millisecond). */
+const MAX_EARLY_FRAMES = 64;
+
 const refusalCode: Partial<Record<CloseName, ErrorCode>> = {
   TOKEN_EXPIRED: 'TOKEN_EXPIRED',
   TOKEN_INVALID: 'TOKEN_INVALID',
@@ -73,7 +76,11 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   // Presence is re-asserted from the open sockets: a Redis that lost it gets it back.
   const presenceSync = createPresenceSync({ presence, gatewayId, logger, entries: () => conns.presenceEntries(gatewayId), isOpen: (id) => conns.get(id) !== undefined });
 
-  const open = (ws: Conn): void => {
+  /** Connections upgraded while their token is being verified, by id. */
+  const verifying = new Map<string, Conn>();
+
+  /** Device policy, then the connection joins this gateway and presence; or it is refused. */
+  const admit = (ws: Conn): void => {
     const d = ws.getUserData();
     if (!d.refused) {
       // Device policy: the same device reconnecting replaces its old connection; a new device
@@ -92,9 +99,59 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     presence.connect(presenceEntry(d, gatewayId)).catch(warn('presence connect failed'));
   };
 
-  const close = (ws: Conn): void => {
+  const open = (ws: Conn): void => {
     const d = ws.getUserData();
+    if (d.pending) verifying.set(d.id, ws);
+    else admit(ws);
+  };
+
+  /** The token check of a connection upgraded before it: admit or refuse, then its early frames. */
+  const onVerdict = (connectionId: string, v: Verdict): void => {
+    const ws = verifying.get(connectionId);
+    if (!ws) return; // closed meanwhile
+    verifying.delete(connectionId);
+    const d = ws.getUserData();
+    const early = d.pending ?? [];
+    d.pending = null;
+    if (d.closed) return;
+    if (v.token) Object.assign(d, { userId: v.token.userId, deviceId: v.token.deviceId, expiresAt: v.token.expiresAt });
+    d.refused = v.refused;
+    try {
+      ws.cork(() => {
+        admit(ws);
+        if (ctx) for (const bytes of early) handleMessage(ctx, ws, bytes);
+      });
+    } catch (err) {
+      logger.error('gateway admission failed', { err, connectionId });
+    }
+  };
+
+  /** A close the gateway did not ask for: counted by code, 1006 logged (at most one line a second). */
+  let abnormalLogged = 0;
+  let abnormalSuppressed = 0;
+  const unrequestedClose = (d: ConnData, code: number, message: ArrayBuffer): void => {
+    const text = Buffer.from(message).toString();
+    m.unrequestedCloses.inc({ code: String(code), reason: code === 1006 ? text || 'none' : '' });
+    if (code !== 1006) return;
+    const now = Date.now();
+    if (now - abnormalLogged < 1_000) {
+      abnormalSuppressed++;
+      return;
+    }
+    logger.warn('connection closed without a close frame (1006)', { connectionId: d.id, userId: d.userId, reason: text || null, openMs: now - d.connectedAt, verifying: d.pending !== null, alsoSinceLastLine: abnormalSuppressed });
+    abnormalLogged = now;
+    abnormalSuppressed = 0;
+  };
+
+  const close = (ws: Conn, code: number, message: ArrayBuffer): void => {
+    const d = ws.getUserData();
+    if (!d.closed) unrequestedClose(d, code, message);
     d.closed = true;
+    if (d.pending) {
+      verifying.delete(d.id);
+      d.pending = null;
+      return;
+    }
     if (d.refused) return;
     conns.remove(ws);
     m.connections.dec({ gateway: gatewayId });
@@ -125,9 +182,13 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       allowedOrigins: config.allowedOrigins,
       newConnectionId: () => `${gatewayId}:${boot}:${(++seq).toString(36)}`,
       accepting: () => accepting,
+      onVerdict,
     }),
     open: guard('open', open),
     message: guard('message', (ws, bytes: ArrayBuffer) => {
+      const early = ws.getUserData().pending;
+      // uWS reuses the buffer after this callback: keep a copy until the token is verified.
+      if (early) return void (early.length < MAX_EARLY_FRAMES ? early.push(bytes.slice(0)) : sendError(ws, 'SERVICE_UNAVAILABLE', bound, undefined, 'too many frames before the token was verified'));
       if (ctx) handleMessage(ctx, ws, bytes);
     }),
     pong: (ws) => {
@@ -214,6 +275,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       await presenceSync.stop();
       await unsubscribe?.().catch(warn('push bus unsubscribe failed'));
       const hint: ReconnectFrame = { type: 'reconnect', reason: CloseCodes.GOING_AWAY.reason, retry_after_ms: 0, timestamp: Date.now() };
+      for (const ws of [...verifying.values()]) ws.cork(() => closeConn(ws, 'GOING_AWAY'));
       for (const ws of [...conns.all()]) {
         // Spread reconnects over a second so the other gateways are not stampeded.
         hint.retry_after_ms = Math.floor(Math.random() * 1_000);

@@ -152,7 +152,7 @@ export interface GatewayHarness {
   pushBus: PushBus;
   ingress: Collected<IngressFrame>;
   offline: Collected<OfflinePushTask>;
-  /** Opens a client as user/device with a fresh token (query parameter). */
+  /** Opens a client as user/device with a fresh token (query parameter); resolves once it is admitted or refused. */
   client(userId: string, deviceId: string, opts?: { autoPong?: boolean; origin?: string }): Promise<TestClient>;
   url(query?: string): string;
   close(): Promise<void>;
@@ -167,6 +167,8 @@ export async function startTestGateway(options: {
   presence?: Presence;
   pushBus?: PushBus;
   routes?: HttpRoute[];
+  /** Wraps the test verifier (e.g. to hold verifications back). */
+  verifier?: (v: TokenVerifier) => TokenVerifier;
 } = {}): Promise<GatewayHarness> {
   const config = testGatewayConfig(options.config);
   // A caller that brings its engine creates the topics (once, however many gateways share it).
@@ -176,7 +178,7 @@ export async function startTestGateway(options: {
   const pushBus = options.pushBus ?? createMemoryPushBus();
   const auth = await testAuth();
   const gateway = createGateway(
-    { log: engine.log, serde: engine.serde, presence, pushBus, verifier: auth.verifier, routes: options.routes ?? [], logger: createLogger('gateway-test') },
+    { log: engine.log, serde: engine.serde, presence, pushBus, verifier: options.verifier ? options.verifier(auth.verifier) : auth.verifier, routes: options.routes ?? [], logger: createLogger('gateway-test') },
     config,
   );
   const { port } = await gateway.start();
@@ -198,6 +200,15 @@ export async function startTestGateway(options: {
     async client(userId, deviceId, opts = {}) {
       const c = await TestClient.connect(url(`token=${await auth.sign(userId, deviceId)}`), opts);
       clients.push(c);
+      // The socket opens before its token is verified: a heartbeat is answered once it is
+      // admitted (frames sent before are handled then), a refused one is closed instead.
+      c.send({ type: 'heartbeat' });
+      await c.next((f) => f.type === 'heartbeat' || f.type === 'error').then(
+        (f) => (f.type === 'error' ? c.frames.unshift(f) : undefined),
+        async (err: unknown) => {
+          if (!c.closed) throw err;
+        },
+      );
       return c;
     },
     async close() {

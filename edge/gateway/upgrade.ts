@@ -24,44 +24,48 @@ export function tokenFrom(query: string, protocolHeader: string): { token: strin
   return { token: fromQuery || (bearer ? bearer.slice(BEARER.length) : null), protocol };
 }
 
+/** What the token check decided for a connection upgraded while its token was still being verified. */
+export type Verdict = { refused: CloseName; token?: undefined } | { refused: null; token: VerifiedToken };
+
 /**
- * The WebSocket upgrade: origin check and local token verification. A refused client is still
+ * The WebSocket upgrade: origin check, then the upgrade itself, synchronously in uWS's upgrade
+ * handler, then the local token verification, whose verdict `onVerdict` applies to the open
+ * socket (`ConnData.pending` holds the client's frames until then). A refused client is still
  * upgraded, told why in an `error` frame and closed with the documented close code: a browser
  * sees nothing of an HTTP 401/403 on a WebSocket handshake, but it does see a close code.
+ *
+ * Never upgrade after an await: uWebSockets.js (20.30) corrupts an asynchronous upgrade inside
+ * `res.cork` — when the socket's memory is resized in place, HttpResponse::cork reads the
+ * freed HTTP state of what is now a WebSocket and, on stray bits, shuts the socket down and
+ * closes it ~1 ms after the 101 (close handler: 1006, no message; client: 1006, no close
+ * frame) — and outside `res.cork` it prints a warning per upgrade.
  */
-export function upgradeHandler(o: UpgradeOptions) {
+export function upgradeHandler(o: UpgradeOptions & { onVerdict: (connectionId: string, verdict: Verdict) => void }) {
   return (res: UwsResponse, req: UwsRequest, context: us_socket_context_t): void => {
-    // uWS invalidates req after this synchronous part: read everything first.
     const key = req.getHeader('sec-websocket-key');
     const extensions = req.getHeader('sec-websocket-extensions');
     const origin = req.getHeader('origin');
     const { token, protocol } = tokenFrom(req.getQuery() ?? '', req.getHeader('sec-websocket-protocol'));
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-
-    const unavailable = (): void => {
+    if (!o.accepting()) {
       res.cork(() => res.writeStatus('503 Service Unavailable').end('shutting down'));
-    };
-    if (!o.accepting()) return unavailable();
-    const data: ConnData = { id: o.newConnectionId(), userId: '', deviceId: '', expiresAt: 0, lastSeen: Date.now(), connectedAt: Date.now(), refused: null, closed: false };
-    const finish = (refused: CloseName | null, t?: VerifiedToken): void => {
-      if (aborted) return;
-      // The gateway may have begun stopping while the token was being verified.
-      if (!o.accepting()) return unavailable();
-      data.refused = refused;
-      if (t) Object.assign(data, { userId: t.userId, deviceId: t.deviceId, expiresAt: t.expiresAt });
-      res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-    };
-
-    if (origin && o.allowedOrigins.length > 0 && !o.allowedOrigins.includes(origin)) return finish('ORIGIN_FORBIDDEN');
-    if (!token) return finish('TOKEN_INVALID');
-    o.verifier.verify(token).then(
-      (t) => finish(null, t),
-      (err: unknown) => {
-        const expired = (err as { code?: unknown }).code === 'TOKEN_EXPIRED';
-        o.logger.debug('upgrade refused', { reason: expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID', err });
-        finish(expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
-      },
-    );
+      return;
+    }
+    const now = Date.now();
+    const data: ConnData = { id: o.newConnectionId(), userId: '', deviceId: '', expiresAt: 0, lastSeen: now, connectedAt: now, refused: null, closed: false, pending: null };
+    if (origin && o.allowedOrigins.length > 0 && !o.allowedOrigins.includes(origin)) data.refused = 'ORIGIN_FORBIDDEN';
+    else if (!token) data.refused = 'TOKEN_INVALID';
+    else {
+      data.pending = [];
+      // Settles after this handler returned, so after the socket's open handler.
+      o.verifier.verify(token).then(
+        (t) => o.onVerdict(data.id, { refused: null, token: t }),
+        (err: unknown) => {
+          const expired = (err as { code?: unknown }).code === 'TOKEN_EXPIRED';
+          o.logger.debug('upgrade refused', { reason: expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID', err });
+          o.onVerdict(data.id, { refused: expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID' });
+        },
+      );
+    }
+    res.upgrade(data, key, protocol, extensions, context);
   };
 }
