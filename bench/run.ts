@@ -59,6 +59,8 @@ const resultsDir = join(ROOT, 'bench/results');
 mkdirSync(resultsDir, { recursive: true });
 const runStamp = stamp();
 // --profile: every SUT process writes a V8 CPU profile (open in Chrome DevTools) on exit.
+// Every SUT process's whole log (stdout and stderr), beside the results: <run>-log-<process>.txt.
+process.env.IM_BENCH_LOG_PREFIX = join(resultsDir, runStamp);
 if (flags.has('profile')) process.env.IM_BENCH_PROFILE_DIR = join(resultsDir, `${runStamp}-profiles`);
 const command = `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 const t0 = Date.now();
@@ -149,6 +151,12 @@ async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
         log(`[sut] pipeline delivers after ${((Date.now() - start) / 1000).toFixed(1)} s of warm-up (p50 ${s.sendToDelivery.p50} ms)`);
         return;
       }
+      // A closed warm-up socket would keep the loop from ever seeing a delivery: say so, stop.
+      if (s.open < 2) {
+        const closes = (await pool.all({ op: 'status' as const }))[0]?.closes ?? {};
+        log(`[sut] warning: warm-up stopped, ${2 - s.open} of its 2 sockets closed (codes ${JSON.stringify(closes)}); the pipeline was not seen delivering`);
+        return;
+      }
     }
     log('[sut] warning: nothing delivered during 120 s of warm-up');
   } finally {
@@ -210,8 +218,9 @@ async function main(): Promise<void> {
     }
     if (!external) {
       await snapshotMetrics(name);
-      // The SUT logs at warn: its last lines tell why a stage stalled.
-      for (const p of processes) if (p.output) writeFileSync(join(resultsDir, `${runStamp}-${name}-log-${p.name}.txt`), p.output);
+      // The SUT logs at warn (BENCH_SUT_LOG_LEVEL): its last lines tell why a stage stalled; every
+      // process's, an empty one too (the whole logs are in <run>-log-<process>.txt).
+      for (const p of processes) writeFileSync(join(resultsDir, `${runStamp}-${name}-log-${p.name}.txt`), p.output);
     }
     const rss: Record<string, number> = {};
     for (const [n, pid] of sut.pids()) if (n.startsWith('sut-')) rss[n] = sampleProc(pid)?.rssBytes ?? 0;

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -108,15 +108,22 @@ export function hardFileLimit(): number {
   return v === 'unlimited' ? 1 << 20 : Number(v) || 1024;
 }
 
-/** A node process of the platform (or any command), started with its file limit raised to the hard limit. */
+/**
+ * A node process of the platform (or any command), started with its file limit raised to the
+ * hard limit. Its whole output goes to `logFile` when given (appended: a restarted process adds
+ * to the same file); `output` is the last 4000 characters.
+ */
 export class ManagedProcess {
   readonly child: ChildProcess;
   private tail = '';
-  constructor(readonly name: string, command: string, args: string[], env: Record<string, string>) {
+  constructor(readonly name: string, command: string, args: string[], env: Record<string, string>, logFile?: string) {
     const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.child = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const file = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
+    this.child.once('close', () => file?.end()); // after the last of its output
     const keep = (d: Buffer): void => {
       this.tail = (this.tail + d.toString()).slice(-4000);
+      file?.write(d);
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
@@ -143,11 +150,13 @@ export class ManagedProcess {
   }
 }
 
+/** With IM_BENCH_LOG_PREFIX set, the process's whole output is kept in `<prefix>-log-<name>.txt`. */
 export function nodeProcess(name: string, file: string, env: Record<string, string>): ManagedProcess {
   const dir = process.env.IM_BENCH_PROFILE_DIR;
   // A directory per process: tsx's loader thread writes a profile of its own beside the main one.
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
-  return new ManagedProcess(name, process.execPath, [...profile, '--import', 'tsx', file], env);
+  const logPrefix = process.env.IM_BENCH_LOG_PREFIX;
+  return new ManagedProcess(name, process.execPath, [...profile, '--import', 'tsx', file], env, logPrefix ? `${logPrefix}-log-${name}.txt` : undefined);
 }
 
 /** Polls an HTTP URL until it answers 2xx. */
