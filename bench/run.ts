@@ -8,6 +8,7 @@ import { WorkerPool } from './load/pool.js';
 import { CpuMeter, sampleProc } from './procstat.js';
 import { Progress } from './progress.js';
 import { renderReport } from './report/html.js';
+import { describeStages, stageBreakdown } from './stages.js';
 import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
 import { baselineScenario } from './scenarios/baseline.js';
 import { collectAll, connectAll } from './scenarios/common.js';
@@ -165,15 +166,17 @@ async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
 }
 
 /** The SUT's Prometheus metrics after a scenario, for finding the slow stage (git-ignored like results). */
-async function snapshotMetrics(scenario: string): Promise<void> {
+async function snapshotMetrics(scenario: string): Promise<Record<string, string>> {
+  const texts: Record<string, string> = {};
   for (const [proc, port] of [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3]] as const) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
-      if (res.ok) writeFileSync(join(resultsDir, `${runStamp}-${scenario}-metrics-${proc}.prom`), await res.text());
+      if (res.ok) writeFileSync(join(resultsDir, `${runStamp}-${scenario}-metrics-${proc}.prom`), (texts[proc] = await res.text()));
     } catch {
       /* not running */
     }
   }
+  return texts;
 }
 
 function write(outputs: ScenarioOutput[], results: BenchResult[]): void {
@@ -217,7 +220,11 @@ async function main(): Promise<void> {
       out = { scenario: name, configuration: {}, figures: { failed: 1 }, latencyCurves: [], notes: [`failed: ${(err as Error).message}`] };
     }
     if (!external) {
-      await snapshotMetrics(name);
+      const metrics = await snapshotMetrics(name);
+      // Where the time goes, over the whole scenario (warm-up included): each stage's distance
+      // from the gateway's accept, from the pipeline's im_stage_seconds.
+      const stages = stageBreakdown(metrics.pipeline ?? '');
+      if (stages.length > 0) out.notes.push(`where the time goes (whole scenario, since the gateway accepted the frame): ${describeStages(stages)}`);
       // The SUT logs at warn (BENCH_SUT_LOG_LEVEL): its last lines tell why a stage stalled; every
       // process's, an empty one too (the whole logs are in <run>-log-<process>.txt).
       for (const p of processes) writeFileSync(join(resultsDir, `${runStamp}-${name}-log-${p.name}.txt`), p.output);
