@@ -67,7 +67,7 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
   if (config.redis.url) {
     const url = config.redis.url;
     presence = createRedisPresence({ redis: await connectRedis(url, 'presence'), ttlMs: config.edge.heartbeatTimeoutMs, ownsClient: true });
-    pushBus = createRedisPushBus({ publisher: await connectRedis(url, 'push-pub'), subscriber: await connectRedis(url, 'push-sub'), logger, ownsClients: true });
+    pushBus = createRedisPushBus({ publisher: await connectRedis(url, 'push-pub'), subscriber: await connectRedis(url, 'push-sub', { subscriber: true }), logger, ownsClients: true });
     const cacheClient: Redis = await connectRedis(url, 'recent');
     recentCache = createRedisRecentCache({ redis: cacheClient, ...config.delivery.recent, ownsClient: true });
   } else {

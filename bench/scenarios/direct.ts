@@ -163,10 +163,18 @@ export async function directScenario(ctx: BenchContext, target: Target): Promise
     maxRate: intFlag(ctx.flags, 'max-rate', 50_000),
     p99BoundMs: intFlag(ctx.flags, 'p99-ms', 100),
     persistenceGroup: strFlag(ctx.flags, 'persistence-group', 'im.persistence'),
+    /** false: the persistence writer is stopped for the steps, to see the send path without the database's CPU. */
+    persistence: strFlag(ctx.flags, 'persistence', 'true') !== 'false',
   };
-  const run = await runDirect(ctx, target, o);
+  if (!o.persistence) await ctx.sut?.persistence(false);
+  let run: Awaited<ReturnType<typeof runDirect>>;
+  try {
+    run = await runDirect(ctx, target, o.persistence ? o : { ...o, persistenceGroup: '' });
+  } finally {
+    if (!o.persistence) await ctx.sut?.persistence(true);
+  }
   const best = run.steps.filter((s) => s.passes).sort((a, b) => b.rate - a.rate)[0];
-  const notes: string[] = [];
+  const notes: string[] = o.persistence ? [] : ['persistence writer stopped during the steps (--persistence false): the send path without the database'];
   const invalid = run.steps.filter((s) => !s.validity.valid);
   for (const s of invalid) notes.push(`${s.rate}/s INVALID, not a measurement: ${s.validity.reasons.join('; ')}`);
   if (run.maxRate !== null && best && invalid.length === 0) {
