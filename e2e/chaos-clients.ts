@@ -281,9 +281,12 @@ export class ChaosClient {
     // redelivered batch follow its stamped records); real clients wait a moment too.
     if (via === 'live' && seq > v.contiguous + 1) {
       const missing = v.contiguous + 1;
+      // With sends of its own still unacked here, the gap is most likely one of them: give
+      // their acks the time a client gives an ack before resending.
+      const ownPending = [...this.pending.values()].some((p) => p.conversation === conversation);
       setTimeout(() => {
         if (!v.bySeq.has(missing)) this.requestSync(conversation, true);
-      }, GAP_GRACE_MS);
+      }, ownPending ? this.options.ackTimeoutMs : GAP_GRACE_MS);
     }
   }
 }
