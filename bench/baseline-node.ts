@@ -8,11 +8,12 @@ import { OpenLoopSchedule } from './scheduler.js';
  * `edge` produces the open-loop traffic into hop 0 and consumes the last hop, recording
  * send-to-ack (acks=all) and send-to-delivery. Consumer settings mirror the runtime's.
  */
-export const HOPS = 4;
+/** Relays between the topics a delivery crosses in the pipeline's plan: ingress -> msg.stamped (the push goes over Redis). */
+export const HOPS = 1;
 export const hopTopic = (i: number): string => `bench.baseline.hop${i}`;
 
 export type BaselineRequest =
-  | { op: 'start'; role: 'relay' | 'edge'; run: string; brokers: string[]; partitions: number }
+  | { op: 'start'; role: 'relay' | 'edge'; run: string; brokers: string[]; partitions: number; hops: number }
   | { op: 'send'; rate: number; durationMs: number; startAt: number; pairs: number; drainMs: number }
   | { op: 'collect' }
   | { op: 'stop' };
@@ -54,7 +55,7 @@ async function start(req: Extract<BaselineRequest, { op: 'start' }>): Promise<nu
     const admin = kafka.admin();
     await admin.connect();
     const have = new Set(await admin.listTopics());
-    const topics = Array.from({ length: HOPS + 1 }, (_, i) => hopTopic(i)).filter((t) => !have.has(t));
+    const topics = Array.from({ length: req.hops + 1 }, (_, i) => hopTopic(i)).filter((t) => !have.has(t));
     if (topics.length) await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: req.partitions, replicationFactor: 1 })) });
     await admin.disconnect();
   }
@@ -62,14 +63,14 @@ async function start(req: Extract<BaselineRequest, { op: 'start' }>): Promise<nu
   await producer.connect();
   if (req.role === 'relay') {
     await Promise.all(
-      Array.from({ length: HOPS }, (_, i) =>
+      Array.from({ length: req.hops }, (_, i) =>
         consumer(`bench-relay-${req.run}-${i}`, hopTopic(i), async (values, keys) => {
           await producer.send({ topic: hopTopic(i + 1), acks: -1, messages: values.map((value, j) => ({ key: keys[j] ?? null, value })) });
         }),
       ),
     );
   } else {
-    await consumer(`bench-edge-${req.run}`, hopTopic(HOPS), async (values) => {
+    await consumer(`bench-edge-${req.run}`, hopTopic(req.hops), async (values) => {
       const now = nowMs();
       for (const v of values) {
         const t = Number(/"t":([0-9.]+)/.exec(v.toString())?.[1]);

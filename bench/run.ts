@@ -34,6 +34,7 @@ import { createNamespace, dropNamespace } from './namespace.js';
  */
 const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer]
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
+  --persistence true|false (direct: false stops the writer for the steps)  --hops N (baseline: relays, 1)
   --rates R1,R2 (250,500,1000)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)

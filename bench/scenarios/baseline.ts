@@ -56,13 +56,14 @@ export function baselineRatios(pipeline: readonly Pick<RateStep, 'rate' | 'sendT
 
 /**
  * The same 1:1 traffic as bare Kafka round trips through as many topics as the pipeline has
- * hops (ingress -> cmd.send -> msg.checked -> msg.stamped -> push.online): an edge process
+ * relays before delivery (`--hops`, default 1: ingress -> msg.stamped, as the pipeline's plan): an edge process
  * produces and consumes the last hop, a relay process forwards every hop, without logic.
  */
 export async function baselineScenario(ctx: BenchContext): Promise<ScenarioOutput> {
   const rates = listFlag(ctx.flags, 'rates', [250, 500, 1000]);
   const seconds = intFlag(ctx.flags, 'seconds', 10);
   const pairs = intFlag(ctx.flags, 'pairs', 500);
+  const hops = intFlag(ctx.flags, 'hops', HOPS);
   const run = randomUUID().slice(0, 8);
   const relay = new BaselineProcess('relay');
   const edge = new BaselineProcess('edge');
@@ -70,8 +71,8 @@ export async function baselineScenario(ctx: BenchContext): Promise<ScenarioOutpu
   const steps: BaselineStep[] = [];
   const curves: ScenarioOutput['latencyCurves'] = [];
   try {
-    await edge.call({ op: 'start', role: 'edge', run, brokers: brokers(), partitions: 6 });
-    await relay.call({ op: 'start', role: 'relay', run, brokers: brokers(), partitions: 6 });
+    await edge.call({ op: 'start', role: 'edge', run, brokers: brokers(), partitions: 6, hops });
+    await relay.call({ op: 'start', role: 'relay', run, brokers: brokers(), partitions: 6, hops });
     const once = async (rate: number, secs: number): Promise<BaselineStep> => {
       meter.begin();
       await edge.call({ op: 'send', rate, durationMs: secs * 1000, startAt: nowMs() + 200, pairs, drainMs: 5000 });
@@ -86,7 +87,7 @@ export async function baselineScenario(ctx: BenchContext): Promise<ScenarioOutpu
     for (const rate of rates) {
       const s = await once(rate, seconds);
       steps.push(s);
-      ctx.log(`[baseline] ${rate}/s: ${s.delivered}/${s.sent} through ${HOPS} hops, ack p50 ${s.sendToAck.p50} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms`);
+      ctx.log(`[baseline] ${rate}/s: ${s.delivered}/${s.sent} through ${hops} hops, ack p50 ${s.sendToAck.p50} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms`);
     }
   } finally {
     await Promise.allSettled([relay.call({ op: 'stop' }), edge.call({ op: 'stop' })]);
@@ -94,7 +95,7 @@ export async function baselineScenario(ctx: BenchContext): Promise<ScenarioOutpu
   const direct = ctx.earlier.get('direct')?.figures.steps as RateStep[] | undefined;
   return {
     scenario: 'baseline',
-    configuration: { rates, seconds, pairs, hops: HOPS, partitions: 6, acks: 'all', client: 'kafkajs', payload: 'JSON send_msg-sized' },
+    configuration: { rates, seconds, pairs, hops, partitions: 6, acks: 'all', client: 'kafkajs', payload: 'JSON send_msg-sized' },
     figures: { steps, ratios: direct ? baselineRatios(direct, steps) : null },
     latencyCurves: curves,
     notes: direct ? [] : ['run the direct scenario in the same invocation to get pipeline/baseline ratios (or use bench/compare.ts)'],
