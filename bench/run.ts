@@ -224,7 +224,7 @@ async function main(): Promise<void> {
       const metrics = await snapshotMetrics(name);
       // Where the time goes, over the whole scenario (warm-up included): each stage's distance
       // from the gateway's accept, from the pipeline's im_stage_seconds.
-      const stages = stageBreakdown(metrics.pipeline ?? '');
+      const stages = name === 'baseline' ? [] : stageBreakdown(metrics.pipeline ?? '');
       if (stages.length > 0) out.notes.push(`where the time goes (whole scenario, since the gateway accepted the frame): ${describeStages(stages)}`);
       // The SUT logs at warn (BENCH_SUT_LOG_LEVEL): its last lines tell why a stage stalled; every
       // process's, an empty one too (the whole logs are in <run>-log-<process>.txt).
