@@ -13,9 +13,14 @@ import { planFor } from '../../streams/index.js';
  */
 const config = loadConfig();
 const topology = imTopology(memoryPipelineDeps(config), config);
-const plan = planFor(topology, config.processors.includes('all') ? undefined : config.processors);
+// IM_PROCESSORS: the plan of one process of a split deployment (printed only; the document
+// shows the whole platform in one process).
+const selection = config.processors.includes('all') ? undefined : config.processors;
+const plan = planFor(topology, selection);
 const descriptions = describeTopology(topology, config.appId, plan);
 process.stdout.write(describePlan(plan, config.appId) + '\n\n' + describeAsText(descriptions) + '\n');
-mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
-writeFileSync(new URL('../../docs/topology.mmd', import.meta.url), describeAsMermaid(descriptions, plan) + '\n');
-process.stdout.write('\nwrote docs/topology.mmd\n');
+if (!selection) {
+  mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('../../docs/topology.mmd', import.meta.url), describeAsMermaid(descriptions, plan) + '\n');
+  process.stdout.write('\nwrote docs/topology.mmd\n');
+}
