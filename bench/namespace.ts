@@ -1,8 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaLog } from '../streams/index.js';
-import { namespacedLog } from '../streams/index.js';
-import type { LogClient } from '../streams/index.js';
-import { catalogTopicDefinitions } from '../streams/index.js';
+import { KafkaLog, namespacedLog, type LogClient, catalogTopicDefinitions } from '../streams/index.js';
 import { brokers } from './kafka-admin.js';
 
 /**

@@ -115,6 +115,8 @@ export interface PlatformConfig {
   /** Processors this process runs (`ops/bin/processors.ts`); `all` or names of topologies/im-topology.ts. */
   processors: string[];
   metricsPort: number;
+  /** Dependency probes behind /readyz (ops/health.ts): how often, and how long one may take. */
+  health: { intervalMs: number; timeoutMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -267,6 +269,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     },
     processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
+    health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };
   if (config.edge.heartbeatTimeoutMs <= config.edge.heartbeatIntervalMs) {

@@ -27,7 +27,7 @@ function sourceFiles(dir: string): string[] {
 
 /** Files that define metrics: they import core/metrics and call a helper with a literal name. */
 function metricModules(): string[] {
-  return ['core', 'streams', 'edge', 'topologies', 'connectors']
+  return ['core', 'streams', 'edge', 'topologies', 'connectors', 'ops']
     .flatMap((d) => sourceFiles(join(root, d)))
     .filter((f) => {
       const text = readFileSync(f, 'utf8');

@@ -7,7 +7,7 @@ import { listenError } from '../core/ports.js';
  * pipeline processes). `ready()` decides readiness (e.g. tables restored, groups joined).
  * Node listens exclusively; a port already held is a PortInUseError naming `setting`.
  */
-export async function startMetricsServer(port: number, ready: () => boolean, setting = 'IM_METRICS_PORT'): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(port: number, readiness: () => { ready: boolean; failing?: string[] }, setting = 'IM_METRICS_PORT'): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -18,8 +18,8 @@ export async function startMetricsServer(port: number, ready: () => boolean, set
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (path === '/readyz') {
-      const ok = ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'starting' }));
+      const r = readiness();
+      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: r.ready ? 'ready' : 'not ready', failing: r.failing ?? [] }));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error_code":"NOT_FOUND","error_message":"No such resource"}');
     }

@@ -30,11 +30,8 @@ import type { Presence } from '../edge/presence/presence.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, type PipelineDeps } from '../topologies/im-topology.js';
 import { QueryService } from '../topologies/processors/query-service.js';
-import type { LogClient } from '../streams/index.js';
-import { KafkaLog } from '../streams/index.js';
-import { MemoryLog } from '../streams/index.js';
-import { namespacedLog } from '../streams/index.js';
-import { catalogTopicDefinitions, StreamsApp } from '../streams/index.js';
+import { type LogClient, KafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
+import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 
 /**
  * The composition root: which implementation of each contract the configuration selects
@@ -53,6 +50,8 @@ export interface Infrastructure {
   recentCache: RecentCache;
   mirror: MirrorStore;
   deviceTokens: DeviceTokenStore;
+  /** Whether Kafka, Redis and MongoDB answer (probed in the background), for /readyz. */
+  health: DependencyHealth;
   close(): Promise<void>;
 }
 
@@ -60,6 +59,8 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
   const closers: (() => Promise<unknown>)[] = [];
   const { log, serde } = await connectLog(config);
   closers.push(() => log.close());
+  const probes: DependencyProbe[] = [];
+  if (config.engine === 'kafka') probes.push({ name: 'kafka', critical: true, check: () => log.endOffsets(DLQ_TOPIC) });
 
   let presence: Presence;
   let pushBus: PushBus;
@@ -70,6 +71,7 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
     pushBus = createRedisPushBus({ publisher: await connectRedis(url, 'push-pub'), subscriber: await connectRedis(url, 'push-sub', { subscriber: true }), logger, ownsClients: true });
     const cacheClient: Redis = await connectRedis(url, 'recent');
     recentCache = createRedisRecentCache({ redis: cacheClient, ...config.delivery.recent, ownsClient: true });
+    probes.push({ name: 'redis', critical: true, check: () => cacheClient.ping() });
   } else {
     presence = createMemoryPresence({ ttlMs: config.edge.heartbeatTimeoutMs });
     pushBus = createMemoryPushBus();
@@ -87,6 +89,9 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
     await client.connect();
     closers.push(() => client.close());
     db = client.db(config.mongo.database);
+    const pingDb = db;
+    // Not critical: sending and delivery go on while the database is away; persistence catches up.
+    probes.push({ name: 'mongodb', critical: false, check: () => pingDb.command({ ping: 1 }) });
     const { updatesPerCommand } = config.mongo;
     messageStore = await createMongoMessageStore({ db, updatesPerCommand });
     const mongoMirror = createMongoMirror(db, { updatesPerCommand });
@@ -98,9 +103,12 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
     mirror = createMemoryMirror();
     deviceTokens = createMemoryDeviceTokenStore();
   }
+  const health = createDependencyHealth(probes, { timeoutMs: config.health.timeoutMs, logger });
+  health.start(config.health.intervalMs);
+  closers.unshift(async () => health.stop());
   logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url) });
   return {
-    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens,
+    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, health,
     close: async () => {
       for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn('close failed', { err }));
     },
@@ -183,7 +191,7 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
     ...deviceRoutes(infra.deviceTokens),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;
-  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger }, edgeConfig);
+  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger, dependencies: () => infra.health.status() }, edgeConfig);
   const { port } = await gateway.start();
   return {
     gateway,

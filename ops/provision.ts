@@ -1,9 +1,6 @@
 import type { PlatformConfig } from '../core/config.js';
 import { createRegistryClient, registerAllSchemas, type RegistrationResult } from '../schemas/serde.js';
-import type { TopicDefinition } from '../streams/index.js';
-import { KafkaLog } from '../streams/index.js';
-import { namespacedLog } from '../streams/index.js';
-import { catalogTopicDefinitions } from '../streams/index.js';
+import { type TopicDefinition, KafkaLog, namespacedLog, catalogTopicDefinitions } from '../streams/index.js';
 
 /**
  * Idempotent provisioning of a real stack from `schemas/topics.json`: every topic with its

@@ -3,8 +3,7 @@ import { loadConfig } from '../core/config.js';
 import { memoryPipelineDeps } from '../ops/platform.js';
 import { topicCatalog } from '../schemas/catalog.js';
 import { imTopology, PROCESSOR_NAMES } from './im-topology.js';
-import { describeAsMermaid, describePlan, describeTopology } from '../streams/index.js';
-import { planFor } from '../streams/index.js';
+import { describeAsMermaid, describePlan, describeTopology, planFor } from '../streams/index.js';
 
 const config = loadConfig({});
 const topology = imTopology(memoryPipelineDeps(config), config);

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { MemberState } from '../../schemas/types.generated.js';
-import type { LogClient } from '../../streams/index.js';
-import { TableMaterializer } from '../../streams/index.js';
+import { type LogClient, TableMaterializer } from '../../streams/index.js';
 
 /**
  * Which groups a user belongs to, for queries (conversation list, membership checks outside

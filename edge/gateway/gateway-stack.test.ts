@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EngineHarness } from '../../streams/testing.js';
-import { eventually, kafkaEngine } from '../../streams/testing.js';
+import { type EngineHarness, eventually, kafkaEngine } from '../../streams/testing.js';
 import { createRedisPushBus } from '../delivery/push-bus-redis.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
 import { connectRedis } from '../redis/client.js';

@@ -28,6 +28,8 @@ export interface GatewayDeps {
   verifier: TokenVerifier;
   routes: readonly HttpRoute[];
   logger: Logger;
+  /** What the process's dependencies say (Kafka, Redis answering); /readyz adds it. Default: fine. */
+  dependencies?: () => { ready: boolean; failing: string[] };
 }
 
 export type GatewayConfig = PlatformConfig['edge'];
@@ -196,7 +198,10 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     },
     close: guard('close', close),
   });
-  mountHttp(app, { routes: deps.routes, verifier: deps.verifier, logger, maxBodyBytes: config.maxHttpBodyBytes, staticDir: config.staticDir, ready: () => accepting && !stopping });
+  mountHttp(app, { routes: deps.routes, verifier: deps.verifier, logger, maxBodyBytes: config.maxHttpBodyBytes, staticDir: config.staticDir, readiness: () => {
+    const outside = deps.dependencies?.() ?? { ready: true, failing: [] };
+    return { ready: accepting && !stopping && outside.ready, failing: outside.failing };
+  } });
 
   /** Pings, silence and token expiry, for every connection once per tick. */
   let lastPing = 0;

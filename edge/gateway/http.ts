@@ -14,8 +14,8 @@ export interface HttpMountOptions {
   logger: Logger;
   maxBodyBytes: number;
   staticDir: string | null;
-  /** /readyz answers 200 only while this holds. */
-  ready: () => boolean;
+  /** /readyz answers 200 only while `ready` holds, and names the dependencies not answering. */
+  readiness: () => { ready: boolean; failing: string[] };
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
@@ -62,7 +62,10 @@ function readBody(res: UwsResponse, limit: number): Promise<Buffer | null> {
 /** Mounts the service routes, /healthz, /readyz, /metrics and the static directory on the app. */
 export function mountHttp(app: TemplatedApp, o: HttpMountOptions): void {
   app.get('/healthz', (res) => responder(res).send(200, '{"status":"ok"}'));
-  app.get('/readyz', (res) => (o.ready() ? responder(res).send(200, '{"status":"ready"}') : responder(res).send(503, '{"status":"not ready"}')));
+  app.get('/readyz', (res) => {
+    const r = o.readiness();
+    responder(res).send(r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'not ready', failing: r.failing }));
+  });
   app.get('/metrics', (res) => {
     const r = responder(res);
     registry.metrics().then((text) => r.send(200, text, { 'content-type': registry.contentType }), (err) => r.send(500, errorMessage(err), { 'content-type': 'text/plain' }));

@@ -75,7 +75,7 @@ describe('exclusive ports', () => {
     await new Promise<void>((r) => holder.listen(0, '0.0.0.0', r));
     const port = (holder.address() as { port: number }).port;
     try {
-      const err = await startMetricsServer(port, () => true).then(
+      const err = await startMetricsServer(port, () => ({ ready: true })).then(
         async (m) => {
           await m.close();
           return null;

@@ -4,9 +4,8 @@ import { createMemoryMirror } from '../../connectors/mongo-mirror/mirror-memory.
 import { MirrorSink } from '../../connectors/mongo-mirror/mirror-sink.js';
 import { groupsProcessor } from '../../topologies/processors/groups.js';
 import { relationsProcessor } from '../../topologies/processors/relations.js';
-import { StreamsApp } from '../../streams/index.js';
+import { StreamsApp, Topology } from '../../streams/index.js';
 import { engines, eventually } from '../../streams/testing.js';
-import { Topology } from '../../streams/index.js';
 import { createCommandProducer, recordingCommandProducer } from './command-producer.js';
 import { groupRoutes } from './groups-routes.js';
 import { relationRoutes } from './relations-routes.js';

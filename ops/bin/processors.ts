@@ -24,7 +24,10 @@ const { logger, names, metricsPort } = await startOrExit(
     enableDefaultMetrics();
     const logger = createLogger('processors');
     // First: a metrics port held by another process fails before any consumer group is joined.
-    metrics = await startMetricsServer(config.metricsPort, () => ready);
+    metrics = await startMetricsServer(config.metricsPort, () => {
+      const deps = infra?.health.status() ?? { ready: false, failing: [] };
+      return { ready: ready && deps.ready, failing: deps.failing };
+    });
     infra = await connectInfrastructure(config, logger);
     const names = config.processors.includes('all') ? undefined : config.processors;
     pipeline = await startPipeline(infra, logger, names);

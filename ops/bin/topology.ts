@@ -2,8 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../core/config.js';
 import { imTopology } from '../../topologies/im-topology.js';
 import { memoryPipelineDeps } from '../platform.js';
-import { describeAsMermaid, describeAsText, describePlan, describeTopology } from '../../streams/index.js';
-import { planFor } from '../../streams/index.js';
+import { describeAsMermaid, describeAsText, describePlan, describeTopology, planFor } from '../../streams/index.js';
 
 /**
  * `make topology`: the platform's topology describing itself, for data engineers: the physical

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StampedMessage } from '../../schemas/types.generated.js';
-import { StreamsApp } from '../../streams/index.js';
+import { StreamsApp, Topology } from '../../streams/index.js';
 import { collect, engines, eventually, type EngineHarness } from '../../streams/testing.js';
-import { Topology } from '../../streams/index.js';
 import { mentionsProcessor } from './mentions.js';
 
 const runtime = { maxRetries: 1, retryInitialMs: 5, retryMaxMs: 10, partitionsConcurrency: 2 };

@@ -1,7 +1,6 @@
 import type { TopicName, TopicValues } from '../../schemas/types.generated.js';
-import { StreamsApp } from '../../streams/index.js';
+import { StreamsApp, Topology, type ProcessorBuilder } from '../../streams/index.js';
 import { collect, type Collected, type EngineHarness } from '../../streams/testing.js';
-import { Topology, type ProcessorBuilder } from '../../streams/index.js';
 
 /**
  * Test kit for this team's processors: runs one processor through `StreamsApp` on an engine

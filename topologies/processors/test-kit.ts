@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach } from 'vitest';
 import { retry } from '../../core/retry.js';
 import type { Origin, TopicName, TopicValues } from '../../schemas/types.generated.js';
-import { StreamsApp } from '../../streams/index.js';
+import { StreamsApp, type ProcessorBuilder, Topology } from '../../streams/index.js';
 import { collect, type Collected, type EngineHarness } from '../../streams/testing.js';
-import { type ProcessorBuilder, Topology } from '../../streams/index.js';
 
 /**
  * Shared scaffolding for the processor tests: one harness per test on the given engine, the
