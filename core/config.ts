@@ -75,7 +75,7 @@ export interface PlatformConfig {
     /** Router's per-user token bucket: sustained frames per second and burst size. */
     routerRatePerSec: number;
     routerBurst: number;
-    /** Frames older than this when routed count as downstream trouble (the client has given up). */
+    /** Frames older than this when routed are counted as late (served all the same: a backlog). */
     routerStaleMs: number;
     /** Consecutive failures that open the router's circuit, and how long it stays open. */
     breakerFailureThreshold: number;

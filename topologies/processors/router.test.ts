@@ -1,3 +1,4 @@
+import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { describe, expect, it } from 'vitest';
 import type { IngressFrame } from '../../schemas/types.generated.js';
 import { engines, eventually } from '../../streams/testing.js';
@@ -112,46 +113,47 @@ for (const engine of engines) {
       expect(frames(out.records).map((f) => [f.frame.error_code, f.frame.msg_id])).toEqual([['RATE_LIMIT_EXCEEDED', 'bob-5'], ['RATE_LIMIT_EXCEEDED', 'bob-6'], ['RATE_LIMIT_EXCEEDED', 'bob-7']]);
     });
 
-    it('opens its circuit on repeated downstream trouble and closes after a good probe', async () => {
+    it('serves frames that waited past the stale bound (a backlog after an outage) instead of refusing them', async () => {
       const k = await kit();
-      let clock = Date.now();
+      const clock = Date.now();
       await k.start('router', routerProcessor({ now: () => clock }, config));
       const msg = (i: number, at: number) => ingress('dan', { type: 'send_msg', msg_id: `d${i}`, recipient: 'zed', content: 'x', timestamp: i }, at);
       const send = await k.collect('im.cmd.send');
       const out = await k.collect('im.push.online');
-      // Three frames that waited 5 s (threshold 3) open the circuit; a fresh one is then refused fast.
-      await k.produce('im.ingress', [msg(1, clock - 5_000), msg(2, clock - 5_000), msg(3, clock - 5_000), msg(4, clock)]);
-      await eventually(() => out.records.length === 4, 'four refusals');
-      expect(frames(out.records).map((f) => f.frame.error_code)).toEqual(Array(4).fill('SERVICE_UNAVAILABLE'));
-      expect(send.records).toHaveLength(0);
-      clock += 600; // past breakerOpenMs: the next frame is a probe, and a good one closes the circuit
-      await k.produce('im.ingress', [msg(5, clock), msg(6, clock)]);
-      await eventually(() => send.records.length === 2, 'routed again');
-      expect(send.records.map((r) => r.value.clientMsgId)).toEqual(['d5', 'd6']);
+      // Four frames that waited 5 s (bound 1 s) and a fresh one: all routed, none refused.
+      await k.produce('im.ingress', [msg(1, clock - 5_000), msg(2, clock - 5_000), msg(3, clock - 5_000), msg(4, clock - 5_000), msg(5, clock)]);
+      await eventually(() => send.records.length === 5, 'all five routed');
+      expect(send.records.map((r) => r.value.clientMsgId)).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
+      expect(out.records).toHaveLength(0);
     });
 
-    it('refusals of stale frames and of an open circuit carry the msg_id of the frame they answer', async () => {
+    it('while its circuit is open refuses fast with the msg_id of each frame, and closes after a good probe', async () => {
       const k = await kit();
-      const clock = Date.now();
-      await k.start('router', routerProcessor({ now: () => clock }, config));
+      let clock = Date.now();
+      const breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 500, now: () => clock });
+      breaker.failure(); // downstream trouble seen elsewhere in this process
+      await k.start('router', routerProcessor({ now: () => clock, breaker }, config));
+      const send = await k.collect('im.cmd.send');
       const out = await k.collect('im.push.online');
-      const old = clock - 5_000;
-      // Three stale frames (threshold 3) open the circuit; the last two are refused unread.
       await k.produce('im.ingress', [
-        ingress('fay', { type: 'send_msg', msg_id: 's1', recipient: 'zed', content: 'x', timestamp: 1 }, old),
-        ingress('fay', '{not json', old, 'send_msg'),
-        ingress('fay', { type: 'sync', msg_id: 's3', after_seq: 1 }, old),
-        ingress('fay', { type: 'send_msg', msg_id: 's4', recipient: 'zed', content: 'x', timestamp: 4 }, clock),
-        ingress('fay', { type: 'read', conversation_id: 'd:fay:zed', seq: 1 }, clock),
+        ingress('fay', { type: 'send_msg', msg_id: 's1', recipient: 'zed', content: 'x', timestamp: 1 }, clock),
+        ingress('fay', '{not json', clock, 'send_msg'),
+        ingress('fay', { type: 'sync', msg_id: 's3', after_seq: 1 }, clock),
       ]);
-      await eventually(() => out.records.length === 5, 'five refusals');
+      await eventually(() => out.records.length === 3, 'three refusals');
       expect(frames(out.records).map((f) => [f.frame.error_code, f.frame.msg_id])).toEqual([
         ['SERVICE_UNAVAILABLE', 's1'],
         ['SERVICE_UNAVAILABLE', undefined],
         ['SERVICE_UNAVAILABLE', 's3'],
-        ['SERVICE_UNAVAILABLE', 's4'],
-        ['SERVICE_UNAVAILABLE', undefined],
       ]);
+      expect(send.records).toHaveLength(0);
+      clock += 600; // past openMs: the next frame is a probe, and a good one closes the circuit
+      await k.produce('im.ingress', [
+        ingress('fay', { type: 'send_msg', msg_id: 's4', recipient: 'zed', content: 'x', timestamp: 4 }, clock),
+        ingress('fay', { type: 'send_msg', msg_id: 's5', recipient: 'zed', content: 'x', timestamp: 5 }, clock),
+      ]);
+      await eventually(() => send.records.length === 2, 'routed again');
+      expect(send.records.map((r) => r.value.clientMsgId)).toEqual(['s4', 's5']);
     });
   });
 }

@@ -26,6 +26,7 @@ export interface RouterDeps {
 }
 
 const routed = counter('im_router_frames_total', 'Ingress frames by type and outcome', ['type', 'outcome']);
+const late = counter('im_router_late_frames_total', 'Frames routed after waiting longer than IM_ROUTER_STALE_MS (served; a backlog)', ['type']);
 const breakerState = counter('im_router_breaker_transitions_total', 'Router circuit breaker state changes', ['state']);
 
 export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing', 'im.cmd.sync', 'im.push.online'] as const;
@@ -42,14 +43,11 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
       // knows which send to retry.
       const payload = parsePayload(f.payload);
       const msgId = payload.ok ? clientMsgId(payload.value) : undefined;
-      // A frame that waited longer than a client waits for its ack is a symptom of trouble
-      // downstream: it feeds the breaker, and the client's retry (same msg_id) is idempotent.
-      const stale = now() - f.receivedAt > config.routerStaleMs;
+      // A frame that waited long (a backlog after a broker outage) is served, not refused: it is
+      // durable and idempotent on its msg_id, and a refusal would only send the client's resend
+      // into the same backlog. It is counted, so the wait shows.
+      if (now() - f.receivedAt > config.routerStaleMs) late.inc({ type: knownType(f.frameType) });
       if (!breaker.allow()) return reject(f, 'unavailable', 'SERVICE_UNAVAILABLE', undefined, msgId);
-      if (stale) {
-        breaker.failure();
-        return reject(f, 'stale', 'SERVICE_UNAVAILABLE', undefined, msgId);
-      }
       try {
         const out = route(r, ctx, payload, msgId);
         breaker.success();
