@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../../edge/redis/client.js';
+import { connectRedis } from '../redis/client.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 
 /** Test support for suites on the real stack (not a test itself): a Redis key prefix per test. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OnlinePush } from '../../schemas/types.generated.js';
 import { eventually } from '../../streams/testing.js';
-import { connectRedis } from '../redis/client.js';
+import { connectRedis } from '../../connectors/redis/client.js';
 import type { PushBus } from './push-bus.js';
 import { createMemoryPushBus } from './push-bus-memory.js';
 import { createRedisPushBus } from './push-bus-redis.js';

@@ -2,7 +2,7 @@ import { importJWK } from 'jose';
 import { createLogger } from '../../core/logger.js';
 import { createMemoryPushBus } from '../delivery/push-bus-memory.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
-import { connectRedis } from '../redis/client.js';
+import { connectRedis } from '../../connectors/redis/client.js';
 import { memoryEngine } from '../../streams/testing.js';
 import { createGateway } from './gateway.js';
 import { GATEWAY_TOPICS, jwkVerifier, testGatewayConfig } from './testing.js';

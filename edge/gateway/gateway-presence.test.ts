@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
-import { connectRedis } from '../redis/client.js';
+import { connectRedis } from '../../connectors/redis/client.js';
 import { startTestGateway, testAuth, TestClient, type TestAuth } from './testing.js';
 
 /**

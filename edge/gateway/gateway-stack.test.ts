@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type EngineHarness, eventually, kafkaEngine } from '../../streams/testing.js';
 import { createRedisPushBus } from '../delivery/push-bus-redis.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
-import { connectRedis } from '../redis/client.js';
+import { connectRedis } from '../../connectors/redis/client.js';
 import type { GatewayConfig } from './gateway.js';
 import { GATEWAY_TOPICS, startTestGateway, testAuth, TestClient, type GatewayHarness } from './testing.js';
 

@@ -5,4 +5,4 @@ export { createMemoryPresence } from '../presence/presence-memory.js';
 export { createRedisPresence } from '../presence/presence-redis.js';
 export { createMemoryPushBus } from '../delivery/push-bus-memory.js';
 export { createRedisPushBus } from '../delivery/push-bus-redis.js';
-export { connectRedis } from '../redis/client.js';
+export { connectRedis } from '../../connectors/redis/client.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectRedis } from '../redis/client.js';
+import { connectRedis } from '../../connectors/redis/client.js';
 import type { Presence, PresenceEntry } from './presence.js';
 import { createMemoryPresence } from './presence-memory.js';
 import { createRedisPresence } from './presence-redis.js';

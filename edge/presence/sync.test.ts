@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../core/logger.js';
 import { eventually } from '../../streams/testing.js';
-import { connectRedis } from '../redis/client.js';
+import { connectRedis } from '../../connectors/redis/client.js';
 import type { PresenceEntry } from './presence.js';
 import { createRedisPresence } from './presence-redis.js';
 import { createPresenceSync, presenceMetrics, type SyncTrigger } from './sync.js';

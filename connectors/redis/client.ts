@@ -2,8 +2,9 @@ import { Redis } from 'ioredis';
 import { PlatformError } from '../../core/errors.js';
 
 /**
- * One way to open a Redis connection for the edge: connected before it is returned, so a
- * missing Redis fails start-up (and tests) loudly instead of queueing commands forever.
+ * One way to open a Redis connection (presence, push bus, recent cache): connected before it
+ * is returned, so a missing Redis fails start-up (and tests) loudly instead of queueing
+ * commands forever.
  * Later outages are retried with capped back-off; a command fails after a few tries rather
  * than hanging, so a presence write can never stall a WebSocket handler for long.
  */
