@@ -166,12 +166,13 @@ export async function directScenario(ctx: BenchContext, target: Target): Promise
     /** false: the persistence writer is stopped for the steps, to see the send path without the database's CPU. */
     persistence: strFlag(ctx.flags, 'persistence', 'true') !== 'false',
   };
-  if (!o.persistence) await ctx.sut?.persistence(false);
+  if (!o.persistence) await ctx.sut.persistence(false);
   let run: Awaited<ReturnType<typeof runDirect>>;
   try {
-    run = await runDirect(ctx, target, o.persistence ? o : { ...o, persistenceGroup: '' });
+    // No writer, no writer lag to sample.
+    run = await runDirect(ctx, target, o.persistence ? o : { ...o, persistenceGroup: null });
   } finally {
-    if (!o.persistence) await ctx.sut?.persistence(true);
+    if (!o.persistence) await ctx.sut.persistence(true);
   }
   const best = run.steps.filter((s) => s.passes).sort((a, b) => b.rate - a.rate)[0];
   const notes: string[] = o.persistence ? [] : ['persistence writer stopped during the steps (--persistence false): the send path without the database'];

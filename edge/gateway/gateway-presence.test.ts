@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
 import { connectRedis } from '../../connectors/redis/client.js';
+import { deleteKeys } from '../../connectors/redis/testing.js';
 import { startTestGateway, testAuth, TestClient, type TestAuth } from './testing.js';
 
 /**
@@ -17,17 +18,6 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** Only this test's keys: the shared Redis is never flushed. */
-async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
 
 async function rawRedis(prefix: string): Promise<Redis> {
   const raw = await connectRedis(REDIS_URL, 'gw-presence-test-raw');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../connectors/redis/client.js';
+import { deleteKeys } from '../../connectors/redis/testing.js';
 import type { Presence, PresenceEntry } from './presence.js';
 import { createMemoryPresence } from './presence-memory.js';
 import { createRedisPresence } from './presence-redis.js';
@@ -188,17 +189,6 @@ describe('presence on Redis: lost data and restarted gateways', () => {
   });
 });
 
-/** Deletes the keys under a test's prefix; the count deleted. */
-async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
 
 describe('redis connection', () => {
   it('fails loudly when Redis is not reachable', async () => {

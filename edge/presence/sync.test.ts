@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../core/logger.js';
 import { eventually } from '../../streams/testing.js';
 import { connectRedis } from '../../connectors/redis/client.js';
+import { deleteKeys } from '../../connectors/redis/testing.js';
 import type { PresenceEntry } from './presence.js';
 import { createRedisPresence } from './presence-redis.js';
 import { createPresenceSync, presenceMetrics, type SyncTrigger } from './sync.js';
@@ -30,17 +31,6 @@ async function rebuilds(trigger: SyncTrigger): Promise<number> {
   return (await presenceMetrics.rebuilds.get()).values.find((v) => v.labels.trigger === trigger)?.value ?? 0;
 }
 
-/** Deletes only this test's keys (what a Redis restarted empty would have lost); never a flush of the shared Redis. */
-async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
 
 async function setup(open: PresenceEntry[] | ((gw: string) => PresenceEntry[])) {
   const prefix = `test-${randomUUID()}:presence:`;
