@@ -1,8 +1,18 @@
-import { AssignerProtocol, Kafka, PartitionAssigners, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
+import kafkajs, { AssignerProtocol, Kafka, PartitionAssigners, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
 import { createLogger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import { PlatformError } from '../core/errors.js';
-import type { ConsumerOptions, LogClient, LogConsumer, LogProducer, OutgoingMessage, TopicDefinition } from './log.js';
+import type {
+  ConsumerOptions,
+  KafkaLogConfig,
+  KafkaTuning,
+  LogClient,
+  LogConsumer,
+  LogProducer,
+  OutgoingMessage,
+  TopicDefinition,
+  TopicDescription,
+} from './log.js';
 import { partitionFor } from './partitioner.js';
 import { chunkBySize, MAX_REQUEST_BYTES, SendCoalescer } from './produce-batching.js';
 
@@ -10,12 +20,11 @@ import { chunkBySize, MAX_REQUEST_BYTES, SendCoalescer } from './produce-batchin
  * The Kafka engine's log, on kafkajs. This file is the only one that imports kafkajs, so the
  * client can be swapped (kafkajs is unmaintained) without touching the runtime.
  */
-export interface KafkaLogConfig {
-  brokers: string[];
-  clientId: string;
-}
-
 const log = createLogger('kafka');
+
+// Node finds only a few of kafkajs's exports as named imports (its CommonJS export list ends in a
+// spread); the rest come from the default export.
+const { ConfigResourceTypes, ConfigSource, KafkaJSDeleteGroupsError } = kafkajs;
 
 export class KafkaLog implements LogClient {
   readonly kind = 'kafka' as const;
@@ -23,8 +32,11 @@ export class KafkaLog implements LogClient {
   private adminClient: Admin | undefined;
   private readonly partitionCache = new Map<string, number>();
   private readonly producers = new Set<Producer>();
+  /** lingerMs is not applied: kafkajs has no linger, it sends each batch as soon as it is asked to. */
+  private readonly tuning: KafkaTuning;
 
   constructor(config: KafkaLogConfig) {
+    this.tuning = config.tuning ?? {};
     this.kafka = new Kafka({
       clientId: config.clientId,
       brokers: config.brokers,
@@ -106,6 +118,83 @@ export class KafkaLog implements LogClient {
     return new Map(offsets.map((o) => [o.partition, o.high]));
   }
 
+  /** Kafka's own topics (`__consumer_offsets`...) are not listed: they belong to no platform. */
+  async listTopics(): Promise<string[]> {
+    const admin = await this.admin();
+    const names = await this.serially(() => this.withRetry(() => admin.listTopics()));
+    return names.filter((t) => !t.startsWith('__'));
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription | null> {
+    const admin = await this.admin();
+    return this.serially(() =>
+      this.withRetry(async () => {
+        // Metadata of a missing topic is an error after kafkajs's own retries; the list is not.
+        if (!(await admin.listTopics()).includes(topic)) return null;
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+        const entries = described.resources[0]?.configEntries ?? [];
+        return {
+          name: topic,
+          partitions: meta.topics[0]?.partitions.length ?? 0,
+          config: Object.fromEntries(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue])),
+        };
+      }),
+    );
+  }
+
+  /** Returns once the cluster no longer lists the topics, so the names can be created again at once. */
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = await this.admin();
+    await this.serially(async () => {
+      const existing = new Set(await this.withRetry(() => admin.listTopics()));
+      const present = topics.filter((t) => existing.has(t));
+      const deleted = new Set(present);
+      // Hundreds of names in one request can outlast its timeout on a single busy broker.
+      for (let i = 0; i < present.length; i += DELETE_TOPICS_PER_REQUEST) {
+        await this.withRetry(() => admin.deleteTopics({ topics: present.slice(i, i + DELETE_TOPICS_PER_REQUEST), timeout: 30_000 }));
+      }
+      for (const t of topics) this.partitionCache.delete(t);
+      await retry(
+        async () => {
+          const left = (await admin.listTopics()).filter((t) => deleted.has(t));
+          if (left.length > 0) throw new PlatformError('KAFKA_TOPIC_DELETE_PENDING', `topics still listed after deletion: ${left.join(', ')}`, { retriable: true });
+        },
+        { retries: 20, initialDelayMs: 100, maxDelayMs: 1_000 },
+      );
+    });
+  }
+
+  async listGroups(): Promise<string[]> {
+    const admin = await this.admin();
+    const { groups } = await this.withRetry(() => admin.listGroups());
+    return groups.map((g) => g.groupId);
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    const admin = await this.admin();
+    try {
+      await admin.deleteGroups(groupIds);
+    } catch (err) {
+      if (!(err instanceof KafkaJSDeleteGroupsError)) throw err;
+      // kafkajs reports every group the broker refused; a missing one is already what we want.
+      const refused = err.groups.filter((g) => g.errorCode !== GROUP_ID_NOT_FOUND);
+      if (refused.length > 0) {
+        throw new PlatformError('LOG_GROUP_NOT_DELETED', `consumer groups not deleted: ${refused.map((g) => `${g.groupId} (${g.error?.type ?? g.errorCode})`).join(', ')}`, { cause: err });
+      }
+    }
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    const admin = await this.admin();
+    const fetched = await this.serially(() => this.withRetry(() => admin.fetchOffsets({ groupId, topics: [topic] })));
+    // The broker answers -1 for a partition the group never committed.
+    const partitions = fetched.find((t) => t.topic === topic)?.partitions ?? [];
+    return new Map(partitions.filter((p) => BigInt(p.offset) >= 0n).map((p) => [p.partition, p.offset]));
+  }
+
   async producer(): Promise<LogProducer> {
     const producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -165,7 +254,7 @@ export class KafkaLog implements LogClient {
   }
 
   consumer(options: ConsumerOptions): LogConsumer {
-    return new KafkaConsumer(this.kafka, options);
+    return new KafkaConsumer(this.kafka, options, this.tuning);
   }
 
   async close(): Promise<void> {
@@ -179,6 +268,10 @@ function rootCause(err: unknown): unknown {
   while (e instanceof Error && e.cause) e = e.cause;
   return e;
 }
+
+/** Kafka's error code for deleting a group the coordinator does not know. */
+const GROUP_ID_NOT_FOUND = 69;
+const DELETE_TOPICS_PER_REQUEST = 100;
 
 const COMMIT_INTERVAL_MS = 100;
 
@@ -219,7 +312,11 @@ class KafkaConsumer implements LogConsumer {
   private readonly lastCommit = new Map<string, number>();
   private killed = false;
 
-  constructor(private readonly kafka: Kafka, private readonly options: ConsumerOptions) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: ConsumerOptions,
+    private readonly tuning: KafkaTuning,
+  ) {}
 
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
@@ -233,10 +330,10 @@ class KafkaConsumer implements LogConsumer {
       rebalanceTimeout: 20_000,
       // The broker answers a fetch as soon as any data is there (min bytes 1): a long wait costs
       // no latency and saves the idle polling of dozens of consumers (the broker's main load).
-      maxWaitTimeInMs: 500,
+      maxWaitTimeInMs: this.tuning.fetchMaxWaitMs ?? 500,
       // Smaller fetches keep one batch's processing well inside the session timeout (kafkajs
       // heartbeats only between batches) and its outputs under one request's size.
-      maxBytesPerPartition: 256 * 1024,
+      maxBytesPerPartition: this.tuning.maxBytesPerPartition ?? 256 * 1024,
       retry: { retries: 10 },
     });
     this.consumer = consumer;
@@ -286,7 +383,8 @@ class KafkaConsumer implements LogConsumer {
   }
 
   /**
-   * Commits the partition's processed offset at most every COMMIT_INTERVAL_MS: a commit per
+   * Commits the partition's processed offset at most every commit interval (tuning.commitIntervalMs,
+   * COMMIT_INTERVAL_MS by default): a commit per
    * batch would add a coordinator round trip before each next fetch. What is not yet
    * committed when a process dies is processed again (at-least-once); a graceful stop commits
    * it all.
@@ -295,7 +393,7 @@ class KafkaConsumer implements LogConsumer {
     const key = `${topic}#${partition}`;
     this.pending.set(key, { topic, partition, offset });
     const now = Date.now();
-    if (now - (this.lastCommit.get(key) ?? 0) < COMMIT_INTERVAL_MS) return;
+    if (now - (this.lastCommit.get(key) ?? 0) < (this.tuning.commitIntervalMs ?? COMMIT_INTERVAL_MS)) return;
     this.lastCommit.set(key, now);
     this.pending.delete(key);
     try {

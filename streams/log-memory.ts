@@ -8,7 +8,9 @@ import type {
   LogProducer,
   OutgoingMessage,
   TopicDefinition,
+  TopicDescription,
 } from './log.js';
+import { PlatformError } from '../core/errors.js';
 import { partitionFor } from './partitioner.js';
 
 /**
@@ -25,6 +27,8 @@ interface Partition {
 
 type TopicPartition = `${string}#${number}`;
 const tp = (topic: string, partition: number): TopicPartition => `${topic}#${partition}`;
+const topicOf = (p: TopicPartition): string => p.slice(0, p.lastIndexOf('#'));
+const partitionNumber = (p: TopicPartition): number => Number(p.slice(p.lastIndexOf('#') + 1));
 
 class Group {
   readonly committed = new Map<TopicPartition, number>();
@@ -38,6 +42,7 @@ const BATCH_MAX = 500;
 export class MemoryLog implements LogClient {
   readonly kind = 'memory' as const;
   private readonly topics = new Map<string, Partition[]>();
+  private readonly topicConfigs = new Map<string, Record<string, string>>();
   private readonly groups = new Map<string, Group>();
   private readonly events = new EventEmitter().setMaxListeners(0);
   private nextMemberId = 1;
@@ -45,7 +50,46 @@ export class MemoryLog implements LogClient {
   async createTopics(defs: TopicDefinition[]): Promise<void> {
     for (const def of defs) {
       if (!this.topics.has(def.name)) this.topics.set(def.name, Array.from({ length: def.partitions }, () => ({ records: [] })));
+      // As the Kafka engine: an existing topic's declared configs replace its old ones.
+      if (!this.topicConfigs.has(def.name) || Object.keys(def.config).length > 0) this.topicConfigs.set(def.name, { ...def.config });
     }
+  }
+
+  async listTopics(): Promise<string[]> {
+    return [...this.topics.keys()];
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription | null> {
+    const partitions = this.topics.get(topic);
+    if (!partitions) return null;
+    return { name: topic, partitions: partitions.length, config: { ...this.topicConfigs.get(topic) } };
+  }
+
+  /** Records go with the topic, and so do the groups' committed offsets on it (as in Kafka). */
+  async deleteTopics(topics: string[]): Promise<void> {
+    const deleted = new Set(topics.filter((t) => this.topics.delete(t)));
+    if (deleted.size === 0) return;
+    for (const t of deleted) this.topicConfigs.delete(t);
+    for (const [groupId, g] of this.groups) {
+      for (const p of g.committed.keys()) if (deleted.has(topicOf(p))) g.committed.delete(p);
+      if ([...g.members.values()].some((m) => m.topics.some((t) => deleted.has(t)))) this.rebalance(groupId);
+    }
+  }
+
+  async listGroups(): Promise<string[]> {
+    return [...this.groups.keys()];
+  }
+
+  /** A group with live members is refused, as Kafka refuses it (NON_EMPTY_GROUP); the others go. */
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    const live = groupIds.filter((id) => (this.groups.get(id)?.members.size ?? 0) > 0);
+    for (const id of groupIds) if (!live.includes(id)) this.groups.delete(id);
+    if (live.length > 0) throw new PlatformError('LOG_GROUP_NOT_DELETED', `consumer groups not deleted: ${live.map((id) => `${id} (NON_EMPTY_GROUP)`).join(', ')}`);
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    const committed = [...(this.groups.get(groupId)?.committed ?? [])].filter(([p]) => topicOf(p) === topic);
+    return new Map(committed.map(([p, offset]) => [partitionNumber(p), String(offset)]));
   }
 
   async partitionCount(topic: string): Promise<number> {
@@ -80,6 +124,10 @@ export class MemoryLog implements LogClient {
   }
 
   // ---- internals used by MemoryConsumer ----
+
+  topicPartitions(topic: string): Partition[] | undefined {
+    return this.topics.get(topic);
+  }
 
   partitions(topic: string): Partition[] {
     const p = this.topics.get(topic);
@@ -139,8 +187,9 @@ export class MemoryLog implements LogClient {
     const memberIds = [...g.members.keys()];
     if (memberIds.length === 0) return;
     const all = new Set<TopicPartition>();
-    for (const m of g.members.values()) for (const t of m.topics) this.partitions(t).forEach((_, i) => all.add(tp(t, i)));
-    for (const p of all) g.assignment.get(memberIds[Number(p.slice(p.lastIndexOf('#') + 1)) % memberIds.length]!)!.push(p);
+    // A subscribed topic that was deleted has no partitions to assign (a Kafka member idles on it).
+    for (const m of g.members.values()) for (const t of m.topics) this.topics.get(t)?.forEach((_, i) => all.add(tp(t, i)));
+    for (const p of all) g.assignment.get(memberIds[partitionNumber(p) % memberIds.length]!)!.push(p);
   }
 }
 
@@ -180,25 +229,25 @@ class MemoryConsumer implements LogConsumer {
       this.generation = g.generation;
       const mine = g.assignment.get(this.memberId) ?? [];
       this.positions = new Map(mine.map((p) => [p, this.startOffset(g.committed.get(p), p)]));
-      this.options.onAssignment?.(mine.map((p) => ({ topic: p.slice(0, p.lastIndexOf('#')), partition: Number(p.slice(p.lastIndexOf('#') + 1)) })));
+      this.options.onAssignment?.(mine.map((p) => ({ topic: topicOf(p), partition: partitionNumber(p) })));
     }
     return [...this.positions.keys()];
   }
 
   private startOffset(committed: number | undefined, p: TopicPartition): number {
     if (committed !== undefined && this.options.commit) return committed;
-    return this.options.fromBeginning ? 0 : this.partitionOf(p).records.length;
+    return this.options.fromBeginning ? 0 : this.records(p).length;
   }
 
-  private partitionOf(p: TopicPartition): Partition {
-    const i = p.lastIndexOf('#');
-    return this.log.partitions(p.slice(0, i))[Number(p.slice(i + 1))]!;
+  /** Empty once the topic is deleted: the next rebalance then drops the partition. */
+  private records(p: TopicPartition): Partition['records'] {
+    return this.log.topicPartitions(topicOf(p))?.[partitionNumber(p)]?.records ?? [];
   }
 
   private async run(): Promise<void> {
     const concurrency = this.options.partitionsConcurrency ?? 1;
     while (!this.abort.signal.aborted) {
-      const ready = this.assigned().filter((p) => this.positions.get(p)! < this.partitionOf(p).records.length);
+      const ready = this.assigned().filter((p) => this.positions.get(p)! < this.records(p).length);
       if (ready.length === 0) {
         await this.log.waitForData(50, this.abort.signal);
         continue;
@@ -211,15 +260,15 @@ class MemoryConsumer implements LogConsumer {
 
   private async deliver(p: TopicPartition): Promise<void> {
     const generation = this.generation;
-    const partition = this.partitionOf(p);
+    const records = this.records(p);
     const from = this.positions.get(p)!;
-    const slice = partition.records.slice(from, from + BATCH_MAX);
-    const i = p.lastIndexOf('#');
+    const slice = records.slice(from, from + BATCH_MAX);
+    if (slice.length === 0) return;
     const batch = {
-      topic: p.slice(0, i),
-      partition: Number(p.slice(i + 1)),
+      topic: topicOf(p),
+      partition: partitionNumber(p),
       messages: slice.map(({ offset, ...m }) => ({ ...m, offset: String(offset) })),
-      highWatermark: String(partition.records.length),
+      highWatermark: String(records.length),
     };
     try {
       await this.options.eachBatch(batch);

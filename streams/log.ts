@@ -59,6 +59,11 @@ export interface LogConsumer {
   start(): Promise<void>;
   /** Finishes the batch in flight, commits it and leaves the group. */
   stop(): Promise<void>;
+  /**
+   * A crash, for tests: nothing more is processed or committed and the group is not told
+   * (it notices by the session timeout, or at once where the client cannot skip LeaveGroup).
+   */
+  kill(): Promise<void>;
 }
 
 export interface LogProducer {
@@ -67,13 +72,58 @@ export interface LogProducer {
   close(): Promise<void>;
 }
 
+/** What the log says about one topic (provisioning checks, operators' tools). */
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  /** The topic's explicitly set configs (e.g. cleanup.policy), not the broker defaults. */
+  config: Record<string, string>;
+}
+
 export interface LogClient {
+  /** The engine: a Kafka cluster (whichever client library) or the in-memory log. */
   readonly kind: 'kafka' | 'memory';
   createTopics(topics: TopicDefinition[]): Promise<void>;
   partitionCount(topic: string): Promise<number>;
   /** Per partition, the offset the next written record will get. */
   endOffsets(topic: string): Promise<Map<number, string>>;
+  /** Kafka's internal topics (`__consumer_offsets`, ...) are left out. */
+  listTopics(): Promise<string[]>;
+  /** null when the topic does not exist. */
+  describeTopic(topic: string): Promise<TopicDescription | null>;
+  /** Deletes the topics that exist; missing names are ignored. */
+  deleteTopics(topics: string[]): Promise<void>;
+  listGroups(): Promise<string[]>;
+  /** Deletes the groups (they must have no live members); missing ids are ignored. */
+  deleteGroups(groupIds: string[]): Promise<void>;
+  /** Per partition, the group's committed offset on the topic; partitions never committed are absent. */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
   producer(): Promise<LogProducer>;
   consumer(options: ConsumerOptions): LogConsumer;
   close(): Promise<void>;
+}
+
+/** The Kafka client libraries the platform can run on; one file per client imports its package. */
+export const KAFKA_CLIENTS = ['kafkajs', 'confluent', 'platformatic'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+
+/**
+ * The client settings that move latency and CPU (docs/tuning.md has the measured effect of
+ * each). Absent fields keep the client file's defaults; every client maps the same meaning.
+ */
+export interface KafkaTuning {
+  /** How long the producer waits to fill a batch (linger.ms); 0 sends at once. */
+  lingerMs?: number;
+  /** How long the broker may hold a fetch with no data (fetch.max.wait.ms). */
+  fetchMaxWaitMs?: number;
+  /** Bytes fetched per partition per request (max.partition.fetch.bytes). */
+  maxBytesPerPartition?: number;
+  /** Least interval between two commits of one partition's offset. */
+  commitIntervalMs?: number;
+}
+
+export interface KafkaLogConfig {
+  brokers: string[];
+  clientId: string;
+  tuning?: KafkaTuning;
 }
