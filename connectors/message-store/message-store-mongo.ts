@@ -39,8 +39,8 @@ export interface MongoMessageStoreOptions {
  * The message store on MongoDB (FerretDB-compatible: no transactions, $lookup or pipeline
  * updates). Idempotence comes from a unique index on (conversationId, seq): a redelivered
  * batch's inserts fail with E11000 and are ignored (insertMany ordered:false inserts the rest).
- * Conversation documents move forward with two ordered upserts per conversation: create with
- * $setOnInsert + $max(maxSeq), then replace the last message only if it is newer.
+ * Conversation documents move forward with one conditional upsert per conversation and batch
+ * (see advanceConversations): FerretDB's cost is per statement.
  */
 export async function createMongoMessageStore(options: MongoMessageStoreOptions): Promise<MessageStore> {
   const prefix = options.prefix ?? '';
@@ -63,28 +63,44 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
     }
   }
 
+  /**
+   * One statement per conversation: the filter matches only a document older than the message,
+   * so a stale or replayed write finds no match, tries to insert the same `_id` and fails with
+   * E11000, which here means "a newer message is already there". A duplicate can also mean two
+   * writers created the conversation at once (a rebalance), so failed statements run once more:
+   * then the document exists and the filter alone decides.
+   */
   async function advanceConversations(batch: readonly StampedMessage[]): Promise<void> {
     const ops: AnyBulkWriteOperation<ConversationDoc>[] = [];
     for (const [id, m] of latestPerConversation(batch)) {
       ops.push({
         updateOne: {
-          filter: { _id: id },
-          update: { $setOnInsert: { kind: conversationKind(m), members: directMembers(m), lastSeq: 0, createdAt: m.stampedAt }, $max: { maxSeq: m.seq } },
+          filter: { _id: id, lastSeq: { $lt: m.seq } },
+          update: {
+            $setOnInsert: { kind: conversationKind(m), members: directMembers(m), createdAt: m.stampedAt },
+            $set: { maxSeq: m.seq, lastSeq: m.seq, lastMessage: toStored(m), updatedAt: m.stampedAt },
+          },
           upsert: true,
         },
       });
-      ops.push({ updateOne: { filter: { _id: id, lastSeq: { $lt: m.seq } }, update: { $set: { lastSeq: m.seq, lastMessage: toStored(m), updatedAt: m.stampedAt } } } });
     }
-    // In order, a bounded number of statements per command (even, so a conversation's two stay together).
-    const perCommand = Math.max(2, Math.floor((options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND) / 2) * 2);
+    const perCommand = Math.max(1, options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND);
     for (const chunk of inChunks(ops, perCommand)) {
-      try {
-        await conversations.bulkWrite(chunk, { ordered: true });
-      } catch (err) {
-        // Two writers upserting one new conversation at once: one insert loses; run again.
-        if (err instanceof MongoBulkWriteError && err.code === DUPLICATE_KEY) await conversations.bulkWrite(chunk, { ordered: true });
-        else throw err;
-      }
+      const lost = await upsertsLostToDuplicates(chunk);
+      if (lost.length > 0) await upsertsLostToDuplicates(lost);
+    }
+  }
+
+  /** Runs the statements; returns those refused as duplicate keys (anything else throws). */
+  async function upsertsLostToDuplicates(ops: AnyBulkWriteOperation<ConversationDoc>[]): Promise<AnyBulkWriteOperation<ConversationDoc>[]> {
+    try {
+      await conversations.bulkWrite(ops, { ordered: false });
+      return [];
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+      return errors.map((e) => ops[e.index]!);
     }
   }
 

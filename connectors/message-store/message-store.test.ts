@@ -44,6 +44,16 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     expect(conv!.lastMessage.seq).toBe(4);
   });
 
+  it('never moves a conversation back: a stale batch after a newer one, two batches at once on a new one', async () => {
+    await setup();
+    await store.writeBatch([msg('d:carol:dave', 5)]);
+    await store.writeBatch([msg('d:carol:dave', 3)]);
+    expect((await store.conversation('d:carol:dave'))!.lastMessage.seq).toBe(5);
+    await Promise.all([store.writeBatch([msg('g:race', 7)]), store.writeBatch([msg('g:race', 8)])]);
+    const conv = await store.conversation('g:race');
+    expect([conv!.maxSeq, conv!.lastMessage.seq]).toEqual([8, 8]);
+  });
+
   it('pages history forward and backward with has_more', async () => {
     await setup();
     await store.writeBatch(Array.from({ length: 25 }, (_, i) => msg('g:G', i + 1)));
