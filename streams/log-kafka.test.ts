@@ -1,0 +1,6 @@
+import { loadConfig } from '../core/config.js';
+import { logContractCases } from './log-contract.cases.js';
+import { KafkaLog } from './log-kafka.js';
+
+const { brokers } = loadConfig({ ...process.env, IM_ENGINE: 'kafka' }).kafka;
+logContractCases('kafkajs', async () => new KafkaLog({ brokers, clientId: 'im-log-contract' }));
