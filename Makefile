@@ -15,8 +15,11 @@ help:
 	@echo "make topology   print the topology and write docs/topology.mmd"
 	@echo "make bench      benchmarks, results under bench/results/"
 
+# @confluentinc/kafka-javascript builds librdkafka from its bundled sources (no prebuilt binary
+# can be downloaded here), linked against the system libraries system-packages.sh installs.
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	bash ops/stack/system-packages.sh
+	CKJS_LINKING=dynamic npm ci --no-audit --no-fund
 	@touch $@
 
 install: $(NPM_STAMP)
