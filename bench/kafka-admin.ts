@@ -1,38 +1,37 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { loadConfig } from '../core/config.js';
+import { namespacedLog, openKafkaLog, type KafkaClientName, type LogClient } from '../streams/index.js';
 
 /** Consumer-group lag from the broker's committed offsets (what `kafka-consumer-groups --describe` shows). */
 export class LagReader {
-  private admin: Admin | null = null;
+  private log: Promise<LogClient> | null = null;
   /** `prefix`: the run's topic namespace, applied to group and topic names. */
   constructor(
     private readonly brokers: string[],
     private readonly prefix = '',
   ) {}
 
-  private async client(): Promise<Admin> {
-    if (!this.admin) {
-      const a = new Kafka({ clientId: 'bench-admin', brokers: this.brokers, logLevel: logLevel.NOTHING }).admin();
-      await a.connect();
-      this.admin = a;
-    }
-    return this.admin;
+  private client(): Promise<LogClient> {
+    this.log ??= openKafkaLog(benchKafkaClient(), { brokers: this.brokers, clientId: 'bench-admin' }).then((log) => namespacedLog(log, this.prefix));
+    return this.log;
   }
 
   /** Sum over partitions of end offset minus committed offset (uncommitted partitions count from 0). */
-  async lag(logicalGroup: string, logicalTopic: string): Promise<number> {
-    const [groupId, topic] = [this.prefix + logicalGroup, this.prefix + logicalTopic];
-    const a = await this.client();
-    const [ends, committed] = await Promise.all([a.fetchTopicOffsets(topic), a.fetchOffsets({ groupId, topics: [topic] })]);
-    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  async lag(group: string, topic: string): Promise<number> {
+    const log = await this.client();
+    const [ends, committed] = await Promise.all([log.endOffsets(topic), log.committedOffsets(group, topic)]);
     let lag = 0;
-    for (const p of ends) lag += Math.max(0, Number(p.high) - Math.max(0, done.get(p.partition) ?? 0));
+    for (const [partition, end] of ends) lag += Math.max(0, Number(end) - Number(committed.get(partition) ?? 0));
     return lag;
   }
 
   async close(): Promise<void> {
-    await this.admin?.disconnect();
-    this.admin = null;
+    const log = this.log;
+    this.log = null;
+    await (await log)?.close();
   }
 }
 
 export const brokers = (): string[] => (process.env.IM_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
+/** The bench's own Kafka clients run on the platform's (IM_KAFKA_CLIENT), validated as the platform does. */
+export const benchKafkaClient = (): KafkaClientName => loadConfig({ IM_KAFKA_CLIENT: process.env.IM_KAFKA_CLIENT }).kafka.client;

@@ -11,6 +11,13 @@ describe('config', () => {
     expect(c.edge.userRatePerSec).toBe(100);
   });
 
+  it('chooses the Kafka client library with IM_KAFKA_CLIENT (kafkajs unless set) and refuses unknown ones', () => {
+    expect(loadConfig({}).kafka.client).toBe('kafkajs');
+    expect(loadConfig({ IM_KAFKA_CLIENT: 'confluent' }).kafka.client).toBe('confluent');
+    expect(loadConfig({ IM_KAFKA_CLIENT: 'platformatic' }).kafka.client).toBe('platformatic');
+    expect(() => loadConfig({ IM_KAFKA_CLIENT: 'rdkafka' })).toThrow(/IM_KAFKA_CLIENT/);
+  });
+
   it('reports every invalid value at once', () => {
     try {
       loadConfig({ IM_EDGE_PORT: 'eighty', IM_ENGINE: 'postgres', IM_HEARTBEAT_TIMEOUT_MS: '10', IM_HEARTBEAT_INTERVAL_MS: '20' });

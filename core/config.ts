@@ -1,6 +1,13 @@
 import { ConfigError } from './errors.js';
 
 /**
+ * The Kafka client libraries the platform can run on (IM_KAFKA_CLIENT). Declared here, below the
+ * stream runtime, so the config can validate the setting; streams/log.ts re-exports them.
+ */
+export const KAFKA_CLIENTS = ['kafkajs', 'confluent', 'platformatic'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+
+/**
  * The one typed configuration module. Every setting is an environment variable with a
  * default that works on a developer machine; `loadConfig` validates them all at start and
  * reports every problem at once. In production mode development defaults are refused.
@@ -10,8 +17,11 @@ export interface PlatformConfig {
   /** `memory` runs the whole platform in one process; `kafka` uses the real stack. */
   engine: 'memory' | 'kafka';
   appId: string;
-  /** `topicPrefix` namespaces every topic and consumer group, so platforms (or test runs) share a cluster. */
-  kafka: { brokers: string[]; clientId: string; topicPrefix: string };
+  /**
+   * `topicPrefix` namespaces every topic and consumer group, so platforms (or test runs) share a cluster;
+   * `client` is the client library the log runs on (streams/kafka-clients.ts).
+   */
+  kafka: { brokers: string[]; clientId: string; topicPrefix: string; client: KafkaClientName };
   registry: { url: string };
   redis: { url: string | null };
   /**
@@ -176,7 +186,12 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     mode,
     engine: r.oneOf('IM_ENGINE', ['memory', 'kafka'] as const, 'memory'),
     appId: r.string('IM_APP_ID', 'im'),
-    kafka: { brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']), clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform'), topicPrefix: r.string('IM_TOPIC_PREFIX', '') },
+    kafka: {
+      brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']),
+      clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform'),
+      topicPrefix: r.string('IM_TOPIC_PREFIX', ''),
+      client: r.oneOf('IM_KAFKA_CLIENT', KAFKA_CLIENTS, 'kafkajs'),
+    },
     registry: { url: r.string('IM_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7') },
     redis: { url: r.optional('IM_REDIS_URL') },
     mongo: {

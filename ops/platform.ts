@@ -30,7 +30,7 @@ import type { Presence } from '../edge/presence/presence.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, type PipelineDeps } from '../topologies/im-topology.js';
 import { QueryService } from '../topologies/processors/query-service.js';
-import { type LogClient, KafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
+import { type LogClient, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 
 /**
@@ -117,7 +117,7 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
 
 async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; serde: TopicSerde }> {
   if (config.engine === 'kafka') {
-    const log = namespacedLog(new KafkaLog({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }), config.kafka.topicPrefix);
+    const log = namespacedLog(await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: config.kafka.clientId }), config.kafka.topicPrefix);
     // Idempotent: provisioning normally did it, but a fresh namespace starts empty.
     await log.createTopics(catalogTopicDefinitions());
     return { log, serde: createTopicSerde(createRegistryClient(config.registry.url)) };

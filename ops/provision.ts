@@ -1,6 +1,6 @@
 import type { PlatformConfig } from '../core/config.js';
 import { createRegistryClient, registerAllSchemas, type RegistrationResult } from '../schemas/serde.js';
-import { type TopicDefinition, KafkaLog, namespacedLog, catalogTopicDefinitions } from '../streams/index.js';
+import { type TopicDefinition, openKafkaLog, namespacedLog, catalogTopicDefinitions } from '../streams/index.js';
 
 /**
  * Idempotent provisioning of a real stack from `schemas/topics.json`: every topic with its
@@ -8,7 +8,7 @@ import { type TopicDefinition, KafkaLog, namespacedLog, catalogTopicDefinitions 
  * under `<topic>-value` with BACKWARD compatibility. An incompatible schema change fails here.
  */
 export async function provision(config: PlatformConfig): Promise<{ topics: TopicDefinition[]; schemas: RegistrationResult[] }> {
-  const kafka = namespacedLog(new KafkaLog({ brokers: config.kafka.brokers, clientId: 'im-provision' }), config.kafka.topicPrefix);
+  const kafka = namespacedLog(await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: 'im-provision' }), config.kafka.topicPrefix);
   try {
     const topics = catalogTopicDefinitions();
     await kafka.createTopics(topics);

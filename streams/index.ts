@@ -4,8 +4,9 @@
  *
  * - declare: `Topology`, `KStream`, `Rec`, `Emit` (topology.ts)
  * - plan and run: `planTopology`, `StreamsApp` (plan.ts, streams-app.ts, sub-topology-runner.ts)
- * - logs: the `LogClient` contract (log.ts), Kafka (log-kafka.ts), in memory (log-memory.ts),
- *   a topic namespace over either (log-namespace.ts), Kafka's partitioner (partitioner.ts)
+ * - logs: the `LogClient` contract (log.ts), Kafka on the chosen client (kafka-clients.ts; kafkajs
+ *   in log-kafka.ts), in memory (log-memory.ts), a topic namespace over either (log-namespace.ts),
+ *   Kafka's partitioner (partitioner.ts)
  * - state: tables and stores (table.ts); describe (describe.ts); metrics (metrics.ts)
  * Tests drive it through `streams/testing.ts`.
  */
@@ -16,6 +17,7 @@ export { DLQ_TOPIC, type RunnerConfig } from './sub-topology-runner.js';
 export * from './describe.js';
 export * from './log.js';
 export * from './log-kafka.js';
+export * from './kafka-clients.js';
 export * from './log-memory.js';
 export * from './log-namespace.js';
 export * from './partitioner.js';

@@ -103,9 +103,11 @@ export interface LogClient {
   close(): Promise<void>;
 }
 
-/** The Kafka client libraries the platform can run on; one file per client imports its package. */
-export const KAFKA_CLIENTS = ['kafkajs', 'confluent', 'platformatic'] as const;
-export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+/**
+ * The Kafka client libraries the platform can run on; one file per client imports its package
+ * (streams/kafka-clients.ts opens the chosen one). The config module declares the list.
+ */
+export { KAFKA_CLIENTS, type KafkaClientName } from '../core/config.js';
 
 /**
  * The client settings that move latency and CPU (docs/tuning.md has the measured effect of

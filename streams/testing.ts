@@ -4,7 +4,7 @@ import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicS
 import { topicSpec } from '../schemas/catalog.js';
 import type { TopicName } from '../schemas/types.generated.js';
 import type { LogClient } from './log.js';
-import { KafkaLog } from './log-kafka.js';
+import { openKafkaLog } from './kafka-clients.js';
 import { MemoryLog } from './log-memory.js';
 import { namespacedLog } from './log-namespace.js';
 
@@ -42,7 +42,7 @@ export async function kafkaEngine(): Promise<EngineHarness> {
   } catch (err) {
     throw new Error(`schema registry not reachable at ${config.registry.url} (start the stack with \`make up\`): ${(err as Error).message}`);
   }
-  const raw = new KafkaLog({ brokers: config.kafka.brokers, clientId: 'im-tests' });
+  const raw = await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: 'im-tests' });
   const log = namespacedLog(raw, `test-${randomUUID().slice(0, 8)}.`);
   const createTopics = async (topics: TopicName[]): Promise<void> => {
     try {

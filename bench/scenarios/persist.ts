@@ -92,7 +92,7 @@ export async function persistScenario(ctx: BenchContext, target: Target): Promis
     ctx.sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',
     mongoClientOptions({ maxPoolSize: Number(ctx.sut.env.IM_MONGO_MAX_POOL ?? 10), waitQueueTimeoutMs: 10_000 }, { socketTimeoutMS: 60_000, serverSelectionTimeoutMS: 10_000 }),
   );
-  const log = benchLog(ctx.sut.topicPrefix, 'bench-persist');
+  const log = await benchLog(ctx.sut.topicPrefix, 'bench-persist');
   const lag = new LagReader(brokers(), ctx.sut.topicPrefix);
   const notes = ['the backlog is produced straight into im.msg.stamped (the stamper\'s output); push orchestration sees it too, as offline users'];
   try {

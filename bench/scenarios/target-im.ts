@@ -17,7 +17,7 @@ export function imTarget(sut: SutHandle, keys: AuthKeys): Target {
     clients: (ids) => mintImClients(keys, ids),
     subscribeChannel: () => undefined,
     async prepareGroup(groupId, owner, members) {
-      const log = benchLog(sut.topicPrefix);
+      const log = await benchLog(sut.topicPrefix);
       const serde = createTopicSerde(createRegistryClient(sut.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7'));
       const producer = await log.producer();
       try {
