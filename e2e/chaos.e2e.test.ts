@@ -1,9 +1,10 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
+import { namespacedLog, openKafkaLog, type LogClient } from '../streams/index.js';
 import { ChaosClient, type Phase } from './chaos-clients.js';
 import { freePort, platformProcess, requireStack, scrapeCounter, sleep, type PlatformProcess } from './chaos-processes.js';
 
@@ -114,15 +115,15 @@ describe('chaos: processors killed and restarted during a 10,000-message stream'
     const mongo = new MongoClient(stack.mongo, { serverSelectionTimeoutMS: 3_000 });
     await mongo.db(database).dropDatabase().catch(() => {});
     await mongo.close().catch(() => {});
-    const admin = new Kafka({ brokers: [stack.kafka], clientId: 'chaos-cleanup', logLevel: logLevel.NOTHING }).admin();
+    let log: LogClient | undefined;
     try {
-      await admin.connect();
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-      if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
+      const client = loadConfig({ ...process.env, IM_ENGINE: 'kafka' }).kafka.client;
+      log = namespacedLog(await openKafkaLog(client, { brokers: [stack.kafka], clientId: 'chaos-cleanup' }), prefix);
+      await log.deleteTopics(await log.listTopics());
     } catch {
       // best effort: a namespace left behind harms nobody
     } finally {
-      await admin.disconnect().catch(() => {});
+      await log?.close().catch(() => {});
     }
   }, 60_000);
 

@@ -1,7 +1,7 @@
-import { Kafka, logLevel, ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { topicCatalog } from '../schemas/catalog.js';
+import { namespacedLog, openKafkaLog } from '../streams/index.js';
 import { provision } from './provision.js';
 
 describe('provisioning the real stack', () => {
@@ -10,18 +10,15 @@ describe('provisioning the real stack', () => {
     await provision(config);
     const second = await provision(config); // idempotent: same ids, no error
     expect(second.schemas).toHaveLength(topicCatalog().size);
-    const admin = new Kafka({ brokers: config.kafka.brokers, clientId: 'provision-test', logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+    const log = namespacedLog(await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: 'provision-test' }), config.kafka.topicPrefix);
     try {
-      const meta = await admin.fetchTopicMetadata({ topics: [...topicCatalog().keys()] });
-      for (const t of meta.topics) expect(t.partitions).toHaveLength(topicCatalog().get(t.name)!.partitions);
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'im.state.members', configNames: ['cleanup.policy'] }],
-      });
-      expect(described.resources[0]!.configEntries[0]!.configValue).toBe('compact');
+      for (const [name, spec] of topicCatalog()) {
+        const described = await log.describeTopic(name);
+        expect(described, name).toEqual({ name, partitions: spec.partitions, config: spec.config });
+      }
+      expect((await log.describeTopic('im.state.members'))?.config['cleanup.policy']).toBe('compact');
     } finally {
-      await admin.disconnect();
+      await log.close();
     }
   });
 });

@@ -1,6 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { openKafkaLog } from '../../streams/index.js';
 
 /**
  * Deletes the topic namespaces that test, end-to-end, chaos and bench runs left behind
@@ -9,15 +9,14 @@ import { createLogger } from '../../core/logger.js';
  */
 const log = createLogger('clean-test-topics');
 const config = loadConfig({ ...process.env, IM_ENGINE: 'kafka' });
-const admin = new Kafka({ brokers: config.kafka.brokers, clientId: 'im-clean-test-topics', logLevel: logLevel.NOTHING }).admin();
+const kafka = await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: 'im-clean-test-topics' });
 try {
-  await admin.connect();
-  const stale = (await admin.listTopics()).filter((t) => /^(test|e2e|chaos|bench)-[^.]+\./.test(t));
-  for (let i = 0; i < stale.length; i += 100) await admin.deleteTopics({ topics: stale.slice(i, i + 100), timeout: 30_000 });
+  const stale = (await kafka.listTopics()).filter((t) => /^(test|e2e|chaos|bench)-[^.]+\./.test(t));
+  await kafka.deleteTopics(stale);
   log.info('deleted leftover test topics', { count: stale.length });
 } catch (err) {
   log.error('cleaning test topics failed', { error: err });
   process.exitCode = 1;
 } finally {
-  await admin.disconnect();
+  await kafka.close();
 }
