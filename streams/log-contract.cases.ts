@@ -62,7 +62,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       await producer.send(sent.slice(12));
 
       const got = collector();
-      await r.consumer({ groupId: r.group('records'), topics: [topic], fromBeginning: true, commit: false, eachBatch: got.eachBatch }).start();
+      await r.member(r.group('records'), topic, got.eachBatch, { commit: false }).start();
       await eventually(() => got.count() === sent.length, 'every record consumed');
 
       const expected = new Map<number, unknown[]>();
@@ -85,13 +85,8 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       const assigned = new Map<string, number[]>();
       const seen = new Map<string, Set<number>>([['a', new Set()], ['b', new Set()]]);
       const member = (name: string): LogConsumer =>
-        r.consumer({
-          groupId: group,
-          topics: [topic],
-          fromBeginning: true,
-          commit: true,
+        r.member(group, topic, async (batch) => void seen.get(name)!.add(batch.partition), {
           onAssignment: (a) => assigned.set(name, a.map((x) => x.partition)),
-          eachBatch: async (batch) => void seen.get(name)!.add(batch.partition),
         });
       const a = member('a');
       const b = member('b');
@@ -124,7 +119,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       const producer = await r.producer();
       await producer.send(['a', 'b', 'c'].map((v) => record(topic, v)));
       const first = collector();
-      const c1 = r.consumer({ groupId: group, topics: [topic], fromBeginning: true, commit: true, eachBatch: first.eachBatch });
+      const c1 = r.member(group, topic, first.eachBatch);
       await c1.start();
       await eventually(() => first.count() === 3, 'the first member consumes a, b, c');
       await c1.stop();
@@ -132,7 +127,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
 
       await producer.send([record(topic, 'd')]);
       const second = collector();
-      await r.consumer({ groupId: group, topics: [topic], fromBeginning: true, commit: true, eachBatch: second.eachBatch }).start();
+      await r.member(group, topic, second.eachBatch).start();
       await eventually(() => second.count() > 0, 'the restarted member consumes');
       expect(first.values()).toEqual(['a', 'b', 'c']);
       expect(second.values()).toEqual(['d']);
@@ -148,19 +143,13 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       const got = collector();
       let rejections = 0;
       let committedAtRedelivery: Map<number, string> | undefined;
-      const consumer = r.consumer({
-        groupId: group,
-        topics: [topic],
-        fromBeginning: true,
-        commit: true,
-        eachBatch: async (batch) => {
-          if (rejections === 0) {
-            rejections++;
-            throw new Error('a transient failure');
-          }
-          committedAtRedelivery ??= await log.committedOffsets(group, topic);
-          await got.eachBatch(batch);
-        },
+      const consumer = r.member(group, topic, async (batch) => {
+        if (rejections === 0) {
+          rejections++;
+          throw new Error('a transient failure');
+        }
+        committedAtRedelivery ??= await log.committedOffsets(group, topic);
+        await got.eachBatch(batch);
       });
       await consumer.start();
       await eventually(() => got.count() === 2, 'the rejected batch delivered again');
@@ -179,18 +168,12 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       const released = new Promise<void>((resolve) => (release = resolve));
       let inFlight = false;
       const first = collector();
-      const victim = r.consumer({
-        groupId: group,
-        topics: [topic],
-        fromBeginning: true,
-        commit: true,
-        eachBatch: async (batch) => {
-          await first.eachBatch(batch);
-          if (batch.messages.some((m) => m.value?.toString() === 'b')) {
-            inFlight = true;
-            await released;
-          }
-        },
+      const victim = r.member(group, topic, async (batch) => {
+        await first.eachBatch(batch);
+        if (batch.messages.some((m) => m.value?.toString() === 'b')) {
+          inFlight = true;
+          await released;
+        }
       });
       await victim.start();
       await producer.send([record(topic, 'a')]);
@@ -204,7 +187,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       expect(await log.committedOffsets(group, topic)).toEqual(new Map([[0, '1']]));
 
       const successor = collector();
-      await r.consumer({ groupId: group, topics: [topic], fromBeginning: true, commit: true, eachBatch: successor.eachBatch }).start();
+      await r.member(group, topic, successor.eachBatch).start();
       await eventually(() => successor.count() > 0, 'the successor consumes');
       expect(successor.values()).toEqual(['b']);
     });
@@ -221,8 +204,8 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       expect(await log.committedOffsets(committing, topic)).toEqual(new Map());
       const byCommitter = collector();
       const byReader = collector();
-      const c = r.consumer({ groupId: committing, topics: [topic], fromBeginning: true, commit: true, eachBatch: byCommitter.eachBatch });
-      const t = r.consumer({ groupId: reader, topics: [topic], fromBeginning: true, commit: false, eachBatch: byReader.eachBatch });
+      const c = r.member(committing, topic, byCommitter.eachBatch);
+      const t = r.member(reader, topic, byReader.eachBatch, { commit: false });
       await c.start();
       await t.start();
       await eventually(() => byCommitter.count() === 4 && byReader.count() === 4, 'both groups consume all four records');
@@ -240,7 +223,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       const producer = await r.producer();
       await producer.send([record(topic, 'a')]);
       const got = collector();
-      const consumer = r.consumer({ groupId: group, topics: [topic], fromBeginning: true, commit: true, eachBatch: got.eachBatch });
+      const consumer = r.member(group, topic, got.eachBatch);
       await consumer.start();
       await eventually(() => got.count() === 1, 'the record consumed');
       expect(await log.listGroups()).toContain(group);
@@ -260,7 +243,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       const producer = await r.producer();
       await producer.send([record(topic, 'old')]);
       const fromEnd = collector();
-      await r.consumer({ groupId: r.group('from-end'), topics: [topic], fromBeginning: false, commit: true, eachBatch: fromEnd.eachBatch }).start();
+      await r.member(r.group('from-end'), topic, fromEnd.eachBatch, { fromBeginning: false }).start();
       // Kafka resolves "the end" at the member's first fetch, which may follow start(): records
       // are sent until one arrives, so the case waits on delivery instead of guessing a delay.
       let sentNew = 0;
@@ -272,7 +255,7 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       expect(fromEnd.values().every((v) => v.startsWith('new'))).toBe(true);
 
       const fromStart = collector();
-      await r.consumer({ groupId: r.group('from-start'), topics: [topic], fromBeginning: true, commit: true, eachBatch: fromStart.eachBatch }).start();
+      await r.member(r.group('from-start'), topic, fromStart.eachBatch).start();
       await eventually(() => fromStart.count() === 1 + sentNew, 'every record from the beginning');
       expect(fromStart.values()).toEqual(['old', ...Array.from({ length: sentNew }, (_, i) => `new${i}`)]);
     });
@@ -330,6 +313,11 @@ class CaseResources {
     const producer = await this.log.producer();
     this.producers.push(producer);
     return producer;
+  }
+
+  /** A committing member of `groupId` reading `topic` from the beginning, unless `options` say otherwise. */
+  member(groupId: string, topic: string, eachBatch: ConsumerOptions['eachBatch'], options: Partial<ConsumerOptions> = {}): LogConsumer {
+    return this.consumer({ groupId, topics: [topic], fromBeginning: true, commit: true, eachBatch, ...options });
   }
 
   /** A consumer that is stopped at the end unless the case stopped or killed it. */
