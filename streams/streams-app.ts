@@ -3,6 +3,7 @@ import { type Logger, createLogger } from '../core/logger.js';
 import { topicCatalog } from '../schemas/catalog.js';
 import type { TopicSerde } from '../schemas/serde.js';
 import type { TopicName } from '../schemas/types.generated.js';
+import { type Clock, wallClock } from './clock.js';
 import type { LogClient, LogProducer, TopicDefinition } from './log.js';
 import { type PhysicalPlan, planTopology } from './plan.js';
 import { type RunnerConfig, SubTopologyRunner } from './sub-topology-runner.js';
@@ -17,6 +18,8 @@ export interface StreamsAppOptions {
   /** Run only these processors (a process per group of processors in production); default all. */
   processors?: string[];
   logger?: Logger;
+  /** What the processors and the runtime read the time from; the wall clock unless a test drives it. */
+  clock?: Clock;
 }
 
 /** Every topic of the catalogue, as the log needs it to create them. */
@@ -61,6 +64,8 @@ export class StreamsApp {
 
   async start(): Promise<void> {
     const names = this.selected();
+    const clock = this.options.clock ?? wallClock;
+    this.topology.runOn(clock);
     this.producer = await this.options.log.producer();
     const tableTopics = new Set(names.flatMap((n) => [...this.topology.processors.get(n)!.tables]));
     await Promise.all(
@@ -74,7 +79,7 @@ export class StreamsApp {
       const runner = new SubTopologyRunner(
         sub,
         this.topology.processors,
-        { log: this.options.log, serde: this.options.serde, producer: this.producer, logger: this.logger, tables: this.tables },
+        { log: this.options.log, serde: this.options.serde, producer: this.producer, logger: this.logger, tables: this.tables, clock },
         { ...this.options.runtime, appId: this.options.appId, instanceId: this.instanceId },
       );
       await runner.start();

@@ -3,6 +3,7 @@ import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../core/log
 import { retry } from '../core/retry.js';
 import type { TopicSerde } from '../schemas/serde.js';
 import type { DeadLetter, TopicName } from '../schemas/types.generated.js';
+import type { Clock } from './clock.js';
 import type { ConsumedBatch, ConsumedMessage, LogClient, LogConsumer, LogProducer, OutgoingMessage } from './log.js';
 import { runtimeMetrics } from './metrics.js';
 import { type Attempt, type BatchStep, type Output, newAttempt, runChain } from './operators.js';
@@ -29,6 +30,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Global tables shared by the processors of one app, by topic. */
   tables: Map<string, TableMaterializer<unknown>>;
+  /** Stamps the changelog and dead-letter records the runtime writes. */
+  clock: Clock;
 }
 
 /** A record a task holds: decoded for the next processor, and its bytes for the log or the DLQ. */
@@ -223,7 +226,7 @@ export class SubTopologyRunner {
         const attempt = newAttempt();
         await runChain(root, record.rec, this.context(def, task.batch, message, attempt), attempt, (table, key) => this.table(def, table).state.get(key));
         for (const [topic, staged] of attempt.stores) {
-          for (const [key, v] of staged.writes) attempt.outputs.push({ topic, key, value: v, headers: { [WRITER_HEADER]: this.config.instanceId }, timestamp: Date.now() });
+          for (const [key, v] of staged.writes) attempt.outputs.push({ topic, key, value: v, headers: { [WRITER_HEADER]: this.config.instanceId }, timestamp: this.deps.clock.now() });
         }
         // Encoding inside the attempt: a value its schema rejects dead-letters this record only,
         // on a fused edge as on a real one.
@@ -337,9 +340,9 @@ export class SubTopologyRunner {
       errorCode: code,
       reason: errorMessage(err),
       attempts,
-      failedAt: Date.now(),
+      failedAt: this.deps.clock.now(),
     };
-    return { topic: DLQ_TOPIC, key: record.topic, value: await this.deps.serde.encode(DLQ_TOPIC, letter), headers: message.headers, timestamp: Date.now() };
+    return { topic: DLQ_TOPIC, key: record.topic, value: await this.deps.serde.encode(DLQ_TOPIC, letter), headers: message.headers, timestamp: letter.failedAt };
   }
 
   private context(def: ProcessorDefinition, batch: ConsumedBatch, message: ConsumedMessage, attempt: Attempt): ProcessContext {

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
+import { type Clock, wallClock } from './clock.js';
 
 /**
  * The topology DSL. A topology only describes: processors, each with its source topics, a
@@ -183,8 +184,17 @@ export interface ProcessorDefinition {
 export class ProcessorBuilder {
   readonly definition: ProcessorDefinition;
 
-  constructor(name: string) {
+  /**
+   * The time of the engine running this processor: the wall clock in production, the test
+   * driver's clock in tests. Read it for every time-based decision (rate limits, windows,
+   * timeouts, the timestamps a step stamps), never `Date.now()`; state made at declaration
+   * (a rate limiter, a breaker) may hold it.
+   */
+  readonly clock: Clock;
+
+  constructor(name: string, clock: Clock = wallClock) {
     this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set() };
+    this.clock = clock;
   }
 
   stream<T extends TopicName>(topic: T): KStream<TopicValues[T]> {
@@ -218,12 +228,20 @@ export class ProcessorBuilder {
 /** A whole topology: named processors. A value; run it with `StreamsApp`. */
 export class Topology {
   readonly processors = new Map<string, ProcessorDefinition>();
+  private engineClock: Clock = wallClock;
+  /** What every processor's `p.clock` reads: the clock of the engine that last started the topology. */
+  private readonly clock: Clock = { now: () => this.engineClock.now() };
 
   constructor(readonly name: string) {}
 
+  /** Called by an engine as it starts: the topology's processors then read `clock`. */
+  runOn(clock: Clock): void {
+    this.engineClock = clock;
+  }
+
   processor(name: string, declare: (p: ProcessorBuilder) => void): this {
     if (this.processors.has(name)) throw new Error(`topology ${this.name}: processor ${name} declared twice`);
-    const builder = new ProcessorBuilder(name);
+    const builder = new ProcessorBuilder(name, this.clock);
     declare(builder);
     if (builder.definition.sources.size === 0) throw new Error(`processor ${name} has no source`);
     this.processors.set(name, builder.definition);
