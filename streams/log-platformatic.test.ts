@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
+import type { ConsumedBatch, LogConsumer } from './log.js';
+import { logContractCases } from './log-contract.cases.js';
+import { PlatformaticKafkaLog } from './log-platformatic.js';
+import { eventually } from './testing.js';
+
+const { brokers } = loadConfig({ ...process.env, IM_ENGINE: 'kafka' }).kafka;
+logContractCases('platformatic', async () => new PlatformaticKafkaLog({ brokers, clientId: 'im-log-contract' }));
+
+/** What this file adds to the contract: the client's own seams, checked against the broker. */
+describe('platformatic log', () => {
+  const log = new PlatformaticKafkaLog({ brokers, clientId: 'im-log-platformatic', tuning: { maxBytesPerPartition: 1 } });
+  afterAll(() => log.close());
+
+  /** Runs `body` on fresh topics and a fresh group, removing them whatever the outcome. */
+  async function withTopics(labels: string[], partitions: number, body: (topics: string[], group: string, members: LogConsumer[]) => Promise<void>): Promise<void> {
+    const id = `test-${randomUUID().slice(0, 8)}`;
+    const topics = labels.map((label) => `${id}.${label}`);
+    const group = `${id}.group`;
+    const members: LogConsumer[] = [];
+    await log.createTopics(topics.map((name) => ({ name, partitions, replicationFactor: 1, config: {} })));
+    try {
+      await body(topics, group, members);
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+      await log.deleteTopics(topics);
+      await log.deleteGroups([group]);
+    }
+  }
+
+  it('gives partition n of every topic the group reads to one member (CoPartitioned)', async () => {
+    // Three members on four partitions: the package's round-robin would give one member
+    // partition 0 of the first topic and partition 2 of the second.
+    await withTopics(['orders', 'payments'], 4, async ([orders, payments], group, members) => {
+      const assigned = new Map<string, { topic: string; partition: number }[]>();
+      const keysSeen = new Map<string, Map<string, Set<string>>>();
+      for (const name of ['a', 'b', 'c']) {
+        keysSeen.set(name, new Map([[orders!, new Set()], [payments!, new Set()]]));
+        members.push(
+          log.consumer({
+            groupId: group,
+            topics: [orders!, payments!],
+            fromBeginning: true,
+            commit: true,
+            onAssignment: (a) => assigned.set(name, a),
+            eachBatch: async (batch: ConsumedBatch) => {
+              for (const m of batch.messages) keysSeen.get(name)!.get(batch.topic)!.add(m.key!);
+            },
+          }),
+        );
+      }
+      for (const member of members) await member.start();
+      const settled = (): boolean => {
+        const all = [...assigned.values()].flat().map((a) => `${a.topic}:${a.partition}`);
+        return assigned.size === 3 && [...assigned.values()].every((a) => a.length > 0) && all.length === 8 && new Set(all).size === 8;
+      };
+      await eventually(settled, 'three members split the eight topic-partitions');
+      const partitionsOf = (name: string, topic: string): number[] =>
+        assigned
+          .get(name)!
+          .filter((a) => a.topic === topic)
+          .map((a) => a.partition)
+          .sort();
+      for (const name of assigned.keys()) expect(partitionsOf(name, orders!)).toEqual(partitionsOf(name, payments!));
+
+      const producer = await log.producer();
+      try {
+        const keys = Array.from({ length: 24 }, (_, i) => `user-${i}`);
+        await producer.send([orders!, payments!].flatMap((topic) => keys.map((key) => ({ topic, key, value: Buffer.from(key), headers: {}, timestamp: Date.now() }))));
+        const consumed = (): number => [...keysSeen.values()].reduce((n, byTopic) => n + [...byTopic.values()].reduce((k, s) => k + s.size, 0), 0);
+        await eventually(() => consumed() === 48, 'every record of both topics consumed');
+      } finally {
+        await producer.close();
+      }
+      // A key's records of both topics meet in one member (the stores of a task see them all).
+      for (const byTopic of keysSeen.values()) expect([...byTopic.get(orders!)!].sort()).toEqual([...byTopic.get(payments!)!].sort());
+    });
+  });
+
+  it("reports the partition's high watermark with each batch, not the batch's own end", async () => {
+    // maxBytesPerPartition 1: the queued records are delivered one per batch, all from one fetch.
+    await withTopics(['watermark'], 1, async ([topic], group, members) => {
+      const producer = await log.producer();
+      try {
+        await producer.send(Array.from({ length: 10 }, (_, i) => ({ topic: topic!, key: 'k', value: Buffer.from(String(i)), headers: {}, timestamp: Date.now() })));
+      } finally {
+        await producer.close();
+      }
+      const batches: ConsumedBatch[] = [];
+      const member = log.consumer({ groupId: group, topics: [topic!], fromBeginning: true, commit: false, eachBatch: async (b) => void batches.push(b) });
+      members.push(member);
+      await member.start();
+      await eventually(() => batches.flatMap((b) => b.messages).length === 10, 'the ten records consumed');
+      expect(batches.map((b) => b.messages.length)).toEqual(Array(10).fill(1));
+      expect(batches.map((b) => b.highWatermark)).toEqual(Array(10).fill('10'));
+    });
+  });
+});
