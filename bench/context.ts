@@ -27,6 +27,8 @@ export interface SutHandle {
   env: Record<string, string>;
   /** The run's topic and consumer-group namespace (IM_TOPIC_PREFIX). */
   topicPrefix: string;
+  /** Prometheus endpoints of the SUT's processes (the stage breakdown reads them around each step). */
+  metricsUrls: string[];
 }
 
 export interface LatencyCurveSeries {
@@ -40,6 +42,13 @@ export interface ScenarioOutput {
   figures: Record<string, unknown>;
   latencyCurves: LatencyCurveSeries[];
   notes: string[];
+  /** Tables for the reader (markdown lines; `**x**` marks a column's winner), in latest.md and the HTML report. */
+  tables?: ReportTable[];
+}
+
+export interface ReportTable {
+  title: string;
+  lines: string[];
 }
 
 export type Scenario = (ctx: BenchContext) => Promise<ScenarioOutput>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flattenFigures, renderReport } from './report/html.js';
+import { flattenFigures, markdownTable, renderReport } from './report/html.js';
 import { lineChart, nines } from './report/svg.js';
 import type { BenchResult } from './results.js';
 
@@ -34,6 +34,13 @@ describe('report', () => {
     expect(html).toContain('a &lt;note&gt;');
     expect(html).toContain('summary &amp; more');
     expect(html).toContain('steps[100].sendToDelivery.p99');
+  });
+
+  it('renders a report table: head, rows, the winner in bold, escaped text, notes as paragraphs', () => {
+    const html = markdownTable(['| client | p50 |', '| --- | ---: |', '| a<b | **1.5** |', '| c | 2 |', '', '- a note']);
+    expect(html).toBe('<table><tr><th>client</th><th>p50</th></tr><tr><td>a&lt;b</td><td><b>1.5</b></td></tr><tr><td>c</td><td>2</td></tr></table>\n<p>a note</p>');
+    const page = renderReport([{ ...result, tables: [{ title: 'where & when', lines: ['| x |', '| - |', '| 1 |'] }] }], '');
+    expect(page).toContain('<h3>where &amp; when</h3>');
   });
 
   it('flattens figures with array items named by rate or members', () => {

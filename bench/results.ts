@@ -20,6 +20,7 @@ export interface BenchResult {
   figures: Record<string, unknown>;
   series: { throughput: ThroughputPoint[]; memory: MemoryPoint[]; latency: ScenarioOutput['latencyCurves'] };
   notes: string[];
+  tables?: ScenarioOutput['tables'];
 }
 
 function git(args: string[]): string {

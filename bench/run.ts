@@ -8,7 +8,7 @@ import { WorkerPool } from './load/pool.js';
 import { CpuMeter, sampleProc } from './procstat.js';
 import { Progress } from './progress.js';
 import { renderReport } from './report/html.js';
-import { describeStages, stageBreakdown } from './stages.js';
+import { describeStages, readStages, scrapeStages, stageFigures, stagesSince } from './stages.js';
 import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
 import { baselineScenario } from './scenarios/baseline.js';
 import { collectAll, connectAll } from './scenarios/common.js';
@@ -71,6 +71,8 @@ const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
 const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
+/** The SUT's processes and their Prometheus ports. */
+const metricsPorts = [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3]] as const;
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
@@ -92,6 +94,7 @@ async function startSut(): Promise<SutHandle> {
       privateKeyPem,
       env,
       topicPrefix: process.env.IM_TOPIC_PREFIX ?? '',
+      metricsUrls: [`${external.replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`],
     };
   }
   const entry = sutEntryPoints();
@@ -136,6 +139,7 @@ async function startSut(): Promise<SutHandle> {
     privateKeyPem,
     env,
     topicPrefix,
+    metricsUrls: metricsPorts.map(([, port]) => `http://127.0.0.1:${port}/metrics`),
   };
 }
 
@@ -169,7 +173,7 @@ async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
 /** The SUT's Prometheus metrics after a scenario, for finding the slow stage (git-ignored like results). */
 async function snapshotMetrics(scenario: string): Promise<Record<string, string>> {
   const texts: Record<string, string> = {};
-  for (const [proc, port] of [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3]] as const) {
+  for (const [proc, port] of metricsPorts) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
       if (res.ok) writeFileSync(join(resultsDir, `${runStamp}-${scenario}-metrics-${proc}.prom`), (texts[proc] = await res.text()));
@@ -212,6 +216,7 @@ async function main(): Promise<void> {
     const tp = progress.throughput.length;
     const mp = progress.memory.length;
     const meter = new CpuMeter(() => sut.pids());
+    const stagesBefore = external ? null : await scrapeStages(sut.metricsUrls);
     meter.begin();
     let out: ScenarioOutput;
     try {
@@ -222,9 +227,9 @@ async function main(): Promise<void> {
     }
     if (!external) {
       const metrics = await snapshotMetrics(name);
-      // Where the time goes, over the whole scenario (warm-up included): each stage's distance
-      // from the gateway's accept, from the pipeline's im_stage_seconds.
-      const stages = name === 'baseline' ? [] : stageBreakdown(metrics.pipeline ?? '');
+      // Where the time goes over the scenario: each stage's distance from the gateway's accept
+      // (im_stage_seconds of every SUT process); the direct steps have the per-stage increments.
+      const stages = name === 'baseline' || !stagesBefore ? [] : stageFigures(stagesSince(readStages(Object.values(metrics)), stagesBefore));
       if (stages.length > 0) out.notes.push(`where the time goes (whole scenario, since the gateway accepted the frame): ${describeStages(stages)}`);
       // The SUT logs at warn (BENCH_SUT_LOG_LEVEL): its last lines tell why a stage stalled; every
       // process's, an empty one too (the whole logs are in <run>-log-<process>.txt).
@@ -255,6 +260,7 @@ async function main(): Promise<void> {
       figures: out.figures,
       series: { throughput: progress.throughput.slice(tp), memory: progress.memory.slice(mp), latency: out.latencyCurves },
       notes: out.notes,
+      tables: out.tables ?? [],
     };
     results.push(result);
     writeFileSync(join(resultsDir, `${runStamp}-${name}.json`), JSON.stringify(result, null, 2));

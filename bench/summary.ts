@@ -68,6 +68,7 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
       }
     }
     for (const n of o.notes) lines.push(`- note: ${n}`);
+    for (const t of o.tables ?? []) lines.push('', `### ${t.title}`, '', ...t.lines, '');
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import { PlatformError, PoisonError, errorMessage } from '../core/errors.js';
-import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../core/logger.js';
+import { CORRELATION_HEADER, type Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
+import { passStage, reachStage } from '../core/stages.js';
 import type { TopicSerde } from '../schemas/serde.js';
 import type { DeadLetter, TopicName } from '../schemas/types.generated.js';
 import type { Clock } from './clock.js';
@@ -69,6 +70,9 @@ export class SubTopologyRunner {
   private readonly logger: Logger;
   /** Which member processes a source topic's records, by topic. */
   private readonly consumersOf = new Map<string, ProcessorDefinition[]>();
+  /** Stage names (core/stages.ts), made once: the task's, named after its first processor, and each member's. */
+  private readonly stages: { consumed: string; sent: string; acked: string; effects: string };
+  private readonly memberStages = new Map<string, { in: string; processed: string; done: string; effect: boolean }>();
 
   constructor(
     readonly plan: SubTopology,
@@ -81,6 +85,10 @@ export class SubTopologyRunner {
       const def = this.def(name);
       for (const topic of def.sources.keys()) this.consumersOf.set(topic, [...(this.consumersOf.get(topic) ?? []), def]);
     }
+    const task = plan.processors[0];
+    this.stages = { consumed: `${task}:consumed`, sent: `${task}:sent`, acked: `${task}:acked`, effects: `${task}:effects` };
+    const effects = new Set([...plan.afterProduce.values()].flat());
+    for (const name of new Set([...plan.processors, ...effects])) this.memberStages.set(name, { in: `${name}:in`, processed: `${name}:processed`, done: `${name}:done`, effect: effects.has(name) });
   }
 
   get groupId(): string {
@@ -102,7 +110,11 @@ export class SubTopologyRunner {
       fromBeginning: true,
       commit: true,
       partitionsConcurrency: this.config.partitionsConcurrency,
-      eachBatch: (batch) => this.inTask(batch.partition, () => this.processBatch(batch)),
+      eachBatch: (batch) => {
+        const now = Date.now();
+        for (const m of batch.messages) passStage(m.headers, this.stages.consumed, now);
+        return this.inTask(batch.partition, () => this.processBatch(batch));
+      },
       // New partitions may come with state a previous owner wrote: read it before processing.
       onAssignment: () => {
         this.storesStale = this.stores.size > 0;
@@ -128,6 +140,12 @@ export class SubTopologyRunner {
     const d = this.defs.get(name);
     if (!d) throw new Error(`sub-topology ${this.plan.id}: no processor ${name}`);
     return d;
+  }
+
+  private stageNames(processor: string): { in: string; processed: string; done: string; effect: boolean } {
+    const names = this.memberStages.get(processor);
+    if (!names) throw new Error(`sub-topology ${this.plan.id}: no processor ${processor}`);
+    return names;
   }
 
   /** One batch at a time per partition number: batches of `im.ingress`/3 and `im.msg.checked`/3 never overlap. */
@@ -174,8 +192,13 @@ export class SubTopologyRunner {
     // The changelog first: if we crash before the outputs, a redelivered record finds its
     // state (e.g. the stamped seq) and emits the same outputs again, never new ones.
     await this.send(task.changelog);
+    const sentAt = Date.now();
+    for (const o of task.outputs) passStage(o.headers, this.stages.sent, sentAt);
     await this.send(task.outputs);
-    for (const m of batch.messages) observeStage(`${this.plan.processors[0]}:acked`, m.headers);
+    // The produced records travel on (their next stage is a consumer's); the effects start now.
+    const ackedAt = Date.now();
+    for (const o of task.outputs) reachStage(o.headers, this.stages.acked, ackedAt);
+    for (const { record } of task.afterProduce) passStage(record.rec.headers, this.stages.effects, ackedAt);
     // Effects of one key (one gateway) in order, different keys at once: a batch's acks and
     // pushes go out together instead of one round trip after another.
     const effects = new KeyedSerial();
@@ -183,7 +206,7 @@ export class SubTopologyRunner {
       task.afterProduce.map(({ processor, record, message }) =>
         effects.run(`${processor}|${record.rec.key}`, async () => {
           await this.invoke(task, serial, this.def(processor), record, message);
-          observeStage(`${processor}:done`, record.rec.headers);
+          reachStage(record.rec.headers, this.stageNames(processor).done);
         }),
       ),
     );
@@ -217,7 +240,11 @@ export class SubTopologyRunner {
     const root = def.sources.get(record.topic);
     if (!root) return;
     runtimeMetrics.recordsIn.inc({ processor: def.name, topic: record.topic });
-    observeStage(`${def.name}:in`, record.rec.headers);
+    const stage = this.stageNames(def.name);
+    // An effect's record keeps the stage it was handed over at (`<task>:effects`): the push it
+    // makes carries that, so the gateway can tell which task's path it ends.
+    if (stage.effect) reachStage(record.rec.headers, stage.in);
+    else passStage(record.rec.headers, stage.in);
     let attempts = 0;
     let routed: Routed;
     try {
@@ -238,7 +265,13 @@ export class SubTopologyRunner {
       task.dead.push(await this.deadLetter(def.name, record, task.batch, message, err, attempts));
       return;
     }
-    for (const o of routed.produced) runtimeMetrics.recordsOut.inc({ processor: def.name, topic: o.topic });
+    const processedAt = Date.now();
+    for (const o of routed.produced) {
+      runtimeMetrics.recordsOut.inc({ processor: def.name, topic: o.topic });
+      passStage(o.headers, stage.processed, processedAt);
+    }
+    for (const { record: next } of routed.forwards) passStage(next.rec.headers, stage.processed, processedAt);
+    for (const { record: next } of routed.afterProduce) passStage(next.rec.headers, stage.processed, processedAt);
     task.changelog.push(...routed.changelog);
     task.outputs.push(...routed.produced);
     task.batched.push(...routed.batched.map((b) => ({ processor: def.name, step: b.step, record: { topic: record.topic, rec: b.rec, bytes: record.bytes }, message })));
@@ -391,11 +424,6 @@ interface Routed {
   forwards: { processor: string; record: TaskRecord }[];
   afterProduce: { processor: string; record: TaskRecord }[];
   batched: Attempt['batched'];
-}
-
-function observeStage(stage: string, headers: Record<string, string>): void {
-  const acceptedAt = Number(headers[ACCEPTED_AT_HEADER]);
-  if (acceptedAt > 0) runtimeMetrics.stage.observe({ stage }, Math.max(0, Date.now() - acceptedAt) / 1000);
 }
 
 /** Runs work for one key after the previous work for that key, across a batch's concurrent keys. */

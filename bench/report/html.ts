@@ -41,6 +41,30 @@ function charts(r: BenchResult): string[] {
   return out;
 }
 
+/** A report table's markdown lines as HTML: `|` rows make a table (the first its head), `**x**` is a winner, other lines paragraphs. */
+export function markdownTable(lines: readonly string[]): string {
+  const cell = (text: string): string => escapeXml(text.trim()).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>');
+  const out: string[] = [];
+  let rows: string[][] = [];
+  const flush = (): void => {
+    if (rows.length === 0) return;
+    const [head, ...body] = rows;
+    out.push(`<table><tr>${head!.map((c) => `<th>${cell(c)}</th>`).join('')}</tr>${body.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join('')}</tr>`).join('')}</table>`);
+    rows = [];
+  };
+  for (const line of lines) {
+    if (line.startsWith('|')) {
+      const cells = line.replace(/^\|/, '').replace(/\|$/, '').split('|');
+      if (!cells.every((c) => /^\s*:?-+:?\s*$/.test(c))) rows.push(cells);
+      continue;
+    }
+    flush();
+    if (line.trim()) out.push(`<p>${cell(line.replace(/^- /, ''))}</p>`);
+  }
+  flush();
+  return out.join('\n');
+}
+
 function section(r: BenchResult): string {
   const figures = flattenFigures(r.figures).filter(([k]) => !/\.(before|after)\./.test(k) && !k.includes('series'));
   const rows = figures.map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${Number.isInteger(v) ? v : v.toFixed(3)}</td></tr>`).join('');
@@ -50,6 +74,7 @@ function section(r: BenchResult): string {
 ${banner}
 <p>${escapeXml(r.startedAt)} · ${r.durationSec.toFixed(0)} s · commit ${escapeXml(r.git.commit.slice(0, 10))}${r.git.dirty ? ' (dirty)' : ''}</p>
 ${r.notes.map((n) => `<p class="note">${escapeXml(n)}</p>`).join('')}
+${(r.tables ?? []).map((t) => `<h3>${escapeXml(t.title)}</h3>\n${markdownTable(t.lines)}`).join('\n')}
 <div class="charts">${charts(r).join('\n')}</div>
 <details><summary>figures (${figures.length})</summary><table>${rows}</table></details>
 <details><summary>configuration</summary><pre>${escapeXml(JSON.stringify(r.configuration, null, 2))}</pre></details>
@@ -66,7 +91,7 @@ export function renderReport(results: readonly BenchResult[], summary: string): 
     : '';
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>IM platform bench</title>
-<style>body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse}td{border:1px solid #ccc;padding:2px 6px;font-size:12px}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff7e0;padding:4px}.invalid{background:#fde0e0;color:#900;font-weight:bold;padding:4px}pre{background:#f4f4f4;padding:6px;overflow:auto}</style>
+<style>body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}th{background:#f4f4f4}.charts{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff7e0;padding:4px}.invalid{background:#fde0e0;color:#900;font-weight:bold;padding:4px}pre{background:#f4f4f4;padding:6px;overflow:auto}</style>
 </head><body><h1>IM platform bench</h1>${head}
 <h2>summary</h2><pre>${escapeXml(summary)}</pre>
 ${results.map(section).join('\n')}

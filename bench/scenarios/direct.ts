@@ -9,6 +9,7 @@ import { userIds } from '../tokens.js';
 import { collectAll, connectAll, saturation, workersFor, type PhaseSummary } from './common.js';
 import type { Target } from './targets.js';
 import { invalidLabel, stepValidity, type Validity } from '../validity.js';
+import { directRoads, scrapeStages, stagesSince, stageTable, type StageBreakdown } from '../stages.js';
 import { cpus } from 'node:os';
 
 export interface RateStep {
@@ -33,6 +34,8 @@ export interface RateStep {
   cpu: Record<string, number>;
   saturation: { saturated: boolean; reason: string };
   persistenceLagMax: number | null;
+  /** Where the step's time went: the SUT's stage increments on the sender's and the recipient's road. */
+  stages: StageBreakdown | null;
 }
 
 /** A step passes when nearly everything arrived and p99 send-to-delivery stayed under the bound. */
@@ -89,6 +92,7 @@ export async function runDirect(
           await sleep(1000);
         }
       })();
+      const stagesBefore = await scrapeStages(ctx.sut.metricsUrls);
       meter.begin();
       ctx.progress.start(label, pool);
       await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: seconds * 1000, startAt, drainMs: 10_000 } : null));
@@ -97,6 +101,7 @@ export async function runDirect(
       sampling = false;
       await sampler;
       const s = await collectAll(pool);
+      const stages = directRoads(stagesSince(await scrapeStages(ctx.sut.metricsUrls), stagesBefore));
       const closes: Record<string, number> = {};
       for (const st of await pool.all({ op: 'status' as const })) for (const [k, v] of Object.entries(st.closes)) closes[k] = (closes[k] ?? 0) + v;
       const r: RateStep = {
@@ -119,11 +124,13 @@ export async function runDirect(
         cpu,
         saturation: saturation(cpu, cpus().length),
         persistenceLagMax: lagMax,
+        stages: stages.ack || stages.delivery ? stages : null,
       };
       r.passes = r.validity.valid && stepPasses(r, o.p99BoundMs);
       if (r.validity.valid) curves.push({ label: `${target.name} ${rate}/s delivery`, curve: s.deliveryCurve });
       const verdict = invalidLabel(r.validity) ?? (r.passes ? 'PASS' : 'FAIL');
       ctx.log(`[direct] ${rate}/s: delivered ${s.delivered}/${s.sent}, ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms ${verdict} (${r.saturation.reason})`);
+      if (r.stages) ctx.log(`[direct] ${rate}/s where the time goes (increments between consecutive stages, ms):\n${stageTable(r.stages, { ackP50Ms: s.sendToAck.p50, deliveryP50Ms: s.sendToDelivery.p50 }).join('\n')}`);
       return r;
     };
 
@@ -189,8 +196,12 @@ export async function directScenario(ctx: BenchContext, target: Target): Promise
           : `every tried rate passed up to ${run.maxRate}/s: the maximum is higher than tried`,
     );
   }
+  const tables = run.steps
+    .filter((s) => s.stages && s.validity.valid)
+    .map((s) => ({ title: `where the time goes at ${s.rate}/s (increments between consecutive stages, and each stage's distance from the accept, ms)`, lines: stageTable(s.stages!, { ackP50Ms: s.sendToAck.p50, deliveryP50Ms: s.sendToDelivery.p50 }) }));
   return {
     scenario: 'direct',
+    tables,
     configuration: o,
     figures: { steps: run.steps, maxRateP99: invalid.length === 0 ? run.maxRate : null, maxRateQuoted: invalid.length === 0 && (notes[0]?.startsWith('max rate') ?? false), invalidSteps: invalid.length },
     latencyCurves: run.curves,

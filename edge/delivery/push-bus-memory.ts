@@ -1,5 +1,5 @@
 import type { OnlinePush } from '../../schemas/types.generated.js';
-import { gatewayChannel, type PushBus } from './push-bus.js';
+import { decodePush, encodePush, gatewayChannel, type PushBus, type PushTrace } from './push-bus.js';
 
 /**
  * The push bus in one process (`make run`, tests). Pushes are handed over asynchronously, as
@@ -7,14 +7,18 @@ import { gatewayChannel, type PushBus } from './push-bus.js';
  * gateway in another process.
  */
 export function createMemoryPushBus(): PushBus {
-  const handlers = new Map<string, Set<(push: OnlinePush) => void>>();
+  const handlers = new Map<string, Set<(push: OnlinePush, trace: PushTrace | null) => void>>();
   return {
-    async publish(push) {
+    async publish(push, headers) {
       const set = handlers.get(gatewayChannel(push.gatewayId));
       if (!set) return;
       // A copy per publish: a subscriber must not see mutations of the publisher's object.
-      const text = JSON.stringify(push);
-      for (const h of set) queueMicrotask(() => h(JSON.parse(text) as OnlinePush));
+      const text = encodePush(push, headers);
+      for (const h of set)
+        queueMicrotask(() => {
+          const { push: copy, trace } = decodePush(text, Date.now());
+          h(copy, trace);
+        });
     },
     async subscribe(gatewayId, onPush) {
       const channel = gatewayChannel(gatewayId);

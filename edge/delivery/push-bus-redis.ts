@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/logger.js';
 import type { OnlinePush } from '../../schemas/types.generated.js';
-import { gatewayChannel, type PushBus } from './push-bus.js';
+import { decodePush, encodePush, gatewayChannel, type PushBus, type PushTrace } from './push-bus.js';
 
 export interface RedisPushBusOptions {
   /** For PUBLISH. */
@@ -23,24 +23,24 @@ export function createRedisPushBus(options: RedisPushBusOptions): PushBus {
   const { publisher, subscriber } = options;
   const prefix = options.channelPrefix ?? '';
   const channelOf = (gatewayId: string): string => prefix + gatewayChannel(gatewayId);
-  const handlers = new Map<string, Set<(push: OnlinePush) => void>>();
+  const handlers = new Map<string, Set<(push: OnlinePush, trace: PushTrace | null) => void>>();
 
   subscriber.on('message', (channel: string, message: string) => {
     const set = handlers.get(channel);
     if (!set) return;
-    let push: OnlinePush;
+    let decoded: ReturnType<typeof decodePush>;
     try {
-      push = JSON.parse(message) as OnlinePush;
+      decoded = decodePush(message, Date.now());
     } catch (err) {
       options.logger?.warn('push bus: undecodable message dropped', { channel, err });
       return;
     }
-    for (const h of set) h(push);
+    for (const h of set) h(decoded.push, decoded.trace);
   });
 
   return {
-    async publish(push) {
-      await publisher.publish(channelOf(push.gatewayId), JSON.stringify(push));
+    async publish(push, headers) {
+      await publisher.publish(channelOf(push.gatewayId), encodePush(push, headers));
     },
     async subscribe(gatewayId, onPush) {
       const channel = channelOf(gatewayId);

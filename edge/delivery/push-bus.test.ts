@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OnlinePush } from '../../schemas/types.generated.js';
 import { eventually } from '../../streams/testing.js';
 import { connectRedis } from '../../connectors/redis/client.js';
-import type { PushBus } from './push-bus.js';
+import { ACCEPTED_AT_HEADER } from '../../core/logger.js';
+import { STAGE_AT_HEADER, STAGE_HEADER } from '../../core/stages.js';
+import type { PushBus, PushTrace } from './push-bus.js';
 import { createMemoryPushBus } from './push-bus-memory.js';
 import { createRedisPushBus } from './push-bus-redis.js';
 
@@ -61,5 +63,22 @@ describe.each(impls)('push bus ($name)', ({ create }) => {
     await bus.publish(push('gw-1', 3));
     await new Promise((r) => setTimeout(r, 200));
     expect(got.map((p) => p.correlationId)).toEqual(['corr-2']);
+  });
+
+  it('carries the stages of a push\'s message beside the push, which arrives unchanged', async () => {
+    bus = await create();
+    const got: { push: OnlinePush; trace: PushTrace | null }[] = [];
+    await bus.subscribe('gw-1', (p, trace) => got.push({ push: p, trace }));
+    const before = Date.now();
+    await bus.publish(push('gw-1', 1), { [ACCEPTED_AT_HEADER]: String(before - 30), [STAGE_HEADER]: 'router:acked', [STAGE_AT_HEADER]: String(before - 10), 'im-correlation-id': 'corr-1' });
+    await bus.publish(push('gw-1', 2), { 'im-correlation-id': 'corr-2' });
+    await eventually(() => got.length === 2, 'both pushes', 5_000);
+    expect(got.map((g) => g.push)).toEqual([push('gw-1', 1), push('gw-1', 2)]);
+    const trace = got[0]!.trace!;
+    expect(trace).toMatchObject({ acceptedAt: before - 30, via: 'router:acked', viaAt: before - 10 });
+    expect(trace.publishedAt).toBeGreaterThanOrEqual(before);
+    expect(trace.receivedAt).toBeGreaterThanOrEqual(trace.publishedAt);
+    // A push whose record did not come from a gateway frame has no stages to carry.
+    expect(got[1]!.trace).toBeNull();
   });
 });

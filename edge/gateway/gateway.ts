@@ -253,7 +253,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
         ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
         // Before any connection: supersedes what a killed predecessor with this id left behind.
         await presenceSync.run('start');
-        unsubscribe = await deps.pushBus.subscribe(gatewayId, (push) => deliver(push, conns, acks, up, bound));
+        unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace));
       } catch (err) {
         uws.us_listen_socket_close(socket);
         listenSocket = null;

@@ -1,5 +1,6 @@
 import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
+import { passStage, reachStage } from '../../core/stages.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
 import type { LogProducer, OutgoingMessage } from '../../streams/index.js';
@@ -16,6 +17,10 @@ export interface UpstreamOptions {
   /** Told about ingress frames that could not be produced, so their senders hear of it. */
   onIngressFailed: (frames: IngressFrame[]) => void;
 }
+
+/** The gateway's stages of a frame after `gateway:accepted` (core/stages.ts): batched and handed to the producer, then acknowledged. */
+const INGRESS_SENT = 'ingress:sent';
+const INGRESS_ACKED = 'ingress:acked';
 
 type Pending = { topic: 'im.ingress'; value: IngressFrame; key: string } | { topic: 'im.push.offline'; value: OfflinePushTask; key: string };
 
@@ -69,12 +74,17 @@ export class Upstream {
   private async produce(batch: Pending[]): Promise<void> {
     try {
       const messages: OutgoingMessage[] = await Promise.all(batch.map((p) => this.encode(p)));
+      const sentAt = Date.now();
+      for (const msg of messages) passStage(msg.headers, INGRESS_SENT, sentAt);
       await retry(() => this.o.producer.send(messages), {
         retries: 3,
         initialDelayMs: 50,
         maxDelayMs: 1_000,
         onRetry: (err, attempt) => this.o.logger.warn('produce failed, retrying', { err, attempt, records: messages.length }),
       });
+      // Beside the path: the records may be consumed before this ack arrives.
+      const ackedAt = Date.now();
+      for (const msg of messages) reachStage(msg.headers, INGRESS_ACKED, ackedAt);
       m.ingressProduced.inc(batch.filter((p) => p.topic === 'im.ingress').length);
     } catch (err) {
       const lost = batch.flatMap((p) => (p.topic === 'im.ingress' ? [p.value] : []));

@@ -16,7 +16,8 @@ const deliveries = counter('im_push_realtime_deliveries_total', 'Deliveries insi
 export function pushRealtime(deps: PushRealtimeDeps, _config: Record<string, never> = {}) {
   return (p: ProcessorBuilder): void => {
     p.stream('im.push.online').process([], async (r) => {
-      await deps.pushBus.publish(r.value);
+      // The record's headers go along: the gateway names the stages of the push's message.
+      await deps.pushBus.publish(r.value, r.headers);
       published.inc();
       deliveries.inc(r.value.deliveries.length);
       return [];
