@@ -410,6 +410,7 @@ class PlatformaticConsumer implements LogConsumer {
   /** The partitions assigned now; a queue object stands for one spell of ownership. */
   private readonly owned = new Map<string, PartitionQueue>();
   private readonly ready: PartitionQueue[] = [];
+  private pumpScheduled = false;
   private batchesInFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly highWatermarks = new Map<string, bigint>();
@@ -604,7 +605,14 @@ class PlatformaticConsumer implements LogConsumer {
       queue.waiting = true;
       this.ready.push(queue);
     }
-    this.pump();
+    // The stream hands over a fetch's records one by one in one synchronous loop: batches start
+    // once it ends (a microtask later), so a partition's batch holds all it fetched, not the first record.
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Starts a batch for each waiting partition while slots are free (partitionsConcurrency). */
