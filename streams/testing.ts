@@ -94,3 +94,6 @@ export async function collect<T extends TopicName>(h: Pick<EngineHarness, 'log' 
   await consumer.start();
   return out;
 }
+
+/** Processor tests run on the driver: no broker, no polling, a clock the test moves. */
+export { ManualClock, TopologyTestDriver, type OutputRecord, type TestDriverOptions, type TestRecord } from './test-driver.js';
