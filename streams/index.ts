@@ -8,9 +8,12 @@
  *   in log-kafka.ts), in memory (log-memory.ts), a topic namespace over either (log-namespace.ts),
  *   Kafka's partitioner (partitioner.ts)
  * - state: tables and stores (table.ts); describe (describe.ts); metrics (metrics.ts)
- * Tests drive it through `streams/testing.ts`.
+ * - time: the `Clock` every processor and the runtime read (clock.ts), the wall clock by default
+ * Tests drive it through `streams/testing.ts`: processor logic on `TopologyTestDriver`
+ * (test-driver.ts), what needs a real log on both engines.
  */
 export * from './topology.js';
+export * from './clock.js';
 export * from './plan.js';
 export * from './streams-app.js';
 export { DLQ_TOPIC, type RunnerConfig } from './sub-topology-runner.js';

@@ -7,7 +7,7 @@ import type { ProcessorBuilder, Rec } from '../../streams/index.js';
  * a "mentions" inbox or an e-mail digest. To add one like it:
  *   1. a schema in schemas/avro/ and its topic in schemas/topics.json, then `make schemas`;
  *   2. a processor file like this one (sources, operators, sinks: no engine code);
- *   3. a test that runs it on both engines (mentions.test.ts);
+ *   3. a test on the topology test driver (mentions.test.ts): records in, records out, no broker;
  *   4. register it in topologies/im-topology.ts; `make topology` shows it in the graph.
  */
 export function mentionsProcessor(options: { previewChars: number } = { previewChars: 80 }) {

@@ -11,7 +11,7 @@ let lastRandom: number[] = [];
  * then 16 characters of 80 random bits. Within one millisecond the random part is incremented,
  * so ids made by one process sort in creation order; across processes they sort by time.
  */
-export function newMessageId(now: number = Date.now()): string {
+export function newMessageId(now: number): string {
   if (now <= lastMs) {
     now = lastMs;
     increment(lastRandom);

@@ -43,19 +43,19 @@ export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLo
     direct!
       .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel) => judged(r, judgeDirect(r.value, rel)), 'join-relations')
       .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        if (!r.value.refusal) return finish(r.value);
+        if (!r.value.refusal) return finish(r.value, p.clock.now());
         await ctx.catchUp(relations);
         const cmd = r.value.cmd;
-        return finish({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))) });
+        return finish({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))) }, p.clock.now());
       }, 'content');
 
     group!
       .join(groups, (r) => r.value.recipientId, (r, g, ctx) => judged(r, judgeGroup(r.value, g, ctx.table(members))), 'join-groups')
       .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        if (!r.value.refusal) return finish(r.value);
+        if (!r.value.refusal) return finish(r.value, p.clock.now());
         await Promise.all([ctx.catchUp(groups), ctx.catchUp(members)]);
         const cmd = r.value.cmd;
-        return finish({ cmd, ...judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)) });
+        return finish({ cmd, ...judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)) }, p.clock.now());
       }, 'content');
   };
 
@@ -81,14 +81,15 @@ export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLo
     return { refusal: null, mentions };
   }
 
-  function finish(j: Judged): Emit[] {
+  /** The checked message, or the refusal stamped `now` back to the sender. */
+  function finish(j: Judged, now: number): Emit[] {
     const { cmd } = j;
     const kind = cmd.recipientKind === 'USER' ? 'direct' : 'group';
     let refusal = j.refusal;
     if (!refusal && config.sensitiveMode === 'reject' && filter.matches(cmd.content)) refusal = 'CONTENT_REJECTED';
     if (refusal) {
       decisions.inc({ kind, outcome: refusal });
-      return [replyTo(cmd.origin, cmd.sender, errorFrame(refusal, cmd.clientMsgId), cmd.correlationId)];
+      return [replyTo(cmd.origin, cmd.sender, errorFrame(refusal, now, cmd.clientMsgId), cmd.correlationId, now)];
     }
     decisions.inc({ kind, outcome: 'ok' });
     const checked: CheckedMessage = { ...cmd, content: filter.mask(cmd.content), mentions: j.mentions };

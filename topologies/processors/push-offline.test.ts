@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryDeviceTokenStore } from '../../connectors/offline-push/device-tokens.js';
 import type { PushNotification, PushProvider } from '../../connectors/offline-push/push-provider.js';
 import { createPushRouter } from '../../connectors/offline-push/router.js';
 import type { OfflinePushTask } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../../streams/testing.js';
+import { Topology } from '../../streams/index.js';
+import { TopologyTestDriver } from '../../streams/testing.js';
 import { pushOffline } from './push-offline.js';
-import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 
 function fakeProvider(platform: 'apns' | 'fcm', dead: Set<string>): PushProvider & { sent: [string, PushNotification][] } {
   const sent: [string, PushNotification][] = [];
@@ -25,30 +25,21 @@ const task = (userId: string, seq: number): OfflinePushTask => ({
   correlationId: `c${seq}`, userId, messageId: `m${seq}`, conversationId: 'd:alice:bob', seq, sender: 'alice', preview: `hello ${seq}`, reason: 'OFFLINE', createdAt: 1,
 });
 
-for (const engine of engines) {
-  describe(`offline push worker on the ${engine.name} engine`, () => {
-    let kit: ProcessorKit | undefined;
-    afterEach(async () => {
-      await kit?.close();
-      kit = undefined;
-    });
-
-    it('notifies every device of the user through its platform and drops dead tokens', async () => {
-      kit = await openKit(engine.create, ['im.push.offline']);
-      const tokens = createMemoryDeviceTokenStore();
-      await tokens.register({ userId: 'bob', platform: 'apns', token: 'iphone' });
-      await tokens.register({ userId: 'bob', platform: 'fcm', token: 'android' });
-      await tokens.register({ userId: 'bob', platform: 'fcm', token: 'old-android' });
-      const apns = fakeProvider('apns', new Set());
-      const fcm = fakeProvider('fcm', new Set(['old-android']));
-      await kit.start('offline', pushOffline({ router: createPushRouter({ providers: { apns, fcm }, tokens }) }));
-      await kit.produce('im.push.offline', [{ key: 'bob', value: task('bob', 1) }, { key: 'bob', value: task('bob', 2) }, { key: 'zed', value: task('zed', 3) }]);
-      await eventually(() => apns.sent.length === 2 && fcm.sent.length === 2, 'notifications');
-      expect(apns.sent.map(([t, n]) => [t, n.title, n.body, n.data])).toEqual([
-        ['iphone', 'alice', 'hello 1', { conversation_id: 'd:alice:bob', msg_id: 'm1', seq: '1' }],
-        ['iphone', 'alice', 'hello 2', { conversation_id: 'd:alice:bob', msg_id: 'm2', seq: '2' }],
-      ]);
-      expect((await tokens.tokensOf('bob')).map((t) => t.token).sort()).toEqual(['android', 'iphone']);
-    });
+describe('offline push worker', () => {
+  it('notifies every device of the user through its platform and drops dead tokens', async () => {
+    const tokens = createMemoryDeviceTokenStore();
+    await tokens.register({ userId: 'bob', platform: 'apns', token: 'iphone' });
+    await tokens.register({ userId: 'bob', platform: 'fcm', token: 'android' });
+    await tokens.register({ userId: 'bob', platform: 'fcm', token: 'old-android' });
+    const apns = fakeProvider('apns', new Set());
+    const fcm = fakeProvider('fcm', new Set(['old-android']));
+    const driver = await TopologyTestDriver.start(new Topology('offline-test').processor('offline', pushOffline({ router: createPushRouter({ providers: { apns, fcm }, tokens }) })));
+    await driver.pipe('im.push.offline', [{ key: 'bob', value: task('bob', 1) }, { key: 'bob', value: task('bob', 2) }, { key: 'zed', value: task('zed', 3) }]);
+    expect(fcm.sent.map(([t]) => t)).toEqual(['android', 'android']);
+    expect(apns.sent.map(([t, n]) => [t, n.title, n.body, n.data])).toEqual([
+      ['iphone', 'alice', 'hello 1', { conversation_id: 'd:alice:bob', msg_id: 'm1', seq: '1' }],
+      ['iphone', 'alice', 'hello 2', { conversation_id: 'd:alice:bob', msg_id: 'm2', seq: '2' }],
+    ]);
+    expect((await tokens.tokensOf('bob')).map((t) => t.token).sort()).toEqual(['android', 'iphone']);
   });
-}
+});

@@ -83,7 +83,7 @@ export class GatewayDeliveries {
   }
 
   /** One record per gateway (more only past the count or byte bound), keyed by gateway id. */
-  toEmits(correlationId: string, bounds: Pick<FanoutConfig, 'maxDeliveriesPerPush' | 'maxPushBytes'>, now = Date.now()): Emit<'im.push.online'>[] {
+  toEmits(correlationId: string, bounds: Pick<FanoutConfig, 'maxDeliveriesPerPush' | 'maxPushBytes'>, now: number): Emit<'im.push.online'>[] {
     const maxCount = bounds.maxDeliveriesPerPush;
     const maxBytes = bounds.maxPushBytes ?? 512 * 1024;
     const out: Emit<'im.push.online'>[] = [];

@@ -1,16 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryPushBus } from '../../edge/delivery/push-bus-memory.js';
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { MemberState, OnlinePush, StampedMessage } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../../streams/testing.js';
+import { Topology } from '../../streams/index.js';
+import { TopologyTestDriver } from '../../streams/testing.js';
 import { GatewayDeliveries, defaultFanoutConfig } from './push-orchestrator-fanout.js';
 import { pushOrchestrator } from './push-orchestrator.js';
-import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 import { pushRealtime } from './push-realtime.js';
 import { directConversationId } from './replies.js';
 
 const config = { ...defaultFanoutConfig, presenceBatchSize: 7, previewChars: 10 };
+const start = (presence: Presence) => TopologyTestDriver.start(new Topology('push-test').processor('orchestrate', pushOrchestrator({ presence }, config)));
 
 function stamped(over: Partial<StampedMessage> & { seq: number }): StampedMessage {
   return {
@@ -45,92 +46,79 @@ describe('gateway deliveries', () => {
     for (let i = 0; i < 10; i++) d.add('gw-1', { userId: `u${i}`, connectionId: null, messageId: 'm', frame });
     d.add('gw-2', { userId: 'v', connectionId: null, messageId: 'm', frame });
     const sizes = (e: ReturnType<GatewayDeliveries['toEmits']>) => e.map((x) => [x.key, x.value!.deliveries.length]);
-    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500 }))).toEqual([['gw-1', 10], ['gw-2', 1]]);
-    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 4 }))).toEqual([['gw-1', 4], ['gw-1', 4], ['gw-1', 2], ['gw-2', 1]]);
-    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500, maxPushBytes: 7_000 }))).toEqual([['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-2', 1]]);
+    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500 }, 7))).toEqual([['gw-1', 10], ['gw-2', 1]]);
+    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 4 }, 7))).toEqual([['gw-1', 4], ['gw-1', 4], ['gw-1', 2], ['gw-2', 1]]);
+    expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500, maxPushBytes: 7_000 }, 7))).toEqual([['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-2', 1]]);
+    expect(d.toEmits('c', { maxDeliveriesPerPush: 500 }, 7).every((e) => e.value!.createdAt === 7)).toBe(true);
   });
 });
 
-for (const engine of engines) {
-  describe(`push orchestration on the ${engine.name} engine`, () => {
-    let kit: ProcessorKit | undefined;
-    afterEach(async () => {
-      await kit?.close();
-      kit = undefined;
-    });
-
-    it('delivers to the peer and the sender\'s other devices, and skips the sending connection (its ack comes from the stamper)', async () => {
-      kit = await openKit(engine.create, ['im.msg.stamped', 'im.state.members', 'im.push.online', 'im.push.offline']);
-      const presence = createMemoryPresence({ ttlMs: 60_000 });
-      await connect(presence, 'alice', 'alice-phone', 'gw-a');
-      await connect(presence, 'alice', 'alice-laptop', 'gw-b');
-      await connect(presence, 'bob', 'bob-1', 'gw-b');
-      await connect(presence, 'bob', 'bob-2', 'gw-b');
-      await kit.start('orchestrate', pushOrchestrator({ presence }, config));
-      const online = await kit.collect('im.push.online');
-      const offline = await kit.collect('im.push.offline');
-      await kit.produce('im.msg.stamped', [{ key: directConversationId('alice', 'bob'), value: stamped({ seq: 1 }) }]);
-      await eventually(() => online.records.length === 1, 'one push per gateway with deliveries');
-      const byGw = new Map(online.records.map((r) => [r.key, r.value]));
-      expect(byGw.has('gw-a')).toBe(false);
-      const gwB = byGw.get('gw-b')!.deliveries;
-      expect(gwB.map((d) => [d.userId, d.connectionId, d.messageId]).sort()).toEqual([['alice', 'alice-laptop', 'm-1'], ['bob', null, 'm-1']]);
-      expect(JSON.parse(gwB[0]!.frame)).toMatchObject({ type: 'message', msg_id: 'm-1', sequence_number: 1, sender: 'alice' });
-      await new Promise((r) => setTimeout(r, 200));
-      expect(offline.records).toHaveLength(0);
-    });
-
-    it('sends an offline task for an offline peer', async () => {
-      kit = await openKit(engine.create, ['im.msg.stamped', 'im.state.members', 'im.push.online', 'im.push.offline']);
-      const presence = createMemoryPresence({ ttlMs: 60_000 });
-      await connect(presence, 'alice', 'alice-phone', 'gw-a');
-      await kit.start('orchestrate', pushOrchestrator({ presence }, config));
-      const online = await kit.collect('im.push.online');
-      const offline = await kit.collect('im.push.offline');
-      await kit.produce('im.msg.stamped', [{ key: 'd:alice:bob', value: stamped({ seq: 4 }) }]);
-      await eventually(() => offline.records.length === 1, 'offline task');
-      expect(frames(online.records.map((r) => r.value)).filter((d) => d.frame.type === 'ack')).toEqual([]);
-      expect(offline.records[0]!.key).toBe('bob');
-      expect(offline.records[0]!.value).toMatchObject({ userId: 'bob', messageId: 'm-4', seq: 4, reason: 'OFFLINE', preview: 'hello ther…' });
-    });
-
-    it('fans a group message out to every member, batched per gateway, offline members as tasks', async () => {
-      kit = await openKit(engine.create, ['im.msg.stamped', 'im.state.members', 'im.push.online', 'im.push.offline']);
-      const presence = createMemoryPresence({ ttlMs: 60_000 });
-      const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
-      const member = (userId: string): MemberState => ({ groupId: 'G', userId, role: 'MEMBER', mutedUntil: 0, joinedAt: 1 });
-      await kit.produce('im.state.members', [...users, 'alice'].map((u) => ({ key: `G|${u}`, value: member(u) })));
-      await kit.produce('im.state.members', [{ key: 'OTHER|zed', value: { ...member('zed'), groupId: 'OTHER' } }]);
-      await connect(presence, 'alice', 'alice-phone', 'gw-a');
-      // u0..u39 online over three gateways, u40..u49 offline
-      for (let i = 0; i < 40; i++) await connect(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
-      let lookups = 0;
-      const counted: Presence = { ...presence, lookup: (ids) => (lookups++, presence.lookup(ids)) };
-      await kit.start('orchestrate', pushOrchestrator({ presence: counted }, config));
-      const online = await kit.collect('im.push.online');
-      const offline = await kit.collect('im.push.offline');
-      const msg = stamped({ seq: 9, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' });
-      await kit.produce('im.msg.stamped', [{ key: 'g:G', value: msg }]);
-      await eventually(() => online.records.length === 3 && offline.records.length === 10, 'pushes and offline tasks');
-      expect(lookups).toBe(Math.ceil(51 / config.presenceBatchSize));
-      const got = frames(online.records.map((r) => r.value)).filter((d) => d.frame.type === 'message');
-      expect(got.map((d) => d.userId).sort()).toEqual(users.slice(0, 40).sort());
-      for (const d of got) expect(d.gw).toBe(`gw-${Number(d.userId.slice(1)) % 3}`);
-      expect(offline.records.map((r) => r.key).sort()).toEqual(users.slice(40).sort());
-      // The sender's only connection sent it: nothing for gw-a (its ack is the stamper's).
-      expect(online.records.find((r) => r.key === 'gw-a')).toBeUndefined();
-    });
-
-    it('the real-time worker publishes each online push to its gateway channel', async () => {
-      kit = await openKit(engine.create, ['im.push.online']);
-      const bus = createMemoryPushBus();
-      const got: OnlinePush[] = [];
-      await bus.subscribe('gw-9', (p) => got.push(p));
-      await kit.start('realtime', pushRealtime({ pushBus: bus }));
-      const push = (n: number): OnlinePush => ({ gatewayId: 'gw-9', correlationId: `c${n}`, createdAt: n, deliveries: [{ userId: 'bob', connectionId: null, messageId: `m${n}`, frame: '{"type":"message"}' }] });
-      await kit.produce('im.push.online', [1, 2, 3].map((n) => ({ key: 'gw-9', value: push(n) })));
-      await eventually(() => got.length === 3, 'three pushes');
-      expect(got).toEqual([1, 2, 3].map(push));
-    });
+describe('push orchestration', () => {
+  it('delivers to the peer and the sender\'s other devices, and skips the sending connection (its ack comes from the stamper)', async () => {
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    await connect(presence, 'alice', 'alice-phone', 'gw-a');
+    await connect(presence, 'alice', 'alice-laptop', 'gw-b');
+    await connect(presence, 'bob', 'bob-1', 'gw-b');
+    await connect(presence, 'bob', 'bob-2', 'gw-b');
+    const driver = await start(presence);
+    await driver.pipe('im.msg.stamped', [{ key: directConversationId('alice', 'bob'), value: stamped({ seq: 1 }) }]);
+    const online = driver.read('im.push.online');
+    // One push per gateway with deliveries, stamped with the engine's time.
+    expect(online).toHaveLength(1);
+    expect(online[0]!.value.createdAt).toBe(driver.clock.now());
+    const byGw = new Map(online.map((r) => [r.key, r.value]));
+    expect(byGw.has('gw-a')).toBe(false);
+    const gwB = byGw.get('gw-b')!.deliveries;
+    expect(gwB.map((d) => [d.userId, d.connectionId, d.messageId]).sort()).toEqual([['alice', 'alice-laptop', 'm-1'], ['bob', null, 'm-1']]);
+    expect(JSON.parse(gwB[0]!.frame)).toMatchObject({ type: 'message', msg_id: 'm-1', sequence_number: 1, sender: 'alice' });
+    expect(driver.read('im.push.offline')).toHaveLength(0);
   });
-}
+
+  it('sends an offline task for an offline peer', async () => {
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    await connect(presence, 'alice', 'alice-phone', 'gw-a');
+    const driver = await start(presence);
+    await driver.pipe('im.msg.stamped', [{ key: 'd:alice:bob', value: stamped({ seq: 4 }) }]);
+    const offline = driver.read('im.push.offline');
+    expect(offline).toHaveLength(1);
+    expect(frames(driver.read('im.push.online').map((r) => r.value)).filter((d) => d.frame.type === 'ack')).toEqual([]);
+    expect(offline[0]!.key).toBe('bob');
+    expect(offline[0]!.value).toMatchObject({ userId: 'bob', messageId: 'm-4', seq: 4, reason: 'OFFLINE', preview: 'hello ther…', createdAt: driver.clock.now() });
+  });
+
+  it('fans a group message out to every member, batched per gateway, offline members as tasks', async () => {
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    const member = (userId: string): MemberState => ({ groupId: 'G', userId, role: 'MEMBER', mutedUntil: 0, joinedAt: 1 });
+    await connect(presence, 'alice', 'alice-phone', 'gw-a');
+    // u0..u39 online over three gateways, u40..u49 offline
+    for (let i = 0; i < 40; i++) await connect(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
+    let lookups = 0;
+    const counted: Presence = { ...presence, lookup: (ids) => (lookups++, presence.lookup(ids)) };
+    const driver = await start(counted);
+    await driver.pipe('im.state.members', [...users, 'alice'].map((u) => ({ key: `G|${u}`, value: member(u) })));
+    await driver.pipe('im.state.members', [{ key: 'OTHER|zed', value: { ...member('zed'), groupId: 'OTHER' } }]);
+    const msg = stamped({ seq: 9, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' });
+    await driver.pipe('im.msg.stamped', [{ key: 'g:G', value: msg }]);
+    const online = driver.read('im.push.online');
+    const offline = driver.read('im.push.offline');
+    expect([online.length, offline.length]).toEqual([3, 10]);
+    expect(lookups).toBe(Math.ceil(51 / config.presenceBatchSize));
+    const got = frames(online.map((r) => r.value)).filter((d) => d.frame.type === 'message');
+    expect(got.map((d) => d.userId).sort()).toEqual(users.slice(0, 40).sort());
+    for (const d of got) expect(d.gw).toBe(`gw-${Number(d.userId.slice(1)) % 3}`);
+    expect(offline.map((r) => r.key).sort()).toEqual(users.slice(40).sort());
+    // The sender's only connection sent it: nothing for gw-a (its ack is the stamper's).
+    expect(online.find((r) => r.key === 'gw-a')).toBeUndefined();
+  });
+
+  it('the real-time worker publishes each online push to its gateway channel', async () => {
+    const bus = createMemoryPushBus();
+    const got: OnlinePush[] = [];
+    await bus.subscribe('gw-9', (p) => got.push(p));
+    const driver = await TopologyTestDriver.start(new Topology('realtime-test').processor('realtime', pushRealtime({ pushBus: bus })));
+    const push = (n: number): OnlinePush => ({ gatewayId: 'gw-9', correlationId: `c${n}`, createdAt: n, deliveries: [{ userId: 'bob', connectionId: null, messageId: `m${n}`, frame: '{"type":"message"}' }] });
+    await driver.pipe('im.push.online', [1, 2, 3].map((n) => ({ key: 'gw-9', value: push(n) })));
+    expect(got).toMatchObject([1, 2, 3].map(push));
+  });
+});

@@ -39,6 +39,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       const others = recipients.filter((u) => u !== m.sender);
       const online = await lookupPresence(deps.presence, [m.sender, ...others], config);
 
+      const now = p.clock.now();
       const frame = JSON.stringify(messageFrame(m));
       const deliveries = new GatewayDeliveries();
       const senderEntries = online.get(m.sender);
@@ -48,16 +49,16 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       for (const userId of new Set(others)) {
         const entries = online.get(userId);
         if (entries) deliveries.addUser(entries, frame, m.messageId);
-        else offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars) });
+        else offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
       }
       outcomes.inc({ outcome: 'online' }, online.size - (senderEntries ? 1 : 0));
       outcomes.inc({ outcome: 'offline' }, offline.length);
-      return [...deliveries.toEmits(m.correlationId, config), ...offline];
+      return [...deliveries.toEmits(m.correlationId, config, now), ...offline];
     }, 'orchestrate');
   };
 }
 
-function offlineTask(m: StampedMessage, userId: string, previewChars: number): OfflinePushTask {
+function offlineTask(m: StampedMessage, userId: string, previewChars: number, now: number): OfflinePushTask {
   const preview = m.content.length > previewChars ? `${m.content.slice(0, previewChars)}…` : m.content;
-  return { correlationId: m.correlationId, userId, messageId: m.messageId, conversationId: m.conversationId, seq: m.seq, sender: m.sender, preview, reason: 'OFFLINE', createdAt: Date.now() };
+  return { correlationId: m.correlationId, userId, messageId: m.messageId, conversationId: m.conversationId, seq: m.seq, sender: m.sender, preview, reason: 'OFFLINE', createdAt: now };
 }

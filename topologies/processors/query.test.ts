@@ -11,8 +11,8 @@ import { queryRoutes } from '../../edge/http/query-routes.js';
 import { HttpError, type HttpRequest } from '../../edge/http/routes.js';
 import type { SyncResultFrame } from '../../edge/protocol/frames.js';
 import type { SyncCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../../streams/testing.js';
-import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
+import { Topology } from '../../streams/index.js';
+import { TopologyTestDriver } from '../../streams/testing.js';
 import { queryProcessor } from './query.js';
 import { QueryService } from './query-service.js';
 
@@ -107,40 +107,33 @@ const sync = (over: Partial<SyncCommand>): SyncCommand => ({
   ...over,
 });
 
-for (const engine of engines) {
-  describe(`sync on the ${engine.name} engine`, () => {
-    let kit: ProcessorKit | undefined;
-    afterEach(async () => {
-      await kit?.close();
-      kit = undefined;
-    });
-
-    it('answers sync_result pages to the asking connection, with unread sweeps and membership checks', async () => {
-      kit = await openKit(engine.create, ['im.cmd.sync', 'im.state.members', 'im.state.reads', 'im.push.online']);
-      const store = createMemoryMessageStore();
-      const recent = createMemoryRecentCache({ perConversation: 10 });
-      await seed(store, recent);
-      await kit.produce('im.state.members', [{ key: 'G|bob', value: { groupId: 'G', userId: 'bob', role: 'MEMBER', mutedUntil: 0, joinedAt: 1 } }]);
-      await kit.produce('im.state.reads', [{ key: 'd:alice:bob|bob', value: { conversationId: 'd:alice:bob', userId: 'bob', readSeq: 27, updatedAt: 1 } }]);
-      const groups = await startLogGroupDirectory({ log: kit.h.log, serde: kit.h.serde, appId: 'test' });
-      kit.onClose(() => groups.stop());
-      expect(await groups.groupsOf('bob')).toEqual(['G']);
-      await kit.start('sync', queryProcessor({ store, recent, groups }, config));
-      const pushes = await kit.collect('im.push.online');
-      await kit.produce('im.cmd.sync', [
-        { key: 'bob', value: sync({ conversationId: 'd:alice:bob', afterSeq: 5, limit: 10, correlationId: 'one' }) },
-        { key: 'bob', value: sync({ correlationId: 'all' }) },
-        { key: 'bob', value: sync({ conversationId: 'g:H', correlationId: 'outsider' }) },
-      ]);
-      await eventually(() => pushes.records.length === 6, 'six replies');
-      const replies = pushes.records.map((r) => ({ corr: r.value.correlationId, d: r.value.deliveries[0]!, f: JSON.parse(r.value.deliveries[0]!.frame) as SyncResultFrame }));
-      expect(replies.every((r) => r.d.connectionId === 'bob-1' && r.d.userId === 'bob')).toBe(true);
-      const [one, ...rest] = replies;
-      expect(one!.f.messages.map((m) => m.sequence_number)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
-      expect(one!.f.has_more).toBe(true);
-      const sweep = rest.filter((r) => r.corr === 'all').map((r) => [r.f.conversation_id, r.f.messages.map((m) => m.sequence_number)]);
-      expect(sweep).toEqual([['g:G', [1, 2, 3]], ['d:bob:carol', [1]], ['d:alice:bob', [28, 29, 30]], [null, []]]);
-      expect(rest.find((r) => r.corr === 'outsider')!.f).toMatchObject({ type: 'error', error_code: 'NOT_A_MEMBER' });
-    });
+describe('sync', () => {
+  it('answers sync_result pages to the asking connection, with unread sweeps and membership checks', async () => {
+    const store = createMemoryMessageStore();
+    const recent = createMemoryRecentCache({ perConversation: 10 });
+    await seed(store, recent);
+    // The group directory reads the membership topic itself, so it starts on the driver's log once the driver is up.
+    const driver = await TopologyTestDriver.start(new Topology('sync-test').processor('sync', queryProcessor({ store, recent, groups: { groupsOf: (u) => groups.groupsOf(u) } }, config)));
+    const groups = await startLogGroupDirectory({ log: driver.log, serde: driver.serde, appId: 'test' });
+    await driver.pipe('im.state.members', [{ key: 'G|bob', value: { groupId: 'G', userId: 'bob', role: 'MEMBER', mutedUntil: 0, joinedAt: 1 } }]);
+    await driver.pipe('im.state.reads', [{ key: 'd:alice:bob|bob', value: { conversationId: 'd:alice:bob', userId: 'bob', readSeq: 27, updatedAt: 1 } }]);
+    expect(await groups.groupsOf('bob')).toEqual(['G']);
+    await driver.pipe('im.cmd.sync', [
+      { key: 'bob', value: sync({ conversationId: 'd:alice:bob', afterSeq: 5, limit: 10, correlationId: 'one' }) },
+      { key: 'bob', value: sync({ correlationId: 'all' }) },
+      { key: 'bob', value: sync({ conversationId: 'g:H', correlationId: 'outsider' }) },
+    ]);
+    const pushes = driver.read('im.push.online');
+    expect(pushes).toHaveLength(6);
+    const replies = pushes.map((r) => ({ corr: r.value.correlationId, d: r.value.deliveries[0]!, f: JSON.parse(r.value.deliveries[0]!.frame) as SyncResultFrame }));
+    expect(replies.every((r) => r.d.connectionId === 'bob-1' && r.d.userId === 'bob')).toBe(true);
+    const [one, ...rest] = replies;
+    expect(one!.f.messages.map((m) => m.sequence_number)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(one!.f.has_more).toBe(true);
+    const sweep = rest.filter((r) => r.corr === 'all').map((r) => [r.f.conversation_id, r.f.messages.map((m) => m.sequence_number)]);
+    expect(sweep).toEqual([['g:G', [1, 2, 3]], ['d:bob:carol', [1]], ['d:alice:bob', [28, 29, 30]], [null, []]]);
+    expect(rest.find((r) => r.corr === 'outsider')!.f).toMatchObject({ type: 'error', error_code: 'NOT_A_MEMBER' });
+    expect(replies.every((r) => r.f.timestamp === driver.clock.now())).toBe(true);
+    await groups.stop();
   });
-}
+});

@@ -37,9 +37,10 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
         },
         config,
       );
-      const reply = (frame: SyncResultFrame): Emit => replyTo(s.origin, s.userId, frame, s.correlationId);
+      const now = p.clock.now();
+      const reply = (frame: SyncResultFrame): Emit => replyTo(s.origin, s.userId, frame, s.correlationId, now);
       const result = (conversationId: string | null, messages: SyncResultFrame['messages'], hasMore: boolean): SyncResultFrame =>
-        ({ type: 'sync_result', conversation_id: conversationId, messages, has_more: hasMore, timestamp: Date.now() });
+        ({ type: 'sync_result', conversation_id: conversationId, messages, has_more: hasMore, timestamp: now });
       try {
         if (s.conversationId !== null) {
           const page = await service.history(s.userId, s.conversationId, { afterSeq: Math.max(0, s.afterSeq), limit: s.limit });
@@ -55,7 +56,7 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
         return out;
       } catch (err) {
         if (err instanceof PlatformError && (err.code === 'FORBIDDEN' || err.code === 'NOT_A_MEMBER')) {
-          return [replyTo(s.origin, s.userId, errorFrame(err.code as ErrorCode, undefined, err.message), s.correlationId)];
+          return [replyTo(s.origin, s.userId, errorFrame(err.code as ErrorCode, now, undefined, err.message), s.correlationId, now)];
         }
         throw err;
       }

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryMessageStore } from '../../connectors/message-store/message-store-memory.js';
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { Origin, ReceiptCommand, TypingCommand } from '../../schemas/types.generated.js';
-import { engines, eventually } from '../../streams/testing.js';
+import { Topology } from '../../streams/index.js';
+import { TopologyTestDriver } from '../../streams/testing.js';
 import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
-import { openKit, type ProcessorKit } from './push-orchestrator-testkit.js';
 import { receiptsProcessor } from './receipts.js';
 import { typingProcessor } from './typing.js';
 
@@ -35,77 +35,64 @@ async function online(presence: Presence, userId: string, connectionId: string, 
   await presence.connect({ userId, connectionId, gatewayId, deviceId: connectionId, connectedAt: 1 });
 }
 
-for (const engine of engines) {
-  describe(`receipts and typing on the ${engine.name} engine`, () => {
-    let kit: ProcessorKit | undefined;
-    afterEach(async () => {
-      await kit?.close();
-      kit = undefined;
-    });
-
-    it('stores read positions monotonically, notifies the peer and the reader\'s other devices, refuses outsiders', async () => {
-      kit = await openKit(engine.create, ['im.cmd.receipt', 'im.state.reads', 'im.state.members', 'im.state.sequences', 'im.push.online']);
-      const presence = createMemoryPresence({ ttlMs: 60_000 });
-      await online(presence, 'alice', 'alice-1', 'gw-b');
-      await online(presence, 'bob', 'bob-phone', 'gw-a');
-      await online(presence, 'bob', 'bob-laptop', 'gw-c');
-      const mirror = createMemoryMessageStore();
-      await kit.produce('im.state.sequences', [{ key: 'd:alice:bob', value: { conversationId: 'd:alice:bob', seq: 10, updatedAt: 1 } }]);
-      await kit.start('receipts', receiptsProcessor({ presence, readMirror: mirror }, { ...defaultFanoutConfig, maxGroupNotify: 100 }));
-      const pushes = await kit.collect('im.push.online');
-      const reads = await kit.collect('im.state.reads');
-      await kit.produce('im.cmd.receipt', [
-        { key: 'd:alice:bob', value: receipt({ seq: 5 }) },
-        { key: 'd:alice:bob', value: receipt({ seq: 3 }) }, // late: ignored
-        { key: 'd:alice:bob', value: receipt({ seq: 50 }) }, // beyond the last seq: clamped to 10
-        { key: 'd:alice:bob', value: receipt({ seq: 7, kind: 'DELIVERED' }) },
-        { key: 'd:alice:carol', value: receipt({ seq: 1, conversationId: 'd:alice:carol' }) },
-      ]);
-      await eventually(() => pushes.records.length >= 6 && reads.records.length >= 2, 'notifications and read states');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(reads.records.map((r) => [r.key, r.value.readSeq])).toEqual([['d:alice:bob|bob', 5], ['d:alice:bob|bob', 10]]);
-      expect(await mirror.readSeqs('bob', ['d:alice:bob'])).toEqual(new Map([['d:alice:bob', 10]]));
-      const frames = pushes.records.flatMap((r) => r.value.deliveries.map((d) => ({ gw: r.key, conn: d.connectionId, user: d.userId, f: JSON.parse(d.frame) })));
-      const toAlice = frames.filter((f) => f.user === 'alice').map((f) => [f.gw, f.f.kind, f.f.seq]);
-      expect(toAlice).toEqual([['gw-b', 'read', 5], ['gw-b', 'read', 10], ['gw-b', 'delivered', 7]]);
-      const toBob = frames.filter((f) => f.user === 'bob' && f.f.type === 'receipt').map((f) => [f.conn, f.f.seq]);
-      expect(toBob).toEqual([['bob-laptop', 5], ['bob-laptop', 10]]);
-      const errors = frames.filter((f) => f.f.type === 'error');
-      expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject({ conn: 'bob-phone', f: { error_code: 'FORBIDDEN' } });
-    });
-
-    it('delivers typing to online peers only, never stored, rate limited per user, not to outsiders', async () => {
-      kit = await openKit(engine.create, ['im.cmd.typing', 'im.state.members', 'im.state.relations', 'im.push.online', 'im.push.offline', 'im.state.reads']);
-      const presence = createMemoryPresence({ ttlMs: 60_000 });
-      await online(presence, 'bob', 'bob-1', 'gw-b');
-      await online(presence, 'alice', 'alice-phone', 'gw-a');
-      const members = ['alice', 'bob', 'carol'].map((u) => ({ key: `G|${u}`, value: { groupId: 'G', userId: u, role: 'MEMBER' as const, mutedUntil: 0, joinedAt: 1 } }));
-      await kit.produce('im.state.members', members);
-      let now = 1_000_000;
-      await kit.start('typing', typingProcessor({ presence, now: () => now }, { ...defaultFanoutConfig, perUser: { ratePerSec: 1, burst: 2 }, maxGroupMembers: 50 }));
-      const pushes = await kit.collect('im.push.online');
-      const offline = await kit.collect('im.push.offline');
-      const group = { conversationId: 'g:G', recipientKind: 'GROUP' as const, recipientId: 'G' };
-      await kit.produce('im.cmd.typing', [{ key: 'd:alice:bob', value: typing() }]);
-      await eventually(() => pushes.records.length === 1, 'direct typing push');
-      // Other partitions: produced after, so the rate limiter sees them after.
-      await kit.produce('im.cmd.typing', [
-        { key: 'g:G', value: typing({ ...group, active: false }) },
-        { key: 'g:G', value: typing(group) }, // over the burst of 2: dropped
-        { key: 'g:G', value: typing({ ...group, userId: 'mallory' }) }, // not a member
-      ]);
-      await eventually(() => pushes.records.length >= 2, 'typing pushes');
-      await new Promise((r) => setTimeout(r, 300));
-      const got = pushes.records.flatMap((r) => r.value.deliveries.map((d) => ({ user: d.userId, gw: r.key, f: JSON.parse(d.frame) })));
-      expect(got).toEqual([
-        { user: 'bob', gw: 'gw-b', f: { type: 'typing', conversation_id: 'd:alice:bob', user: 'alice', active: true, timestamp: 5 } },
-        { user: 'bob', gw: 'gw-b', f: { type: 'typing', conversation_id: 'g:G', user: 'alice', active: false, timestamp: 5 } },
-      ]);
-      expect(offline.records).toHaveLength(0);
-      now += 1_000;
-      await kit.produce('im.cmd.typing', [{ key: 'g:G', value: typing(group) }]);
-      await eventually(() => pushes.records.length === 3, 'allowed again after a second');
-    });
+describe('receipts and typing', () => {
+  it('stores read positions monotonically, notifies the peer and the reader\'s other devices, refuses outsiders', async () => {
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    await online(presence, 'alice', 'alice-1', 'gw-b');
+    await online(presence, 'bob', 'bob-phone', 'gw-a');
+    await online(presence, 'bob', 'bob-laptop', 'gw-c');
+    const mirror = createMemoryMessageStore();
+    const driver = await TopologyTestDriver.start(new Topology('receipts-test').processor('receipts', receiptsProcessor({ presence, readMirror: mirror }, { ...defaultFanoutConfig, maxGroupNotify: 100 })));
+    await driver.pipe('im.state.sequences', [{ key: 'd:alice:bob', value: { conversationId: 'd:alice:bob', seq: 10, updatedAt: 1 } }]);
+    await driver.pipe('im.cmd.receipt', [
+      { key: 'd:alice:bob', value: receipt({ seq: 5 }) },
+      { key: 'd:alice:bob', value: receipt({ seq: 3 }) }, // late: ignored
+      { key: 'd:alice:bob', value: receipt({ seq: 50 }) }, // beyond the last seq: clamped to 10
+      { key: 'd:alice:bob', value: receipt({ seq: 7, kind: 'DELIVERED' }) },
+      { key: 'd:alice:carol', value: receipt({ seq: 1, conversationId: 'd:alice:carol' }) },
+    ]);
+    expect(driver.read('im.state.reads').map((r) => [r.key, r.value.readSeq])).toEqual([['d:alice:bob|bob', 5], ['d:alice:bob|bob', 10]]);
+    expect(await mirror.readSeqs('bob', ['d:alice:bob'])).toEqual(new Map([['d:alice:bob', 10]]));
+    const pushes = driver.read('im.push.online');
+    expect(pushes).toHaveLength(6);
+    const frames = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ gw: r.key, conn: d.connectionId, user: d.userId, f: JSON.parse(d.frame) })));
+    const toAlice = frames.filter((f) => f.user === 'alice').map((f) => [f.gw, f.f.kind, f.f.seq]);
+    expect(toAlice).toEqual([['gw-b', 'read', 5], ['gw-b', 'read', 10], ['gw-b', 'delivered', 7]]);
+    const toBob = frames.filter((f) => f.user === 'bob' && f.f.type === 'receipt').map((f) => [f.conn, f.f.seq]);
+    expect(toBob).toEqual([['bob-laptop', 5], ['bob-laptop', 10]]);
+    const errors = frames.filter((f) => f.f.type === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ conn: 'bob-phone', f: { error_code: 'FORBIDDEN' } });
   });
-}
+
+  it('delivers typing to online peers only, never stored, rate limited per user, not to outsiders', async () => {
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    await online(presence, 'bob', 'bob-1', 'gw-b');
+    await online(presence, 'alice', 'alice-phone', 'gw-a');
+    const members = ['alice', 'bob', 'carol'].map((u) => ({ key: `G|${u}`, value: { groupId: 'G', userId: u, role: 'MEMBER' as const, mutedUntil: 0, joinedAt: 1 } }));
+    const driver = await TopologyTestDriver.start(new Topology('typing-test').processor('typing', typingProcessor({ presence }, { ...defaultFanoutConfig, perUser: { ratePerSec: 1, burst: 2 }, maxGroupMembers: 50 })));
+    await driver.pipe('im.state.members', members);
+    const group = { conversationId: 'g:G', recipientKind: 'GROUP' as const, recipientId: 'G' };
+    // The rate limiter sees the typing frames in the order they are piped, across partitions.
+    await driver.pipe('im.cmd.typing', [
+      { key: 'd:alice:bob', value: typing() },
+      { key: 'g:G', value: typing({ ...group, active: false }) },
+      { key: 'g:G', value: typing(group) }, // over the burst of 2: dropped
+      { key: 'g:G', value: typing({ ...group, userId: 'mallory' }) }, // not a member
+    ]);
+    const pushes = driver.read('im.push.online');
+    const got = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ user: d.userId, gw: r.key, f: JSON.parse(d.frame) })));
+    expect(got).toEqual([
+      { user: 'bob', gw: 'gw-b', f: { type: 'typing', conversation_id: 'd:alice:bob', user: 'alice', active: true, timestamp: 5 } },
+      { user: 'bob', gw: 'gw-b', f: { type: 'typing', conversation_id: 'g:G', user: 'alice', active: false, timestamp: 5 } },
+    ]);
+    expect(driver.read('im.push.offline')).toHaveLength(0);
+    expect(driver.read('im.state.reads')).toHaveLength(0);
+    driver.advanceTime(999);
+    await driver.pipe('im.cmd.typing', [{ key: 'g:G', value: typing(group) }]);
+    expect(driver.read('im.push.online')).toHaveLength(2);
+    driver.advanceTime(1); // a token a second: allowed again
+    await driver.pipe('im.cmd.typing', [{ key: 'g:G', value: typing(group) }]);
+    expect(driver.read('im.push.online')).toHaveLength(3);
+  });
+});

@@ -38,7 +38,8 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       if (others === null) {
         receipts.inc({ kind, outcome: 'forbidden' });
         const code = conversationOf(c.conversationId, c.userId)?.kind === 'group' ? 'NOT_A_MEMBER' : 'FORBIDDEN';
-        return [replyTo(c.origin, c.userId, errorFrame(code, undefined, `not a participant of ${c.conversationId}`), c.correlationId)];
+        const at = p.clock.now();
+        return [replyTo(c.origin, c.userId, errorFrame(code, at, undefined, `not a participant of ${c.conversationId}`), c.correlationId, at)];
       }
       const lastSeq = ctx.table(sequences).get(c.conversationId)?.seq;
       const seq = lastSeq === undefined ? c.seq : Math.min(c.seq, lastSeq);
@@ -70,7 +71,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       const own = notifyOwnDevices ? online.get(c.userId) : undefined;
       if (own) deliveries.addUser(own, text, null, c.origin.connectionId);
       receipts.inc({ kind, outcome: 'ok' });
-      return deliveries.toEmits(c.correlationId, config);
+      return deliveries.toEmits(c.correlationId, config, p.clock.now());
     }, 'receipt');
   };
 }

@@ -8,21 +8,21 @@ import type { Emit } from '../../streams/index.js';
  * Frames back to one connection (acks, errors, sync results) travel the same path as
  * deliveries: an `im.push.online` record keyed by the connection's gateway.
  */
-export function replyTo(origin: Origin, userId: string, frame: ServerFrame, correlationId: string, messageId: string | null = null): Emit<'im.push.online'> {
+export function replyTo(origin: Origin, userId: string, frame: ServerFrame, correlationId: string, createdAt: number, messageId: string | null = null): Emit<'im.push.online'> {
   return {
     topic: 'im.push.online',
     key: origin.gatewayId,
     value: {
       gatewayId: origin.gatewayId,
       correlationId,
-      createdAt: Date.now(),
+      createdAt,
       deliveries: [{ userId, connectionId: origin.connectionId, messageId, frame: JSON.stringify(frame) }],
     },
   };
 }
 
-export function errorFrame(code: ErrorCode, msgId?: string, detail?: string): ErrorFrame {
-  return { type: 'error', error_code: code, error_message: detail ?? ErrorCodes[code], timestamp: Date.now(), ...(msgId ? { msg_id: msgId } : {}) };
+export function errorFrame(code: ErrorCode, timestamp: number, msgId?: string, detail?: string): ErrorFrame {
+  return { type: 'error', error_code: code, error_message: detail ?? ErrorCodes[code], timestamp, ...(msgId ? { msg_id: msgId } : {}) };
 }
 
 /** The `message` frame a recipient gets for a stamped message. */

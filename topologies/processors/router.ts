@@ -19,8 +19,6 @@ import { directConversationId, errorFrame, groupConversationId, replyTo } from '
 export type RouterConfig = Pick<PlatformConfig['pipeline'], 'maxContentChars' | 'routerRatePerSec' | 'routerBurst' | 'routerStaleMs' | 'breakerFailureThreshold' | 'breakerOpenMs'>;
 
 export interface RouterDeps {
-  /** Wall clock, for frame age and the breaker; tests inject one. */
-  now?: () => number;
   /** Shared with whoever else observes downstream trouble (e.g. producer errors); one per instance by default. */
   breaker?: CircuitBreaker;
 }
@@ -32,11 +30,10 @@ const breakerState = counter('im_router_breaker_transitions_total', 'Router circ
 export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing', 'im.cmd.sync', 'im.push.online'] as const;
 
 export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: ProcessorBuilder) => void {
-  const now = deps.now ?? Date.now;
-  const limiter = new RateLimiter(config.routerRatePerSec, config.routerBurst);
-  const breaker = deps.breaker ?? new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, openMs: config.breakerOpenMs, now, onChange: (s) => breakerState.inc({ state: s }) });
-
   return (p) => {
+    // Frame age and the breaker go by the engine's clock; the rate limit by the gateway's receive time.
+    const limiter = new RateLimiter(config.routerRatePerSec, config.routerBurst);
+    const breaker = deps.breaker ?? new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, openMs: config.breakerOpenMs, now: () => p.clock.now(), onChange: (s) => breakerState.inc({ state: s }) });
     p.stream('im.ingress').process(ROUTER_OUTPUTS, async (r, ctx) => {
       const f = r.value;
       // Parsed once, up front: even a frame refused unread gets its msg_id back, so the client
@@ -46,7 +43,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
       // A frame that waited long (a backlog after a broker outage) is served, not refused: it is
       // durable and idempotent on its msg_id, and a refusal would only send the client's resend
       // into the same backlog. It is counted, so the wait shows.
-      if (now() - f.receivedAt > config.routerStaleMs) late.inc({ type: knownType(f.frameType) });
+      if (p.clock.now() - f.receivedAt > config.routerStaleMs) late.inc({ type: knownType(f.frameType) });
       if (!breaker.allow()) return reject(f, 'unavailable', 'SERVICE_UNAVAILABLE', undefined, msgId);
       try {
         const out = route(r, ctx, payload, msgId);
@@ -57,64 +54,65 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
         throw err;
       }
     }, 'route');
-  };
 
-  function reject(f: IngressFrame, outcome: string, code: ErrorCode, detail?: string, msgId?: string): Emit[] {
-    routed.inc({ type: knownType(f.frameType), outcome });
-    return [replyTo(f.origin, f.userId, errorFrame(code, msgId, detail), f.correlationId)];
-  }
-
-  function route(r: Rec<IngressFrame>, ctx: ProcessContext, payload: Payload, msgId: string | undefined): Emit[] {
-    const f = r.value;
-    if (!payload.ok) return reject(f, 'invalid', 'INVALID_JSON');
-    if (!isObject(payload.value)) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a frame is a JSON object');
-    const o = payload.value;
-    if (o.type !== f.frameType) return reject(f, 'invalid', 'MALFORMED_FRAME', 'type does not match the frame', msgId);
-    // Rate limit before validation: a flood of bad frames costs as much as good ones.
-    if (!limiter.take(f.userId, f.receivedAt)) return reject(f, 'rate_limited', 'RATE_LIMIT_EXCEEDED', undefined, msgId);
-    const base = { correlationId: f.correlationId, origin: f.origin };
-
-    switch (f.frameType) {
-      case 'send_msg': {
-        const v = validate.sendMsg(o, config.maxContentChars);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
-        const m = v.frame;
-        const group = m.recipient_type === 'group';
-        const conversationId = group ? groupConversationId(m.recipient) : directConversationId(f.userId, m.recipient);
-        routed.inc({ type: 'send_msg', outcome: 'routed' });
-        return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
-      }
-      case 'read': {
-        const v = validate.read(o, f.userId);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
-        routed.inc({ type: 'read', outcome: 'routed' });
-        return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt } }];
-      }
-      case 'typing': {
-        const v = validate.typing(o);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
-        const t = v.frame;
-        const group = t.recipient_type === 'group';
-        const conversationId = group ? groupConversationId(t.recipient) : directConversationId(f.userId, t.recipient);
-        routed.inc({ type: 'typing', outcome: 'routed' });
-        return [{ topic: 'im.cmd.typing', key: conversationId, value: { ...base, userId: f.userId, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: t.recipient, active: t.active, at: f.receivedAt } }];
-      }
-      case 'sync': {
-        const v = validate.sync(o);
-        if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
-        routed.inc({ type: 'sync', outcome: 'routed' });
-        return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt } }];
-      }
-      default:
-        if ((GATEWAY_LOCAL_FRAMES as readonly string[]).includes(f.frameType)) {
-          // The gateway answers these itself; one that got here is harmless, so just note it.
-          ctx.logger.debug('gateway-local frame reached the router', { type: f.frameType, correlationId: f.correlationId });
-          routed.inc({ type: f.frameType, outcome: 'ignored' });
-          return [];
-        }
-        return reject(f, 'unknown', 'UNKNOWN_FRAME_TYPE', `unknown frame type '${f.frameType.slice(0, 32)}'`, msgId);
+    function reject(f: IngressFrame, outcome: string, code: ErrorCode, detail?: string, msgId?: string): Emit[] {
+      routed.inc({ type: knownType(f.frameType), outcome });
+      const at = p.clock.now();
+      return [replyTo(f.origin, f.userId, errorFrame(code, at, msgId, detail), f.correlationId, at)];
     }
-  }
+
+    function route(r: Rec<IngressFrame>, ctx: ProcessContext, payload: Payload, msgId: string | undefined): Emit[] {
+      const f = r.value;
+      if (!payload.ok) return reject(f, 'invalid', 'INVALID_JSON');
+      if (!isObject(payload.value)) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a frame is a JSON object');
+      const o = payload.value;
+      if (o.type !== f.frameType) return reject(f, 'invalid', 'MALFORMED_FRAME', 'type does not match the frame', msgId);
+      // Rate limit before validation: a flood of bad frames costs as much as good ones.
+      if (!limiter.take(f.userId, f.receivedAt)) return reject(f, 'rate_limited', 'RATE_LIMIT_EXCEEDED', undefined, msgId);
+      const base = { correlationId: f.correlationId, origin: f.origin };
+
+      switch (f.frameType) {
+        case 'send_msg': {
+          const v = validate.sendMsg(o, config.maxContentChars);
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
+          const m = v.frame;
+          const group = m.recipient_type === 'group';
+          const conversationId = group ? groupConversationId(m.recipient) : directConversationId(f.userId, m.recipient);
+          routed.inc({ type: 'send_msg', outcome: 'routed' });
+          return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
+        }
+        case 'read': {
+          const v = validate.read(o, f.userId);
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
+          routed.inc({ type: 'read', outcome: 'routed' });
+          return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt } }];
+        }
+        case 'typing': {
+          const v = validate.typing(o);
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
+          const t = v.frame;
+          const group = t.recipient_type === 'group';
+          const conversationId = group ? groupConversationId(t.recipient) : directConversationId(f.userId, t.recipient);
+          routed.inc({ type: 'typing', outcome: 'routed' });
+          return [{ topic: 'im.cmd.typing', key: conversationId, value: { ...base, userId: f.userId, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: t.recipient, active: t.active, at: f.receivedAt } }];
+        }
+        case 'sync': {
+          const v = validate.sync(o);
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
+          routed.inc({ type: 'sync', outcome: 'routed' });
+          return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt } }];
+        }
+        default:
+          if ((GATEWAY_LOCAL_FRAMES as readonly string[]).includes(f.frameType)) {
+            // The gateway answers these itself; one that got here is harmless, so just note it.
+            ctx.logger.debug('gateway-local frame reached the router', { type: f.frameType, correlationId: f.correlationId });
+            routed.inc({ type: f.frameType, outcome: 'ignored' });
+            return [];
+          }
+          return reject(f, 'unknown', 'UNKNOWN_FRAME_TYPE', `unknown frame type '${f.frameType.slice(0, 32)}'`, msgId);
+      }
+    }
+  };
 }
 
 type Payload = { ok: true; value: unknown } | { ok: false };

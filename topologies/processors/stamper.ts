@@ -19,7 +19,6 @@ import { replyTo } from './replies.js';
  * - another position is the client retrying: only an `ack` goes back, nothing is delivered twice.
  */
 export interface StamperDeps {
-  now?: () => number;
   newMessageId?: (now: number) => string;
 }
 export type StamperConfig = Record<string, never>;
@@ -27,7 +26,6 @@ export type StamperConfig = Record<string, never>;
 const stamped = counter('im_stamper_records_total', 'Checked messages by stamping outcome', ['outcome']);
 
 export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig = {}): (p: ProcessorBuilder) => void {
-  const now = deps.now ?? Date.now;
   const makeId = deps.newMessageId ?? newMessageId;
 
   return (p) => {
@@ -43,20 +41,20 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
 
       if (prior && prior.source === position) {
         stamped.inc({ outcome: 'redelivered' });
-        return emitWithAck({ ...m, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt });
+        return emitWithAck({ ...m, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt }, p.clock.now());
       }
       if (prior) {
         stamped.inc({ outcome: 'duplicate' });
-        return ackOf(m, prior);
+        return ackOf(m, prior, p.clock.now());
       }
 
-      const stampedAt = now();
+      const stampedAt = p.clock.now();
       const seq = (seqs.get(m.conversationId)?.seq ?? 0) + 1;
       const messageId = makeId(stampedAt);
       seqs.put(m.conversationId, { conversationId: m.conversationId, seq, updatedAt: stampedAt });
       seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position });
       stamped.inc({ outcome: 'stamped' });
-      return emitWithAck({ ...m, messageId, seq, stampedAt });
+      return emitWithAck({ ...m, messageId, seq, stampedAt }, stampedAt);
     }, 'stamp');
   };
 }
@@ -66,12 +64,12 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
  * the stamped record is acknowledged by the log (an effect after produce, see the plan), so
  * an ack always means "durable", one hop after the gateway.
  */
-function emitWithAck(value: StampedMessage): Emit[] {
-  return [{ topic: 'im.msg.stamped', key: value.conversationId, value }, ...ackOf(value, value)];
+function emitWithAck(value: StampedMessage, now: number): Emit[] {
+  return [{ topic: 'im.msg.stamped', key: value.conversationId, value }, ...ackOf(value, value, now)];
 }
 
-function ackOf(m: CheckedMessage, s: Pick<StampedMessage, 'messageId' | 'conversationId' | 'seq' | 'stampedAt'>): Emit[] {
+function ackOf(m: CheckedMessage, s: Pick<StampedMessage, 'messageId' | 'conversationId' | 'seq' | 'stampedAt'>, now: number): Emit[] {
   if (!m.origin) return [];
   const ack: AckOutFrame = { type: 'ack', msg_id: m.clientMsgId, server_msg_id: s.messageId, conversation_id: s.conversationId, sequence_number: s.seq, timestamp: s.stampedAt };
-  return [replyTo(m.origin, m.sender, ack, m.correlationId)];
+  return [replyTo(m.origin, m.sender, ack, m.correlationId, now)];
 }

@@ -9,8 +9,6 @@ import { userPairKey } from './replies.js';
 
 export interface TypingDeps {
   presence: Presence;
-  /** Injected clock for the rate limiter (tests). */
-  now?: () => number;
 }
 
 export interface TypingConfig extends FanoutConfig {
@@ -31,7 +29,7 @@ export function typingProcessor(deps: TypingDeps, config: TypingConfig) {
   return (p: ProcessorBuilder): void => {
     const members = p.table('im.state.members');
     const relations = p.table('im.state.relations');
-    const limiter = new KeyedRateLimiter(config.perUser, deps.now);
+    const limiter = new KeyedRateLimiter(config.perUser, () => p.clock.now());
     p.stream('im.cmd.typing').process(['im.push.online'], async (r, ctx) => {
       const t = r.value;
       const drop = (outcome: string) => (typingTotal.inc({ outcome }), []);
@@ -51,7 +49,7 @@ export function typingProcessor(deps: TypingDeps, config: TypingConfig) {
       const deliveries = new GatewayDeliveries();
       for (const entries of online.values()) deliveries.addUser(entries, text, null);
       typingTotal.inc({ outcome: 'delivered' });
-      return deliveries.toEmits(t.correlationId, config);
+      return deliveries.toEmits(t.correlationId, config, p.clock.now());
     }, 'typing');
   };
 }
