@@ -141,7 +141,8 @@ export class PlatformaticKafkaLog implements LogClient {
     let n = this.partitionCache.get(topic);
     if (n === undefined) {
       const metadata = await this.withRetry(() => this.admin.metadata({ topics: [topic] })).catch((err: unknown) => {
-        throw new PlatformError('KAFKA_TOPIC_MISSING', `kafka: topic ${topic} does not exist (run provisioning)`, { cause: err });
+        const missing = protocolErrorIds(err).includes('UNKNOWN_TOPIC_OR_PARTITION') || errorMessage(err).startsWith('Unknown topic');
+        throw missing ? new PlatformError('KAFKA_TOPIC_MISSING', `kafka: topic ${topic} does not exist (run provisioning)`, { cause: err }) : err;
       });
       n = metadata.topics.get(topic)?.partitionsCount ?? 0;
       if (n === 0) throw new PlatformError('KAFKA_TOPIC_MISSING', `kafka: topic ${topic} does not exist (run provisioning)`);
@@ -534,6 +535,7 @@ class PlatformaticConsumer implements LogConsumer {
       // Another member owns it now: its records and offsets are no longer this member's business.
       this.owned.delete(key);
       this.toCommit.delete(key);
+      this.highWatermarks.delete(key);
       clearTimeout(queue.retryTimer);
       queue.records = [];
       queue.bytes = 0;
@@ -726,6 +728,8 @@ class PlatformaticConsumer implements LogConsumer {
     if (!consumer || this.stopping) return;
     this.stopping = true;
     clearTimeout(this.reopenTimer);
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     this.stream?.pause();
     // A batch waiting to be delivered again is not: it stays uncommitted for the next start.
     for (const queue of this.owned.values()) clearTimeout(queue.retryTimer);
