@@ -9,6 +9,7 @@ import { GatewayDeliveries, defaultFanoutConfig } from './push-orchestrator-fano
 import { pushOrchestrator } from './push-orchestrator.js';
 import { pushRealtime } from './push-realtime.js';
 import { directConversationId } from './replies.js';
+import { online } from './testing.js';
 
 const config = { ...defaultFanoutConfig, presenceBatchSize: 7, previewChars: 10 };
 const start = (presence: Presence) => TopologyTestDriver.start(new Topology('push-test').processor('orchestrate', pushOrchestrator({ presence }, config)));
@@ -33,10 +34,6 @@ function stamped(over: Partial<StampedMessage> & { seq: number }): StampedMessag
   };
 }
 
-async function connect(presence: Presence, userId: string, connectionId: string, gatewayId: string): Promise<void> {
-  await presence.connect({ userId, connectionId, gatewayId, deviceId: connectionId, connectedAt: 1 });
-}
-
 const frames = (pushes: OnlinePush[]) => pushes.flatMap((p) => p.deliveries.map((d) => ({ gw: p.gatewayId, ...d, frame: JSON.parse(d.frame) as Record<string, unknown> })));
 
 describe('gateway deliveries', () => {
@@ -56,17 +53,17 @@ describe('gateway deliveries', () => {
 describe('push orchestration', () => {
   it('delivers to the peer and the sender\'s other devices, and skips the sending connection (its ack comes from the stamper)', async () => {
     const presence = createMemoryPresence({ ttlMs: 60_000 });
-    await connect(presence, 'alice', 'alice-phone', 'gw-a');
-    await connect(presence, 'alice', 'alice-laptop', 'gw-b');
-    await connect(presence, 'bob', 'bob-1', 'gw-b');
-    await connect(presence, 'bob', 'bob-2', 'gw-b');
+    await online(presence, 'alice', 'alice-phone', 'gw-a');
+    await online(presence, 'alice', 'alice-laptop', 'gw-b');
+    await online(presence, 'bob', 'bob-1', 'gw-b');
+    await online(presence, 'bob', 'bob-2', 'gw-b');
     const driver = await start(presence);
     await driver.pipe('im.msg.stamped', [{ key: directConversationId('alice', 'bob'), value: stamped({ seq: 1 }) }]);
-    const online = driver.read('im.push.online');
+    const pushes = driver.read('im.push.online');
     // One push per gateway with deliveries, stamped with the engine's time.
-    expect(online).toHaveLength(1);
-    expect(online[0]!.value.createdAt).toBe(driver.clock.now());
-    const byGw = new Map(online.map((r) => [r.key, r.value]));
+    expect(pushes).toHaveLength(1);
+    expect(pushes[0]!.value.createdAt).toBe(driver.clock.now());
+    const byGw = new Map(pushes.map((r) => [r.key, r.value]));
     expect(byGw.has('gw-a')).toBe(false);
     const gwB = byGw.get('gw-b')!.deliveries;
     expect(gwB.map((d) => [d.userId, d.connectionId, d.messageId]).sort()).toEqual([['alice', 'alice-laptop', 'm-1'], ['bob', null, 'm-1']]);
@@ -76,7 +73,7 @@ describe('push orchestration', () => {
 
   it('sends an offline task for an offline peer', async () => {
     const presence = createMemoryPresence({ ttlMs: 60_000 });
-    await connect(presence, 'alice', 'alice-phone', 'gw-a');
+    await online(presence, 'alice', 'alice-phone', 'gw-a');
     const driver = await start(presence);
     await driver.pipe('im.msg.stamped', [{ key: 'd:alice:bob', value: stamped({ seq: 4 }) }]);
     const offline = driver.read('im.push.offline');
@@ -90,9 +87,9 @@ describe('push orchestration', () => {
     const presence = createMemoryPresence({ ttlMs: 60_000 });
     const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
     const member = (userId: string): MemberState => ({ groupId: 'G', userId, role: 'MEMBER', mutedUntil: 0, joinedAt: 1 });
-    await connect(presence, 'alice', 'alice-phone', 'gw-a');
+    await online(presence, 'alice', 'alice-phone', 'gw-a');
     // u0..u39 online over three gateways, u40..u49 offline
-    for (let i = 0; i < 40; i++) await connect(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
+    for (let i = 0; i < 40; i++) await online(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
     let lookups = 0;
     const counted: Presence = { ...presence, lookup: (ids) => (lookups++, presence.lookup(ids)) };
     const driver = await start(counted);
@@ -100,16 +97,16 @@ describe('push orchestration', () => {
     await driver.pipe('im.state.members', [{ key: 'OTHER|zed', value: { ...member('zed'), groupId: 'OTHER' } }]);
     const msg = stamped({ seq: 9, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' });
     await driver.pipe('im.msg.stamped', [{ key: 'g:G', value: msg }]);
-    const online = driver.read('im.push.online');
+    const pushes = driver.read('im.push.online');
     const offline = driver.read('im.push.offline');
-    expect([online.length, offline.length]).toEqual([3, 10]);
+    expect([pushes.length, offline.length]).toEqual([3, 10]);
     expect(lookups).toBe(Math.ceil(51 / config.presenceBatchSize));
-    const got = frames(online.map((r) => r.value)).filter((d) => d.frame.type === 'message');
+    const got = frames(pushes.map((r) => r.value)).filter((d) => d.frame.type === 'message');
     expect(got.map((d) => d.userId).sort()).toEqual(users.slice(0, 40).sort());
     for (const d of got) expect(d.gw).toBe(`gw-${Number(d.userId.slice(1)) % 3}`);
     expect(offline.map((r) => r.key).sort()).toEqual(users.slice(40).sort());
     // The sender's only connection sent it: nothing for gw-a (its ack is the stamper's).
-    expect(online.find((r) => r.key === 'gw-a')).toBeUndefined();
+    expect(pushes.find((r) => r.key === 'gw-a')).toBeUndefined();
   });
 
   it('the real-time worker publishes each online push to its gateway channel', async () => {

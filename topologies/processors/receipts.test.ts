@@ -7,6 +7,7 @@ import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
 import { receiptsProcessor } from './receipts.js';
+import { online } from './testing.js';
 import { typingProcessor } from './typing.js';
 
 const origin = (connectionId: string, gatewayId = 'gw-a'): Origin => ({ gatewayId, connectionId, deviceId: connectionId });
@@ -30,10 +31,6 @@ const typing = (over: Partial<TypingCommand> = {}): TypingCommand => ({
   at: 5,
   ...over,
 });
-
-async function online(presence: Presence, userId: string, connectionId: string, gatewayId: string): Promise<void> {
-  await presence.connect({ userId, connectionId, gatewayId, deviceId: connectionId, connectedAt: 1 });
-}
 
 describe('receipts and typing', () => {
   it('stores read positions monotonically, notifies the peer and the reader\'s other devices, refuses outsiders', async () => {

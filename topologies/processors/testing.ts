@@ -1,3 +1,4 @@
+import type { Presence } from '../../edge/presence/presence.js';
 import type { Origin, TopicValues } from '../../schemas/types.generated.js';
 
 /**
@@ -15,4 +16,9 @@ export function byCommand<R extends { value: { correlationId: string; clientMsgI
 /** The frames of `im.push.online` records, parsed, with the user and connection they go to. */
 export function frames(records: { value: TopicValues['im.push.online'] }[]): { userId: string; connectionId: string | null; frame: Record<string, unknown> }[] {
   return records.flatMap((r) => r.value.deliveries.map((d) => ({ userId: d.userId, connectionId: d.connectionId, frame: JSON.parse(d.frame) as Record<string, unknown> })));
+}
+
+/** A connection of `userId` on `gatewayId`, in presence as the gateway puts it when a socket opens. */
+export async function online(presence: Presence, userId: string, connectionId: string, gatewayId: string): Promise<void> {
+  await presence.connect({ userId, connectionId, gatewayId, deviceId: connectionId, connectedAt: 1 });
 }
