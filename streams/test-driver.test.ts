@@ -86,6 +86,11 @@ describe('the topology test driver', () => {
       expect(stamped.filter((r) => r.key === conv).map((r) => r.value.seq)).toEqual(stamped.filter((r) => r.key === conv).map((_, i) => i + 1));
     }
     expect(driver.read('im.dlq')).toEqual([]);
+    // One pipe at a time: a second one while the first runs is a mistake in the test, said at once.
+    const running = driver.pipe('im.cmd.send', [send('d:ann:bob', 'late')]);
+    await expect(driver.pipe('im.cmd.send', [send('d:ann:bob', 'too early')])).rejects.toThrow(/still running/);
+    await running;
+    expect(driver.read('im.cmd.send').at(-1)!.value.content).toBe('late');
   });
 
   it('joins against a table that holds every record piped before', async () => {

@@ -1,3 +1,4 @@
+import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
@@ -73,6 +74,8 @@ const MAX_BATCHES_PER_RUN = 100_000;
 const BATCH_MAX = 500;
 
 export class TopologyTestDriver {
+  private running = false;
+
   private constructor(
     private readonly app: StreamsApp,
     private readonly driverLog: DriverLog,
@@ -110,24 +113,24 @@ export class TopologyTestDriver {
   }
 
   /** Writes records to a topic (Avro-encoded, as a producer would) and runs to quiescence. */
-  async pipe<T extends TopicName>(topic: T, records: TestRecord<TopicValues[T]>[]): Promise<void> {
-    const messages = await Promise.all(
-      records.map(async (r): Promise<OutgoingMessage> => ({
-        topic,
-        key: r.key,
-        value: r.value === null ? null : await this.serde.encode(topic, r.value),
-        headers: r.headers ?? {},
-        timestamp: r.timestamp ?? this.clock.now(),
-      })),
-    );
-    await this.driverLog.write(messages);
-    await this.driverLog.deliverAll();
+  pipe<T extends TopicName>(topic: T, records: TestRecord<TopicValues[T]>[]): Promise<void> {
+    return this.run(async () => {
+      const messages = await Promise.all(
+        records.map(async (r): Promise<OutgoingMessage> => ({
+          topic,
+          key: r.key,
+          value: r.value === null ? null : await this.serde.encode(topic, r.value),
+          headers: r.headers ?? {},
+          timestamp: r.timestamp ?? this.clock.now(),
+        })),
+      );
+      await this.driverLog.write(messages);
+    });
   }
 
   /** Writes bytes as they are, e.g. a record no schema reads (a poison record), and runs to quiescence. */
-  async pipeBytes(topic: TopicName, records: { key: string | null; value: Buffer | null; headers?: Record<string, string> }[]): Promise<void> {
-    await this.driverLog.write(records.map((r) => ({ topic, key: r.key, value: r.value, headers: r.headers ?? {}, timestamp: this.clock.now() })));
-    await this.driverLog.deliverAll();
+  pipeBytes(topic: TopicName, records: { key: string | null; value: Buffer | null; headers?: Record<string, string> }[]): Promise<void> {
+    return this.run(() => this.driverLog.write(records.map((r) => ({ topic, key: r.key, value: r.value, headers: r.headers ?? {}, timestamp: this.clock.now() }))));
   }
 
   /**
@@ -160,13 +163,24 @@ export class TopologyTestDriver {
    * Every group reading `topic` reads all of it again, as after a crash before any commit, with
    * its stores as their changelogs hold them; runs to quiescence. For idempotence tests.
    */
-  async redeliver(topic: TopicName): Promise<void> {
-    this.driverLog.rewind(topic);
-    await this.driverLog.deliverAll();
+  redeliver(topic: TopicName): Promise<void> {
+    return this.run(async () => this.driverLog.rewind(topic));
   }
 
   async close(): Promise<void> {
     await this.app.stop();
+  }
+
+  /** One run at a time: two would hand the same batches over twice. */
+  private async run(write: () => Promise<void>): Promise<void> {
+    if (this.running) throw new Error('test driver: the previous pipe is still running; await it first');
+    this.running = true;
+    try {
+      await write();
+      await this.driverLog.deliverAll();
+    } finally {
+      this.running = false;
+    }
   }
 }
 
@@ -270,8 +284,8 @@ class DriverLog implements LogClient {
 
   async deleteGroups(groupIds: string[]): Promise<void> {
     const live = groupIds.filter((id) => this.members.some((m) => m.options.groupId === id));
-    if (live.length > 0) throw new Error(`consumer groups not deleted, members still running: ${live.join(', ')}`);
-    for (const id of groupIds) this.committed.delete(id);
+    for (const id of groupIds) if (!live.includes(id)) this.committed.delete(id);
+    if (live.length > 0) throw new PlatformError('LOG_GROUP_NOT_DELETED', `consumer groups not deleted: ${live.map((id) => `${id} (NON_EMPTY_GROUP)`).join(', ')}`);
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
@@ -336,6 +350,15 @@ class DriverLog implements LogClient {
 
   /** Hands every waiting record to its groups, oldest write first, until no group has any left. */
   async deliverAll(): Promise<void> {
+    await this.deliverWaiting();
+    if (this.readerFailure !== undefined) {
+      const err = this.readerFailure;
+      this.readerFailure = undefined;
+      throw err;
+    }
+  }
+
+  private async deliverWaiting(): Promise<void> {
     for (let batches = 0; ; batches++) {
       if (batches >= MAX_BATCHES_PER_RUN) throw new Error(`test driver: still delivering after ${MAX_BATCHES_PER_RUN} batches; do records keep causing records?`);
       const next = this.oldestWaiting();
@@ -344,11 +367,6 @@ class DriverLog implements LogClient {
       await member.options.eachBatch(this.batchOf(cursor, records));
       cursor.next = records[records.length - 1]!.offset + 1;
       this.committed.get(member.options.groupId)!.set(tp(cursor.topic, cursor.partition), cursor.next);
-    }
-    if (this.readerFailure !== undefined) {
-      const err = this.readerFailure;
-      this.readerFailure = undefined;
-      throw err;
     }
   }
 
