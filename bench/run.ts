@@ -20,6 +20,9 @@ import { peerScenario } from './scenarios/peer.js';
 import { imTarget } from './scenarios/target-im.js';
 import type { Target } from './scenarios/targets.js';
 import { summarize } from './summary.js';
+import { targetRows, targetsTable, type TargetInputs } from './targets-table.js';
+import type { BaselineFigures } from './scenarios/baseline.js';
+import type { RateStep } from './scenarios/direct.js';
 import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
 import { imKeys } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
@@ -34,8 +37,9 @@ import { createNamespace, dropNamespace } from './namespace.js';
  */
 const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer]
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
-  --persistence true|false (direct: false stops the writer for the steps)  --hops N (baseline: relays, 1)
-  --rates R1,R2 (250,500,1000)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
+  --persistence true|false (direct: false stops the writer for the steps)
+  --clients kafkajs,confluent,platformatic  --hops 1,2 (baseline: relays; 1 is the plan's)  --tuning '{"lingerMs":0}' (baseline: a KafkaTuning for every client)
+  --rates R1,R2 (direct 250,500,1000; baseline 1000,5000)  --baseline-rates R1,R2 (baseline, over --rates)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
@@ -191,6 +195,30 @@ function write(outputs: ScenarioOutput[], results: BenchResult[]): void {
   writeFileSync(join(resultsDir, 'latest.md'), md);
 }
 
+/**
+ * Issue 8's targets go into the direct scenario's report once every scenario has run: the
+ * pipeline/bare ratio needs the baseline, which runs after it.
+ */
+function addTargets(ctx: BenchContext, results: BenchResult[]): void {
+  const direct = ctx.earlier.get('direct');
+  if (!direct || direct.figures.failed) return;
+  const baseline = ctx.earlier.get('baseline');
+  const inputs: TargetInputs = {
+    direct: { steps: direct.figures.steps as RateStep[], persistence: direct.configuration.persistence !== false },
+    baseline: baseline && !baseline.figures.failed ? (baseline.figures as unknown as BaselineFigures) : null,
+  };
+  const table = { title: "issue 8's targets (figures of this invocation)", lines: targetsTable(inputs) };
+  direct.tables = [table, ...(direct.tables ?? [])];
+  direct.figures.targets = targetRows(inputs);
+  const result = results.find((r) => r.scenario === 'direct');
+  if (result) {
+    result.tables = direct.tables;
+    result.figures = direct.figures;
+    writeFileSync(join(resultsDir, `${runStamp}-direct.json`), JSON.stringify(result, null, 2));
+  }
+  log(`\n=== issue 8's targets ===\n${table.lines.join('\n')}`);
+}
+
 async function main(): Promise<void> {
   const sut = await startSut();
   const keys = await imKeys(sut.privateKeyPem);
@@ -266,6 +294,8 @@ async function main(): Promise<void> {
     writeFileSync(join(resultsDir, `${runStamp}-${name}.json`), JSON.stringify(result, null, 2));
     write(outputs, results);
   }
+  addTargets(ctx, results);
+  write(outputs, results);
   log(`\n=== summary (${((Date.now() - t0) / 60_000).toFixed(1)} min) ===\n${summarize(outputs)}`);
   log(`\nresults: bench/results/${runStamp}-*.json, report bench/results/${runStamp}-report.html, bench/results/latest.md`);
 }

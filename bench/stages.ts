@@ -192,6 +192,14 @@ export function stageRoad(snap: StageSnapshot, end: string): StageRoad | null {
   return { end, stages, beside, sumP50Ms: round(stages.reduce((s, r) => s + r.p50Ms, 0)), totalP50Ms: last?.totalP50Ms ?? 0, totalP99Ms: last?.totalP99Ms ?? 0 };
 }
 
+/** What the generator measured beyond the SUT's last stage (its p50 can only be lower through bucket interpolation or records of the step before). */
+function outside(clientP50: number, lastP50: number): string {
+  const rest = round(clientP50 - lastP50);
+  return rest >= 0
+    ? `; the generator measured p50 ${clientP50} ms, so ${rest} ms are outside the SUT's stages (generator, sockets, client's frame to the accept)`
+    : `; the generator measured p50 ${clientP50} ms, below the last stage's (its bucket is coarse there, or the window held records of the step before)`;
+}
+
 /** A direct step's two roads. */
 export interface StageBreakdown {
   ack: StageRoad | null;
@@ -229,7 +237,7 @@ export function stageTable(b: StageBreakdown, client: { ackP50Ms: number; delive
   ];
   const sum = (road: StageRoad | null, name: string, clientP50: number | undefined): string | null =>
     road
-      ? `${name}: increments' p50s add up to ${road.sumP50Ms} ms, the last stage is at p50 ${road.totalP50Ms} / p99 ${road.totalP99Ms} ms since the accept${clientP50 !== undefined ? `; the generator measured p50 ${clientP50} ms, so ${round(clientP50 - road.totalP50Ms)} ms are outside the SUT's stages (generator, sockets, client's frame to the accept)` : ''}`
+      ? `${name}: increments' p50s add up to ${road.sumP50Ms} ms, the last stage is at p50 ${road.totalP50Ms} / p99 ${road.totalP99Ms} ms since the accept${clientP50 === undefined ? '' : outside(clientP50, road.totalP50Ms)}`
       : null;
   const totals = [sum(b.delivery, 'recipient', client?.deliveryP50Ms), sum(b.ack, "sender's ack", client?.ackP50Ms)].filter((s): s is string => s !== null);
   return [...lines, '', ...totals.map((t) => `- ${t}`), '- percentiles of increments do not add up exactly to the percentile of the total; p50s come close, p99s do not (a record is rarely slow at every stage at once)'];

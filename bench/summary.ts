@@ -1,5 +1,5 @@
 import type { ScenarioOutput } from './context.js';
-import type { BaselineStep } from './scenarios/baseline.js';
+import type { BaselineFigures } from './scenarios/baseline.js';
 import type { ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
@@ -55,10 +55,15 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
         lines.push(`- ${flag(u.validity ?? undefined)}under ${u.rate} msg/s of 1:1 load: writer lag max ${u.lagMax ?? 'n/a'} records, ${u.lagAfterDrain} after`);
         break;
       }
-      case 'baseline':
-        for (const s of f.steps as BaselineStep[]) lines.push(`- bare Kafka ${s.rate}/s: send-to-ack p50 ${s.sendToAck.p50} ms; send-to-delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms (${s.delivered}/${s.sent})`);
-        for (const r of (f.ratios as { rate: number; p50: number; p99: number }[] | null) ?? []) lines.push(`- pipeline/baseline at ${r.rate}/s: p50 ×${r.p50}, p99 ×${r.p99}`);
+      case 'baseline': {
+        const b = f as unknown as BaselineFigures;
+        for (const r of b.runs) {
+          if (r.status !== 'measured') lines.push(`- ${r.client}, ${r.hops} hop(s): ${r.status.toUpperCase()} (${r.reason})`);
+          for (const s of r.steps) lines.push(`- ${r.client}, ${r.hops} hop(s), ${s.rate}/s: ${s.complete ? '' : 'PARTIAL '}${s.delivered}/${s.sent}; send-to-ack p50 ${s.sendToAck.p50} ms; send-to-delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms`);
+        }
+        for (const r of b.ratios ?? []) lines.push(`- pipeline/baseline (${b.platform.client}, ${b.platform.hops} hop(s)) at ${r.rate}/s: p50 ×${r.p50}, p99 ×${r.p99}`);
         break;
+      }
       case 'peer': {
         const c = f.centrifugo as { connections: ConnectionFigures; fanout: FanoutFigures[] };
         lines.push(`- ${conn(c.connections)}`);

@@ -77,6 +77,8 @@ export function sutEnv(o: SutOptions, privateKeyPem: string): Record<string, str
   return {
     IM_ENGINE: 'kafka',
     IM_KAFKA_BROKERS: process.env.IM_KAFKA_BROKERS ?? '127.0.0.1:9092',
+    // The platform's Kafka client (the baseline's pipeline/bare ratio is measured on the same one).
+    IM_KAFKA_CLIENT: process.env.IM_KAFKA_CLIENT ?? 'kafkajs',
     IM_SCHEMA_REGISTRY_URL: process.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
     IM_REDIS_URL: process.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379',
     IM_MONGO_URL: process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',

@@ -53,7 +53,7 @@ describe('bench step validity', () => {
     const bad = stepValidity({ ...ok, connections: { requested: 100, open: 50 } });
     const step = (rate: number, validity = stepValidity(ok)): RateStep => ({
       rate, seconds: 10, sent: 1000, acked: 990, delivered: 990, errors: {}, sendErrors: { RATE_LIMITED: 10 }, unanswered: 0, open: 100, connections: 100, validity,
-      achievedDeliveriesPerSec: 99, sendToAck: lat(1, 2), sendToDelivery: lat(3, 4), passes: validity.valid, cpu: {}, saturation: { saturated: false, reason: 'idle' }, persistenceLagMax: null, stages: null,
+      achievedDeliveriesPerSec: 99, sendToAck: lat(1, 2), sendToDelivery: lat(3, 4), passes: validity.valid, cpu: {}, cpuSeconds: 10, saturation: { saturated: false, reason: 'idle' }, persistenceLagMax: null, stages: null,
     });
     const figures = { steps: [step(100), step(200, bad)] };
     expect(invalidLabel(bad)).toBe('INVALID (only 50 of 100 sockets open)');

@@ -31,7 +31,9 @@ export interface RateStep {
   sendToAck: PhaseSummary['sendToAck'];
   sendToDelivery: PhaseSummary['sendToDelivery'];
   passes: boolean;
+  /** Cores used over the step by each process (CpuMeter), and the wall time they were measured over. */
   cpu: Record<string, number>;
+  cpuSeconds: number;
   saturation: { saturated: boolean; reason: string };
   persistenceLagMax: number | null;
   /** Where the step's time went: the SUT's stage increments on the sender's and the recipient's road. */
@@ -94,9 +96,11 @@ export async function runDirect(
       })();
       const stagesBefore = await scrapeStages(ctx.sut.metricsUrls);
       meter.begin();
+      const cpuFrom = performance.now();
       ctx.progress.start(label, pool);
       await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: seconds * 1000, startAt, drainMs: 10_000 } : null));
       const cpu = meter.end();
+      const cpuSeconds = Math.round((performance.now() - cpuFrom) / 10) / 100;
       ctx.progress.stop();
       sampling = false;
       await sampler;
@@ -122,6 +126,7 @@ export async function runDirect(
         sendToDelivery: s.sendToDelivery,
         passes: false,
         cpu,
+        cpuSeconds,
         saturation: saturation(cpu, cpus().length),
         persistenceLagMax: lagMax,
         stages: stages.ack || stages.delivery ? stages : null,
