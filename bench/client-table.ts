@@ -133,7 +133,7 @@ export function clientTable(runs: readonly ClientRun[], p99BoundMs: number): str
   lines.push(
     '',
     `- a bold figure wins its column among the clients at the same hops and rate that delivered everything; a PARTIAL step is shown, never averaged in nor a winner`,
-    '- CPU per 1,000 records: CPU time over the step (send and drain) per 1,000 delivered records; the client is the relay and edge processes, the broker is the Kafka process',
+    '- CPU per 1,000 records: CPU time over the step (send and drain) per 1,000 delivered records; the client is the relay and edge processes, the broker is the whole Kafka process (the idle SUT\'s consumers and any other user of the broker included), so low rates carry more of its fixed cost',
   );
   return lines;
 }
