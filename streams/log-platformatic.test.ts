@@ -79,6 +79,64 @@ describe('platformatic log', () => {
     });
   });
 
+  it('does not commit a batch whose partition moved to another member while it was in flight', async () => {
+    // The package rejoins at once on a rebalance, batches in flight or not: a's two batches are
+    // held until b has joined and taken one of the partitions.
+    await withTopics(['moved'], 2, async ([topic], group, members) => {
+      const producer = await log.producer();
+      try {
+        await producer.send([0, 1].map((partition) => ({ topic: topic!, key: `k${partition}`, value: Buffer.from('x'), headers: {}, timestamp: Date.now(), partition })));
+      } finally {
+        await producer.close();
+      }
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const held = new Set<number>();
+      const assigned = new Map<string, number[]>();
+      const a = log.consumer({
+        groupId: group,
+        topics: [topic!],
+        fromBeginning: true,
+        commit: true,
+        partitionsConcurrency: 2,
+        onAssignment: (x) => assigned.set('a', x.map((p) => p.partition)),
+        eachBatch: async (batch) => {
+          held.add(batch.partition);
+          await released;
+        },
+      });
+      // b never finishes a batch, so it commits nothing: any commit of the moved partition is a's.
+      const b = log.consumer({
+        groupId: group,
+        topics: [topic!],
+        fromBeginning: true,
+        commit: true,
+        onAssignment: (x) => assigned.set('b', x.map((p) => p.partition)),
+        eachBatch: async () => {
+          throw new Error('b holds no batch');
+        },
+      });
+      members.push(a, b);
+      try {
+        await a.start();
+        await eventually(() => held.size === 2, "a's two batches in flight");
+        await b.start();
+        await eventually(() => assigned.get('a')?.length === 1 && assigned.get('b')?.length === 1, 'the partitions split between a and b');
+        const [kept] = assigned.get('a')!;
+        const [moved] = assigned.get('b')!;
+        release();
+        // stop() commits all that a holds back, so whatever a would commit is in by then.
+        await a.stop();
+        const committed = await log.committedOffsets(group, topic!);
+        expect(committed.get(kept!)).toBe('1');
+        expect(committed.has(moved!)).toBe(false);
+      } finally {
+        // stop() waits for a's batches: a failed step must not leave them held.
+        release();
+      }
+    });
+  });
+
   it("reports the partition's high watermark with each batch, not the batch's own end", async () => {
     // maxBytesPerPartition 1: the queued records are delivered one per batch, all from one fetch.
     await withTopics(['watermark'], 1, async ([topic], group, members) => {

@@ -384,6 +384,7 @@ interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
   records: ConsumedMessage[];
+  /** Of the records waiting (not in a batch in flight): what holds the fetching back. */
   bytes: number;
   /** After the last record queued: the stream fetches again from the committed offset after a rejoin. */
   next: bigint | undefined;
@@ -586,13 +587,24 @@ class PlatformaticConsumer implements LogConsumer {
     };
     queue.records.push(record);
     queue.bytes += recordBytes(record);
-    // A partition whose processing lags holds the fetching back, as kafkajs does, so no queue
-    // grows past a fetch's worth of records.
-    if (queue.bytes > this.maxBytesPerPartition && !this.paused) {
-      this.paused = true;
-      this.stream?.pause();
-    }
     this.schedule(queue);
+  }
+
+  /**
+   * A partition whose processing lags holds the fetching back, as with kafkajs: a partition keeps
+   * at most a batch in flight and about a fetch's worth waiting. Decided once a fetch's records
+   * are all queued and the batches that could start have, so one slow partition does not strand
+   * the others' records of the same fetch in the stream.
+   */
+  private pauseIfFull(): void {
+    if (this.paused || this.stopping || this.killed) return;
+    for (const queue of this.owned.values()) {
+      if (queue.bytes > this.maxBytesPerPartition) {
+        this.paused = true;
+        this.stream?.pause();
+        return;
+      }
+    }
   }
 
   private resumeIfDrained(): void {
@@ -614,6 +626,7 @@ class PlatformaticConsumer implements LogConsumer {
     queueMicrotask(() => {
       this.pumpScheduled = false;
       this.pump();
+      this.pauseIfFull();
     });
   }
 
@@ -634,6 +647,7 @@ class PlatformaticConsumer implements LogConsumer {
     let count = 0;
     let bytes = 0;
     while (count < queue.records.length && (count === 0 || bytes + recordBytes(queue.records[count]!) <= this.maxBytesPerPartition)) bytes += recordBytes(queue.records[count++]!);
+    queue.bytes -= bytes;
     const messages = queue.records.slice(0, count);
     const next = BigInt(messages[messages.length - 1]!.offset) + 1n;
     const highWatermark = this.highWatermarks.get(queue.key) ?? next;
@@ -646,9 +660,9 @@ class PlatformaticConsumer implements LogConsumer {
       this.batchesInFlight--;
     }
     const stillOwned = this.owned.get(queue.key) === queue;
+    if (failure !== undefined) queue.bytes += bytes;
     if (failure === undefined) {
       queue.records.splice(0, count);
-      queue.bytes -= bytes;
       queue.failures = 0;
       queue.busy = false;
       if (stillOwned && this.options.commit && !this.killed) this.markProcessed(queue, next);
