@@ -78,6 +78,24 @@ export function logContractCases(name: string, open: () => Promise<LogClient>): 
       expect(await log.endOffsets(topic)).toEqual(new Map([0, 1, 2].map((p) => [p, String(expected.get(p)?.length ?? 0)])));
     });
 
+    it('gives each group its own copy of a record: headers one consumer adds are not seen by another', async () => {
+      const r = resources();
+      const topic = await r.topic('headers', 1);
+      await (await r.producer()).send([{ topic, key: 'k', value: Buffer.from('v'), headers: { origin: 'producer' }, timestamp: Date.now() }]);
+      const first = collector();
+      await r
+        .member(r.group('stamps'), topic, async (batch) => {
+          for (const m of batch.messages) m.headers['stamped-by'] = 'first';
+          await first.eachBatch(batch);
+        }, { commit: false })
+        .start();
+      await eventually(() => first.count() === 1, 'the first group read the record');
+      const second = collector();
+      await r.member(r.group('reads'), topic, second.eachBatch, { commit: false }).start();
+      await eventually(() => second.count() === 1, 'the second group read the record');
+      expect(second.all()[0]!.headers).toEqual({ origin: 'producer' });
+    });
+
     it('splits partitions among group members and hands them over when a member stops', async () => {
       const r = resources();
       const topic = await r.topic('split', 4);

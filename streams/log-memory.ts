@@ -140,7 +140,7 @@ export class MemoryLog implements LogClient {
     const partition = m.partition ?? partitionFor(m.key, parts.length);
     const target = parts[partition];
     if (!target) throw new Error(`memory log: ${m.topic} has no partition ${partition}`);
-    target.records.push({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp, offset: target.records.length });
+    target.records.push({ key: m.key, value: m.value, headers: { ...m.headers }, timestamp: m.timestamp, offset: target.records.length });
     this.events.emit('data');
   }
 
@@ -267,7 +267,9 @@ class MemoryConsumer implements LogConsumer {
     const batch = {
       topic: topicOf(p),
       partition: partitionNumber(p),
-      messages: slice.map(({ offset, ...m }) => ({ ...m, offset: String(offset) })),
+      // Each delivery gets its own headers, as each Kafka fetch decodes its own: a consumer that
+      // adds headers must not change what other groups (or a redelivery) read.
+      messages: slice.map(({ offset, headers, ...m }) => ({ ...m, headers: { ...headers }, offset: String(offset) })),
       highWatermark: String(records.length),
     };
     try {
