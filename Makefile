@@ -5,12 +5,13 @@ NPM_STAMP := node_modules/.install-stamp
 export IM_REDIS_URL_TEST ?= redis://127.0.0.1:6379
 export IM_MONGO_URL_TEST ?= mongodb://127.0.0.1:27017
 
-.PHONY: help install run up down status provision test test-unit typecheck schemas topology bench clean
+.PHONY: help install run up down status prometheus provision test test-unit typecheck schemas topology bench clean
 
 help:
 	@echo "make run        the whole platform in one process (embedded in-memory engine)"
 	@echo "make test       install + start the real stack, provision, run the whole suite"
 	@echo "make up|down|status   the local real stack (ops/stack)"
+	@echo "make prometheus the stack's Prometheus on :9090 (alerts.yml, scraping :8080 and :9464)"
 	@echo "make provision  topics and schemas on the real stack"
 	@echo "make topology   print the topology and write docs/topology.mmd"
 	@echo "make bench      benchmarks, results under bench/results/"
@@ -37,6 +38,10 @@ down:
 
 status:
 	bash ops/stack/status.sh
+
+# Not part of `up`: tests start their own Prometheus against the processes they start.
+prometheus:
+	bash ops/stack/up.sh prometheus
 
 provision: install up
 	npx tsx ops/bin/provision.ts

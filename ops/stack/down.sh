@@ -13,7 +13,7 @@ case "${1:-}" in
 esac
 
 declare -A pids=()
-for svc in "${SERVICES[@]}"; do
+for svc in "${SERVICES[@]}" "${OPTIONAL_SERVICES[@]}"; do
   if pid=$(running_pid "$svc"); then
     log "stopping $svc (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
@@ -33,11 +33,11 @@ for svc in "${!pids[@]}"; do
   log "$svc did not exit after SIGTERM, sending SIGKILL"
   kill -KILL "${pids[$svc]}" 2>/dev/null || true
 done
-for svc in "${SERVICES[@]}"; do rm -f "$(pid_file "$svc")"; done
+for svc in "${SERVICES[@]}" "${OPTIONAL_SERVICES[@]}"; do rm -f "$(pid_file "$svc")"; done
 
 if $wipe; then
   log "wiping the run data under $STACK_RUN"
-  for svc in "${SERVICES[@]}"; do
+  for svc in "${SERVICES[@]}" "${OPTIONAL_SERVICES[@]}"; do
     rm -rf "${STACK_RUN:?}/$svc" "$(log_file "$svc")" "$(log_file "$svc").prev"
   done
   rm -rf "${PG_DATA:?}"

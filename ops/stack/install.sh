@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Kafka, Apicurio Registry, FerretDB and Redis into the cache. Idempotent: every step
+# Installs Kafka, Apicurio Registry, FerretDB, Redis and Prometheus into the cache. Idempotent: every step
 # is skipped when its result is already there, so a second run takes seconds.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -80,14 +80,33 @@ install_ferretdb() {
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
 }
 
+install_prometheus() {
+  # The version a binary prints is the one it was stamped with below, so a changed pin rebuilds.
+  if [[ "$("$PROMETHEUS_BIN" --version 2>/dev/null)" == *"version $PROMETHEUS_VERSION "* &&
+    "$("$PROMTOOL_BIN" --version 2>/dev/null)" == *"version $PROMETHEUS_VERSION "* ]]; then return; fi
+  local major minor patch module
+  IFS=. read -r major minor patch <<<"$PROMETHEUS_VERSION"
+  module="v0.$major$(printf %02d "$minor").$patch"
+  log "building Prometheus $PROMETHEUS_VERSION and promtool (go install, module $module; minutes)"
+  # remove_all_sd leaves out the service discoveries for clouds and orchestrators and their SDKs
+  # (static and file targets remain, all the stack uses). The web UI's assets are not in the
+  # module, so UI pages answer 500; the HTTP API, scraping and rule evaluation work without them.
+  # Niced: the machine's two cores are shared with whatever else runs.
+  mkdir -p "$STACK_CACHE/bin"
+  GOBIN="$STACK_CACHE/bin" CGO_ENABLED=0 nice -n 19 go install -trimpath -tags remove_all_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+    "github.com/prometheus/prometheus/cmd/prometheus@$module" "github.com/prometheus/prometheus/cmd/promtool@$module"
+}
+
 what="${1:-all}"
 case "$what" in
   redis) install_redis ;;
   kafka) install_kafka ;;
   registry) install_apicurio; install_java21 ;;
   mongo) install_postgres; install_ferretdb ;;
-  all) install_redis; install_postgres; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb ;;
+  all) install_redis; install_postgres; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb; install_prometheus ;;
   chromium) install_chromium ;;
+  prometheus) install_prometheus ;;
   postgres) install_postgres ;;
-  *) echo "usage: install.sh [all|redis|postgres|kafka|registry|mongo|chromium]" >&2; exit 2 ;;
+  *) echo "usage: install.sh [all|redis|postgres|kafka|registry|mongo|chromium|prometheus]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 SERVICES=(redis postgres mongo kafka registry)
+# Started only when asked for (up.sh prometheus): tests and fault runs start their own, with their
+# own targets; down.sh stops it with the rest.
+OPTIONAL_SERVICES=(prometheus)
 
 pid_file() { echo "$STACK_RUN/$1.pid"; }
 log_file() { echo "$STACK_RUN/$1.log"; }
@@ -22,6 +25,7 @@ address() {
     mongo) echo "mongodb://127.0.0.1:$MONGO_PORT" ;;
     kafka) echo "127.0.0.1:$KAFKA_PORT" ;;
     registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
+    prometheus) echo "http://127.0.0.1:$PROMETHEUS_PORT" ;;
   esac
 }
 
@@ -38,5 +42,7 @@ healthy() {
     kafka) port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$(log_file kafka)" 2>/dev/null ;;
     registry) [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
       "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects")" = 200 ] ;;
+    # Ready: TSDB open, rules loaded.
+    prometheus) curl -sf -o /dev/null --max-time 3 "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" ;;
   esac
 }

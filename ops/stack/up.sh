@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local real-service stack on 127.0.0.1: up.sh [all|kafka|registry|mongo|redis]
+# Starts the local real-service stack on 127.0.0.1: up.sh [all|kafka|registry|mongo|redis|prometheus]
+# (all is every service but Prometheus, which starts only when named).
 # Installs first (cached), skips services that are already healthy, waits for health.
 # Data lives under $STACK_RUN/<service>, logs in $STACK_RUN/<service>.log, pids in $STACK_RUN/<service>.pid.
 set -euo pipefail
@@ -11,7 +12,8 @@ case "$what" in
   all) targets=("${SERVICES[@]}") ;;
   redis | kafka | registry | postgres) targets=("$what") ;;
   mongo) targets=(postgres mongo) ;;
-  *) echo "usage: up.sh [all|kafka|registry|mongo|postgres|redis]" >&2; exit 2 ;;
+  prometheus) targets=(prometheus) ;;
+  *) echo "usage: up.sh [all|kafka|registry|mongo|postgres|redis|prometheus]" >&2; exit 2 ;;
 esac
 
 # Runs "$@" detached: its own session (survives this shell and its process group), cwd
@@ -120,9 +122,18 @@ start_registry() {
     -jar "$jar"
 }
 
-timeout_for() { case "$1" in redis) echo 10 ;; postgres) echo 30 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; esac; }
+# Scrapes the processes at their default ports (ops/prometheus/prometheus.yml: the gateway or
+# `make run` on 8080, processors on 9464) and evaluates the alerts every second. The TSDB lives
+# under the run dir and is kept a day.
+start_prometheus() {
+  launch prometheus "$PROMETHEUS_BIN" --config.file="$(cd "$here/../prometheus" && pwd)/prometheus.yml" \
+    --storage.tsdb.path="$STACK_RUN/prometheus/data" --storage.tsdb.retention.time=1d \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --log.level=warn
+}
 
-report() { printf '%-8s up at %-45s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")"; }
+timeout_for() { case "$1" in redis) echo 10 ;; postgres) echo 30 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; prometheus) echo 20 ;; esac; }
+
+report() { printf '%-10s up at %-45s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")"; }
 
 fail() {
   log "$1 failed to start: $2; last lines of $(log_file "$1"):"
