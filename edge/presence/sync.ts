@@ -8,7 +8,8 @@ export const presenceMetrics = {
   removed: counter('im_presence_entries_removed_total', 'Presence entries removed because the gateway no longer had their connection (a predecessor\'s, or a missed disconnect)', []),
 };
 
-export type SyncTrigger = 'start' | 'heartbeat' | 'reconnect';
+export const SYNC_TRIGGERS = ['start', 'heartbeat', 'reconnect'] as const;
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 
 export interface PresenceSyncOptions {
   presence: Presence;
@@ -35,6 +36,9 @@ export interface PresenceSync {
  * the latest) instead of staying empty while every socket is open. One log line per rebuild.
  */
 export function createPresenceSync(o: PresenceSyncOptions): PresenceSync {
+  // Exported at 0 before any rebuild: a series first scraped at 1 shows Prometheus no increase,
+  // and ImPresenceRebuilt would miss the first (often the only) rebuild after a Redis restart.
+  for (const trigger of SYNC_TRIGGERS) presenceMetrics.rebuilds.inc({ trigger }, 0);
   let running: Promise<HeartbeatResult> | null = null;
   let queued: Promise<HeartbeatResult> | null = null;
   let timer: NodeJS.Timeout | null = null;
