@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registry } from '../core/metrics.js';
 import { eventually } from '../streams/testing.js';
 import { freePort } from './chaos-processes.js';
+import { redisAnswers, startPrivateRedis } from './private-redis.js';
 import { sendMsg, startPlatform, type Platform } from './harness.js';
 
 /**
@@ -12,23 +12,6 @@ import { sendMsg, startPlatform, type Platform } from './harness.js';
  * once Redis is back, and deliver live again, with no reconnect by the clients. A Redis of the
  * test's own (same binary as the stack's), so killing it disturbs nothing else.
  */
-function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 async function readyz(p: Platform): Promise<{ status: number; failing: string[] }> {
   const res = await fetch(`${p.baseUrl}/readyz`);
   return { status: res.status, failing: ((await res.json()) as { failing: string[] }).failing };
@@ -50,7 +33,7 @@ describe('Redis restarted under a running platform', () => {
   it('turns /readyz red while Redis is gone, rebuilds presence when it is back, and delivers live again', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
-    redis = startRedis(port);
+    redis = startPrivateRedis(port);
     await eventually(() => redisAnswers(url), 'private Redis up', 10_000);
     p = await startPlatform('kafka', { IM_REDIS_URL: url, IM_REQUIRE_FRIENDSHIP: 'false', IM_HEALTH_INTERVAL_MS: '200', IM_HEALTH_TIMEOUT_MS: '500' });
     const [ann, ben] = [await p.user('ann'), await p.user('ben')];
@@ -66,7 +49,7 @@ describe('Redis restarted under a running platform', () => {
       return r.status === 503 && r.failing.includes('redis');
     }, '/readyz red, naming redis', 10_000);
 
-    redis = startRedis(port); // empty: presence and subscriptions are gone
+    redis = startPrivateRedis(port); // empty: presence and subscriptions are gone
     await eventually(async () => (await readyz(p!)).status === 200, '/readyz green again', 20_000);
     await eventually(async () => (await rebuilds()) > rebuiltBefore, 'presence rebuilt from the open sockets', 20_000);
 

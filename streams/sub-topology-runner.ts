@@ -89,6 +89,9 @@ export class SubTopologyRunner {
     this.stages = { consumed: `${task}:consumed`, sent: `${task}:sent`, acked: `${task}:acked`, effects: `${task}:effects` };
     const effects = new Set([...plan.afterProduce.values()].flat());
     for (const name of new Set([...plan.processors, ...effects])) this.memberStages.set(name, { in: `${name}:in`, processed: `${name}:processed`, done: `${name}:done`, effect: effects.has(name) });
+    // Exported at 0 from the start: a series first scraped at 1 shows Prometheus no increase,
+    // and ImDeadLetters would miss a processor's first dead letter.
+    for (const name of this.memberStages.keys()) for (const topic of this.def(name).sources.keys()) runtimeMetrics.deadLetters.inc({ processor: name, topic }, 0);
   }
 
   get groupId(): string {
