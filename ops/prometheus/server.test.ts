@@ -108,5 +108,5 @@ describe('a real Prometheus scraping a gateway process', () => {
     // Redis answered again well within ImDependencyDown's minute: it leaves without firing.
     await prom.waitFor('ImDependencyDown gone', async () => (find(await prom.alerts(), 'ImDependencyDown', { instance: target }) ? undefined : true), 30_000);
     expect(ws.readyState).toBe(WebSocket.OPEN);
-  }, 120_000);
+  }, 180_000);
 });
