@@ -97,6 +97,75 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('group delivery follows membership: join then receive, kick and leave then not, a reconnect to another gateway receives there and syncs the gap, disband', async () => {
+      const [owner, stay, kicked, leaver, joiner] = [await p.user('gown'), await p.user('stay'), await p.user('kicked'), await p.user('leaver'), await p.user('joiner')];
+      const groupId = await createGroup(p, owner, [stay, kicked, leaver]);
+      const conversation = `g:${groupId}`;
+      const [o, s, k, l, j] = [await owner.connect(), await stay.connect(), await kicked.connect(), await leaver.connect(), await joiner.connect()];
+      const notice = (event: string) => (f: Frame) => f.type === 'message' && f.conversation_id === conversation && f.content_type === `system/${event}`;
+      const text = (content: string) => (f: Frame) => f.type === 'message' && f.conversation_id === conversation && f.content === content;
+      /** Everything the gateway wrote to `c` before this is in: a heartbeat answer comes after it on the socket. */
+      const drained = async (c: TestClient) => {
+        c.send({ type: 'heartbeat' });
+        await c.nextOfType('heartbeat', 20_000);
+      };
+      o.send(sendMsg(groupId, 'warm-up', 'group', 'mem-warm'));
+      for (const c of [s, k, l]) await c.next(text('warm-up'), 30_000);
+
+      // Join: the joiner gets the notice of their own join, then every message.
+      expect((await p.http('POST', `/v1/groups/${groupId}/members`, { token: owner.token, body: { user_ids: [joiner.id] } })).status).toBe(202);
+      await j.next(notice('members_added'), 30_000);
+      o.send(sendMsg(groupId, 'after-join', 'group', 'mem-join'));
+      for (const c of [s, k, l, j]) await c.next(text('after-join'), 30_000);
+
+      // Kick: the kicked member gets neither the notice nor anything after it.
+      expect((await p.http('DELETE', `/v1/groups/${groupId}/members/${kicked.id}`, { token: owner.token })).status).toBe(202);
+      await s.next(notice('members_removed'), 30_000);
+      o.send(sendMsg(groupId, 'after-kick', 'group', 'mem-kick'));
+      for (const c of [s, l, j]) await c.next(text('after-kick'), 30_000);
+      await drained(k);
+      expect(k.frames.filter((f) => notice('members_removed')(f) || text('after-kick')(f))).toEqual([]);
+
+      // Leave: the leaver's own device gets the notice of their leave, nothing after it.
+      expect((await p.http('POST', `/v1/groups/${groupId}/leave`, { token: leaver.token })).status).toBe(202);
+      await s.next(notice('member_left'), 30_000);
+      await l.next(notice('member_left'), 30_000);
+      o.send(sendMsg(groupId, 'after-leave', 'group', 'mem-leave'));
+      for (const c of [s, j]) await c.next(text('after-leave'), 30_000);
+      await drained(l);
+      expect(l.frames.filter(text('after-leave'))).toEqual([]);
+
+      // Reconnect to another gateway: what was sent in between comes by sync, the rest live there.
+      j.close();
+      await j.waitClosed();
+      o.send(sendMsg(groupId, 'while-away', 'group', 'mem-away'));
+      await s.next(text('while-away'), 30_000);
+      const other = await p.anotherGateway();
+      const j2 = await joiner.connect('web', other.wsUrl);
+      await drained(j2);
+      o.send(sendMsg(groupId, 'after-reconnect', 'group', 'mem-back'));
+      const live = await j2.next(text('after-reconnect'), 30_000);
+      // The gap by sync, once the writer has stored it.
+      let synced: Frame[] = [];
+      await eventually(async () => {
+        j2.send({ type: 'sync', conversation_id: conversation, after_seq: 0, limit: 100 });
+        const page = await j2.next((f) => f.type === 'sync_result' && f.conversation_id === conversation, 20_000);
+        synced = (page.messages as Frame[]).filter((f) => f.content_type === 'text');
+        return synced.some((f) => f.content === 'while-away');
+      }, 'the message sent while away in a sync', 30_000);
+      expect(synced.map((f) => f.content).slice(0, 5)).toEqual(['warm-up', 'after-join', 'after-kick', 'after-leave', 'while-away']);
+      expect(Number(live.sequence_number)).toBeGreaterThan(Number(synced[4]!.sequence_number));
+
+      // Disband: the notice reaches the members on both gateways, then the conversation is gone from routing.
+      expect((await p.http('DELETE', `/v1/groups/${groupId}`, { token: owner.token })).status).toBe(202);
+      await j2.next(notice('group_disbanded'), 30_000);
+      await s.next(notice('group_disbanded'), 30_000);
+      await eventually(async () => !((await p.infra.presence.conversationsOf(stay.id, 'e2e-probe')) ?? [conversation]).includes(conversation), 'the disbanded group forgotten by routing', 20_000);
+      o.send(sendMsg(groupId, 'after-disband', 'group', 'mem-gone'));
+      expect(await o.next((f) => f.type === 'error' && f.msg_id === 'mem-gone', 20_000)).toMatchObject({ error_code: 'GROUP_DISBANDED' });
+      await other.stop();
+    });
+
     it('refuses non-members and muted members with their codes', async () => {
       const [owner, muted, outsider] = [await p.user('gowner'), await p.user('muted'), await p.user('outsider')];
       const groupId = await createGroup(p, owner, [muted]);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig, type PlatformConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { TestClient, type Frame } from '../edge/gateway/testing.js';
+import { createGateway } from '../edge/gateway/gateway.js';
 import { connectInfrastructure, startEdge, startPipeline, type Infrastructure } from '../ops/platform.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
 import { collect, eventually } from '../streams/testing.js';
@@ -21,6 +22,8 @@ export interface Platform {
   wsUrl: string;
   http<T = Record<string, unknown>>(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: T }>;
   user(name: string): Promise<User>;
+  /** One more gateway on the same infrastructure (its own id and port), as a second gateway process would be. */
+  anotherGateway(): Promise<{ wsUrl: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -28,8 +31,8 @@ export interface User {
   id: string;
   name: string;
   token: string;
-  /** A WebSocket connection that acks every `message` frame it gets, as a client must. */
-  connect(device?: string): Promise<TestClient>;
+  /** A WebSocket connection that acks every `message` frame it gets, as a client must (to `wsUrl`, the platform's gateway by default). */
+  connect(device?: string, wsUrl?: string): Promise<TestClient>;
 }
 
 export async function startPlatform(engine: Engine, env: Record<string, string> = {}): Promise<Platform> {
@@ -82,9 +85,9 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
       id: login.body.user_id,
       name,
       token,
-      connect: async (device = 'web') => {
+      connect: async (device = 'web', url = wsUrl) => {
         const loginDevice = await http<{ access_token: string }>('POST', '/v1/auth/login', { body: { username, password: 'correct horse battery', device_id: device } });
-        const client = await TestClient.connect(`${wsUrl}?token=${loginDevice.body.access_token}`);
+        const client = await TestClient.connect(`${url}?token=${loginDevice.body.access_token}`);
         client.ws.on('message', (data) => {
           const f = JSON.parse(String(data)) as Frame;
           if (f.type === 'message') client.send({ type: 'ack', msg_id: f.msg_id });
@@ -95,10 +98,20 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
     };
   };
 
+  const extraGateways: { stop(): Promise<void> }[] = [];
+  const anotherGateway: Platform['anotherGateway'] = async () => {
+    const edgeConfig = { ...config.edge, gatewayId: `${config.edge.gatewayId}-${extraGateways.length + 2}`, port: 0 };
+    const gateway = createGateway({ log: infra.log, serde: infra.serde, presence: infra.presence, pushBus: infra.pushBus, verifier: edge.auth.verifier, routes: [], logger }, edgeConfig);
+    const { port } = await gateway.start();
+    extraGateways.push(gateway);
+    return { wsUrl: `ws://127.0.0.1:${port}/ws`, stop: () => gateway.stop() };
+  };
+
   return {
-    config, infra, baseUrl, wsUrl, http, user,
+    config, infra, baseUrl, wsUrl, http, user, anotherGateway,
     stop: async () => {
       for (const c of clients) c.close();
+      for (const g of extraGateways) await g.stop();
       await edge.stop();
       await pipeline.stop();
       if (infra.db) await infra.db.dropDatabase().catch(() => {});

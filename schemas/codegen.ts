@@ -31,6 +31,16 @@ function tsType(t: Json): string {
   throw new Error(`unsupported Avro type ${JSON.stringify(t)}`);
 }
 
+/**
+ * A field added to a schema already in use, marked `"omittable": true` beside its default:
+ * optional in TypeScript, so writers that predate it need not change (avsc writes the default),
+ * while every decoded record has it.
+ */
+function omittable(f: { omittable?: boolean; default?: unknown }): boolean {
+  if (f.omittable === true && f.default === undefined) throw new Error('an omittable field needs a default');
+  return f.omittable === true;
+}
+
 const wrap = (s: string): string => (s.includes('|') ? `(${s})` : s);
 const docLine = (doc: Json | undefined, indent: string): string => (typeof doc === 'string' ? `${indent}/** ${doc} */\n` : '');
 
@@ -43,7 +53,7 @@ export function generate(): string {
       out += `export type ${short} = ${(def.symbols as string[]).map((s) => `'${s}'`).join(' | ')};\n\n`;
     } else if (def.type === 'record') {
       out += `export interface ${short} {\n`;
-      for (const f of def.fields as { name: string; type: Json; doc?: string }[]) out += docLine(f.doc, '  ') + `  ${f.name}: ${tsType(f.type)};\n`;
+      for (const f of def.fields as { name: string; type: Json; doc?: string; omittable?: boolean }[]) out += docLine(f.doc, '  ') + `  ${f.name}${omittable(f) ? '?' : ''}: ${tsType(f.type)};\n`;
       out += '}\n\n';
     }
   }

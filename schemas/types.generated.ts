@@ -17,6 +17,22 @@ export interface CheckedMessage {
   receivedAt: number;
 }
 
+export interface ConversationOp {
+  kind: ConversationOpKind;
+  conversationId: string;
+  /** SUBSCRIBE/UNSUBSCRIBE: whose connections. */
+  userId: null | string;
+  /** PUBLISH: set when every recipient must ack the frame. */
+  messageId: null | string;
+  /** PUBLISH: the connection the message came from, which gets its ack instead. */
+  exceptConnectionId: null | string;
+  /** PUBLISH: the server frame's JSON text, once for every subscriber here. */
+  frame: null | string;
+}
+
+/** SUBSCRIBE/UNSUBSCRIBE: a member's connections here join or leave the topic. PUBLISH: the frame to every subscriber here. CLOSE: every subscriber here leaves (the group is gone). */
+export type ConversationOpKind = 'SUBSCRIBE' | 'UNSUBSCRIBE' | 'PUBLISH' | 'CLOSE';
+
 /** A record a processor gave up on, with the reason and where it came from. */
 export interface DeadLetter {
   processor: string;
@@ -143,6 +159,8 @@ export interface OnlinePush {
   correlationId: string;
   createdAt: number;
   deliveries: Delivery[];
+  /** Group delivery through the gateway's conversation topics (one per conversation, its members' connections subscribed), applied in order after the deliveries. */
+  conversationOps?: ConversationOp[];
 }
 
 /** The edge connection a frame came from; replies go back to it. */

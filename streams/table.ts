@@ -27,6 +27,10 @@ export class KeyValueState<V> implements TableView<V> {
     for (const key of this.index.get(prefix) ?? []) yield [key, this.map.get(key)!];
   }
 
+  entries(): IterableIterator<[string, V]> {
+    return this.map.entries();
+  }
+
   apply(key: string, value: V | null): void {
     const bar = key.indexOf('|');
     const prefix = bar >= 0 ? key.slice(0, bar) : null;
@@ -142,6 +146,11 @@ export class StagedStore<V> implements StoreView<V> {
 
   withPrefix(prefix: string): IterableIterator<[string, V]> {
     return this.state.withPrefix(prefix);
+  }
+
+  /** The committed entries (this attempt's writes are not among them). */
+  entries(): IterableIterator<[string, V]> {
+    return this.state.entries();
   }
 
   put(key: string, value: V | null): void {

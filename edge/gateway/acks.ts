@@ -4,8 +4,10 @@ import type { MessageFrame } from '../protocol/frames.js';
 interface PendingAck {
   deadline: number;
   correlationId: string;
-  /** The pushed message frame's JSON; parsed only if the ack never comes. */
+  /** The pushed message frame's JSON; parsed only if an ack never comes. */
   frame: string;
+  /** Users it was written to who have not acked it yet. */
+  users: Set<string>;
 }
 
 const PREVIEW_CHARS = 100;
@@ -32,39 +34,52 @@ export function offlineTaskFor(userId: string, messageId: string, correlationId:
 }
 
 /**
- * Messages pushed to a user and not yet acked, keyed by user and message: an ack from any of
- * the user's devices settles it (the user has it). One timeout for all, so the Map's insertion
- * order is deadline order and a sweep only looks at its head; no timer per message.
+ * Messages pushed and not yet acked, by message: the users it was written to who owe an ack
+ * (an ack from any of a user's devices settles it for that user). One entry per message, however
+ * many members a group publish reached here. One timeout for all, so the Map's insertion order
+ * is deadline order and a sweep only looks at its head; no timer per message.
  */
 export class AckTracker {
   private readonly pending = new Map<string, PendingAck>();
 
   constructor(private readonly timeoutMs: number) {}
 
+  /** Acks owed, over all messages. */
   get size(): number {
-    return this.pending.size;
+    let n = 0;
+    for (const p of this.pending.values()) n += p.users.size;
+    return n;
   }
 
   expect(userId: string, messageId: string, correlationId: string, frame: string, now = Date.now()): void {
-    const key = `${userId}\u0000${messageId}`;
-    // A re-push of the same message restarts its clock.
-    this.pending.delete(key);
-    this.pending.set(key, { deadline: now + this.timeoutMs, correlationId, frame });
+    this.expectAll([userId], messageId, correlationId, frame, now);
+  }
+
+  /** `users` owe an ack of the message. A re-push of a message restarts its clock. */
+  expectAll(users: Iterable<string>, messageId: string, correlationId: string, frame: string, now = Date.now()): void {
+    const prior = this.pending.get(messageId);
+    this.pending.delete(messageId);
+    const entry: PendingAck = prior ?? { deadline: 0, correlationId, frame, users: new Set() };
+    entry.deadline = now + this.timeoutMs;
+    for (const u of users) entry.users.add(u);
+    if (entry.users.size > 0) this.pending.set(messageId, entry);
   }
 
   /** True when the ack settled a pending message. */
   ack(userId: string, messageId: string): boolean {
-    return this.pending.delete(`${userId}\u0000${messageId}`);
+    const entry = this.pending.get(messageId);
+    if (!entry?.users.delete(userId)) return false;
+    if (entry.users.size === 0) this.pending.delete(messageId);
+    return true;
   }
 
   /** Removes and returns the expired ones (all of them with `all`, at shutdown) as offline tasks. */
   expire(now = Date.now(), all = false): OfflinePushTask[] {
     const out: OfflinePushTask[] = [];
-    for (const [key, p] of this.pending) {
+    for (const [messageId, p] of this.pending) {
       if (!all && p.deadline > now) break;
-      this.pending.delete(key);
-      const [userId = '', messageId = ''] = key.split('\u0000');
-      out.push(offlineTaskFor(userId, messageId, p.correlationId, p.frame, 'ACK_TIMEOUT'));
+      this.pending.delete(messageId);
+      for (const userId of p.users) out.push(offlineTaskFor(userId, messageId, p.correlationId, p.frame, 'ACK_TIMEOUT'));
     }
     return out;
   }

@@ -3,6 +3,7 @@ import type { OnlinePush } from '../../schemas/types.generated.js';
 import type { PushTrace } from '../delivery/push-bus.js';
 import { AckTracker, offlineTaskFor } from './acks.js';
 import { writeFrame, type Conn, type Connections, type WriteResult } from './connections.js';
+import type { ConversationTopics } from './conversation-topics.js';
 import type { Upstream } from './ingress.js';
 import { gatewayMetrics as m } from './metrics.js';
 
@@ -30,12 +31,14 @@ function corkedWrite(ws: Conn, frame: string, type: string, bound: number): Writ
  * Writes a push's deliveries to local connections: the named connection, or every connection
  * of the user here. A delivery with a message id must be acked in time; one that reached no
  * connection is reported at once (OFFLINE, or BACKPRESSURE when the client was too slow).
+ * Then its conversation ops (group messages: one publish per conversation topic), in order.
  */
-export function deliver(push: OnlinePush, conns: Connections, acks: AckTracker, upstream: Upstream, bound: number, trace: PushTrace | null = null): void {
+export function deliver(push: OnlinePush, conns: Connections, acks: AckTracker, upstream: Upstream, bound: number, trace: PushTrace | null = null, topics: ConversationTopics | null = null): void {
   const latency = (Date.now() - push.createdAt) / 1000;
   // Where the push's message was: the publish and the read off the bus, named by frame type
   // since a sender's ack and a recipient's message take different roads to the bus.
-  const around = trace ? stagesOf(typeOf(push.deliveries[0]?.frame ?? '')) : null;
+  const firstFrame = push.deliveries[0]?.frame ?? push.conversationOps?.find((op) => op.frame)?.frame ?? '';
+  const around = trace ? stagesOf(typeOf(firstFrame)) : null;
   if (trace && around) {
     observeStage(around.published, trace.via, trace.viaAt, trace.acceptedAt, trace.publishedAt);
     observeStage(around.received, around.published, trace.publishedAt, trace.acceptedAt, trace.receivedAt);
@@ -56,4 +59,8 @@ export function deliver(push: OnlinePush, conns: Connections, acks: AckTracker, 
     if (written > 0) acks.expect(d.userId, d.messageId, push.correlationId, d.frame);
     else upstream.offline(offlineTaskFor(d.userId, d.messageId, push.correlationId, d.frame, slow ? 'BACKPRESSURE' : 'OFFLINE'));
   }
+  if (!topics || !push.conversationOps?.length) return;
+  if (topics.apply(push) === 0) return;
+  m.deliveryLatency.observe(latency);
+  if (trace && around) observeStage(around.written, around.received, trace.receivedAt, trace.acceptedAt, Date.now());
 }

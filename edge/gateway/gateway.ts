@@ -11,6 +11,7 @@ import { CloseCodes, type ErrorCode } from '../protocol/codes.js';
 import type { ReconnectFrame } from '../protocol/frames.js';
 import { AckTracker } from './acks.js';
 import { closeConn, Connections, presenceEntry, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
+import { ConversationTopics } from './conversation-topics.js';
 import { deliver } from './delivery.js';
 import { mountHttp } from './http.js';
 import { Upstream } from './ingress.js';
@@ -75,8 +76,17 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   const timers: NodeJS.Timeout[] = [];
   const app = uws.App();
   const warn = (what: string) => (err: unknown) => logger.warn(what, { err });
+  // Group messages: one uWS topic per conversation, subscriptions following the memberships.
+  const topics = new ConversationTopics({ app, conns, acks, routing: presence, gatewayId, bound, logger });
   // Presence is re-asserted from the open sockets: a Redis that lost it gets it back.
-  const presenceSync = createPresenceSync({ presence, gatewayId, logger, entries: () => conns.presenceEntries(gatewayId), isOpen: (id) => conns.get(id) !== undefined });
+  const presenceSync = createPresenceSync({
+    presence,
+    gatewayId,
+    logger,
+    entries: () => conns.presenceEntries(gatewayId),
+    conversations: () => topics.conversations(),
+    isOpen: (id) => conns.get(id) !== undefined,
+  });
 
   /** Connections upgraded while their token is being verified, by id. */
   const verifying = new Map<string, Conn>();
@@ -98,7 +108,8 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     }
     conns.add(ws);
     m.connections.inc({ gateway: gatewayId });
-    presence.connect(presenceEntry(d, gatewayId)).catch(warn('presence connect failed'));
+    // Online, and its group conversations read back in the same step; ops for it wait meanwhile.
+    topics.admit(ws, presence.connect(presenceEntry(d, gatewayId)));
   };
 
   const open = (ws: Conn): void => {
@@ -156,6 +167,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     }
     if (d.refused) return;
     conns.remove(ws);
+    topics.drop(ws);
     m.connections.dec({ gateway: gatewayId });
     // At shutdown removeGateway drops all entries in one go.
     if (!stopping) presence.disconnect(d.userId, d.id).catch(warn('presence disconnect failed'));
@@ -253,7 +265,8 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
         ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
         // Before any connection: supersedes what a killed predecessor with this id left behind.
         await presenceSync.run('start');
-        unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace));
+        topics.useUpstream(up);
+        unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace, topics));
       } catch (err) {
         uws.us_listen_socket_close(socket);
         listenSocket = null;

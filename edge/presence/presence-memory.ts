@@ -1,4 +1,4 @@
-import type { Presence, PresenceEntry } from './presence.js';
+import type { Presence, PresenceEntry, UserGateways } from './presence.js';
 
 export interface MemoryPresenceOptions {
   /** How long a gateway's entries stay visible without a heartbeat (the heartbeat timeout). */
@@ -17,20 +17,94 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
   const users = new Map<string, Map<string, PresenceEntry>>();
   const gatewayExpiry = new Map<string, number>();
   const alive = (gatewayId: string): boolean => (gatewayExpiry.get(gatewayId) ?? 0) > now();
+  // Group routing: each user's group conversations, each conversation's gateways; the
+  // memberships start missing, as in a Redis that never had them, until rebuilt.
+  const memberOf = new Map<string, Set<string>>();
+  /** Conversation -> gateway -> when it last registered. */
+  const gatewaysOf = new Map<string, Map<string, number>>();
+  let built = false;
+
+  const online = (userId: string): boolean => {
+    for (const e of users.get(userId)?.values() ?? []) if (alive(e.gatewayId)) return true;
+    return false;
+  };
+  const register = (gatewayId: string, conversationId: string): void => {
+    let gws = gatewaysOf.get(conversationId);
+    if (!gws) gatewaysOf.set(conversationId, (gws = new Map()));
+    gws.set(gatewayId, now());
+  };
+  const conversationsOf = (userId: string, gatewayId: string): string[] | null => {
+    if (!built) return null;
+    const convs = [...(memberOf.get(userId) ?? [])];
+    for (const c of convs) register(gatewayId, c);
+    return convs;
+  };
+  const setMember = (userId: string, conversationId: string, member: boolean): void => {
+    let convs = memberOf.get(userId);
+    if (member) {
+      if (!convs) memberOf.set(userId, (convs = new Set()));
+      convs.add(conversationId);
+    } else if (convs?.delete(conversationId) && convs.size === 0) memberOf.delete(userId);
+  };
+  const change = (conversationId: string, userIds: readonly string[], joining: boolean): UserGateways => {
+    const out: UserGateways = new Map();
+    for (const userId of userIds) {
+      setMember(userId, conversationId, joining);
+      const gateways = new Set([...(users.get(userId)?.values() ?? [])].map((e) => e.gatewayId).filter(alive));
+      for (const gw of gateways) {
+        if (joining) register(gw, conversationId);
+        const list = out.get(gw);
+        if (list) list.push(userId);
+        else out.set(gw, [userId]);
+      }
+    }
+    return out;
+  };
 
   return {
     async connect(entry) {
+      const convs = conversationsOf(entry.userId, entry.gatewayId);
       let conns = users.get(entry.userId);
       if (!conns) users.set(entry.userId, (conns = new Map()));
       conns.set(entry.connectionId, { ...entry });
       gatewayExpiry.set(entry.gatewayId, now() + options.ttlMs);
+      return convs;
+    },
+    async conversationsOf(userId, gatewayId) {
+      return conversationsOf(userId, gatewayId);
+    },
+    async route(conversationId, members) {
+      if (!built) return null;
+      const offline: string[] = [];
+      for (const userId of members) if (!online(userId)) offline.push(userId);
+      const gws = gatewaysOf.get(conversationId) ?? new Map<string, number>();
+      for (const [gw, at] of gws) if (!alive(gw) || at < now() - options.ttlMs) gws.delete(gw);
+      return { offline, gateways: [...gws.keys()] };
+    },
+    async join(conversationId, userIds) {
+      return change(conversationId, userIds, true);
+    },
+    async leave(conversationId, userIds) {
+      return change(conversationId, userIds, false);
+    },
+    async forget(conversationId, members) {
+      for (const userId of members) setMember(userId, conversationId, false);
+      gatewaysOf.delete(conversationId);
+    },
+    async rebuild(memberships, settled) {
+      const written = [...memberships];
+      for (const [userId, conversationId] of written) setMember(userId, conversationId, true);
+      const stillMember = await settled();
+      for (const [userId, conversationId] of written) if (!stillMember(userId, conversationId)) setMember(userId, conversationId, false);
+      built = true;
     },
     async disconnect(userId, connectionId) {
       const conns = users.get(userId);
       conns?.delete(connectionId);
       if (conns?.size === 0) users.delete(userId);
     },
-    async heartbeat(gatewayId, entries) {
+    async heartbeat(gatewayId, entries, conversations = []) {
+      for (const c of conversations) register(gatewayId, c);
       gatewayExpiry.set(gatewayId, now() + options.ttlMs);
       let recreated = 0;
       let removed = 0;
@@ -70,6 +144,8 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
     async close() {
       users.clear();
       gatewayExpiry.clear();
+      memberOf.clear();
+      gatewaysOf.clear();
     },
   };
 }

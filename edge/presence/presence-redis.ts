@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { CONNECT, conversationsAnswer, createRedisGroupRouting } from './group-routing-redis.js';
 import type { Presence, PresenceEntry } from './presence.js';
 
 export interface RedisPresenceOptions {
@@ -37,6 +38,8 @@ type Stored = PresenceEntry & { inc?: string };
  *
  * The heartbeat re-writes every open connection's entry, so a Redis that restarted empty (or
  * lost keys) holds the gateway's presence again within one heartbeat, or at once on reconnect.
+ * Group routing (group-routing-redis.ts) shares the prefix: a connect is one script that
+ * registers the gateway for the user's groups and writes the entry.
  */
 export function createRedisPresence(options: RedisPresenceOptions): Presence {
   const { redis, ttlMs } = options;
@@ -60,16 +63,13 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   };
   redis.on('ready', onReady);
 
+  const { registerAll, ...routing } = createRedisGroupRouting(redis, p, ttlMs);
+
   return {
+    ...routing,
+
     async connect(entry) {
-      await redis
-        .multi()
-        .hset(userKey(entry.userId), entry.connectionId, stored(entry))
-        .pexpire(userKey(entry.userId), ttlMs)
-        .hset(connsKey(entry.gatewayId), entry.connectionId, entry.userId)
-        .pexpire(connsKey(entry.gatewayId), ttlMs)
-        .set(liveKey(entry.gatewayId), incarnation, 'PX', ttlMs)
-        .exec();
+      return conversationsAnswer(await redis.eval(CONNECT, 0, p, entry.userId, entry.connectionId, entry.gatewayId, stored(entry), ttlMs, incarnation));
     },
 
     async disconnect(userId, connectionId) {
@@ -79,7 +79,10 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       await tx.exec();
     },
 
-    async heartbeat(gatewayId, entries) {
+    async heartbeat(gatewayId, entries, conversations = []) {
+      // The gateway's conversations before its entries (same connection, issued first): a
+      // member read online is routed here.
+      const registered = settle(registerAll(gatewayId, conversations));
       // Issued before any await, so it sees exactly the connects made before this call: what it
       // lists and `entries` lacks was closed (or is a predecessor's), never opened since.
       // Liveness first: a lookup that sees a re-created entry also sees its gateway alive.
@@ -99,6 +102,8 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
         }
       }
       await redis.pexpire(connsKey(gatewayId), ttlMs);
+      const registeredResult = await registered;
+      if ('error' in registeredResult) throw registeredResult.error;
       const headResult = await head;
       if ('error' in headResult) throw headResult.error;
       const [setReply, listReply] = headResult.value ?? [];

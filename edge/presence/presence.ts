@@ -20,16 +20,66 @@ export interface HeartbeatResult {
   removed: number;
 }
 
-export interface Presence {
-  connect(entry: PresenceEntry): Promise<void>;
+/**
+ * Live group delivery (one topic per group conversation on each gateway, its members'
+ * connections subscribed): each user's group conversations (written by push orchestration in
+ * message order) and, per conversation, the gateways holding a connection of a member
+ * (registered by the gateways at connect, for a join, and again by every heartbeat, so a gateway
+ * whose members are gone drops out within the TTL). A message then goes to those gateways, once
+ * each, instead of to every member. The store may be rebuilt (first start, a Redis that lost its data): while
+ * the memberships are missing, the reads that need them answer null.
+ */
+export interface GroupRouting {
+  /**
+   * The user's group conversations, having registered `gatewayId` as holding a member of each;
+   * null while the memberships are missing (ask again later).
+   */
+  conversationsOf(userId: string, gatewayId: string): Promise<string[] | null>;
+  /**
+   * Who of `members` has no live connection (offline push), then the live gateways holding a
+   * member: read in that order, so a member found online is on one of those gateways. Nothing is
+   * built per online member. null while the memberships are missing.
+   */
+  route(conversationId: string, members: Iterable<string>): Promise<GroupRoute | null>;
+  /** Members joined: records the memberships; answers where those online are (their gateways are registered). */
+  join(conversationId: string, userIds: readonly string[]): Promise<UserGateways>;
+  /** Members gone: forgets the memberships; answers where those online are. */
+  leave(conversationId: string, userIds: readonly string[]): Promise<UserGateways>;
+  /** The conversation is over (group disbanded): its memberships and gateways are forgotten. */
+  forget(conversationId: string, members: Iterable<string>): Promise<void>;
+  /**
+   * Rebuilds the memberships from the whole membership table: what `memberships` yields is
+   * recorded, then `settled` (the table caught up again) says which of them still hold, and the
+   * others are taken back: a removal processed meanwhile must win. Memberships are present
+   * afterwards.
+   */
+  rebuild(memberships: Iterable<readonly [userId: string, conversationId: string]>, settled: () => Promise<(userId: string, conversationId: string) => boolean>): Promise<void>;
+}
+
+/** Where a group message goes: the members with no connection, and the gateways to publish on. */
+export interface GroupRoute {
+  offline: string[];
+  gateways: string[];
+}
+
+/** Gateway id -> the users of a membership change connected there. */
+export type UserGateways = Map<string, string[]>;
+
+export interface Presence extends GroupRouting {
+  /**
+   * Adds a connection and answers its user's group conversations (as `conversationsOf`, in the
+   * same step: whoever finds the user online finds the gateway registered for them).
+   */
+  connect(entry: PresenceEntry): Promise<string[] | null>;
   disconnect(userId: string, connectionId: string): Promise<void>;
   /**
    * Renews this gateway's liveness and makes the store hold exactly `entries`, the gateway's open
    * connections as of the call: missing ones are re-created, others of this gateway removed.
    * The gateway is the truth; the store is rebuilt from it. The first call of a gateway process
    * also supersedes whatever an earlier process with the same gateway id left behind.
+   * `conversations`: the group conversations with a subscriber here, registered again first.
    */
-  heartbeat(gatewayId: string, entries: readonly PresenceEntry[]): Promise<HeartbeatResult>;
+  heartbeat(gatewayId: string, entries: readonly PresenceEntry[], conversations?: readonly string[]): Promise<HeartbeatResult>;
   /**
    * Calls `listener` each time the store's connection comes back after a loss (the store may
    * have restarted empty), so the gateway re-asserts its entries at once. Returns an unsubscribe.

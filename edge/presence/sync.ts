@@ -16,6 +16,8 @@ export interface PresenceSyncOptions {
   gatewayId: string;
   /** The gateway's open connections, read at each sync: the truth the store is rebuilt from. */
   entries: () => PresenceEntry[];
+  /** The group conversations with a subscriber on the gateway, registered again before the entries. */
+  conversations?: () => string[];
   /** Whether the gateway still has the connection (it has not gone through its close handler). */
   isOpen: (connectionId: string) => boolean;
   logger: Logger;
@@ -46,7 +48,7 @@ export function createPresenceSync(o: PresenceSyncOptions): PresenceSync {
 
   const once = async (trigger: SyncTrigger): Promise<HeartbeatResult> => {
     const entries = o.entries();
-    const result = await o.presence.heartbeat(o.gatewayId, entries);
+    const result = await o.presence.heartbeat(o.gatewayId, entries, o.conversations?.() ?? []);
     // A connection that closed while the heartbeat wrote its entry may have been written back
     // after its disconnect: disconnect it again, or its entry would outlive it.
     const closed = entries.filter((e) => !o.isOpen(e.connectionId));

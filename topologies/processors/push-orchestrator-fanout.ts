@@ -1,6 +1,6 @@
 import { histogram } from '../../core/metrics.js';
 import type { Presence, PresenceEntry } from '../../edge/presence/presence.js';
-import type { Delivery, OnlinePush } from '../../schemas/types.generated.js';
+import type { ConversationOp, Delivery, OnlinePush } from '../../schemas/types.generated.js';
 import type { Emit } from '../../streams/index.js';
 
 /**
@@ -45,15 +45,23 @@ export async function lookupPresence(presence: Presence, userIds: Iterable<strin
   return found;
 }
 
-/** Deliveries of one frame, grouped by gateway id. */
+/** Deliveries of one frame, and conversation ops, grouped by gateway id. */
 export class GatewayDeliveries {
   readonly byGateway = new Map<string, Delivery[]>();
+  /** Per gateway, in the order the gateway must apply them (after the deliveries). */
+  readonly opsByGateway = new Map<string, ConversationOp[]>();
 
   add(gatewayId: string, delivery: Delivery, first = false): void {
     let list = this.byGateway.get(gatewayId);
     if (!list) this.byGateway.set(gatewayId, (list = []));
     if (first) list.unshift(delivery);
     else list.push(delivery);
+  }
+
+  addOp(gatewayId: string, op: ConversationOp): void {
+    let list = this.opsByGateway.get(gatewayId);
+    if (!list) this.opsByGateway.set(gatewayId, (list = []));
+    list.push(op);
   }
 
   /**
@@ -82,42 +90,43 @@ export class GatewayDeliveries {
     return n;
   }
 
-  /** One record per gateway (more only past the count or byte bound), keyed by gateway id. */
+  /**
+   * One record per gateway (more only past the count or byte bound), keyed by gateway id: its
+   * deliveries, then its ops, the order kept across records.
+   */
   toEmits(correlationId: string, bounds: Pick<FanoutConfig, 'maxDeliveriesPerPush' | 'maxPushBytes'>, now: number): Emit<'im.push.online'>[] {
     const maxCount = bounds.maxDeliveriesPerPush;
     const maxBytes = bounds.maxPushBytes ?? 512 * 1024;
     const out: Emit<'im.push.online'>[] = [];
-    for (const [gatewayId, deliveries] of this.byGateway) {
-      let chunk: Delivery[] = [];
+    for (const gatewayId of new Set([...this.byGateway.keys(), ...this.opsByGateway.keys()])) {
+      let deliveries: Delivery[] = [];
+      let ops: ConversationOp[] = [];
       let bytes = 0;
       const flush = () => {
-        if (chunk.length === 0) return;
-        const value: OnlinePush = { gatewayId, correlationId, createdAt: now, deliveries: chunk };
+        if (deliveries.length + ops.length === 0) return;
+        const value: OnlinePush = { gatewayId, correlationId, createdAt: now, deliveries };
+        if (ops.length > 0) value.conversationOps = ops;
         out.push({ topic: 'im.push.online', key: gatewayId, value });
-        chunk = [];
+        deliveries = [];
+        ops = [];
         bytes = 0;
       };
-      for (const d of deliveries) {
-        const size = d.frame.length * 3 + d.userId.length + 64; // UTF-8 worst case, plus the other fields
-        if (chunk.length >= maxCount || (chunk.length > 0 && bytes + size > maxBytes)) flush();
-        chunk.push(d);
+      const room = (size: number): void => {
+        const count = deliveries.length + ops.length;
+        if (count >= maxCount || (count > 0 && bytes + size > maxBytes)) flush();
         bytes += size;
+      };
+      // UTF-8 worst case of the frame, plus the other fields.
+      for (const d of this.byGateway.get(gatewayId) ?? []) {
+        room((d.frame.length * 3) + d.userId.length + 64);
+        deliveries.push(d);
+      }
+      for (const op of this.opsByGateway.get(gatewayId) ?? []) {
+        room(((op.frame?.length ?? 0) * 3) + op.conversationId.length + (op.userId?.length ?? 0) + 64);
+        ops.push(op);
       }
       flush();
     }
     return out;
   }
-}
-
-/** Splits a list into chunks of `size`. */
-export function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
-  let chunk: T[] = [];
-  for (const item of items) {
-    chunk.push(item);
-    if (chunk.length >= size) {
-      yield chunk;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) yield chunk;
 }

@@ -83,30 +83,33 @@ describe('push orchestration', () => {
     expect(offline[0]!.value).toMatchObject({ userId: 'bob', messageId: 'm-4', seq: 4, reason: 'OFFLINE', preview: 'hello ther…', createdAt: driver.clock.now() });
   });
 
-  it('fans a group message out to every member, batched per gateway, offline members as tasks', async () => {
+  it('fans a group message out once per gateway holding members, without a presence lookup per member; offline members as tasks', async () => {
     const presence = createMemoryPresence({ ttlMs: 60_000 });
     const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
     const member = (userId: string): MemberState => ({ groupId: 'G', userId, role: 'MEMBER', mutedUntil: 0, joinedAt: 1 });
-    await online(presence, 'alice', 'alice-phone', 'gw-a');
-    // u0..u39 online over three gateways, u40..u49 offline
-    for (let i = 0; i < 40; i++) await online(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
     let lookups = 0;
     const counted: Presence = { ...presence, lookup: (ids) => (lookups++, presence.lookup(ids)) };
     const driver = await start(counted);
     await driver.pipe('im.state.members', [...users, 'alice'].map((u) => ({ key: `G|${u}`, value: member(u) })));
     await driver.pipe('im.state.members', [{ key: 'OTHER|zed', value: { ...member('zed'), groupId: 'OTHER' } }]);
-    const msg = stamped({ seq: 9, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' });
-    await driver.pipe('im.msg.stamped', [{ key: 'g:G', value: msg }]);
-    const pushes = driver.read('im.push.online');
-    const offline = driver.read('im.push.offline');
-    expect([pushes.length, offline.length]).toEqual([3, 10]);
-    expect(lookups).toBe(Math.ceil(51 / config.presenceBatchSize));
-    const got = frames(pushes.map((r) => r.value)).filter((d) => d.frame.type === 'message');
-    expect(got.map((d) => d.userId).sort()).toEqual(users.slice(0, 40).sort());
-    for (const d of got) expect(d.gw).toBe(`gw-${Number(d.userId.slice(1)) % 3}`);
+    // The first message finds no memberships in the routing store and rebuilds them from the table.
+    await driver.pipe('im.msg.stamped', [{ key: 'g:G', value: stamped({ seq: 8, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' }) }]);
+    // Connections register their gateway for their groups: u0..u39 over three gateways, u40..u49 offline.
+    await online(presence, 'alice', 'alice-phone', 'gw-a');
+    await online(presence, 'zed', 'zed-1', 'gw-z');
+    for (let i = 0; i < 40; i++) await online(presence, `u${i}`, `c${i}`, `gw-${i % 3}`);
+    const before = driver.read('im.push.online').length;
+    await driver.pipe('im.msg.stamped', [{ key: 'g:G', value: stamped({ seq: 9, conversationId: 'g:G', recipientKind: 'GROUP', recipientId: 'G' }) }]);
+    const pushes = driver.read('im.push.online').slice(before);
+    const offline = driver.read('im.push.offline').filter((r) => r.value.seq === 9);
+    expect(lookups).toBe(0);
+    // The sender's gateway too: it skips her sending connection (its ack is the stamper's).
+    expect(pushes.map((r) => r.key).sort()).toEqual(['gw-0', 'gw-1', 'gw-2', 'gw-a']);
+    for (const r of pushes) {
+      expect(r.value.deliveries).toEqual([]);
+      expect(r.value.conversationOps).toEqual([{ kind: 'PUBLISH', conversationId: 'g:G', userId: null, messageId: 'm-9', exceptConnectionId: 'alice-phone', frame: expect.stringContaining('"sequence_number":9') }]);
+    }
     expect(offline.map((r) => r.key).sort()).toEqual(users.slice(40).sort());
-    // The sender's only connection sent it: nothing for gw-a (its ack is the stamper's).
-    expect(pushes.find((r) => r.key === 'gw-a')).toBeUndefined();
   });
 
   it('the real-time worker publishes each online push to its gateway channel', async () => {

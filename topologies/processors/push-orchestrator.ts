@@ -1,9 +1,8 @@
 import type { Presence } from '../../edge/presence/presence.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
-import type { Emit, ProcessorBuilder } from '../../streams/index.js';
+import type { Emit, ProcessContext, ProcessorBuilder, TableRef } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
-import { groupMembers } from './query-participants.js';
 import { messageFrame } from './replies.js';
 
 export interface PushOrchestratorDeps {
@@ -16,37 +15,142 @@ export interface PushOrchestratorConfig extends FanoutConfig {
 }
 
 const outcomes = counter('im_push_orchestrated_total', 'Recipients resolved by push orchestration, by outcome', ['outcome'] as const);
+const rebuilds = counter('im_push_memberships_rebuilt_total', 'Group memberships rebuilt in the routing store from the membership table (first start, or a store that lost them)', [] as const);
 
 /**
- * Push orchestration (seed 000 service 7): for each stamped message, one online push per
- * gateway holding every delivery of the message there, and an offline push task per recipient
- * with no connection. (The sender's ack left with the stamped record: see the stamper.)
- * Recipients: direct = the peer; group = every member; plus the sender's other devices.
+ * Push orchestration (seed 000 service 7): for each stamped message, the online pushes and an
+ * offline push task per recipient with no connection. (The sender's ack left with the stamped
+ * record: see the stamper.)
+ *
+ * Direct: the peer and the sender's other devices, per user and connection from presence (two
+ * users: one lookup, no subscriptions to keep for every pair that ever talked).
+ *
+ * Group: one PUBLISH per gateway holding a member (the frame once; the gateway writes it to the
+ * members' connections subscribed to the conversation's topic there), and offline tasks for
+ * the members without a connection: nothing is built per online member. Membership notices
+ * also move subscriptions, in message order: joins subscribe before the notice is published,
+ * leaves and kicks unsubscribe before it, a disband closes the topic after it.
  */
-const MEMBERSHIP_NOTICES = new Set(['system/group_created', 'system/members_added', 'system/members_removed', 'system/member_left']);
+const MEMBERSHIP_NOTICES = new Set(['system/group_created', 'system/members_added', 'system/members_removed', 'system/member_left', 'system/group_disbanded']);
+
+type Members = TableRef<'im.state.members'>;
+
+/** Who a membership notice moves; its body is the notice's JSON content. */
+export function membershipChange(m: Pick<StampedMessage, 'contentType' | 'content'>): { joined: string[]; left: string[]; closed: boolean } {
+  const none = { joined: [], left: [], closed: false };
+  if (!MEMBERSHIP_NOTICES.has(m.contentType)) return none;
+  let body: { members?: unknown; user?: unknown };
+  try {
+    body = JSON.parse(m.content) as typeof body;
+  } catch {
+    return none;
+  }
+  const list = Array.isArray(body.members) ? body.members.filter((u): u is string => typeof u === 'string') : [];
+  switch (m.contentType) {
+    case 'system/group_created':
+    case 'system/members_added':
+      return { ...none, joined: list };
+    case 'system/members_removed':
+      return { ...none, left: list };
+    case 'system/member_left':
+      return { ...none, left: typeof body.user === 'string' ? [body.user] : [] };
+    default:
+      return { ...none, closed: true };
+  }
+}
+
+/** The members of a group, read as the routing store wants them: one at a time, counted. */
+function* memberIds(ctx: ProcessContext, members: Members, groupId: string, count = { members: 0 }): Generator<string> {
+  for (const [, member] of ctx.table(members).withPrefix(groupId)) {
+    count.members++;
+    yield member.userId;
+  }
+}
 
 export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchestratorConfig) {
   return (p: ProcessorBuilder): void => {
     const members = p.table('im.state.members');
+    const { presence } = deps;
+
+    /**
+     * The routing store's memberships from the whole table (they were never written, or the
+     * store lost them), once however many partitions find them missing. Caught up before and
+     * after: a removal processed by another instance meanwhile is taken back (GroupRouting.rebuild).
+     */
+    let rebuilding: Promise<void> | null = null;
+    const rebuild = (ctx: ProcessContext): Promise<void> => (rebuilding ??= rebuildOnce(ctx).finally(() => (rebuilding = null)));
+    const rebuildOnce = async (ctx: ProcessContext): Promise<void> => {
+      await ctx.catchUp(members);
+      const table = ctx.table(members);
+      function* pairs(): Generator<readonly [string, string]> {
+        for (const [, member] of table.entries()) yield [member.userId, `g:${member.groupId}`];
+      }
+      await presence.rebuild(pairs(), async () => {
+        await ctx.catchUp(members);
+        return (userId, conversationId) => table.get(`${conversationId.slice(2)}|${userId}`) !== undefined;
+      });
+      rebuilds.inc();
+      ctx.logger.warn('group memberships rebuilt in the routing store from the membership table', { memberships: table.size });
+    };
+
+    const group = async (m: StampedMessage, ctx: ProcessContext, frame: string, now: number): Promise<Emit[]> => {
+      const groupId = m.recipientId;
+      const conversationId = m.conversationId;
+      const pushes = new GatewayDeliveries();
+      const op = (kind: 'SUBSCRIBE' | 'UNSUBSCRIBE', userId: string) => ({ kind, conversationId, userId, messageId: null, exceptConnectionId: null, frame: null });
+      // Subscriptions first: a joiner gets the notice of their join, a leaver not that of their leave.
+      const change = membershipChange(m);
+      if (change.joined.length > 0) for (const [gw, users] of await presence.join(conversationId, change.joined)) for (const u of users) pushes.addOp(gw, op('SUBSCRIBE', u));
+      if (change.left.length > 0) for (const [gw, users] of await presence.leave(conversationId, change.left)) for (const u of users) pushes.addOp(gw, op('UNSUBSCRIBE', u));
+
+      const count = { members: 0 };
+      let route = await presence.route(conversationId, memberIds(ctx, members, groupId, count));
+      if (route === null) {
+        await rebuild(ctx);
+        count.members = 0;
+        route = await presence.route(conversationId, memberIds(ctx, members, groupId, count));
+        if (route === null) throw new Error('group memberships still missing in the routing store after a rebuild');
+      }
+      const exceptConnectionId = m.origin?.connectionId ?? null;
+      for (const gw of route.gateways) {
+        pushes.addOp(gw, { kind: 'PUBLISH', conversationId, userId: null, messageId: m.messageId, exceptConnectionId, frame });
+        if (change.closed) pushes.addOp(gw, { kind: 'CLOSE', conversationId, userId: null, messageId: null, exceptConnectionId: null, frame: null });
+      }
+      // A sender who is no member (they just left) still gets the message on their other devices.
+      const senderIsMember = ctx.table(members).get(`${groupId}|${m.sender}`) !== undefined;
+      if (!senderIsMember) {
+        const entries = (await lookupPresence(presence, [m.sender], config)).get(m.sender);
+        if (entries) pushes.addUser(entries, frame, m.messageId, exceptConnectionId);
+      }
+      if (change.closed) await presence.forget(conversationId, memberIds(ctx, members, groupId));
+
+      const offline: Emit<'im.push.offline'>[] = [];
+      for (const userId of route.offline) if (userId !== m.sender) offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
+      outcomes.inc({ outcome: 'offline' }, offline.length);
+      outcomes.inc({ outcome: 'online' }, Math.max(0, count.members - (senderIsMember ? 1 : 0) - offline.length));
+      return [...pushes.toEmits(m.correlationId, config, now), ...offline];
+    };
+
     p.stream('im.msg.stamped').process(['im.push.online', 'im.push.offline'], async (r, ctx) => {
       const m = r.value;
-      // The groups processor writes memberships before their notice: catching up here makes
-      // every later message of the group reach the members the notice announces. A sender
-      // message logic accepted but this table does not know yet shows it is behind, too.
-      const behind = m.recipientKind === 'GROUP' && m.origin !== null && ctx.table(members).get(`${m.recipientId}|${m.sender}`) === undefined;
-      if (behind || MEMBERSHIP_NOTICES.has(m.contentType)) await ctx.catchUp(members);
-      const recipients = m.recipientKind === 'USER' ? [m.recipientId] : groupMembers(ctx.table(members), m.recipientId);
-      const others = recipients.filter((u) => u !== m.sender);
-      const online = await lookupPresence(deps.presence, [m.sender, ...others], config);
-
       const now = p.clock.now();
       const frame = JSON.stringify(messageFrame(m));
+      if (m.recipientKind === 'GROUP') {
+        // The groups processor writes memberships before their notice: catching up here makes
+        // every later message of the group reach the members the notice announces. A sender
+        // message logic accepted but this table does not know yet shows it is behind, too.
+        const behind = m.origin !== null && ctx.table(members).get(`${m.recipientId}|${m.sender}`) === undefined;
+        if (behind || MEMBERSHIP_NOTICES.has(m.contentType)) await ctx.catchUp(members);
+        return group(m, ctx, frame, now);
+      }
+
+      const others = m.recipientId === m.sender ? [] : [m.recipientId];
+      const online = await lookupPresence(presence, [m.sender, ...others], config);
       const deliveries = new GatewayDeliveries();
       const senderEntries = online.get(m.sender);
       if (senderEntries) deliveries.addUser(senderEntries, frame, m.messageId, m.origin?.connectionId ?? null);
-
       const offline: Emit<'im.push.offline'>[] = [];
-      for (const userId of new Set(others)) {
+      for (const userId of others) {
         const entries = online.get(userId);
         if (entries) deliveries.addUser(entries, frame, m.messageId);
         else offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });

@@ -1,0 +1,223 @@
+import type { Redis } from 'ioredis';
+import { chunked } from '../../core/chunked.js';
+import type { GroupRoute, GroupRouting, UserGateways } from './presence.js';
+
+/**
+ * Group routing in Redis, beside presence (same client, same key prefix), so a connect can
+ * register its gateway and write its entry in one script: whoever reads the user online then
+ * finds the gateway registered.
+ *
+ * Keys (after the presence prefix):
+ * - `mo:<user>`: set of the user's group conversations (written by push orchestration).
+ * - `cg:<conversation>`: hash gateway id -> when it last registered (Redis time, ms): a gateway
+ *   holding a connection of a member, registered at connect, for a join and by each heartbeat.
+ *   Read, it drops gateways whose liveness expired or that have not registered within the TTL
+ *   (their members left): no gateway ever unregisters itself, so none can race a join.
+ * - `mo-built`: present once the memberships are complete; a Redis that lost its data lacks it,
+ *   and the orchestrator rebuilds them from its membership table.
+ *
+ * The scripts name keys they build from their arguments (as presence's pipelines do): one
+ * Redis, not a cluster.
+ */
+const BUILT = 'mo-built';
+
+/** `conversations(p, user, gw)`: the user's conversations, the gateway registered for each; nil while not built. */
+const CONVERSATIONS_LUA = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function conversations(p, user, gw)
+  if redis.call('EXISTS', p .. '${BUILT}') == 0 then return nil end
+  local convs = redis.call('SMEMBERS', p .. 'mo:' .. user)
+  local now = nowMs()
+  for i = 1, #convs do redis.call('HSET', p .. 'cg:' .. convs[i], gw, now) end
+  return convs
+end
+local function answer(convs)
+  if convs == nil then return {'0'} end
+  table.insert(convs, 1, '1')
+  return convs
+end`;
+
+/** ARGV: prefix, user, gateway. */
+const CONVERSATIONS_OF = `${CONVERSATIONS_LUA}
+return answer(conversations(ARGV[1], ARGV[2], ARGV[3]))`;
+
+/** ARGV: prefix, user, connection, gateway, stored entry, ttl ms, incarnation. The gateway registered before the entry is written. */
+export const CONNECT = `${CONVERSATIONS_LUA}
+local p, user, conn, gw = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local convs = conversations(p, user, gw)
+redis.call('HSET', p .. 'u:' .. user, conn, ARGV[5])
+redis.call('PEXPIRE', p .. 'u:' .. user, ARGV[6])
+redis.call('HSET', p .. 'gw:' .. gw .. ':conns', conn, user)
+redis.call('PEXPIRE', p .. 'gw:' .. gw .. ':conns', ARGV[6])
+redis.call('SET', p .. 'gw:' .. gw, ARGV[7], 'PX', ARGV[6])
+return answer(convs)`;
+
+/** ARGV: prefix, users...: those without any entry; nil while not built. O(1) per user, nothing returned for the online. */
+const OFFLINE = `
+local p = ARGV[1]
+if redis.call('EXISTS', p .. '${BUILT}') == 0 then return nil end
+local offline = {}
+for i = 2, #ARGV do
+  if redis.call('EXISTS', p .. 'u:' .. ARGV[i]) == 0 then offline[#offline + 1] = ARGV[i] end
+end
+return offline`;
+
+/** ARGV: prefix, conversation, ttl ms: its live gateways; dead or unregistered ones removed. */
+const GATEWAYS = `
+local p, key = ARGV[1], ARGV[1] .. 'cg:' .. ARGV[2]
+local t = redis.call('TIME')
+local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[3])
+local flat = redis.call('HGETALL', key)
+local live = {}
+for i = 1, #flat, 2 do
+  local gw = flat[i]
+  if tonumber(flat[i + 1]) >= oldest and redis.call('EXISTS', p .. 'gw:' .. gw) == 1 then live[#live + 1] = gw else redis.call('HDEL', key, gw) end
+end
+return live`;
+
+/**
+ * ARGV: prefix, conversation, '1' to join or '0' to leave, users...: the memberships written,
+ * then [gateway, user, ...] for each live gateway of each user (registered for a join).
+ */
+const CHANGE = `
+local p, c, joining = ARGV[1], ARGV[2], ARGV[3] == '1'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+local live = {}
+for i = 4, #ARGV do
+  local user = ARGV[i]
+  if joining then redis.call('SADD', p .. 'mo:' .. user, c) else redis.call('SREM', p .. 'mo:' .. user, c) end
+  local seen = {}
+  for _, v in ipairs(redis.call('HVALS', p .. 'u:' .. user)) do
+    local e = cjson.decode(v)
+    local gw = e.gatewayId
+    if live[gw] == nil then live[gw] = redis.call('GET', p .. 'gw:' .. gw) or false end
+    local inc = e.inc
+    if live[gw] and not seen[gw] and (type(inc) ~= 'string' or inc == live[gw]) then
+      seen[gw] = true
+      if joining then redis.call('HSET', p .. 'cg:' .. c, gw, now) end
+      out[#out + 1] = gw
+      out[#out + 1] = user
+    end
+  end
+end
+return out`;
+
+/** ARGV: prefix, conversation, gateway: registered now. */
+const REGISTER = `
+local t = redis.call('TIME')
+redis.call('HSET', ARGV[1] .. 'cg:' .. ARGV[2], ARGV[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+return 0`;
+
+/** ARGV: prefix, conversation, members...: the memberships forgotten. */
+const FORGET = `
+local p, c = ARGV[1], ARGV[2]
+for i = 3, #ARGV do redis.call('SREM', p .. 'mo:' .. ARGV[i], c) end
+return 0`;
+
+/** Users per script call: each call holds Redis for its length, so other clients get turns in between. */
+const CHUNK = 1_000;
+
+/**
+ * EVAL with the source each time (Redis compiles a script once and keeps it by digest): unlike
+ * EVALSHA, no NOSCRIPT retry after a Redis restart that could reorder a route's calls.
+ */
+function run(redis: Redis, source: string, args: readonly (string | number)[]): Promise<unknown> {
+  return redis.eval(source, 0, ...args);
+}
+
+/** A `conversations` answer: '1' then the conversations, or '0' while not built. */
+export function conversationsAnswer(reply: unknown): string[] | null {
+  const [built, ...convs] = reply as string[];
+  return built === '1' ? convs : null;
+}
+
+function userGateways(reply: unknown): UserGateways {
+  const flat = reply as string[];
+  const out: UserGateways = new Map();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const gw = flat[i]!;
+    const users = out.get(gw);
+    if (users) users.push(flat[i + 1]!);
+    else out.set(gw, [flat[i + 1]!]);
+  }
+  return out;
+}
+
+/** `ttlMs`: presence's TTL; a gateway that has not registered a conversation for that long is dropped from it. */
+export function createRedisGroupRouting(redis: Redis, prefix: string, ttlMs: number): GroupRouting & { registerAll(gatewayId: string, conversations: readonly string[]): Promise<void> } {
+  const change = async (conversationId: string, userIds: readonly string[], joining: boolean): Promise<UserGateways> => {
+    const out: UserGateways = new Map();
+    for (const chunk of chunked(userIds, CHUNK)) {
+      for (const [gw, users] of userGateways(await run(redis, CHANGE, [prefix, conversationId, joining ? '1' : '0', ...chunk]))) {
+        const list = out.get(gw);
+        if (list) list.push(...users);
+        else out.set(gw, users);
+      }
+    }
+    return out;
+  };
+
+  return {
+    async conversationsOf(userId, gatewayId) {
+      return conversationsAnswer(await run(redis, CONVERSATIONS_OF, [prefix, userId, gatewayId]));
+    },
+
+    async route(conversationId, members) {
+      // Every call is issued before any is awaited, the gateways' last: one connection runs them
+      // in that order, so the gateways are read after every member's presence.
+      const offline = [...chunked(members, CHUNK)].map((chunk) => run(redis, OFFLINE, [prefix, ...chunk]));
+      const gateways = run(redis, GATEWAYS, [prefix, conversationId, ttlMs]);
+      const answers = (await Promise.all(offline)) as (string[] | null)[];
+      const live = (await gateways) as string[];
+      if (answers.some((a) => a === null)) return null;
+      const route: GroupRoute = { offline: answers.flatMap((a) => a ?? []), gateways: live };
+      return route;
+    },
+
+    join: (conversationId, userIds) => change(conversationId, userIds, true),
+    leave: (conversationId, userIds) => change(conversationId, userIds, false),
+
+    async forget(conversationId, members) {
+      for (const chunk of chunked(members, CHUNK)) await run(redis, FORGET, [prefix, conversationId, ...chunk]);
+      await redis.del(`${prefix}cg:${conversationId}`);
+    },
+
+    async rebuild(memberships, settled) {
+      const written: (readonly [string, string])[] = [];
+      let pipe = redis.pipeline();
+      for (const m of memberships) {
+        pipe.sadd(`${prefix}mo:${m[0]}`, m[1]);
+        written.push(m);
+        if (written.length % CHUNK === 0) {
+          await pipe.exec();
+          pipe = redis.pipeline();
+        }
+      }
+      await pipe.exec();
+      const stillMember = await settled();
+      pipe = redis.pipeline();
+      for (const [userId, conversationId] of written) if (!stillMember(userId, conversationId)) pipe.srem(`${prefix}mo:${userId}`, conversationId);
+      await pipe.exec();
+      await redis.set(`${prefix}${BUILT}`, '1');
+    },
+
+    /**
+     * Registers the gateway for each conversation (a heartbeat's first step). Every pipeline is
+     * issued before this returns, so commands issued after it run after them.
+     */
+    registerAll(gatewayId, conversations) {
+      const sent: Promise<unknown>[] = [];
+      for (let i = 0; i < conversations.length; i += CHUNK) {
+        const pipe = redis.pipeline();
+        for (const c of conversations.slice(i, i + CHUNK)) pipe.eval(REGISTER, 0, prefix, c, gatewayId);
+        sent.push(pipe.exec());
+      }
+      return Promise.all(sent).then(() => undefined);
+    },
+  };
+}
