@@ -14,7 +14,7 @@ import type {
   TopicDescription,
 } from './log.js';
 import { partitionFor } from './partitioner.js';
-import { chunkBySize, MAX_REQUEST_BYTES, SendCoalescer } from './produce-batching.js';
+import { coalescedSend } from './produce-batching.js';
 
 /**
  * The Kafka engine's log, on kafkajs. This file is the only one that imports kafkajs, so the
@@ -199,22 +199,11 @@ export class KafkaLog implements LogClient {
     const producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     this.producers.add(producer);
-    const sendNow = async (messages: OutgoingMessage[]): Promise<void> => {
-      const byTopic = new Map<string, OutgoingMessage[]>();
-      for (const m of messages) {
-        const list = byTopic.get(m.topic);
-        if (list) list.push(m);
-        else byTopic.set(m.topic, [m]);
-      }
-      // One request per chunk: a backlog's outputs in one record batch can pass the broker's
-      // message.max.bytes (1 MB by default), a rejection no retry gets past. Chunks go in order.
-      for (const chunk of chunkBySize(byTopic, MAX_REQUEST_BYTES)) {
-        await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(chunk), acks: -1, compression: CompressionTypes.None }));
-      }
-    };
-    const coalescer = new SendCoalescer(sendNow);
+    const send = coalescedSend(async (chunk) => {
+      await this.withRetry(async () => producer.sendBatch({ topicMessages: await this.toTopicMessages(chunk), acks: -1, compression: CompressionTypes.None }));
+    });
     return {
-      send: (messages: OutgoingMessage[]) => (messages.length === 0 ? Promise.resolve() : coalescer.send(messages)),
+      send,
       close: async () => {
         this.producers.delete(producer);
         await producer.disconnect();

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
-import type { ConsumedBatch, LogConsumer } from './log.js';
+import type { ConsumedBatch } from './log.js';
+import { groupAssignmentCases, withTopics } from './kafka-group.cases.js';
 import { logContractCases } from './log-contract.cases.js';
 import { PlatformaticKafkaLog } from './log-platformatic.js';
 import { eventually } from './testing.js';
@@ -14,75 +14,12 @@ describe('platformatic log', () => {
   const log = new PlatformaticKafkaLog({ brokers, clientId: 'im-log-platformatic', tuning: { maxBytesPerPartition: 1 } });
   afterAll(() => log.close());
 
-  /** Runs `body` on fresh topics and a fresh group, removing them whatever the outcome. */
-  async function withTopics(labels: string[], partitions: number, body: (topics: string[], group: string, members: LogConsumer[]) => Promise<void>): Promise<void> {
-    const id = `test-${randomUUID().slice(0, 8)}`;
-    const topics = labels.map((label) => `${id}.${label}`);
-    const group = `${id}.group`;
-    const members: LogConsumer[] = [];
-    await log.createTopics(topics.map((name) => ({ name, partitions, replicationFactor: 1, config: {} })));
-    try {
-      await body(topics, group, members);
-    } finally {
-      await Promise.all(members.map((m) => m.stop()));
-      await log.deleteTopics(topics);
-      await log.deleteGroups([group]);
-    }
-  }
-
-  it('gives partition n of every topic the group reads to one member (CoPartitioned)', async () => {
-    // Three members on four partitions: the package's round-robin would give one member
-    // partition 0 of the first topic and partition 2 of the second.
-    await withTopics(['orders', 'payments'], 4, async ([orders, payments], group, members) => {
-      const assigned = new Map<string, { topic: string; partition: number }[]>();
-      const keysSeen = new Map<string, Map<string, Set<string>>>();
-      for (const name of ['a', 'b', 'c']) {
-        keysSeen.set(name, new Map([[orders!, new Set()], [payments!, new Set()]]));
-        members.push(
-          log.consumer({
-            groupId: group,
-            topics: [orders!, payments!],
-            fromBeginning: true,
-            commit: true,
-            onAssignment: (a) => assigned.set(name, a),
-            eachBatch: async (batch: ConsumedBatch) => {
-              for (const m of batch.messages) keysSeen.get(name)!.get(batch.topic)!.add(m.key!);
-            },
-          }),
-        );
-      }
-      for (const member of members) await member.start();
-      const settled = (): boolean => {
-        const all = [...assigned.values()].flat().map((a) => `${a.topic}:${a.partition}`);
-        return assigned.size === 3 && [...assigned.values()].every((a) => a.length > 0) && all.length === 8 && new Set(all).size === 8;
-      };
-      await eventually(settled, 'three members split the eight topic-partitions');
-      const partitionsOf = (name: string, topic: string): number[] =>
-        assigned
-          .get(name)!
-          .filter((a) => a.topic === topic)
-          .map((a) => a.partition)
-          .sort();
-      for (const name of assigned.keys()) expect(partitionsOf(name, orders!)).toEqual(partitionsOf(name, payments!));
-
-      const producer = await log.producer();
-      try {
-        const keys = Array.from({ length: 24 }, (_, i) => `user-${i}`);
-        await producer.send([orders!, payments!].flatMap((topic) => keys.map((key) => ({ topic, key, value: Buffer.from(key), headers: {}, timestamp: Date.now() }))));
-        const consumed = (): number => [...keysSeen.values()].reduce((n, byTopic) => n + [...byTopic.values()].reduce((k, s) => k + s.size, 0), 0);
-        await eventually(() => consumed() === 48, 'every record of both topics consumed');
-      } finally {
-        await producer.close();
-      }
-      // A key's records of both topics meet in one member (the stores of a task see them all).
-      for (const byTopic of keysSeen.values()) expect([...byTopic.get(orders!)!].sort()).toEqual([...byTopic.get(payments!)!].sort());
-    });
-  });
+  groupAssignmentCases(() => log);
 
   it('does not commit a batch whose partition moved to another member while it was in flight', async () => {
     // The package rejoins at once on a rebalance, batches in flight or not: a's two batches are
     // held until b has joined and taken one of the partitions.
-    await withTopics(['moved'], 2, async ([topic], group, members) => {
+    await withTopics(log, ['moved'], 2, async ([topic], group, members) => {
       const producer = await log.producer();
       try {
         await producer.send([0, 1].map((partition) => ({ topic: topic!, key: `k${partition}`, value: Buffer.from('x'), headers: {}, timestamp: Date.now(), partition })));
@@ -139,7 +76,7 @@ describe('platformatic log', () => {
 
   it("reports the partition's high watermark with each batch, not the batch's own end", async () => {
     // maxBytesPerPartition 1: the queued records are delivered one per batch, all from one fetch.
-    await withTopics(['watermark'], 1, async ([topic], group, members) => {
+    await withTopics(log, ['watermark'], 1, async ([topic], group, members) => {
       const producer = await log.producer();
       try {
         await producer.send(Array.from({ length: 10 }, (_, i) => ({ topic: topic!, key: 'k', value: Buffer.from(String(i)), headers: {}, timestamp: Date.now() })));

@@ -33,7 +33,7 @@ import type {
   TopicDescription,
 } from './log.js';
 import { partitionFor } from './partitioner.js';
-import { chunkBySize, MAX_REQUEST_BYTES, SendCoalescer } from './produce-batching.js';
+import { coalescedSend } from './produce-batching.js';
 
 /**
  * The Kafka engine's log on @platformatic/kafka (pure JavaScript). This file is the only one that
@@ -246,23 +246,12 @@ export class PlatformaticKafkaLog implements LogClient {
     // The producer id is fetched now rather than on the first send, which would carry the wait.
     await this.withRetry(() => producer.initIdempotentProducer({}));
     this.producers.add(producer);
-    const sendNow = async (messages: OutgoingMessage[]): Promise<void> => {
-      const byTopic = new Map<string, OutgoingMessage[]>();
-      for (const m of messages) {
-        const list = byTopic.get(m.topic);
-        if (list) list.push(m);
-        else byTopic.set(m.topic, [m]);
-      }
-      // One request per chunk: a backlog's outputs in one record batch can pass the broker's
-      // message.max.bytes (1 MB by default), a rejection no retry gets past. Chunks go in order.
-      for (const chunk of chunkBySize(byTopic, MAX_REQUEST_BYTES)) {
-        const records = await this.toRecords(chunk);
-        await this.withRetry(() => producer.send({ messages: records, acks: ProduceAcks.ALL }));
-      }
-    };
-    const coalescer = new SendCoalescer(sendNow);
+    const send = coalescedSend(async (chunk) => {
+      const records = await this.toRecords(chunk);
+      await this.withRetry(() => producer.send({ messages: records, acks: ProduceAcks.ALL }));
+    });
     return {
-      send: (messages: OutgoingMessage[]) => (messages.length === 0 ? Promise.resolve() : coalescer.send(messages)),
+      send,
       close: async () => {
         this.producers.delete(producer);
         await producer.close();

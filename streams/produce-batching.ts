@@ -71,3 +71,22 @@ export class SendCoalescer {
   }
 }
 
+
+/**
+ * The send side of a producer for a client that takes one request at a time: sends coalesced
+ * (SendCoalescer), grouped by topic and cut into requests under MAX_REQUEST_BYTES, sent in order.
+ * A backlog's outputs in one record batch could pass the broker's message.max.bytes, a rejection
+ * no retry gets past.
+ */
+export function coalescedSend(sendRequest: (byTopic: Map<string, OutgoingMessage[]>) => Promise<void>): (messages: OutgoingMessage[]) => Promise<void> {
+  const coalescer = new SendCoalescer(async (messages) => {
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list) list.push(m);
+      else byTopic.set(m.topic, [m]);
+    }
+    for (const chunk of chunkBySize(byTopic, MAX_REQUEST_BYTES)) await sendRequest(chunk);
+  });
+  return (messages) => (messages.length === 0 ? Promise.resolve() : coalescer.send(messages));
+}
