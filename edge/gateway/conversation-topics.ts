@@ -1,9 +1,8 @@
 import type { Logger } from '../../core/logger.js';
 import type { ConversationOp, OnlinePush } from '../../schemas/types.generated.js';
 import type { GroupRouting } from '../presence/presence.js';
-import { AckTracker, offlineTaskFor } from './acks.js';
+import type { AckTracker } from './acks.js';
 import { closeConn, writeFrame, type Conn, type Connections } from './connections.js';
-import type { Upstream } from './ingress.js';
 import { gatewayMetrics as m } from './metrics.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -54,14 +53,11 @@ export class ConversationTopics {
   private readonly queue: { push: OnlinePush; next: number }[] = [];
   /** A publish in this loop iteration that uWS has not written out yet. */
   private unwritten = false;
+  /** The conversations published to since uWS last wrote out. */
+  private readonly writtenTo = new Set<string>();
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly d: ConversationTopicsDeps, private upstream: Upstream | null = null) {}
-
-  /** Where offline tasks go (BACKPRESSURE); set once the producer is up. */
-  useUpstream(upstream: Upstream): void {
-    this.upstream = upstream;
-  }
+  constructor(private readonly d: ConversationTopicsDeps) {}
 
   /** The conversations with a subscriber here, registered again with every presence heartbeat. */
   conversations(): string[] {
@@ -213,8 +209,8 @@ export class ConversationTopics {
   }
 
   /**
-   * One frame to every subscriber here (but the sending connection), written by uWS; then, per
-   * subscriber, the back-pressure bound and the ack owed. Returns the connections written to.
+   * One frame to every subscriber here (but the sending connection), written by uWS; the ack it
+   * owes noted per member. Returns the connections it goes to.
    */
   private publish(op: ConversationOp, correlationId: string): number {
     const subs = this.subscribers.get(op.conversationId);
@@ -226,29 +222,35 @@ export class ConversationTopics {
     else this.d.app.publish(op.conversationId, frame, false);
     if (!this.unwritten) {
       this.unwritten = true;
-      this.afterWriteOut(() => {});
+      this.afterWriteOut(() => this.closeSlow());
     }
+    this.writtenTo.add(op.conversationId);
     const owing = new Set<string>();
-    const slow: Conn[] = [];
     let written = 0;
     for (const ws of subs) {
       if (ws === origin) continue;
       const d = ws.getUserData();
       if (d.closed) continue;
-      if (ws.getBufferedAmount() > this.d.bound) slow.push(ws);
-      else {
-        owing.add(d.userId);
-        written++;
-      }
-    }
-    for (const ws of slow) {
-      const userId = ws.getUserData().userId;
-      closeConn(ws, 'SLOW_CONSUMER');
-      if (op.messageId && !owing.has(userId)) this.upstream?.offline(offlineTaskFor(userId, op.messageId, correlationId, frame, 'BACKPRESSURE'));
+      owing.add(d.userId);
+      written++;
     }
     m.framesOut.inc({ type: 'message' }, written);
     if (op.messageId) this.d.acks.expectAll(owing, op.messageId, correlationId, frame);
     return written;
+  }
+
+  /**
+   * Once uWS has written the iteration's publishes: a subscriber whose buffered bytes passed the
+   * bound is too slow and is closed (SLOW_CONSUMER; its unacked messages go to offline push, and
+   * it syncs after reconnecting), as a direct write would have found.
+   */
+  private closeSlow(): void {
+    for (const conversationId of this.writtenTo) {
+      for (const ws of [...(this.subscribers.get(conversationId) ?? [])]) {
+        if (!ws.getUserData().closed && ws.getBufferedAmount() > this.d.bound) closeConn(ws, 'SLOW_CONSUMER');
+      }
+    }
+    this.writtenTo.clear();
   }
 
   private hold(op: HeldOp): void {

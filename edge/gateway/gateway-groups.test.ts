@@ -9,6 +9,7 @@ import { createRedisPushBus } from '../delivery/push-bus-redis.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import { createMemoryPresence } from '../presence/presence-memory.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
+import { CloseCodes } from '../protocol/codes.js';
 import type { Presence } from '../presence/presence.js';
 import { GATEWAY_TOPICS, startTestGateway, type GatewayHarness, type TestClient } from './testing.js';
 
@@ -176,6 +177,25 @@ describe.each(variants)('gateway group delivery ($name)', ({ store }) => {
     await ops(g!, [publishOp(convA, 'later-a'), publishOp(convB, 'later-b')]);
     await dana.next((f) => f.msg_id === 'later-a');
     await dana.next((f) => f.msg_id === 'later-b');
+  });
+
+  it('closes a subscriber that does not read once its buffered bytes pass the bound; the others go on', async () => {
+    const { presence, gws: [g] } = await gateways(1);
+    const conv = `g:${randomUUID().slice(0, 8)}`;
+    await presence.join(conv, ['slow', 'fast']);
+    const [slow, fast] = [await g!.client('slow', 'phone'), await g!.client('fast', 'phone')];
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // Kernel socket buffers absorb megabytes before uWS buffers anything: publish until it gives up.
+    const big = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 2_000 && g!.gateway.connectionCount === 2; i++) {
+      await ops(g!, [{ ...publishOp(conv, `big-${i}`), messageId: null, frame: JSON.stringify({ type: 'message', msg_id: `big-${i}`, conversation_id: conv, content: big }) }]);
+      if (i % 20 === 0) await fast.next((f) => f.msg_id === `big-${i}`, 10_000);
+    }
+    await eventually(() => g!.gateway.connectionCount === 1, 'slow subscriber closed', 10_000);
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect((await slow.waitClosed(10_000)).code).toBe(CloseCodes.SLOW_CONSUMER.code);
+    await ops(g!, [publishOp(conv, 'after-slow')]);
+    await fast.next((f) => f.msg_id === 'after-slow', 10_000);
   });
 
   it('a member who reconnects to another gateway is routed there and receives there', async () => {

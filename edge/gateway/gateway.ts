@@ -265,7 +265,6 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
         ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
         // Before any connection: supersedes what a killed predecessor with this id left behind.
         await presenceSync.run('start');
-        topics.useUpstream(up);
         unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace, topics));
       } catch (err) {
         uws.us_listen_socket_close(socket);
