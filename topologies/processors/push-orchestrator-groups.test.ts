@@ -5,7 +5,10 @@ import { deleteKeys } from '../../connectors/redis/testing.js';
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import { createRedisPresence } from '../../edge/presence/presence-redis.js';
 import type { Presence } from '../../edge/presence/presence.js';
-import type { ConversationOp, MemberState, StampedMessage } from '../../schemas/types.generated.js';
+import { loadConfig } from '../../core/config.js';
+import { memoryPipelineDeps } from '../../ops/platform.js';
+import type { ConversationOp, GroupCommand, MemberState, StampedMessage } from '../../schemas/types.generated.js';
+import { imTopology } from '../im-topology.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
@@ -184,6 +187,41 @@ describe.each(stores)('group push orchestration ($name routing store)', ({ creat
     await driver.pipe('im.msg.stamped', [{ key: `g:${groupId}`, value: notice(groupId, 'group_disbanded', {}) }]);
     expect(kinds(opsSince().get('gw-1'))).toEqual(['PUBLISH', 'CLOSE']);
     expect(await presence.conversationsOf('bob', 'gw-1')).toEqual([]);
+  });
+});
+
+describe('subscriptions moved by the groups processor\'s own notices', () => {
+  it('create, add, kick, leave and disband reach the gateways as SUBSCRIBE, UNSUBSCRIBE and CLOSE around each notice', async () => {
+    const platform = loadConfig({});
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    cleanups.push(() => presence.close());
+    const driver = await TopologyTestDriver.start(imTopology({ ...memoryPipelineDeps(platform), presence }, platform), { processors: ['groups', 'stamper', 'push-orchestrator'] });
+    cleanups.push(() => driver.close());
+    let read = 0;
+    const pushes = () => {
+      const records = driver.read('im.push.online').slice(read);
+      read += records.length;
+      return records.map((r) => `${r.key}: ${kinds(r.value.conversationOps).join(', ')}${r.value.deliveries.length ? ` +${r.value.deliveries.map((d) => d.userId).join(',')}` : ''}`).sort();
+    };
+    let n = 0;
+    const command = (actor: string, action: GroupCommand['action'], targets: string[] = [], text: string | null = null) => ({
+      key: 'G7',
+      value: { correlationId: `cmd-${++n}`, actor, groupId: 'G7', action, targets, role: null, mutedUntil: null, text, at: driver.clock.now() + n } satisfies GroupCommand,
+    });
+    for (const [u, gw] of [['olga', 'gw-1'], ['pam', 'gw-2'], ['quin', 'gw-2'], ['rex', 'gw-3']] as const) await online(presence, u, gw);
+
+    await driver.pipe('im.cmd.group', [command('olga', 'CREATE', ['pam', 'quin'], 'Team')]);
+    expect(pushes()).toEqual(['gw-1: SUBSCRIBE olga, PUBLISH', 'gw-2: SUBSCRIBE pam, SUBSCRIBE quin, PUBLISH']);
+    await driver.pipe('im.cmd.group', [command('olga', 'ADD', ['rex'])]);
+    expect(pushes()).toEqual(['gw-1: PUBLISH', 'gw-2: PUBLISH', 'gw-3: SUBSCRIBE rex, PUBLISH']);
+    await driver.pipe('im.cmd.group', [command('olga', 'REMOVE', ['pam'])]);
+    // pam also gets her "removed from group" notice in her own inbox, by the per-user path.
+    expect(pushes()).toEqual(['gw-1: PUBLISH', 'gw-2:  +pam', 'gw-2: UNSUBSCRIBE pam, PUBLISH', 'gw-3: PUBLISH']);
+    await driver.pipe('im.cmd.group', [command('quin', 'LEAVE')]);
+    expect(pushes()).toEqual(['gw-1: PUBLISH', 'gw-2: UNSUBSCRIBE quin, PUBLISH +quin', 'gw-3: PUBLISH']);
+    await driver.pipe('im.cmd.group', [command('olga', 'DISBAND')]);
+    expect(pushes()).toEqual(['gw-1: PUBLISH, CLOSE', 'gw-2: PUBLISH, CLOSE', 'gw-3: PUBLISH, CLOSE']);
+    for (const u of ['olga', 'pam', 'quin', 'rex']) expect(await presence.conversationsOf(u, 'gw-9')).toEqual([]);
   });
 });
 
