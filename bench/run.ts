@@ -307,7 +307,9 @@ const stopAll = async (): Promise<void> => {
     log(`[cleanup] run namespace ${topicPrefix}: ${JSON.stringify(dropped)}`);
   }
 };
+// Interrupted or terminated (Ctrl-C, a script's kill): the SUT and the workers stop with it.
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 main().then(
   async () => {
     await stopAll();
