@@ -8,7 +8,8 @@ import type { GroupRoute, GroupRouting, UserGateways } from './presence.js';
  * finds the gateway registered.
  *
  * Keys (after the presence prefix):
- * - `mo:<user>`: set of the user's group conversations (written by push orchestration).
+ * - `mo:<user>`: set of the user's group conversations; `cm:<conversation>`: set of its
+ *   members. Both written by push orchestration, in message order.
  * - `cg:<conversation>`: hash gateway id -> when it last registered (Redis time, ms): a gateway
  *   holding a connection of a member, registered at connect, for a join and by each heartbeat.
  *   Read, it drops gateways whose liveness expired or that have not registered within the TTL
@@ -21,12 +22,14 @@ import type { GroupRoute, GroupRouting, UserGateways } from './presence.js';
  */
 const BUILT = 'mo-built';
 
-/** `conversations(p, user, gw)`: the user's conversations, the gateway registered for each; nil while not built. */
-const CONVERSATIONS_LUA = `
+const NOW_MS = `
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+end`;
+
+/** `conversations(p, user, gw)`: the user's conversations, the gateway registered for each; nil while not built. */
+const CONVERSATIONS_LUA = `${NOW_MS}
 local function conversations(p, user, gw)
   if redis.call('EXISTS', p .. '${BUILT}') == 0 then return nil end
   local convs = redis.call('SMEMBERS', p .. 'mo:' .. user)
@@ -55,42 +58,52 @@ redis.call('PEXPIRE', p .. 'gw:' .. gw .. ':conns', ARGV[6])
 redis.call('SET', p .. 'gw:' .. gw, ARGV[7], 'PX', ARGV[6])
 return answer(convs)`;
 
-/** ARGV: prefix, users...: those without any entry; nil while not built. O(1) per user, nothing returned for the online. */
-const OFFLINE = `
-local p = ARGV[1]
+/**
+ * ARGV: prefix, conversation, cursor, count, ttl ms. One stretch of the members (SSCAN): those
+ * without any presence entry. With the last stretch, in the same step, the live gateways (dead or
+ * unregistered ones removed) and the member count. Reply: {next cursor, offline, gateways,
+ * members}; nil while not built.
+ */
+const ROUTE = `${NOW_MS}
+local p, c = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. '${BUILT}') == 0 then return nil end
+local scan = redis.call('SSCAN', p .. 'cm:' .. c, ARGV[3], 'COUNT', ARGV[4])
 local offline = {}
-for i = 2, #ARGV do
-  if redis.call('EXISTS', p .. 'u:' .. ARGV[i]) == 0 then offline[#offline + 1] = ARGV[i] end
+for _, user in ipairs(scan[2]) do
+  if redis.call('EXISTS', p .. 'u:' .. user) == 0 then offline[#offline + 1] = user end
 end
-return offline`;
-
-/** ARGV: prefix, conversation, ttl ms: its live gateways; dead or unregistered ones removed. */
-const GATEWAYS = `
-local p, key = ARGV[1], ARGV[1] .. 'cg:' .. ARGV[2]
-local t = redis.call('TIME')
-local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[3])
-local flat = redis.call('HGETALL', key)
 local live = {}
-for i = 1, #flat, 2 do
-  local gw = flat[i]
-  if tonumber(flat[i + 1]) >= oldest and redis.call('EXISTS', p .. 'gw:' .. gw) == 1 then live[#live + 1] = gw else redis.call('HDEL', key, gw) end
+local members = 0
+if scan[1] == '0' then
+  local key = p .. 'cg:' .. c
+  local oldest = nowMs() - tonumber(ARGV[5])
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    local gw = flat[i]
+    if tonumber(flat[i + 1]) >= oldest and redis.call('EXISTS', p .. 'gw:' .. gw) == 1 then live[#live + 1] = gw else redis.call('HDEL', key, gw) end
+  end
+  members = redis.call('SCARD', p .. 'cm:' .. c)
 end
-return live`;
+return {scan[1], offline, live, members}`;
 
 /**
  * ARGV: prefix, conversation, '1' to join or '0' to leave, users...: the memberships written,
  * then [gateway, user, ...] for each live gateway of each user (registered for a join).
  */
-const CHANGE = `
+const CHANGE = `${NOW_MS}
 local p, c, joining = ARGV[1], ARGV[2], ARGV[3] == '1'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local out = {}
 local live = {}
 for i = 4, #ARGV do
   local user = ARGV[i]
-  if joining then redis.call('SADD', p .. 'mo:' .. user, c) else redis.call('SREM', p .. 'mo:' .. user, c) end
+  if joining then
+    redis.call('SADD', p .. 'mo:' .. user, c)
+    redis.call('SADD', p .. 'cm:' .. c, user)
+  else
+    redis.call('SREM', p .. 'mo:' .. user, c)
+    redis.call('SREM', p .. 'cm:' .. c, user)
+  end
   local seen = {}
   for _, v in ipairs(redis.call('HVALS', p .. 'u:' .. user)) do
     local e = cjson.decode(v)
@@ -108,19 +121,20 @@ end
 return out`;
 
 /** ARGV: prefix, conversation, gateway: registered now. */
-const REGISTER = `
-local t = redis.call('TIME')
-redis.call('HSET', ARGV[1] .. 'cg:' .. ARGV[2], ARGV[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+const REGISTER = `${NOW_MS}
+redis.call('HSET', ARGV[1] .. 'cg:' .. ARGV[2], ARGV[3], nowMs())
 return 0`;
 
-/** ARGV: prefix, conversation, members...: the memberships forgotten. */
+/** ARGV: prefix, conversation: every member's membership of it, its members and its gateways forgotten. */
 const FORGET = `
 local p, c = ARGV[1], ARGV[2]
-for i = 3, #ARGV do redis.call('SREM', p .. 'mo:' .. ARGV[i], c) end
+for _, user in ipairs(redis.call('SMEMBERS', p .. 'cm:' .. c)) do redis.call('SREM', p .. 'mo:' .. user, c) end
+redis.call('DEL', p .. 'cm:' .. c, p .. 'cg:' .. c)
 return 0`;
 
-/** Users per script call: each call holds Redis for its length, so other clients get turns in between. */
+/** Users per script call, members per route stretch: each call holds Redis for its length, so other clients get turns in between. */
 const CHUNK = 1_000;
+const ROUTE_STRETCH = 2_000;
 
 /**
  * EVAL with the source each time (Redis compiles a script once and keeps it by digest): unlike
@@ -136,29 +150,21 @@ export function conversationsAnswer(reply: unknown): string[] | null {
   return built === '1' ? convs : null;
 }
 
-function userGateways(reply: unknown): UserGateways {
+function userGateways(reply: unknown, into: UserGateways): void {
   const flat = reply as string[];
-  const out: UserGateways = new Map();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const gw = flat[i]!;
-    const users = out.get(gw);
+    const users = into.get(gw);
     if (users) users.push(flat[i + 1]!);
-    else out.set(gw, [flat[i + 1]!]);
+    else into.set(gw, [flat[i + 1]!]);
   }
-  return out;
 }
 
 /** `ttlMs`: presence's TTL; a gateway that has not registered a conversation for that long is dropped from it. */
 export function createRedisGroupRouting(redis: Redis, prefix: string, ttlMs: number): GroupRouting & { registerAll(gatewayId: string, conversations: readonly string[]): Promise<void> } {
   const change = async (conversationId: string, userIds: readonly string[], joining: boolean): Promise<UserGateways> => {
     const out: UserGateways = new Map();
-    for (const chunk of chunked(userIds, CHUNK)) {
-      for (const [gw, users] of userGateways(await run(redis, CHANGE, [prefix, conversationId, joining ? '1' : '0', ...chunk]))) {
-        const list = out.get(gw);
-        if (list) list.push(...users);
-        else out.set(gw, users);
-      }
-    }
+    for (const chunk of chunked(userIds, CHUNK)) userGateways(await run(redis, CHANGE, [prefix, conversationId, joining ? '1' : '0', ...chunk]), out);
     return out;
   };
 
@@ -167,31 +173,36 @@ export function createRedisGroupRouting(redis: Redis, prefix: string, ttlMs: num
       return conversationsAnswer(await run(redis, CONVERSATIONS_OF, [prefix, userId, gatewayId]));
     },
 
-    async route(conversationId, members) {
-      // Every call is issued before any is awaited, the gateways' last: one connection runs them
-      // in that order, so the gateways are read after every member's presence.
-      const offline = [...chunked(members, CHUNK)].map((chunk) => run(redis, OFFLINE, [prefix, ...chunk]));
-      const gateways = run(redis, GATEWAYS, [prefix, conversationId, ttlMs]);
-      const answers = (await Promise.all(offline)) as (string[] | null)[];
-      const live = (await gateways) as string[];
-      if (answers.some((a) => a === null)) return null;
-      const route: GroupRoute = { offline: answers.flatMap((a) => a ?? []), gateways: live };
-      return route;
+    async route(conversationId) {
+      // Stretch after stretch; the gateways are read with the last one, so after every
+      // member's presence. A member met twice by the scan is offline once.
+      const offline = new Set<string>();
+      let cursor = '0';
+      for (;;) {
+        const reply = (await run(redis, ROUTE, [prefix, conversationId, cursor, ROUTE_STRETCH, ttlMs])) as [string, string[], string[], number] | null;
+        if (reply === null) return null;
+        const [next, stretchOffline, gateways, members] = reply;
+        for (const u of stretchOffline) offline.add(u);
+        if (next === '0') {
+          const route: GroupRoute = { offline: [...offline], gateways, members };
+          return route;
+        }
+        cursor = next;
+      }
     },
 
     join: (conversationId, userIds) => change(conversationId, userIds, true),
     leave: (conversationId, userIds) => change(conversationId, userIds, false),
 
-    async forget(conversationId, members) {
-      for (const chunk of chunked(members, CHUNK)) await run(redis, FORGET, [prefix, conversationId, ...chunk]);
-      await redis.del(`${prefix}cg:${conversationId}`);
+    async forget(conversationId) {
+      await run(redis, FORGET, [prefix, conversationId]);
     },
 
     async rebuild(memberships, settled) {
       const written: (readonly [string, string])[] = [];
       let pipe = redis.pipeline();
       for (const m of memberships) {
-        pipe.sadd(`${prefix}mo:${m[0]}`, m[1]);
+        pipe.sadd(`${prefix}mo:${m[0]}`, m[1]).sadd(`${prefix}cm:${m[1]}`, m[0]);
         written.push(m);
         if (written.length % CHUNK === 0) {
           await pipe.exec();
@@ -201,7 +212,7 @@ export function createRedisGroupRouting(redis: Redis, prefix: string, ttlMs: num
       await pipe.exec();
       const stillMember = await settled();
       pipe = redis.pipeline();
-      for (const [userId, conversationId] of written) if (!stillMember(userId, conversationId)) pipe.srem(`${prefix}mo:${userId}`, conversationId);
+      for (const [userId, conversationId] of written) if (!stillMember(userId, conversationId)) pipe.srem(`${prefix}mo:${userId}`, conversationId).srem(`${prefix}cm:${conversationId}`, userId);
       await pipe.exec();
       await redis.set(`${prefix}${BUILT}`, '1');
     },
@@ -212,9 +223,9 @@ export function createRedisGroupRouting(redis: Redis, prefix: string, ttlMs: num
      */
     registerAll(gatewayId, conversations) {
       const sent: Promise<unknown>[] = [];
-      for (let i = 0; i < conversations.length; i += CHUNK) {
+      for (const chunk of chunked(conversations, CHUNK)) {
         const pipe = redis.pipeline();
-        for (const c of conversations.slice(i, i + CHUNK)) pipe.eval(REGISTER, 0, prefix, c, gatewayId);
+        for (const c of chunk) pipe.eval(REGISTER, 0, prefix, c, gatewayId);
         sent.push(pipe.exec());
       }
       return Promise.all(sent).then(() => undefined);

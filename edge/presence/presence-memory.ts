@@ -17,9 +17,10 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
   const users = new Map<string, Map<string, PresenceEntry>>();
   const gatewayExpiry = new Map<string, number>();
   const alive = (gatewayId: string): boolean => (gatewayExpiry.get(gatewayId) ?? 0) > now();
-  // Group routing: each user's group conversations, each conversation's gateways; the
-  // memberships start missing, as in a Redis that never had them, until rebuilt.
+  // Group routing: the memberships both ways, each conversation's gateways; the memberships
+  // start missing, as in a Redis that never had them, until rebuilt.
   const memberOf = new Map<string, Set<string>>();
+  const membersOf = new Map<string, Set<string>>();
   /** Conversation -> gateway -> when it last registered. */
   const gatewaysOf = new Map<string, Map<string, number>>();
   let built = false;
@@ -40,11 +41,13 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
     return convs;
   };
   const setMember = (userId: string, conversationId: string, member: boolean): void => {
-    let convs = memberOf.get(userId);
-    if (member) {
-      if (!convs) memberOf.set(userId, (convs = new Set()));
-      convs.add(conversationId);
-    } else if (convs?.delete(conversationId) && convs.size === 0) memberOf.delete(userId);
+    for (const [index, key, value] of [[memberOf, userId, conversationId], [membersOf, conversationId, userId]] as const) {
+      let set = index.get(key);
+      if (member) {
+        if (!set) index.set(key, (set = new Set()));
+        set.add(value);
+      } else if (set?.delete(value) && set.size === 0) index.delete(key);
+    }
   };
   const change = (conversationId: string, userIds: readonly string[], joining: boolean): UserGateways => {
     const out: UserGateways = new Map();
@@ -73,13 +76,14 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
     async conversationsOf(userId, gatewayId) {
       return conversationsOf(userId, gatewayId);
     },
-    async route(conversationId, members) {
+    async route(conversationId) {
       if (!built) return null;
+      const members = membersOf.get(conversationId) ?? new Set<string>();
       const offline: string[] = [];
       for (const userId of members) if (!online(userId)) offline.push(userId);
       const gws = gatewaysOf.get(conversationId) ?? new Map<string, number>();
       for (const [gw, at] of gws) if (!alive(gw) || at < now() - options.ttlMs) gws.delete(gw);
-      return { offline, gateways: [...gws.keys()] };
+      return { offline, gateways: [...gws.keys()], members: members.size };
     },
     async join(conversationId, userIds) {
       return change(conversationId, userIds, true);
@@ -87,8 +91,8 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
     async leave(conversationId, userIds) {
       return change(conversationId, userIds, false);
     },
-    async forget(conversationId, members) {
-      for (const userId of members) setMember(userId, conversationId, false);
+    async forget(conversationId) {
+      for (const userId of [...(membersOf.get(conversationId) ?? [])]) setMember(userId, conversationId, false);
       gatewaysOf.delete(conversationId);
     },
     async rebuild(memberships, settled) {
@@ -145,6 +149,7 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
       users.clear();
       gatewayExpiry.clear();
       memberOf.clear();
+      membersOf.clear();
       gatewaysOf.clear();
     },
   };

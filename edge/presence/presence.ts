@@ -22,12 +22,14 @@ export interface HeartbeatResult {
 
 /**
  * Live group delivery (one topic per group conversation on each gateway, its members'
- * connections subscribed): each user's group conversations (written by push orchestration in
- * message order) and, per conversation, the gateways holding a connection of a member
- * (registered by the gateways at connect, for a join, and again by every heartbeat, so a gateway
- * whose members are gone drops out within the TTL). A message then goes to those gateways, once
- * each, instead of to every member. The store may be rebuilt (first start, a Redis that lost its data): while
- * the memberships are missing, the reads that need them answer null.
+ * connections subscribed): the memberships both ways (each user's group conversations, each
+ * conversation's members; written by push orchestration in message order) and, per
+ * conversation, the gateways holding a connection of a member (registered by the gateways at
+ * connect, for a join, and again by every heartbeat, so a gateway whose members are gone drops
+ * out within the TTL). A message then goes to those gateways, once each, and the store itself
+ * tells which members are offline: nothing about a group's members travels per message. The
+ * store may be rebuilt (first start, a Redis that lost its data): while the memberships are
+ * missing, the reads that need them answer null.
  */
 export interface GroupRouting {
   /**
@@ -36,17 +38,17 @@ export interface GroupRouting {
    */
   conversationsOf(userId: string, gatewayId: string): Promise<string[] | null>;
   /**
-   * Who of `members` has no live connection (offline push), then the live gateways holding a
-   * member: read in that order, so a member found online is on one of those gateways. Nothing is
-   * built per online member. null while the memberships are missing.
+   * The members with no live connection (offline push), then the live gateways holding a member:
+   * read in that order, so a member found online is on one of those gateways. Nothing comes back
+   * per online member. null while the memberships are missing.
    */
-  route(conversationId: string, members: Iterable<string>): Promise<GroupRoute | null>;
+  route(conversationId: string): Promise<GroupRoute | null>;
   /** Members joined: records the memberships; answers where those online are (their gateways are registered). */
   join(conversationId: string, userIds: readonly string[]): Promise<UserGateways>;
   /** Members gone: forgets the memberships; answers where those online are. */
   leave(conversationId: string, userIds: readonly string[]): Promise<UserGateways>;
   /** The conversation is over (group disbanded): its memberships and gateways are forgotten. */
-  forget(conversationId: string, members: Iterable<string>): Promise<void>;
+  forget(conversationId: string): Promise<void>;
   /**
    * Rebuilds the memberships from the whole membership table: what `memberships` yields is
    * recorded, then `settled` (the table caught up again) says which of them still hold, and the
@@ -60,6 +62,8 @@ export interface GroupRouting {
 export interface GroupRoute {
   offline: string[];
   gateways: string[];
+  /** How many members the conversation has. */
+  members: number;
 }
 
 /** Gateway id -> the users of a membership change connected there. */

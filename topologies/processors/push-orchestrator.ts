@@ -1,7 +1,7 @@
 import type { Presence } from '../../edge/presence/presence.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
-import type { Emit, ProcessContext, ProcessorBuilder, TableRef } from '../../streams/index.js';
+import type { Emit, ProcessContext, ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { messageFrame } from './replies.js';
 
@@ -33,8 +33,6 @@ const rebuilds = counter('im_push_memberships_rebuilt_total', 'Group memberships
  */
 const MEMBERSHIP_NOTICES = new Set(['system/group_created', 'system/members_added', 'system/members_removed', 'system/member_left', 'system/group_disbanded']);
 
-type Members = TableRef<'im.state.members'>;
-
 /** Who a membership notice moves; its body is the notice's JSON content. */
 export function membershipChange(m: Pick<StampedMessage, 'contentType' | 'content'>): { joined: string[]; left: string[]; closed: boolean } {
   const none = { joined: [], left: [], closed: false };
@@ -56,14 +54,6 @@ export function membershipChange(m: Pick<StampedMessage, 'contentType' | 'conten
       return { ...none, left: typeof body.user === 'string' ? [body.user] : [] };
     default:
       return { ...none, closed: true };
-  }
-}
-
-/** The members of a group, read as the routing store wants them: one at a time, counted. */
-function* memberIds(ctx: ProcessContext, members: Members, groupId: string, count = { members: 0 }): Generator<string> {
-  for (const [, member] of ctx.table(members).withPrefix(groupId)) {
-    count.members++;
-    yield member.userId;
   }
 }
 
@@ -103,12 +93,10 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       if (change.joined.length > 0) for (const [gw, users] of await presence.join(conversationId, change.joined)) for (const u of users) pushes.addOp(gw, op('SUBSCRIBE', u));
       if (change.left.length > 0) for (const [gw, users] of await presence.leave(conversationId, change.left)) for (const u of users) pushes.addOp(gw, op('UNSUBSCRIBE', u));
 
-      const count = { members: 0 };
-      let route = await presence.route(conversationId, memberIds(ctx, members, groupId, count));
+      let route = await presence.route(conversationId);
       if (route === null) {
         await rebuild(ctx);
-        count.members = 0;
-        route = await presence.route(conversationId, memberIds(ctx, members, groupId, count));
+        route = await presence.route(conversationId);
         if (route === null) throw new Error('group memberships still missing in the routing store after a rebuild');
       }
       const exceptConnectionId = m.origin?.connectionId ?? null;
@@ -122,12 +110,12 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
         const entries = (await lookupPresence(presence, [m.sender], config)).get(m.sender);
         if (entries) pushes.addUser(entries, frame, m.messageId, exceptConnectionId);
       }
-      if (change.closed) await presence.forget(conversationId, memberIds(ctx, members, groupId));
+      if (change.closed) await presence.forget(conversationId);
 
       const offline: Emit<'im.push.offline'>[] = [];
       for (const userId of route.offline) if (userId !== m.sender) offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
       outcomes.inc({ outcome: 'offline' }, offline.length);
-      outcomes.inc({ outcome: 'online' }, Math.max(0, count.members - (senderIsMember ? 1 : 0) - offline.length));
+      outcomes.inc({ outcome: 'online' }, Math.max(0, route.members - (senderIsMember ? 1 : 0) - offline.length));
       return [...pushes.toEmits(m.correlationId, config, now), ...offline];
     };
 
