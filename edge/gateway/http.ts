@@ -41,6 +41,20 @@ function responder(res: UwsResponse): { aborted: () => boolean; send: (status: n
 
 const errorBody = (code: string, message: string): string => JSON.stringify({ error_code: code, error_message: message });
 
+/** Strict: a body that is not UTF-8 is refused, not read with replacement characters. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The route's `:name` parameters, percent-decoded; null when one is not valid percent-encoded UTF-8 (decodeURIComponent throws). */
+function decodeParams(names: readonly string[], raw: (i: number) => string): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  try {
+    names.forEach((name, i) => (params[name] = decodeURIComponent(raw(i))));
+  } catch {
+    return null;
+  }
+  return params;
+}
+
 /** Reads the whole body up to `limit` bytes; resolves null when it was larger. */
 function readBody(res: UwsResponse, limit: number): Promise<Buffer | null> {
   return new Promise((resolveBody) => {
@@ -87,20 +101,20 @@ async function handleRoute(route: HttpRoute, paramNames: string[], res: UwsRespo
   const r = responder(res);
   const headers: Record<string, string> = {};
   req.forEach((k, v) => (headers[k] = v));
-  const params: Record<string, string> = {};
-  paramNames.forEach((name, i) => (params[name] = decodeURIComponent(req.getParameter(i))));
+  const params = decodeParams(paramNames, (i) => req.getParameter(i));
   const query = Object.fromEntries(new URLSearchParams(req.getQuery() ?? ''));
   const path = req.getUrl();
   const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
   const raw = route.method === 'GET' ? Buffer.alloc(0) : await readBody(res, o.maxBodyBytes);
   try {
     if (raw === null) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', ErrorCodes.PAYLOAD_TOO_LARGE);
+    if (params === null) throw new HttpError(400, 'BAD_REQUEST', 'a path segment is not valid percent-encoded UTF-8');
     let body: unknown = null;
     if (raw.length > 0) {
       try {
-        body = JSON.parse(raw.toString('utf8'));
+        body = JSON.parse(utf8.decode(raw));
       } catch {
-        throw new HttpError(400, 'BAD_REQUEST', 'body is not valid JSON');
+        throw new HttpError(400, 'BAD_REQUEST', 'body is not valid UTF-8 JSON');
       }
     }
     let userId: string | null = null;
@@ -126,7 +140,12 @@ async function handleRoute(route: HttpRoute, paramNames: string[], res: UwsRespo
 
 async function serveStatic(root: string, url: string, res: UwsResponse): Promise<void> {
   const r = responder(res);
-  const rel = normalize(decodeURIComponent(url === '/' ? '/index.html' : url));
+  let rel: string;
+  try {
+    rel = normalize(decodeURIComponent(url === '/' ? '/index.html' : url));
+  } catch {
+    return r.send(404, errorBody('NOT_FOUND', ErrorCodes.NOT_FOUND));
+  }
   const file = join(root, rel);
   // normalize() resolves '..'; anything that still escapes the root is refused.
   if (!file.startsWith(root + sep)) return r.send(404, errorBody('NOT_FOUND', ErrorCodes.NOT_FOUND));

@@ -11,7 +11,8 @@ export interface GroupRoutesDeps extends CommandRouteOptions {
   mirror: Pick<MirrorStore, 'groupsOf' | 'group' | 'members' | 'member'>;
 }
 
-const ROLES: Record<string, GroupRole> = { owner: 'OWNER', admin: 'ADMIN', member: 'MEMBER' };
+/** A Map, not an object: a role named `__proto__` or `constructor` must find nothing. */
+const ROLES = new Map<string, GroupRole>([['owner', 'OWNER'], ['admin', 'ADMIN'], ['member', 'MEMBER']]);
 
 const groupBody = (g: GroupState) => ({ group_id: g.groupId, conversation_id: groupConversationId(g.groupId), name: g.name, owner_id: g.ownerId, status: g.status.toLowerCase(), mute_all: g.muteAll, announcement: g.announcement, created_at: g.createdAt, updated_at: g.updatedAt });
 const memberBody = (m: MemberState) => ({ user_id: m.userId, role: m.role.toLowerCase(), muted_until: m.mutedUntil || null, joined_at: m.joinedAt });
@@ -51,7 +52,7 @@ export function groupRoutes(deps: GroupRoutesDeps): HttpRoute[] {
     {
       method: 'PUT', path: '/v1/groups/:groupId/members/:userId/role', auth: true,
       handler: on('SET_ROLE', (req) => {
-        const role = ROLES[String((req.body as { role?: unknown } | null)?.role ?? '').toLowerCase()];
+        const role = ROLES.get(String((req.body as { role?: unknown } | null)?.role ?? '').toLowerCase());
         if (!role) throw new HttpError(400, 'BAD_REQUEST', 'role must be owner, admin or member');
         return { targets: target(req), role };
       }),
