@@ -186,6 +186,8 @@ export interface ReceiptCommand {
   kind: ReceiptKind;
   conversationId: string;
   seq: number;
+  /** The msg_id the client frame carried, if any: an error about the frame echoes it. */
+  clientMsgId?: null | string;
   at: number;
 }
 
@@ -269,6 +271,8 @@ export interface SyncCommand {
   conversationId: null | string;
   afterSeq: number;
   limit: number;
+  /** The msg_id the client frame carried, if any: an error about the frame echoes it. */
+  clientMsgId?: null | string;
   at: number;
 }
 

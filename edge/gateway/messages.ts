@@ -52,12 +52,13 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
     ctx.acks.ack(d.userId, frame.msg_id);
     return;
   }
-  const msgId = 'msg_id' in frame ? frame.msg_id : undefined;
+  // Any frame may carry a msg_id (unknown fields pass): an error about it echoes one that is a string.
+  const msgId = typeof (frame as { msg_id?: unknown }).msg_id === 'string' ? (frame as { msg_id: string }).msg_id : undefined;
   // Acks and heartbeats are free; everything else draws from the user's shared bucket.
   if (!ctx.conns.takeToken(d.userId, now)) return sendError(ws, 'RATE_LIMIT_EXCEEDED', ctx.bound, msgId);
   const claimed = (frame as { sender?: unknown }).sender;
   if (claimed !== undefined && claimed !== d.userId) return sendError(ws, 'SENDER_MISMATCH', ctx.bound, msgId);
-  if (frame.type === 'token_refresh') return refreshToken(ctx, ws, frame.token);
+  if (frame.type === 'token_refresh') return refreshToken(ctx, ws, frame.token, msgId);
   if (local.has(frame.type)) return;
   ctx.upstream.ingress(
     {
@@ -72,13 +73,13 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
   );
 }
 
-function refreshToken(ctx: MessageContext, ws: Conn, token: string): void {
+function refreshToken(ctx: MessageContext, ws: Conn, token: string, msgId: string | undefined): void {
   const d = ws.getUserData();
   ctx.verifier.verify(token).then(
     (t) => {
       if (d.closed) return;
       // A connection is one user for its whole life; a token of someone else changes nothing.
-      if (t.userId !== d.userId) return ws.cork(() => sendError(ws, 'TOKEN_INVALID', ctx.bound, undefined, 'token belongs to another user'));
+      if (t.userId !== d.userId) return ws.cork(() => sendError(ws, 'TOKEN_INVALID', ctx.bound, msgId, 'token belongs to another user'));
       d.expiresAt = t.expiresAt;
       const out: TokenRefreshedFrame = { type: 'token_refreshed', expires_at: t.expiresAt, timestamp: Date.now() };
       ws.cork(() => writeFrame(ws, JSON.stringify(out), 'token_refreshed', ctx.bound));
@@ -86,7 +87,7 @@ function refreshToken(ctx: MessageContext, ws: Conn, token: string): void {
     (err: unknown) => {
       if (d.closed) return;
       ctx.logger.debug('token refresh refused', { err, connectionId: d.id });
-      ws.cork(() => sendError(ws, 'TOKEN_INVALID', ctx.bound, undefined, 'refresh token refused; the current one stays valid until it expires'));
+      ws.cork(() => sendError(ws, 'TOKEN_INVALID', ctx.bound, msgId, 'refresh token refused; the current one stays valid until it expires'));
     },
   );
 }

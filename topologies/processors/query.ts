@@ -56,7 +56,7 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
         return out;
       } catch (err) {
         if (err instanceof PlatformError && (err.code === 'FORBIDDEN' || err.code === 'NOT_A_MEMBER')) {
-          return [replyTo(s.origin, s.userId, errorFrame(err.code as ErrorCode, now, undefined, err.message), s.correlationId, now)];
+          return [replyTo(s.origin, s.userId, errorFrame(err.code as ErrorCode, now, s.clientMsgId ?? undefined, err.message), s.correlationId, now)];
         }
         throw err;
       }

@@ -39,7 +39,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
         receipts.inc({ kind, outcome: 'forbidden' });
         const code = conversationOf(c.conversationId, c.userId)?.kind === 'group' ? 'NOT_A_MEMBER' : 'FORBIDDEN';
         const at = p.clock.now();
-        return [replyTo(c.origin, c.userId, errorFrame(code, at, undefined, `not a participant of ${c.conversationId}`), c.correlationId, at)];
+        return [replyTo(c.origin, c.userId, errorFrame(code, at, c.clientMsgId ?? undefined, `not a participant of ${c.conversationId}`), c.correlationId, at)];
       }
       const lastSeq = ctx.table(sequences).get(c.conversationId)?.seq;
       const seq = lastSeq === undefined ? c.seq : Math.min(c.seq, lastSeq);

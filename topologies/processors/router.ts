@@ -85,7 +85,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           const v = validate.read(o, f.userId);
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
           routed.inc({ type: 'read', outcome: 'routed' });
-          return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt } }];
+          return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
         case 'typing': {
           const v = validate.typing(o);
@@ -100,7 +100,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           const v = validate.sync(o);
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
           routed.inc({ type: 'sync', outcome: 'routed' });
-          return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt } }];
+          return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
         default:
           if ((GATEWAY_LOCAL_FRAMES as readonly string[]).includes(f.frameType)) {
