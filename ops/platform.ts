@@ -50,6 +50,8 @@ export interface Infrastructure {
   recentCache: RecentCache;
   mirror: MirrorStore;
   deviceTokens: DeviceTokenStore;
+  /** A command connection to the shared Redis (null without one), for small shared state such as failed logins. */
+  redis: Redis | null;
   /** Whether Kafka, Redis and MongoDB answer (probed in the background), for /readyz. */
   health: DependencyHealth;
   close(): Promise<void>;
@@ -65,12 +67,14 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
   let presence: Presence;
   let pushBus: PushBus;
   let recentCache: RecentCache;
+  let redis: Redis | null = null;
   if (config.redis.url) {
     const url = config.redis.url;
     presence = createRedisPresence({ redis: await connectRedis(url, 'presence'), ttlMs: config.edge.heartbeatTimeoutMs, ownsClient: true });
     pushBus = createRedisPushBus({ publisher: await connectRedis(url, 'push-pub'), subscriber: await connectRedis(url, 'push-sub', { subscriber: true }), logger, ownsClients: true });
     const cacheClient: Redis = await connectRedis(url, 'recent');
     recentCache = createRedisRecentCache({ redis: cacheClient, ...config.delivery.recent, ownsClient: true });
+    redis = cacheClient;
     probes.push({ name: 'redis', critical: true, check: () => cacheClient.ping() });
   } else {
     presence = createMemoryPresence({ ttlMs: config.edge.heartbeatTimeoutMs });
@@ -108,7 +112,7 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
   closers.unshift(async () => health.stop());
   logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url) });
   return {
-    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, health,
+    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, redis, health,
     close: async () => {
       for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn('close failed', { err }));
     },
@@ -179,7 +183,7 @@ export interface RunningEdge {
 /** The edge half: auth, the HTTP API (commands, queries, devices) and the WebSocket gateway. */
 export async function startEdge(infra: Infrastructure, logger: Logger, options: { staticDir?: string } = {}): Promise<RunningEdge> {
   const { config, log, serde } = infra;
-  const auth = await startAuth(config, { db: infra.db, logger });
+  const auth = await startAuth(config, { db: infra.db, redis: infra.redis, logger });
   const commands = createCommandProducer(await log.producer(), serde);
   const groupDirectory = await startLogGroupDirectory({ log, serde, appId: config.appId });
   const query = new QueryService({ store: infra.messageStore, recent: infra.recentCache, groups: groupDirectory, reads: infra.messageStore }, config.delivery.query);

@@ -16,5 +16,6 @@ export { createMongoUserStore, type MongoUserStore } from './user-store-mongo.js
 export type { RefreshTokenStore, RefreshTokenRecord, RefreshFamily, ConsumeResult } from './refresh-store.js';
 export { createMemoryRefreshStore } from './refresh-store-memory.js';
 export { createMongoRefreshStore, type MongoRefreshStore } from './refresh-store-mongo.js';
-export { LoginThrottle, SlidingWindowThrottle } from './throttle.js';
+export { LoginThrottle, SlidingWindowThrottle, memoryFailureLogs, type FailureLog, type FailureLogs } from './throttle.js';
+export { redisFailureLogs } from './throttle-redis.js';
 export { startAuth, gatewayVerifier, type RunningAuth, type StartAuthDeps } from './setup.js';

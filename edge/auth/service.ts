@@ -7,9 +7,9 @@ import type { AuthKeys, Jwks } from './keys.js';
 import { authOutcomes } from './metrics.js';
 import { hashPassword, needsRehash, verifyPassword, type ScryptParams } from './password.js';
 import type { RefreshTokenStore } from './refresh-store.js';
-import { LoginThrottle } from './throttle.js';
+import { LoginThrottle, type FailureLogs } from './throttle.js';
 import type { TokenVerifier } from './token-verifier.js';
-import { hashRefreshToken, newRefreshToken } from './tokens.js';
+import { hashRefreshToken, isRefreshTokenShaped, newRefreshToken } from './tokens.js';
 import { UsernameTakenError, type UserStore } from './user-store.js';
 import { createLocalVerifier } from './verifier-local.js';
 
@@ -25,6 +25,8 @@ export interface AuthServiceDeps {
   keys: AuthKeys;
   /** Epoch milliseconds; injected so tests control expiry and throttling windows. */
   now?: () => number;
+  /** Where failed logins are counted: this process's memory by default, Redis when shared. */
+  loginFailures?: FailureLogs;
   logger?: Logger;
 }
 
@@ -70,7 +72,7 @@ export function createAuthService(deps: AuthServiceDeps, config: AuthServiceConf
     maxFailuresPerUser: config.loginMaxFailuresPerUser,
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
     windowMs: config.loginWindowSec * 1000,
-  });
+  }, deps.loginFailures);
   // Unknown usernames still pay one scrypt, so response time does not reveal which names exist.
   let dummyHash: Promise<string> | null = null;
   const dummy = (): Promise<string> => (dummyHash ??= hashPassword(randomUUID(), scrypt));
@@ -111,7 +113,7 @@ export function createAuthService(deps: AuthServiceDeps, config: AuthServiceConf
     },
 
     async login({ username, password, deviceId, remoteAddress }) {
-      const waitMs = throttle.check(username, remoteAddress, now());
+      const waitMs = await throttle.check(username, remoteAddress, now());
       if (waitMs > 0) {
         const retryAfterSec = Math.ceil(waitMs / 1000);
         log.warn('login throttled', { username, remoteAddress, retryAfterSec });
@@ -120,10 +122,10 @@ export function createAuthService(deps: AuthServiceDeps, config: AuthServiceConf
       const user = await deps.users.findByUsername(username);
       const ok = await verifyPassword(password, user?.passwordHash ?? (await dummy()));
       if (!user || !ok) {
-        throttle.failure(username, remoteAddress, now());
+        await throttle.failure(username, remoteAddress, now());
         fail('login', new AuthError('INVALID_CREDENTIALS', 401, 'username or password is wrong'));
       }
-      throttle.success(username);
+      await throttle.success(username);
       if (needsRehash(user.passwordHash, scrypt)) {
         await deps.users.updatePasswordHash(user.userId, await hashPassword(password, scrypt));
       }
@@ -137,7 +139,7 @@ export function createAuthService(deps: AuthServiceDeps, config: AuthServiceConf
 
     async refresh(refreshToken) {
       const at = now();
-      const consumed = await deps.refreshTokens.consume(hashRefreshToken(refreshToken), at);
+      const consumed = isRefreshTokenShaped(refreshToken) ? await deps.refreshTokens.consume(hashRefreshToken(refreshToken), at) : null;
       if (!consumed) fail('refresh', new AuthError('REFRESH_INVALID', 401, 'refresh token unknown'));
       const { record, firstUse, familyRevoked } = consumed;
       if (!firstUse) {
@@ -155,7 +157,7 @@ export function createAuthService(deps: AuthServiceDeps, config: AuthServiceConf
     },
 
     async logout(refreshToken) {
-      const record = await deps.refreshTokens.find(hashRefreshToken(refreshToken));
+      const record = isRefreshTokenShaped(refreshToken) ? await deps.refreshTokens.find(hashRefreshToken(refreshToken)) : null;
       if (record) await deps.refreshTokens.revokeFamily(record.familyId, now());
       authOutcomes.inc({ op: 'logout', result: record ? 'ok' : 'unknown' });
     },

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { PlatformConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
@@ -6,6 +7,7 @@ import type { HttpRoute } from '../http/routes.js';
 import { loadKeys } from './keys.js';
 import { createMemoryRefreshStore } from './refresh-store-memory.js';
 import { createMongoRefreshStore } from './refresh-store-mongo.js';
+import { redisFailureLogs } from './throttle-redis.js';
 import { authRoutes } from './routes.js';
 import { createAuthService, type AuthService } from './service.js';
 import type { TokenVerifier } from './token-verifier.js';
@@ -25,6 +27,8 @@ export interface StartAuthDeps {
   /** The platform's MongoDB database; null runs on memory stores (development only). */
   db: Db | null;
   logger?: Logger;
+  /** Redis shared by every auth instance: failed logins are counted there. Null: in this process's memory. */
+  redis?: Redis | null;
   /** How often expired refresh tokens are deleted; 0 disables the timer. */
   purgeIntervalMs?: number;
 }
@@ -51,7 +55,8 @@ export async function startAuth(config: PlatformConfig, deps: StartAuthDeps): Pr
   } else {
     stores = { users: createMemoryUserStore(), refreshTokens: createMemoryRefreshStore() };
   }
-  const service = createAuthService({ ...stores, keys, logger }, config.auth);
+  const loginFailures = deps.redis ? redisFailureLogs({ redis: deps.redis, logger }) : undefined;
+  const service = createAuthService({ ...stores, keys, logger, loginFailures }, config.auth);
   const interval = deps.purgeIntervalMs ?? 3600_000;
   const timer = interval > 0
     ? setInterval(() => {

@@ -1,13 +1,14 @@
 /**
- * Login throttling by a sliding-window log of failures, kept per key in memory. A key is
- * blocked while it has `maxFailures` failures younger than `windowMs`; it unblocks when the
- * oldest of them ages out, which is the Retry-After we report. Only failures count, so a
- * user who types the password right is never slowed down; a success clears the username key.
+ * Login throttling by a sliding-window log of failures per key. A key is blocked while it has
+ * `maxFailures` failures younger than `windowMs`; it unblocks when the oldest of them ages out,
+ * which is the Retry-After we report. Only failures count, so a user who types the password
+ * right is never slowed down; a success clears the username key.
  *
- * Limits of this design: counts are per process (N auth instances allow N times the
- * failures), and a per-username limit lets an attacker lock a victim out for one window —
- * the per-address limit is what stops a single source, the per-username one stops a
- * distributed guess at one account.
+ * The log lives in memory (one process: tests, `make run`) or in Redis (throttle-redis.ts),
+ * where every auth instance counts into the same keys: N gateways do not allow N times the
+ * failures. A per-username limit lets an attacker lock a victim out for one window; the
+ * per-address limit is what stops a single source, the per-username one stops a distributed
+ * guess at one account.
  */
 export interface ThrottleOptions {
   maxFailures: number;
@@ -66,6 +67,27 @@ export class SlidingWindowThrottle {
   }
 }
 
+/** One sliding-window log of failures, wherever it is kept. */
+export interface FailureLog {
+  /** Milliseconds until `key` may try again; 0 when it may now. */
+  retryAfterMs(key: string, now: number): Promise<number>;
+  recordFailure(key: string, now: number): Promise<void>;
+  reset(key: string): Promise<void>;
+}
+
+/** Makes the log of one scope (per username, per address) with its limits. */
+export type FailureLogs = (scope: 'user' | 'address', options: ThrottleOptions) => FailureLog;
+
+/** Failure logs in this process's memory. */
+export const memoryFailureLogs: FailureLogs = (_scope, options) => {
+  const t = new SlidingWindowThrottle(options);
+  return {
+    retryAfterMs: async (key, now) => t.retryAfterMs(key, now),
+    recordFailure: async (key, now) => t.recordFailure(key, now),
+    reset: async (key) => t.reset(key),
+  };
+};
+
 export interface LoginThrottleOptions {
   maxFailuresPerUser: number;
   maxFailuresPerAddress: number;
@@ -74,25 +96,25 @@ export interface LoginThrottleOptions {
 
 /** The two throttles a login passes: per username (case-insensitive) and per remote address. */
 export class LoginThrottle {
-  private readonly byUser: SlidingWindowThrottle;
-  private readonly byAddress: SlidingWindowThrottle;
+  private readonly byUser: FailureLog;
+  private readonly byAddress: FailureLog;
 
-  constructor(options: LoginThrottleOptions) {
-    this.byUser = new SlidingWindowThrottle({ maxFailures: options.maxFailuresPerUser, windowMs: options.windowMs });
-    this.byAddress = new SlidingWindowThrottle({ maxFailures: options.maxFailuresPerAddress, windowMs: options.windowMs });
+  constructor(options: LoginThrottleOptions, logs: FailureLogs = memoryFailureLogs) {
+    this.byUser = logs('user', { maxFailures: options.maxFailuresPerUser, windowMs: options.windowMs });
+    this.byAddress = logs('address', { maxFailures: options.maxFailuresPerAddress, windowMs: options.windowMs });
   }
 
   /** Milliseconds to wait before this attempt may be judged; 0 to go ahead. */
-  check(username: string, address: string, now: number): number {
-    return Math.max(this.byUser.retryAfterMs(username.toLowerCase(), now), this.byAddress.retryAfterMs(address, now));
+  async check(username: string, address: string, now: number): Promise<number> {
+    const [user, source] = await Promise.all([this.byUser.retryAfterMs(username.toLowerCase(), now), this.byAddress.retryAfterMs(address, now)]);
+    return Math.max(user, source);
   }
 
-  failure(username: string, address: string, now: number): void {
-    this.byUser.recordFailure(username.toLowerCase(), now);
-    this.byAddress.recordFailure(address, now);
+  async failure(username: string, address: string, now: number): Promise<void> {
+    await Promise.all([this.byUser.recordFailure(username.toLowerCase(), now), this.byAddress.recordFailure(address, now)]);
   }
 
-  success(username: string): void {
-    this.byUser.reset(username.toLowerCase());
+  async success(username: string): Promise<void> {
+    await this.byUser.reset(username.toLowerCase());
   }
 }

@@ -43,10 +43,13 @@ export interface Gateway {
   readonly connectionCount: number;
 }
 
-/** Error code sent before closing a refused or evicted connection. */
 /** Frames a client may send before its token is verified (it usually takes a millisecond). */
 const MAX_EARLY_FRAMES = 64;
 
+/** The reasons uWS gives when it drops a client that broke the WebSocket protocol. */
+const CLIENT_FAULTS = new Set(['Received invalid UTF-8', 'Received too big message']);
+
+/** Error code sent before closing a refused or evicted connection. */
 const refusalCode: Partial<Record<CloseName, ErrorCode>> = {
   TOKEN_EXPIRED: 'TOKEN_EXPIRED',
   TOKEN_INVALID: 'TOKEN_INVALID',
@@ -139,6 +142,27 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     }
   };
 
+  /**
+   * The device limit over every gateway: the user's other devices in presence (shared through
+   * Redis) and here. Read once the token is verified, before admission; a presence that does not
+   * answer leaves the decision to the local count.
+   */
+  const checkDevices = (connectionId: string, v: Verdict): void => {
+    if (!v.token) return onVerdict(connectionId, v);
+    const { userId, deviceId } = v.token;
+    presence.lookup([userId]).then(
+      (found) => {
+        const devices = new Set([...(found.get(userId) ?? []), ...conns.ofUser(userId).map((c) => c.getUserData())].map((e) => e.deviceId));
+        devices.delete(deviceId);
+        onVerdict(connectionId, devices.size >= config.maxDevicesPerUser ? { refused: 'TOO_MANY_DEVICES' } : v);
+      },
+      (err: unknown) => {
+        logger.debug('device count unavailable; the local count decides', { err, connectionId });
+        onVerdict(connectionId, v);
+      },
+    );
+  };
+
   /** A close the gateway did not ask for: counted by code, 1006 logged (at most one line a second). */
   let abnormalLogged = 0;
   let abnormalSuppressed = 0;
@@ -146,6 +170,9 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     const text = Buffer.from(message).toString();
     m.unrequestedCloses.inc({ code: String(code), reason: code === 1006 ? text || 'none' : '' });
     if (code !== 1006) return;
+    // uWS drops a client that broke the protocol (invalid UTF-8 in a text frame, a frame past
+    // maxPayloadLength) without a close frame: the client's fault, counted above, not an anomaly.
+    if (CLIENT_FAULTS.has(text)) return logger.debug('connection dropped for a protocol violation', { connectionId: d.id, userId: d.userId, reason: text });
     const now = Date.now();
     if (now - abnormalLogged < 1_000) {
       abnormalSuppressed++;
@@ -196,7 +223,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       allowedOrigins: config.allowedOrigins,
       newConnectionId: () => `${gatewayId}:${boot}:${(++seq).toString(36)}`,
       accepting: () => accepting,
-      onVerdict,
+      onVerdict: checkDevices,
     }),
     open: guard('open', open),
     message: guard('message', (ws, bytes: ArrayBuffer) => {
