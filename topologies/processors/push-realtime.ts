@@ -8,6 +8,7 @@ export interface PushRealtimeDeps {
 
 const published = counter('im_push_realtime_published_total', 'Online push records published to gateway channels', [] as const);
 const deliveries = counter('im_push_realtime_deliveries_total', 'Deliveries inside published online push records', [] as const);
+const groupPublishes = counter('im_push_realtime_group_publishes_total', 'Group messages inside published online push records: one frame each, for every member connected to that gateway', [] as const);
 
 /**
  * The real-time push worker (seed 000 service 8): hands each online push record to its
@@ -20,6 +21,7 @@ export function pushRealtime(deps: PushRealtimeDeps, _config: Record<string, nev
       await deps.pushBus.publish(r.value, r.headers);
       published.inc();
       deliveries.inc(r.value.deliveries.length);
+      for (const op of r.value.conversationOps ?? []) if (op.kind === 'PUBLISH') groupPublishes.inc();
       return [];
     }, 'publish');
   };
