@@ -266,6 +266,7 @@ export class SubTopologyRunner {
       }, this.retryOptions(def.name));
     } catch (err) {
       task.dead.push(await this.deadLetter(def.name, record, task.batch, message, err, attempts));
+      await this.answerDeadLetter(task, serial, def, record, message, err);
       return;
     }
     const processedAt = Date.now();
@@ -285,6 +286,27 @@ export class SubTopologyRunner {
       // A processor with state sees one key at a time, in the order its records were made.
       if (target.stores.size > 0 && target !== def) await serial.run(`${processor}|${next.rec.key}`, () => this.invoke(task, serial, target, next, message));
       else await this.invoke(task, serial, target, next, message);
+    }
+  }
+
+  /**
+   * The answer a processor owes for a record it dead-lettered (`answerDeadLetters`), on the road
+   * its own outputs take: produced with the batch's outputs, or handed to the effects and fused
+   * processors they feed. Best effort: an answer that fails is logged, the dead letter stands.
+   */
+  private async answerDeadLetter(task: TaskBatch, serial: KeyedSerial, def: ProcessorDefinition, record: TaskRecord, message: ConsumedMessage, err: unknown): Promise<void> {
+    const answer = def.deadLetterAnswers.get(record.topic);
+    if (!answer || record.rec.value === null) return;
+    try {
+      const attempt = newAttempt();
+      const code = err instanceof PlatformError ? err.code : 'PROCESSING_FAILED';
+      for (const e of answer(record.rec, code)) attempt.outputs.push({ topic: e.topic, key: e.key, value: e.value, headers: { ...record.rec.headers, ...e.headers }, timestamp: this.deps.clock.now() });
+      const routed = await this.route(def, task.batch, attempt);
+      task.outputs.push(...routed.produced);
+      for (const { processor, record: next } of routed.afterProduce) task.afterProduce.push({ processor, record: next, message });
+      for (const { processor, record: next } of routed.forwards) await this.invoke(task, serial, this.def(processor), next, message);
+    } catch (answerErr) {
+      this.logger.error('dead-lettered record left unanswered', { processor: def.name, correlationId: message.headers[CORRELATION_HEADER], error: errorMessage(answerErr) });
     }
   }
 

@@ -174,12 +174,17 @@ export class KStream<V> {
   }
 }
 
+/** What a processor emits for a record of its source that it dead-lettered (see `answerDeadLetters`). */
+export type DeadLetterAnswer = (r: Rec<unknown>, errorCode: string) => Emit[];
+
 export interface ProcessorDefinition {
   name: string;
   sources: Map<string, StepNode>;
   tables: Set<string>;
   stores: Set<string>;
   sinks: Set<string>;
+  /** By source topic: the answer owed for a record dead-lettered. */
+  deadLetterAnswers: Map<string, DeadLetterAnswer>;
 }
 
 /** Declares one processor: its own consumer group, sources, tables, stores and sinks. */
@@ -195,7 +200,7 @@ export class ProcessorBuilder {
   readonly clock: Clock;
 
   constructor(name: string, clock: Clock = wallClock) {
-    this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set() };
+    this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set(), deadLetterAnswers: new Map() };
     this.clock = clock;
   }
 
@@ -216,6 +221,16 @@ export class ProcessorBuilder {
     this.definition.stores.add(changelog);
     this.definition.sinks.add(changelog);
     return { kind: 'store', topic: changelog };
+  }
+
+  /**
+   * What to emit when this processor dead-letters a record of `topic`, e.g. an error frame to the
+   * client whose frame it was: a client's frame must be answered even when it cannot be handled.
+   * Its outputs take the same road as the processor's own; one that fails too is logged and dropped.
+   */
+  answerDeadLetters<T extends TopicName>(topic: T, outputs: readonly TopicName[], fn: (r: Rec<TopicValues[T]>, errorCode: string) => Emit[]): void {
+    for (const t of outputs) this.useSink(t);
+    this.definition.deadLetterAnswers.set(topic, fn as DeadLetterAnswer);
   }
 
   useTable(topic: string): void {

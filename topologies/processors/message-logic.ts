@@ -5,7 +5,7 @@ import type { CheckedMessage, GroupState, MemberState, RelationState, SendComman
 import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
 import { memberKey } from './group-rules.js';
-import { errorFrame, replyTo, userPairKey } from './replies.js';
+import { deadLetterReply, errorFrame, replyTo, userPairKey } from './replies.js';
 
 /**
  * Message logic (seed 000, service 6): a stream-table join of each send against the state the
@@ -35,6 +35,7 @@ export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLo
     const relations = p.table('im.state.relations');
     const groups = p.table('im.state.groups');
     const members = p.table('im.state.members');
+    p.answerDeadLetters('im.cmd.send', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     const [direct, group] = p.stream('im.cmd.send').branch((r) => r.value.recipientKind === 'USER', (r) => r.value.recipientKind === 'GROUP');
 
     // A refusal is judged again once the tables have caught up with everything written so far:

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { SyncResultFrame } from '../../edge/protocol/frames.js';
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { QueryService, type QueryConfig } from './query-service.js';
-import { errorFrame, replyTo } from './replies.js';
+import { deadLetterReply, errorFrame, replyTo } from './replies.js';
 
 export interface QueryDeps {
   store: MessageStore;
@@ -26,6 +26,7 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
   return (p: ProcessorBuilder): void => {
     const members = p.table('im.state.members');
     const reads = p.table('im.state.reads');
+    p.answerDeadLetters('im.cmd.sync', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.userId, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     p.stream('im.cmd.sync').process(['im.push.online'], async (r, ctx) => {
       const s = r.value;
       const service = new QueryService(

@@ -5,7 +5,7 @@ import type { ReceiptFrame } from '../../edge/protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { conversationOf, otherParticipants } from './query-participants.js';
-import { errorFrame, replyTo } from './replies.js';
+import { deadLetterReply, errorFrame, replyTo } from './replies.js';
 
 export interface ReceiptsDeps {
   presence: Presence;
@@ -31,6 +31,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
     const reads = p.store('im.state.reads');
     const members = p.table('im.state.members');
     const sequences = p.table('im.state.sequences');
+    p.answerDeadLetters('im.cmd.receipt', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.userId, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     p.stream('im.cmd.receipt').process(['im.push.online'], async (r, ctx) => {
       const c = r.value;
       const kind = c.kind === 'READ' ? 'read' : 'delivered';

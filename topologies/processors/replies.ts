@@ -25,6 +25,17 @@ export function errorFrame(code: ErrorCode, timestamp: number, msgId?: string, d
   return { type: 'error', error_code: code, error_message: detail ?? ErrorCodes[code], timestamp, ...(msgId ? { msg_id: msgId } : {}) };
 }
 
+/**
+ * The answer to a client whose frame (or the command made of it) was dead-lettered: an error
+ * frame with its msg_id, so no frame goes unanswered. A value the records cannot hold
+ * (SERIALIZE_FAILED) is the frame's fault, anything else the server's.
+ */
+export function deadLetterReply(origin: Origin | null, userId: string, msgId: string | null | undefined, correlationId: string, errorCode: string, at: number): Emit<'im.push.online'>[] {
+  if (!origin) return [];
+  const code: ErrorCode = errorCode === 'SERIALIZE_FAILED' ? 'MALFORMED_FRAME' : 'INTERNAL_ERROR';
+  return [replyTo(origin, userId, errorFrame(code, at, msgId ?? undefined), correlationId, at)];
+}
+
 /** The `message` frame a recipient gets for a stamped message. */
 export function messageFrame(m: StampedMessage): MessageFrame {
   const direct = m.recipientKind === 'USER';

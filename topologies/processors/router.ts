@@ -7,7 +7,7 @@ import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import * as validate from './frame-validation.js';
 import { RateLimiter } from './rate-limiter.js';
-import { directConversationId, errorFrame, groupConversationId, replyTo } from './replies.js';
+import { deadLetterReply, directConversationId, errorFrame, groupConversationId, replyTo } from './replies.js';
 
 /**
  * Router (seed 000, service 2): decodes and validates each ingress frame and routes it by type
@@ -54,6 +54,13 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
         throw err;
       }
     }, 'route');
+
+    // A frame the router could not handle is dead-lettered; its sender still hears of it.
+    p.answerDeadLetters('im.ingress', ['im.push.online'], (r, code) => {
+      const f = r.value;
+      const payload = parsePayload(f.payload);
+      return deadLetterReply(f.origin, f.userId, payload.ok ? clientMsgId(payload.value) : undefined, f.correlationId, code, p.clock.now());
+    });
 
     function reject(f: IngressFrame, outcome: string, code: ErrorCode, detail?: string, msgId?: string): Emit[] {
       routed.inc({ type: knownType(f.frameType), outcome });

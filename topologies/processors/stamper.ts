@@ -3,7 +3,7 @@ import type { AckOutFrame } from '../../edge/protocol/frames.js';
 import type { CheckedMessage, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { newMessageId } from './message-id.js';
-import { replyTo } from './replies.js';
+import { deadLetterReply, replyTo } from './replies.js';
 
 /**
  * Stamping: a time-ordered server message id and the conversation's next sequence number.
@@ -31,6 +31,7 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
   return (p) => {
     const sequences = p.store('im.state.sequences');
     const dedup = p.store('im.state.dedup');
+    p.answerDeadLetters('im.msg.checked', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online'], async (r, ctx) => {
       const m = r.value;
       const seqs = ctx.store(sequences);
