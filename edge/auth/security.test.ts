@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, platformProcess, type PlatformProcess } from '../../e2e/chaos-processes.js';
 import { createGroup, sendMsg, startPlatform, type Platform, type User } from '../../e2e/harness.js';
 import { redisAnswers, startPrivateRedis } from '../../e2e/private-redis.js';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../connectors/redis/client.js';
 import { loadConfig } from '../../core/config.js';
 import { eventually } from '../../streams/testing.js';
 import { TestClient } from '../gateway/testing.js';
@@ -165,12 +167,14 @@ describe("another user's conversations", () => {
 describe('limits shared by two gateway processes through Redis', () => {
   let redis: ChildProcess | undefined;
   let gateways: PlatformProcess[] = [];
+  let redisClient: Redis | undefined;
   let keys: AuthKeys;
   beforeAll(async () => {
     const redisPort = await freePort();
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
     redis = startPrivateRedis(redisPort);
     await eventually(() => redisAnswers(redisUrl), 'private Redis up', 10_000);
+    redisClient = await connectRedis(redisUrl, 'security-test');
     keys = await loadKeys({ privateKeyPem: pem, mode: 'development' });
     const logDir = await mkdtemp(join(tmpdir(), 'security-gateways-'));
     gateways = await Promise.all(['a', 'b'].map(async (name) => {
@@ -188,6 +192,7 @@ describe('limits shared by two gateway processes through Redis', () => {
   }, 90_000);
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.kill()));
+    redisClient?.disconnect();
     redis?.kill('SIGKILL');
   });
 
@@ -224,6 +229,8 @@ describe('limits shared by two gateway processes through Redis', () => {
     const phone = await connect(a, 'phone');
     const laptop = await connect(a, 'laptop');
     expect([phone.first, laptop.first]).toEqual(['heartbeat', 'heartbeat']);
+    // Admitted is not yet written: gateway b reads presence, so wait for both entries there.
+    await eventually(async () => (await redisClient!.hlen(`im:presence:u:${userId}`)) === 2, 'both devices in presence', 10_000);
     const tablet = await connect(b, 'tablet');
     expect(tablet.first).toBe('TOO_MANY_DEVICES');
     expect((await tablet.c.waitClosed()).code).toBe(CloseCodes.TOO_MANY_DEVICES.code);

@@ -6,10 +6,10 @@ import { startTestGateway, type GatewayHarness } from './testing.js';
 /**
  * A client that never reads its socket while messages pile up for it. The gateway bounds what
  * it buffers per connection (IM_MAX_BACKPRESSURE_BYTES, 256 KB): its own check after each write
- * closes the reader with 4002 SLOW_CONSUMER before uWS's limit (maxBackpressure, set to twice
- * the bound, past which uWS would silently drop frames; closeOnBackpressureLimit is left off for
- * that reason) is ever reached. Its undelivered messages become offline pushes, and a user on
- * the same gateway goes on receiving in time throughout.
+ * closes the reader with 4002 SLOW_CONSUMER before uWS's own limit is reached (maxBackpressure,
+ * twice the bound, past which uWS drops frames; closeOnBackpressureLimit stays off, since the
+ * gateway closes first and with the documented code). Its undelivered messages become offline
+ * pushes, and a user on the same gateway goes on receiving in time throughout.
  */
 let h: GatewayHarness | undefined;
 afterEach(async () => {
