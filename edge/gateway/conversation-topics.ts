@@ -25,8 +25,8 @@ interface HeldOp {
 
 /** Ops kept for connections still reading their conversations; past it the oldest go (those clients sync the gap). */
 const MAX_HELD_OPS = 10_000;
-/** Wait before asking again for conversations the store could not give (being rebuilt, or unreachable). */
-const RETRY_MS = 500;
+/** Waits before asking again for conversations the store could not give (being rebuilt, or unreachable), growing to the last. */
+const RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000];
 
 /**
  * Group delivery on this gateway: one uWS topic per group conversation, every local connection
@@ -70,12 +70,13 @@ export class ConversationTopics {
    */
   admit(ws: Conn, conversations: Promise<string[] | null>): void {
     this.reading.set(ws, this.heldBase + this.held.length);
+    let tries = 0;
     const attempt = (read: Promise<string[] | null>): void => {
       read.then(
-        (convs) => (convs ? this.resolve(ws, convs) : this.retry(ws, attempt)),
+        (convs) => (convs ? this.resolve(ws, convs) : this.retry(ws, attempt, tries++)),
         (err: unknown) => {
           this.d.logger.warn('reading a connection\'s conversations failed; retrying', { err, connectionId: ws.getUserData().id });
-          this.retry(ws, attempt);
+          this.retry(ws, attempt, tries++);
         },
       );
     };
@@ -154,12 +155,12 @@ export class ConversationTopics {
     }, 0);
   }
 
-  private retry(ws: Conn, attempt: (read: Promise<string[] | null>) => void): void {
+  private retry(ws: Conn, attempt: (read: Promise<string[] | null>) => void, tries: number): void {
     const d = ws.getUserData();
     if (!this.reading.has(ws) || d.closed) return;
     setTimeout(() => {
       if (this.reading.has(ws) && !d.closed) attempt(this.d.routing.conversationsOf(d.userId, this.d.gatewayId));
-    }, RETRY_MS).unref();
+    }, RETRY_MS[Math.min(tries, RETRY_MS.length - 1)]).unref();
   }
 
   /** The connection's conversations are known: replay what was held for it, then subscribe. */

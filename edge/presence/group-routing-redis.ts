@@ -199,20 +199,20 @@ export function createRedisGroupRouting(redis: Redis, prefix: string, ttlMs: num
     },
 
     async rebuild(memberships, settled) {
-      const written: (readonly [string, string])[] = [];
-      let pipe = redis.pipeline();
-      for (const m of memberships) {
-        pipe.sadd(`${prefix}mo:${m[0]}`, m[1]).sadd(`${prefix}cm:${m[1]}`, m[0]);
-        written.push(m);
-        if (written.length % CHUNK === 0) {
-          await pipe.exec();
-          pipe = redis.pipeline();
-        }
+      // As joins (the online members' gateways registered too, so a message finds them while
+      // their connections still wait for their groups), a conversation's members together.
+      const byConversation = new Map<string, string[]>();
+      for (const [userId, conversationId] of memberships) {
+        const users = byConversation.get(conversationId);
+        if (users) users.push(userId);
+        else byConversation.set(conversationId, [userId]);
       }
-      await pipe.exec();
+      for (const batch of chunked(byConversation, 100)) await Promise.all(batch.map(([c, users]) => change(c, users, true)));
       const stillMember = await settled();
-      pipe = redis.pipeline();
-      for (const [userId, conversationId] of written) if (!stillMember(userId, conversationId)) pipe.srem(`${prefix}mo:${userId}`, conversationId).srem(`${prefix}cm:${conversationId}`, userId);
+      const pipe = redis.pipeline();
+      for (const [conversationId, users] of byConversation) {
+        for (const userId of users) if (!stillMember(userId, conversationId)) pipe.srem(`${prefix}mo:${userId}`, conversationId).srem(`${prefix}cm:${conversationId}`, userId);
+      }
       await pipe.exec();
       await redis.set(`${prefix}${BUILT}`, '1');
     },

@@ -97,7 +97,8 @@ export function createMemoryPresence(options: MemoryPresenceOptions): Presence {
     },
     async rebuild(memberships, settled) {
       const written = [...memberships];
-      for (const [userId, conversationId] of written) setMember(userId, conversationId, true);
+      // As joins: the online members' gateways registered too.
+      for (const [userId, conversationId] of written) change(conversationId, [userId], true);
       const stillMember = await settled();
       for (const [userId, conversationId] of written) if (!stillMember(userId, conversationId)) setMember(userId, conversationId, false);
       built = true;

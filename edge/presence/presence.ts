@@ -51,9 +51,10 @@ export interface GroupRouting {
   forget(conversationId: string): Promise<void>;
   /**
    * Rebuilds the memberships from the whole membership table: what `memberships` yields is
-   * recorded, then `settled` (the table caught up again) says which of them still hold, and the
-   * others are taken back: a removal processed meanwhile must win. Memberships are present
-   * afterwards.
+   * recorded as joins (registering the gateways of the members online, whose connections may
+   * still be waiting for their groups), then `settled` (the table caught up again) says which of
+   * them still hold, and the others are taken back: a removal processed meanwhile must win.
+   * Memberships are present afterwards.
    */
   rebuild(memberships: Iterable<readonly [userId: string, conversationId: string]>, settled: () => Promise<(userId: string, conversationId: string) => boolean>): Promise<void>;
 }

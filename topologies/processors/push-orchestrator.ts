@@ -17,20 +17,6 @@ export interface PushOrchestratorConfig extends FanoutConfig {
 const outcomes = counter('im_push_orchestrated_total', 'Recipients resolved by push orchestration, by outcome', ['outcome'] as const);
 const rebuilds = counter('im_push_memberships_rebuilt_total', 'Group memberships rebuilt in the routing store from the membership table (first start, or a store that lost them)', [] as const);
 
-/**
- * Push orchestration (seed 000 service 7): for each stamped message, the online pushes and an
- * offline push task per recipient with no connection. (The sender's ack left with the stamped
- * record: see the stamper.)
- *
- * Direct: the peer and the sender's other devices, per user and connection from presence (two
- * users: one lookup, no subscriptions to keep for every pair that ever talked).
- *
- * Group: one PUBLISH per gateway holding a member (the frame once; the gateway writes it to the
- * members' connections subscribed to the conversation's topic there), and offline tasks for
- * the members without a connection: nothing is built per online member. Membership notices
- * also move subscriptions, in message order: joins subscribe before the notice is published,
- * leaves and kicks unsubscribe before it, a disband closes the topic after it.
- */
 const MEMBERSHIP_NOTICES = new Set(['system/group_created', 'system/members_added', 'system/members_removed', 'system/member_left', 'system/group_disbanded']);
 
 /** Who a membership notice moves; its body is the notice's JSON content. */
@@ -57,6 +43,20 @@ export function membershipChange(m: Pick<StampedMessage, 'contentType' | 'conten
   }
 }
 
+/**
+ * Push orchestration (seed 000 service 7): for each stamped message, the online pushes and an
+ * offline push task per recipient with no connection. (The sender's ack left with the stamped
+ * record: see the stamper.)
+ *
+ * Direct: the peer and the sender's other devices, per user and connection from presence (two
+ * users: one lookup, no subscriptions to keep for every pair that ever talked).
+ *
+ * Group: one PUBLISH per gateway holding a member (the frame once; the gateway writes it to the
+ * members' connections subscribed to the conversation's topic there), and offline tasks for
+ * the members without a connection: nothing is built per online member. Membership notices
+ * also move subscriptions, in message order: joins subscribe before the notice is published,
+ * leaves and kicks unsubscribe before it, a disband closes the topic after it.
+ */
 export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchestratorConfig) {
   return (p: ProcessorBuilder): void => {
     const members = p.table('im.state.members');
