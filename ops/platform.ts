@@ -27,9 +27,9 @@ import { groupRoutes } from '../edge/http/groups-routes.js';
 import { queryRoutes } from '../edge/http/query-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
 import type { Presence } from '../edge/presence/presence.js';
+import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, type PipelineDeps } from '../topologies/im-topology.js';
-import { QueryService } from '../topologies/processors/query-service.js';
 import { type LogClient, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 

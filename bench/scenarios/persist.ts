@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
+import { directConversationId } from '../../domain/conversations.js';
 import { createMongoMessageStore } from '../../connectors/message-store/message-store-mongo.js';
 import { DEFAULT_UPDATES_PER_COMMAND, mongoClientOptions } from '../../connectors/mongo/pool.js';
 import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
-import { directConversationId } from '../../topologies/processors/replies.js';
 import { intFlag, strFlag } from '../args.js';
 import { sleep } from '../clock.js';
 import type { BenchContext, ScenarioOutput } from '../context.js';

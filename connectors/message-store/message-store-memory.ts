@@ -1,3 +1,4 @@
+import { readPositionKey } from '../../domain/conversations.js';
 import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
 
@@ -42,13 +43,13 @@ export function createMemoryMessageStore(): MessageStore {
         .slice(0, limit);
     },
     async setReadSeq(conversationId, userId, seq) {
-      const key = `${conversationId}|${userId}`;
+      const key = readPositionKey(conversationId, userId);
       reads.set(key, Math.max(reads.get(key) ?? 0, seq));
     },
     async readSeqs(userId, ids) {
       const out = new Map<string, number>();
       for (const id of ids) {
-        const seq = reads.get(`${id}|${userId}`);
+        const seq = reads.get(readPositionKey(id, userId));
         if (seq !== undefined) out.set(id, seq);
       }
       return out;

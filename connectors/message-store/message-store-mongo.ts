@@ -1,5 +1,6 @@
 import { oneAtATime } from '../mongo/one-at-a-time.js';
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
+import { readPositionKey } from '../../domain/conversations.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
@@ -145,7 +146,7 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
       return docs.map(toRecord);
     },
     async setReadSeq(conversationId, userId, seq) {
-      const write = () => reads.updateOne({ _id: `${conversationId}|${userId}` }, { $max: { readSeq: seq }, $setOnInsert: { conversationId, userId } }, { upsert: true });
+      const write = () => reads.updateOne({ _id: readPositionKey(conversationId, userId) }, { $max: { readSeq: seq }, $setOnInsert: { conversationId, userId } }, { upsert: true });
       try {
         await write();
       } catch (err) {
@@ -155,7 +156,7 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
     },
     async readSeqs(userId, ids) {
       if (ids.length === 0) return new Map();
-      const docs = await reads.find({ _id: { $in: ids.map((id) => `${id}|${userId}`) } }).toArray();
+      const docs = await reads.find({ _id: { $in: ids.map((id) => readPositionKey(id, userId)) } }).toArray();
       return new Map(docs.map((d) => [d.conversationId, d.readSeq]));
     },
     async close() {

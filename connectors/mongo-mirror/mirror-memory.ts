@@ -1,3 +1,4 @@
+import { memberKey } from '../../domain/conversations.js';
 import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import type { MirrorStore, MirrorWrite } from './mirror-store.js';
 
@@ -30,7 +31,7 @@ export function createMemoryMirror(): MirrorStore {
       return [...members.values()].filter((m) => m.groupId === groupId);
     },
     async member(groupId, userId) {
-      return members.get(`${groupId}|${userId}`) ?? null;
+      return members.get(memberKey(groupId, userId)) ?? null;
     },
     async close() {},
   };

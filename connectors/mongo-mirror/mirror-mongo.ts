@@ -1,6 +1,7 @@
 import { oneAtATime } from '../mongo/one-at-a-time.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
+import { memberKey } from '../../domain/conversations.js';
 import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import { lastWrites, type MirrorStore, type MirrorWrite } from './mirror-store.js';
 
@@ -72,7 +73,7 @@ export function createMongoMirror(db: Db, options: { prefix?: string; updatesPer
       return (await members.find({ groupId }).toArray()).map(strip);
     },
     async member(groupId, userId) {
-      const d = await members.findOne({ _id: `${groupId}|${userId}` });
+      const d = await members.findOne({ _id: memberKey(groupId, userId) });
       return d ? strip(d) : null;
     },
     async close() {},

@@ -3,7 +3,7 @@ import { counter } from '../../core/metrics.js';
 import { retry, sleep } from '../../core/retry.js';
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { PushVendorError, type PushProvider } from './push-provider.js';
-import { TokenBucket, type TokenBucketConfig } from './rate-limit.js';
+import { TokenBucket, type TokenBucketConfig } from '../../core/token-bucket.js';
 
 export interface ResilienceConfig {
   /** Requests per second to this vendor from this process, with a burst. */

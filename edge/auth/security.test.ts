@@ -13,7 +13,7 @@ import { loadConfig } from '../../core/config.js';
 import { eventually } from '../../streams/testing.js';
 import { TestClient } from '../gateway/testing.js';
 import { CloseCodes } from '../protocol/codes.js';
-import { directConversationId } from '../protocol/conversations.js';
+import { directConversationId } from '../../domain/conversations.js';
 import { issueAccessToken } from './access-token.js';
 import { generateKeys, loadKeys, type AuthKeys } from './keys.js';
 

@@ -1,6 +1,7 @@
+import { TokenBucket } from '../../core/token-bucket.js';
 import type { PresenceEntry } from '../presence/presence.js';
-import { CloseCodes, ErrorCodes, type ErrorCode } from '../protocol/codes.js';
-import type { ErrorFrame } from '../protocol/frames.js';
+import { CloseCodes, type ErrorCode } from '../protocol/codes.js';
+import { errorFrame } from '../protocol/server-frames.js';
 import { gatewayMetrics as m } from './metrics.js';
 import type { WebSocket } from './uws.js';
 
@@ -35,8 +36,7 @@ export type Conn = WebSocket<ConnData>;
 /** A user's connections on this gateway and the token bucket they share. */
 interface UserSlot {
   conns: Conn[];
-  tokens: number;
-  refilledAt: number;
+  bucket: TokenBucket;
 }
 
 /** Every open connection of this gateway, by id and by user. */
@@ -55,7 +55,7 @@ export class Connections {
     this.byId.set(d.id, ws);
     const slot = this.byUser.get(d.userId);
     if (slot) slot.conns.push(ws);
-    else this.byUser.set(d.userId, { conns: [ws], tokens: this.ratePerSec, refilledAt: Date.now() });
+    else this.byUser.set(d.userId, { conns: [ws], bucket: new TokenBucket({ ratePerSec: this.ratePerSec, burst: this.ratePerSec }) });
   }
 
   remove(ws: Conn): void {
@@ -96,12 +96,7 @@ export class Connections {
   /** Token bucket shared by all of the user's devices here: `ratePerSec` tokens, refilled continuously. */
   takeToken(userId: string, now = Date.now()): boolean {
     const slot = this.byUser.get(userId);
-    if (!slot) return false;
-    slot.tokens = Math.min(this.ratePerSec, slot.tokens + ((now - slot.refilledAt) * this.ratePerSec) / 1000);
-    slot.refilledAt = now;
-    if (slot.tokens < 1) return false;
-    slot.tokens -= 1;
-    return true;
+    return slot !== undefined && slot.bucket.tryTake(now);
   }
 }
 
@@ -129,15 +124,9 @@ export function writeFrame(ws: Conn, text: string, type: string, bound: number):
   return 'ok';
 }
 
-export function errorFrame(code: ErrorCode, msgId?: string, message: string = ErrorCodes[code]): string {
-  const frame: ErrorFrame = { type: 'error', error_code: code, error_message: message, timestamp: Date.now() };
-  if (msgId !== undefined) frame.msg_id = msgId;
-  return JSON.stringify(frame);
-}
-
 export function sendError(ws: Conn, code: ErrorCode, bound: number, msgId?: string, message?: string): void {
   m.errorFrames.inc({ code });
-  writeFrame(ws, errorFrame(code, msgId, message), 'error', bound);
+  writeFrame(ws, JSON.stringify(errorFrame(code, Date.now(), msgId, message)), 'error', bound);
 }
 
 export function closeConn(ws: Conn, name: CloseName): void {

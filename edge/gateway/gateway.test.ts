@@ -1,4 +1,4 @@
-import { directConversationId } from '../protocol/conversations.js';
+import { directConversationId } from '../../domain/conversations.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
 import { CloseCodes } from '../protocol/codes.js';

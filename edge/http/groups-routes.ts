@@ -1,6 +1,6 @@
 import type { MirrorStore } from '../../connectors/mongo-mirror/mirror-store.js';
 import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
-import { groupConversationId } from '../protocol/conversations.js';
+import { groupConversationId } from '../../domain/conversations.js';
 import type { CommandProducer } from './command-producer.js';
 import { accepted, actor, commandIds, idList, idParam, numberField, textField, type CommandRouteOptions } from './command-routes.js';
 import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';

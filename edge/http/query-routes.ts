@@ -1,5 +1,5 @@
 import { PlatformError } from '../../core/errors.js';
-import type { QueryService } from '../../topologies/processors/query-service.js';
+import type { QueryService } from '../query/query-service.js';
 import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';
 
 /**

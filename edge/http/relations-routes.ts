@@ -1,6 +1,6 @@
 import type { MirrorStore } from '../../connectors/mongo-mirror/mirror-store.js';
 import type { RelationAction } from '../../schemas/types.generated.js';
-import { userPairKey } from '../protocol/conversations.js';
+import { userPairKey } from '../../domain/conversations.js';
 import type { CommandProducer } from './command-producer.js';
 import { accepted, actor, commandIds, idField, idParam, textField, type CommandRouteOptions } from './command-routes.js';
 import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';

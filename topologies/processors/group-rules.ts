@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
-import type { NoticeBody, NoticeTarget } from './notices.js';
+import { memberKey } from '../../domain/conversations.js';
+import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
 
 /**
  * The rules of groups, pure: the group, a member lookup and a command in; the writes and the
@@ -25,7 +26,6 @@ export type GroupDecision =
   | { kind: 'reject'; code: ErrorCode; message: string };
 
 const RANK: Record<GroupRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 };
-export const memberKey = (groupId: string, userId: string): string => `${groupId}|${userId}`;
 const MAX_NAME = 64;
 const MAX_ANNOUNCEMENT = 2000;
 

@@ -2,8 +2,9 @@ import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
 import type { GroupState, MemberState } from '../../schemas/types.generated.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
-import { decideGroup, memberKey } from './group-rules.js';
-import { notices, rejection } from './notices.js';
+import { memberKey } from '../../domain/conversations.js';
+import { notices, rejection } from '../../domain/notices.js';
+import { decideGroup } from './group-rules.js';
 
 /**
  * Groups (seed 000, service 5): the sole writer of `im.state.groups` (settings) and

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { directConversationId, groupConversationId, userPairKey } from '../../domain/conversations.js';
 import type { GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { messageLogicProcessor, type MessageLogicConfig } from './message-logic.js';
-import { directConversationId, groupConversationId, userPairKey } from './replies.js';
 import { frames, origin } from './testing.js';
 
 const config: MessageLogicConfig = { requireFriendship: true, sensitiveWords: ['darn', 'heck'], sensitiveMode: 'mask' };

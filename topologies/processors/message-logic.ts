@@ -4,8 +4,9 @@ import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { CheckedMessage, GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
-import { memberKey } from './group-rules.js';
-import { deadLetterReply, errorFrame, replyTo, userPairKey } from './replies.js';
+import { memberKey, userPairKey } from '../../domain/conversations.js';
+import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { deadLetterReply, replyTo } from '../replies.js';
 
 /**
  * Message logic (seed 000, service 6): a stream-table join of each send against the state the

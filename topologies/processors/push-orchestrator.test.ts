@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { directConversationId } from '../../domain/conversations.js';
 import { createMemoryPushBus } from '../../edge/delivery/push-bus-memory.js';
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
@@ -8,7 +9,6 @@ import { TopologyTestDriver } from '../../streams/testing.js';
 import { GatewayDeliveries, defaultFanoutConfig } from './push-orchestrator-fanout.js';
 import { pushOrchestrator } from './push-orchestrator.js';
 import { pushRealtime } from './push-realtime.js';
-import { directConversationId } from './replies.js';
 import { online } from './testing.js';
 
 const config = { ...defaultFanoutConfig, presenceBatchSize: 7, previewChars: 10 };

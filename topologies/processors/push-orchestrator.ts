@@ -1,9 +1,10 @@
+import { memberKey } from '../../domain/conversations.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
-import { messageFrame } from './replies.js';
+import { messageFrame } from '../../edge/protocol/server-frames.js';
 
 export interface PushOrchestratorDeps {
   presence: Presence;
@@ -77,7 +78,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       }
       await presence.rebuild(pairs(), async () => {
         await ctx.catchUp(members);
-        return (userId, conversationId) => table.get(`${conversationId.slice(2)}|${userId}`) !== undefined;
+        return (userId, conversationId) => table.get(memberKey(conversationId.slice(2), userId)) !== undefined;
       });
       rebuilds.inc();
       ctx.logger.warn('group memberships rebuilt in the routing store from the membership table', { memberships: table.size });
@@ -105,7 +106,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
         if (change.closed) pushes.addOp(gw, { kind: 'CLOSE', conversationId, userId: null, messageId: null, exceptConnectionId: null, frame: null });
       }
       // A sender who is no member (they just left) still gets the message on their other devices.
-      const senderIsMember = ctx.table(members).get(`${groupId}|${m.sender}`) !== undefined;
+      const senderIsMember = ctx.table(members).get(memberKey(groupId, m.sender)) !== undefined;
       if (!senderIsMember) {
         const entries = (await lookupPresence(presence, [m.sender], config)).get(m.sender);
         if (entries) pushes.addUser(entries, frame, m.messageId, exceptConnectionId);
@@ -127,7 +128,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
         // The groups processor writes memberships before their notice: catching up here makes
         // every later message of the group reach the members the notice announces. A sender
         // message logic accepted but this table does not know yet shows it is behind, too.
-        const behind = m.origin !== null && ctx.table(members).get(`${m.recipientId}|${m.sender}`) === undefined;
+        const behind = m.origin !== null && ctx.table(members).get(memberKey(m.recipientId, m.sender)) === undefined;
         if (behind || MEMBERSHIP_NOTICES.has(m.contentType)) await ctx.catchUp(members);
         return group(m, ctx, frame, now);
       }

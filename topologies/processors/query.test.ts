@@ -10,11 +10,11 @@ import { msg, openTestMongo, openTestRedis } from '../../connectors/message-stor
 import { queryRoutes } from '../../edge/http/query-routes.js';
 import { HttpError, type HttpRequest } from '../../edge/http/routes.js';
 import type { SyncResultFrame } from '../../edge/protocol/frames.js';
+import { QueryService } from '../../edge/query/query-service.js';
 import type { SyncCommand } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { queryProcessor } from './query.js';
-import { QueryService } from './query-service.js';
 
 const config = { defaultPageSize: 20, maxPageSize: 50, maxConversations: 100 };
 

@@ -5,8 +5,10 @@ import type { RecentCache } from '../../connectors/message-store/recent-cache.js
 import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { SyncResultFrame } from '../../edge/protocol/frames.js';
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
-import { QueryService, type QueryConfig } from './query-service.js';
-import { deadLetterReply, errorFrame, replyTo } from './replies.js';
+import { memberKey, readPositionKey } from '../../domain/conversations.js';
+import { QueryService, type QueryConfig } from '../../edge/query/query-service.js';
+import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { deadLetterReply, replyTo } from '../replies.js';
 
 export interface QueryDeps {
   store: MessageStore;
@@ -33,8 +35,8 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
         {
           store: deps.store,
           recent: deps.recent,
-          groups: { isMember: async (g, u) => ctx.table(members).get(`${g}|${u}`) !== undefined, groupsOf: (u) => deps.groups.groupsOf(u) },
-          reads: { readSeqs: async (u, ids) => new Map(ids.flatMap((id) => { const rs = ctx.table(reads).get(`${id}|${u}`); return rs ? [[id, rs.readSeq] as const] : []; })) },
+          groups: { isMember: async (g, u) => ctx.table(members).get(memberKey(g, u)) !== undefined, groupsOf: (u) => deps.groups.groupsOf(u) },
+          reads: { readSeqs: async (u, ids) => new Map(ids.flatMap((id) => { const rs = ctx.table(reads).get(readPositionKey(id, u)); return rs ? [[id, rs.readSeq] as const] : []; })) },
         },
         config,
       );

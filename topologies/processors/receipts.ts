@@ -4,8 +4,9 @@ import type { Presence } from '../../edge/presence/presence.js';
 import type { ReceiptFrame } from '../../edge/protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
-import { conversationOf, otherParticipants } from './query-participants.js';
-import { deadLetterReply, errorFrame, replyTo } from './replies.js';
+import { conversationOf, otherParticipants, readPositionKey } from '../../domain/conversations.js';
+import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { deadLetterReply, replyTo } from '../replies.js';
 
 export interface ReceiptsDeps {
   presence: Presence;
@@ -48,7 +49,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
 
       const notifyOwnDevices = c.kind === 'READ';
       if (c.kind === 'READ') {
-        const key = `${c.conversationId}|${c.userId}`;
+        const key = readPositionKey(c.conversationId, c.userId);
         const store = ctx.store(reads);
         const prev = store.get(key)?.readSeq ?? 0;
         // Equal is a redelivery or a repeat: store nothing new but notify again (at-least-once).

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../../edge/protocol/codes.js';
 import type { FriendStatus, RelationCommand, RelationState } from '../../schemas/types.generated.js';
-import type { NoticeBody, NoticeTarget } from './notices.js';
+import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
 
 /**
  * The rules of relationships, pure: the current state of a pair and a command in, the next

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { userPairKey } from '../../domain/conversations.js';
 import type { RelationAction, RelationCommand } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { relationsProcessor } from './relations.js';
-import { userPairKey } from './replies.js';
 import { byCommand } from './testing.js';
 
 const T0 = Date.UTC(2024, 0, 1);

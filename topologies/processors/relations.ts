@@ -1,14 +1,14 @@
 import { counter } from '../../core/metrics.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
-import { notices, rejection } from './notices.js';
+import { userPairKey } from '../../domain/conversations.js';
+import { notices, rejection } from '../../domain/notices.js';
 import { decideRelation, replayedNotices } from './relation-rules.js';
-import { userPairKey } from './replies.js';
 
 /**
  * Relationships (seed 000, service 4): the sole writer of `im.state.relations`, the compacted
  * topic message logic joins against for "may A and B talk". Commands come from the HTTP API
  * keyed by the user pair, so both users' commands on one pair are decided in order.
- * Outcomes reach users as system messages (see notices.ts); refusals go to the actor's inbox.
+ * Outcomes reach users as system messages (see domain/notices.ts); refusals go to the actor's inbox.
  */
 export type RelationsDeps = Record<string, never>;
 export type RelationsConfig = Record<string, never>;

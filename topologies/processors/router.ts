@@ -5,9 +5,11 @@ import { GATEWAY_LOCAL_FRAMES } from '../../edge/protocol/frames.js';
 import type { IngressFrame } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
-import * as validate from './frame-validation.js';
-import { RateLimiter } from './rate-limiter.js';
-import { deadLetterReply, directConversationId, errorFrame, groupConversationId, replyTo } from './replies.js';
+import { KeyedRateLimiter } from '../../core/token-bucket.js';
+import { directConversationId, groupConversationId } from '../../domain/conversations.js';
+import * as validate from '../../edge/protocol/frame-validation.js';
+import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { deadLetterReply, replyTo } from '../replies.js';
 
 /**
  * Router (seed 000, service 2): decodes and validates each ingress frame and routes it by type
@@ -32,7 +34,7 @@ export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing',
 export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: ProcessorBuilder) => void {
   return (p) => {
     // Frame age and the breaker go by the engine's clock; the rate limit by the gateway's receive time.
-    const limiter = new RateLimiter(config.routerRatePerSec, config.routerBurst);
+    const limiter = new KeyedRateLimiter({ ratePerSec: config.routerRatePerSec, burst: config.routerBurst }, () => p.clock.now());
     const breaker = deps.breaker ?? new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, openMs: config.breakerOpenMs, now: () => p.clock.now(), onChange: (s) => breakerState.inc({ state: s }) });
     p.stream('im.ingress').process(ROUTER_OUTPUTS, async (r, ctx) => {
       const f = r.value;
@@ -75,7 +77,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
       const o = payload.value;
       if (o.type !== f.frameType) return reject(f, 'invalid', 'MALFORMED_FRAME', 'type does not match the frame', msgId);
       // Rate limit before validation: a flood of bad frames costs as much as good ones.
-      if (!limiter.take(f.userId, f.receivedAt)) return reject(f, 'rate_limited', 'RATE_LIMIT_EXCEEDED', undefined, msgId);
+      if (!limiter.tryTake(f.userId, f.receivedAt)) return reject(f, 'rate_limited', 'RATE_LIMIT_EXCEEDED', undefined, msgId);
       const base = { correlationId: f.correlationId, origin: f.origin };
 
       switch (f.frameType) {

@@ -3,7 +3,7 @@ import type { AckOutFrame } from '../../edge/protocol/frames.js';
 import type { CheckedMessage, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { newMessageId } from './message-id.js';
-import { deadLetterReply, replyTo } from './replies.js';
+import { deadLetterReply, replyTo } from '../replies.js';
 
 /**
  * Stamping: a time-ordered server message id and the conversation's next sequence number.

@@ -1,11 +1,10 @@
 import { counter } from '../../core/metrics.js';
-import { KeyedRateLimiter, type TokenBucketConfig } from '../../connectors/offline-push/rate-limit.js';
+import { KeyedRateLimiter, type TokenBucketConfig } from '../../core/token-bucket.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { TypingOutFrame } from '../../edge/protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
-import { conversationOf, otherParticipants } from './query-participants.js';
-import { userPairKey } from './replies.js';
+import { conversationOf, otherParticipants, userPairKey } from '../../domain/conversations.js';
 
 export interface TypingDeps {
   presence: Presence;

@@ -1,6 +1,6 @@
-import type { CheckedMessage } from '../../schemas/types.generated.js';
-import type { Emit } from '../../streams/index.js';
-import { directConversationId, groupConversationId } from './replies.js';
+import type { CheckedMessage } from '../schemas/types.generated.js';
+import type { Emit } from '../streams/index.js';
+import { directConversationId, groupConversationId } from './conversations.js';
 
 /**
  * System notifications (friend request, member joined, command rejected...) are ordinary

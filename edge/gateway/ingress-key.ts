@@ -1,13 +1,5 @@
-import type { ClientFrame } from './frames.js';
-
-/**
- * Conversation ids, as clients see them in frames: one per user pair (sorted, so both sides
- * agree) and one per group. The edge and the pipeline both speak them.
- */
-export const directConversationId = (a: string, b: string): string => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
-export const groupConversationId = (groupId: string): string => `g:${groupId}`;
-/** Key of a relationship: the sorted pair. */
-export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+import { directConversationId, groupConversationId } from '../../domain/conversations.js';
+import type { ClientFrame } from '../protocol/frames.js';
 
 /**
  * The Kafka key of a client frame on `im.ingress`: its conversation where it has one, so that

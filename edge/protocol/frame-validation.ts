@@ -1,7 +1,7 @@
-import type { ErrorCode } from '../../edge/protocol/codes.js';
-import type { ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from '../../edge/protocol/frames.js';
-import { isIntField, isLongField } from '../../edge/protocol/numbers.js';
-import { SYSTEM_MSG_ID_PREFIX } from './notices.js';
+import { SYSTEM_MSG_ID_PREFIX } from '../../domain/notices.js';
+import type { ErrorCode } from './codes.js';
+import type { ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
+import { isIntField, isLongField } from './numbers.js';
 
 /**
  * Field-by-field validation of the client frames the router routes. Each validator returns the

@@ -2,10 +2,10 @@ import { PlatformError } from '../../core/errors.js';
 import type { GroupDirectory } from '../../connectors/message-store/group-directory.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from '../../connectors/message-store/message-store.js';
 import { pageFromCache, type RecentCache } from '../../connectors/message-store/recent-cache.js';
-import type { MessageFrame } from '../../edge/protocol/frames.js';
 import { counter } from '../../core/metrics.js';
-import { conversationOf } from './query-participants.js';
-import { groupConversationId, messageFrame } from './replies.js';
+import { conversationOf, groupConversationId } from '../../domain/conversations.js';
+import type { MessageFrame } from '../protocol/frames.js';
+import { messageFrame } from '../protocol/server-frames.js';
 
 /** Read positions by conversation for one user (the `im.state.reads` table, or its MongoDB mirror). */
 export interface ReadPositions {

@@ -1,0 +1,58 @@
+/**
+ * Conversations as the edge and the pipeline both speak of them. Ids as clients see them in
+ * frames: one per user pair (sorted, so both sides agree) and one per group; the keys of the
+ * relationship and membership tables; and who takes part in a conversation.
+ */
+export const directConversationId = (a: string, b: string): string => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
+export const groupConversationId = (groupId: string): string => `g:${groupId}`;
+/** Key of a relationship: the sorted pair. */
+export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+/** Key of a membership: `<groupId>|<userId>`, so a group's members are one key prefix. */
+export const memberKey = (groupId: string, userId: string): string => `${groupId}|${userId}`;
+/** Key of a user's read position in a conversation: `<conversationId>|<userId>`. */
+export const readPositionKey = (conversationId: string, userId: string): string => `${conversationId}|${userId}`;
+
+/** A conversation as one of its participants sees it: the peer of a direct one, or the group. */
+export type ConversationRef = { kind: 'direct'; peer: string } | { kind: 'group'; groupId: string };
+
+/**
+ * Parses a conversation id as seen by `userId`; null when the id is not one, or names a direct
+ * conversation the user is not part of. A group's membership is not known from its id alone.
+ */
+export function conversationOf(conversationId: string, userId: string): ConversationRef | null {
+  if (conversationId.startsWith('g:')) return { kind: 'group', groupId: conversationId.slice(2) };
+  if (!conversationId.startsWith('d:')) return null;
+  const body = conversationId.slice(2);
+  const candidates: string[] = [];
+  if (body.startsWith(`${userId}:`)) candidates.push(body.slice(userId.length + 1));
+  if (body.endsWith(`:${userId}`)) candidates.push(body.slice(0, body.length - userId.length - 1));
+  const peer = candidates.find((p) => directConversationId(userId, p) === conversationId);
+  return peer === undefined ? null : { kind: 'direct', peer };
+}
+
+/**
+ * The membership table as the participant rules read it: keys from `memberKey`, and
+ * `withPrefix(groupId)` yields the entries whose key's part before `|` is the group.
+ */
+export interface Memberships {
+  get(key: string): { userId: string } | undefined;
+  withPrefix(groupId: string): Iterable<[string, { userId: string }]>;
+}
+
+/** Members of a group. */
+export function groupMembers(members: Memberships, groupId: string): string[] {
+  return [...members.withPrefix(groupId)].map(([, m]) => m.userId);
+}
+
+/**
+ * Everyone in the conversation but `userId`, or null when `userId` is not a participant (not one
+ * of the direct pair, not a member of the group). Receipts and typing ask it before telling
+ * anyone anything about a conversation.
+ */
+export function otherParticipants(members: Memberships, conversationId: string, userId: string): string[] | null {
+  const ref = conversationOf(conversationId, userId);
+  if (ref === null) return null;
+  if (ref.kind === 'direct') return ref.peer === userId ? [] : [ref.peer];
+  if (!members.get(memberKey(ref.groupId, userId))) return null;
+  return groupMembers(members, ref.groupId).filter((u) => u !== userId);
+}
