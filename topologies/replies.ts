@@ -1,6 +1,6 @@
-import type { ErrorCode } from '../edge/protocol/codes.js';
-import type { ServerFrame } from '../edge/protocol/frames.js';
-import { errorFrame } from '../edge/protocol/server-frames.js';
+import type { ErrorCode } from '../protocol/codes.js';
+import type { ServerFrame } from '../protocol/frames.js';
+import { errorFrame } from '../protocol/server-frames.js';
 import type { Origin } from '../schemas/types.generated.js';
 import type { Emit } from '../streams/index.js';
 

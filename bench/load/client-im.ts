@@ -10,7 +10,7 @@ interface InFrame {
 const HEARTBEAT = JSON.stringify({ type: 'heartbeat' });
 
 /**
- * The platform's client protocol (edge/protocol/frames.ts): token in the query, `send_msg` out,
+ * The platform's client protocol (protocol/frames.ts): token in the query, `send_msg` out,
  * `ack` for our sends, `message` deliveries acked back by server id, `heartbeat` answered.
  * The gateway upgrades refused clients and closes them with an error frame, so the connection
  * counts as ready only after a short quiet period without such an error.

@@ -1,5 +1,5 @@
 import { PlatformError } from '../../core/errors.js';
-import type { ErrorCode } from '../protocol/codes.js';
+import type { ErrorCode } from '../../protocol/codes.js';
 
 /** A refusal the client must see: a documented code, its HTTP status, and for 429 when to retry. */
 export class AuthError extends PlatformError {

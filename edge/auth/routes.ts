@@ -1,4 +1,4 @@
-import { ErrorCodes } from '../protocol/codes.js';
+import { ErrorCodes } from '../../protocol/codes.js';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/routes.js';
 import { AuthError } from './errors.js';
 import type { AuthService, PublicProfile } from './service.js';

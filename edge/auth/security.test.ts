@@ -12,7 +12,7 @@ import { connectRedis } from '../../connectors/redis/client.js';
 import { loadConfig } from '../../core/config.js';
 import { eventually } from '../../streams/testing.js';
 import { TestClient } from '../gateway/testing.js';
-import { CloseCodes } from '../protocol/codes.js';
+import { CloseCodes } from '../../protocol/codes.js';
 import { directConversationId } from '../../domain/conversations.js';
 import { issueAccessToken } from './access-token.js';
 import { generateKeys, loadKeys, type AuthKeys } from './keys.js';

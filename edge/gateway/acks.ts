@@ -1,5 +1,5 @@
 import type { OfflinePushTask, OfflineReason } from '../../schemas/types.generated.js';
-import type { MessageFrame } from '../protocol/frames.js';
+import type { MessageFrame } from '../../protocol/frames.js';
 
 interface PendingAck {
   deadline: number;

@@ -1,7 +1,7 @@
 import { TokenBucket } from '../../core/token-bucket.js';
 import type { PresenceEntry } from '../presence/presence.js';
-import { CloseCodes, type ErrorCode } from '../protocol/codes.js';
-import { errorFrame } from '../protocol/server-frames.js';
+import { CloseCodes, type ErrorCode } from '../../protocol/codes.js';
+import { errorFrame } from '../../protocol/server-frames.js';
 import { gatewayMetrics as m } from './metrics.js';
 import type { WebSocket } from './uws.js';
 

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
 import { startPlatform, type Platform } from '../../e2e/harness.js';
-import { AVRO_INT_MAX, AVRO_LONG_MAX } from '../protocol/numbers.js';
-import { ErrorCodes } from '../protocol/codes.js';
-import { CLIENT_FRAME_TYPES } from '../protocol/frames.js';
+import { AVRO_INT_MAX, AVRO_LONG_MAX } from '../../protocol/numbers.js';
+import { ErrorCodes } from '../../protocol/codes.js';
+import { CLIENT_FRAME_TYPES } from '../../protocol/frames.js';
 import { startTestGateway, TestClient, type Frame, type GatewayHarness } from './testing.js';
 
 /**

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OnlinePush } from '../../schemas/types.generated.js';
 import { eventually } from '../../streams/testing.js';
 import { HttpError, type HttpRoute } from '../http/routes.js';
-import { CloseCodes } from '../protocol/codes.js';
+import { CloseCodes } from '../../protocol/codes.js';
 import { GATEWAY_TOPICS, startTestGateway, TestClient, type GatewayHarness } from './testing.js';
 
 /** Delivery, acks, back-pressure, shutdown, presence and HTTP of the gateway, on the memory engine. */

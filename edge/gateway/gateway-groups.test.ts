@@ -9,7 +9,7 @@ import { createRedisPushBus } from '../delivery/push-bus-redis.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import { createMemoryPresence } from '../presence/presence-memory.js';
 import { createRedisPresence } from '../presence/presence-redis.js';
-import { CloseCodes } from '../protocol/codes.js';
+import { CloseCodes } from '../../protocol/codes.js';
 import type { Presence } from '../presence/presence.js';
 import { GATEWAY_TOPICS, startTestGateway, type GatewayHarness, type TestClient } from './testing.js';
 

@@ -1,7 +1,7 @@
 import { directConversationId } from '../../domain/conversations.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
-import { CloseCodes } from '../protocol/codes.js';
+import { CloseCodes } from '../../protocol/codes.js';
 import { CORRELATION_HEADER } from './ingress.js';
 import { startTestGateway, TestClient, type GatewayHarness } from './testing.js';
 

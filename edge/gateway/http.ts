@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import { registry } from '../../core/metrics.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { HttpError, type HttpRequest, type HttpResponse, type HttpRoute } from '../http/routes.js';
-import { ErrorCodes } from '../protocol/codes.js';
+import { ErrorCodes } from '../../protocol/codes.js';
 import type { TemplatedApp, UwsRequest, UwsResponse } from './uws.js';
 
 export interface HttpMountOptions {

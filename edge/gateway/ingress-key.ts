@@ -1,5 +1,5 @@
 import { directConversationId, groupConversationId } from '../../domain/conversations.js';
-import type { ClientFrame } from '../protocol/frames.js';
+import type { ClientFrame } from '../../protocol/frames.js';
 
 /**
  * The Kafka key of a client frame on `im.ingress`: its conversation where it has one, so that

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/logger.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { ingressKey } from './ingress-key.js';
-import { GATEWAY_LOCAL_FRAMES, type HeartbeatOutFrame, type TokenRefreshedFrame } from '../protocol/frames.js';
+import { GATEWAY_LOCAL_FRAMES, type HeartbeatOutFrame, type TokenRefreshedFrame } from '../../protocol/frames.js';
 import type { AckTracker } from './acks.js';
 import { sendError, writeFrame, type Conn, type Connections } from './connections.js';
 import type { Upstream } from './ingress.js';

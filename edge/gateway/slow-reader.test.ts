@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
-import { CloseCodes } from '../protocol/codes.js';
+import { CloseCodes } from '../../protocol/codes.js';
 import { startTestGateway, type GatewayHarness } from './testing.js';
 
 /**

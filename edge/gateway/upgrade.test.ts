@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventually } from '../../streams/testing.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { CloseCodes } from '../protocol/codes.js';
+import { CloseCodes } from '../../protocol/codes.js';
 import { gatewayMetrics } from './metrics.js';
 import { startTestGateway, TestClient, type GatewayHarness } from './testing.js';
 

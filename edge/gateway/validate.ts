@@ -1,6 +1,6 @@
-import type { ErrorCode } from '../protocol/codes.js';
-import { CLIENT_FRAME_TYPES, type ClientFrame } from '../protocol/frames.js';
-import { isIntField, isLongField } from '../protocol/numbers.js';
+import type { ErrorCode } from '../../protocol/codes.js';
+import { CLIENT_FRAME_TYPES, type ClientFrame } from '../../protocol/frames.js';
+import { isIntField, isLongField } from '../../protocol/numbers.js';
 
 export type Parsed = { ok: true; frame: ClientFrame; text: string } | { ok: false; code: ErrorCode; msgId?: string; detail?: string };
 

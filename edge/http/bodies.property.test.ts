@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendMsg, startPlatform, type Platform, type User } from '../../e2e/harness.js';
 import type { TestClient } from '../gateway/testing.js';
-import { ErrorCodes } from '../protocol/codes.js';
+import { ErrorCodes } from '../../protocol/codes.js';
 
 /**
  * Bad input over HTTP, generated, against the whole platform on the memory engine: every

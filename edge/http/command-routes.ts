@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isLongField } from '../protocol/numbers.js';
+import { isLongField } from '../../protocol/numbers.js';
 import { HttpError, type HttpRequest, type HttpResponse } from './routes.js';
 
 /**

@@ -4,8 +4,8 @@ import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } fro
 import { pageFromCache, type RecentCache } from '../../connectors/message-store/recent-cache.js';
 import { counter } from '../../core/metrics.js';
 import { conversationOf, groupConversationId } from '../../domain/conversations.js';
-import type { MessageFrame } from '../protocol/frames.js';
-import { messageFrame } from '../protocol/server-frames.js';
+import type { MessageFrame } from '../../protocol/frames.js';
+import { messageFrame } from '../../protocol/server-frames.js';
 
 /** Read positions by conversation for one user (the `im.state.reads` table, or its MongoDB mirror). */
 export interface ReadPositions {

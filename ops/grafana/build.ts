@@ -151,7 +151,7 @@ const edge: DashboardSpec = {
           queries: [{ expr: 'sum by (instance) (process_resident_memory_bytes{instance=~"$instance"}) / clamp_min(sum by (instance) (im_gateway_connections{instance=~"$instance"}), 1)', legend: '{{instance}}' }],
           unit: 'bytes',
         },
-        { title: 'Closes by close code', description: '4000 going away, 4001 heartbeat timeout, 4002 slow consumer, 41xx terminal (see edge/protocol/codes.ts).', w: 8, queries: [{ expr: rate('im_gateway_closes_total', '{instance=~"$instance"}', ['code']), legend: '{{code}}' }], unit: 'ops', stack: true },
+        { title: 'Closes by close code', description: '4000 going away, 4001 heartbeat timeout, 4002 slow consumer, 41xx terminal (see protocol/codes.ts).', w: 8, queries: [{ expr: rate('im_gateway_closes_total', '{instance=~"$instance"}', ['code']), legend: '{{code}}' }], unit: 'ops', stack: true },
         { title: 'Heartbeat timeouts', description: 'Connections closed with 4001: no heartbeat within IM_HEARTBEAT_TIMEOUT_MS.', w: 8, queries: [{ expr: rate('im_gateway_closes_total', '{instance=~"$instance",code="4001"}'), legend: 'heartbeat timeout' }], unit: 'ops' },
         { title: 'Back-pressure disconnects', description: 'Connections closed with 4002: buffered bytes above IM_MAX_BACKPRESSURE_BYTES.', w: 8, queries: [{ expr: rate('im_gateway_closes_total', '{instance=~"$instance",code="4002"}'), legend: 'slow consumer' }], unit: 'ops' },
         { title: 'Delivery ack timeouts', description: 'Pushed messages the client did not ack within IM_DELIVERY_ACK_TIMEOUT_MS; they become offline push tasks.', w: 8, queries: [{ expr: rate('im_gateway_ack_timeouts_total', '{instance=~"$instance"}'), legend: 'ack timeouts' }], unit: 'ops' },

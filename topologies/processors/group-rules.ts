@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../edge/protocol/codes.js';
+import type { ErrorCode } from '../../protocol/codes.js';
 import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
 import { memberKey } from '../../domain/conversations.js';
 import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';

@@ -1,11 +1,11 @@
 import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
-import type { ErrorCode } from '../../edge/protocol/codes.js';
+import type { ErrorCode } from '../../protocol/codes.js';
 import type { CheckedMessage, GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
 import { memberKey, userPairKey } from '../../domain/conversations.js';
-import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 /**

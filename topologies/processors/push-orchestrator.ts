@@ -4,7 +4,7 @@ import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
-import { messageFrame } from '../../edge/protocol/server-frames.js';
+import { messageFrame } from '../../protocol/server-frames.js';
 
 export interface PushOrchestratorDeps {
   presence: Presence;

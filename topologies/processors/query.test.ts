@@ -9,7 +9,7 @@ import { createRedisRecentCache } from '../../connectors/message-store/recent-ca
 import { msg, openTestMongo, openTestRedis } from '../../connectors/message-store/testing.js';
 import { queryRoutes } from '../../edge/http/query-routes.js';
 import { HttpError, type HttpRequest } from '../../edge/http/routes.js';
-import type { SyncResultFrame } from '../../edge/protocol/frames.js';
+import type { SyncResultFrame } from '../../protocol/frames.js';
 import { QueryService } from '../../edge/query/query-service.js';
 import type { SyncCommand } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';

@@ -2,12 +2,12 @@ import { PlatformError } from '../../core/errors.js';
 import type { GroupDirectory } from '../../connectors/message-store/group-directory.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
-import type { ErrorCode } from '../../edge/protocol/codes.js';
-import type { SyncResultFrame } from '../../edge/protocol/frames.js';
+import type { ErrorCode } from '../../protocol/codes.js';
+import type { SyncResultFrame } from '../../protocol/frames.js';
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { memberKey, readPositionKey } from '../../domain/conversations.js';
 import { QueryService, type QueryConfig } from '../../edge/query/query-service.js';
-import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 export interface QueryDeps {

@@ -1,11 +1,11 @@
 import { counter } from '../../core/metrics.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import type { Presence } from '../../edge/presence/presence.js';
-import type { ReceiptFrame } from '../../edge/protocol/frames.js';
+import type { ReceiptFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { conversationOf, otherParticipants, readPositionKey } from '../../domain/conversations.js';
-import { errorFrame } from '../../edge/protocol/server-frames.js';
+import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 export interface ReceiptsDeps {

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../edge/protocol/codes.js';
+import type { ErrorCode } from '../../protocol/codes.js';
 import type { FriendStatus, RelationCommand, RelationState } from '../../schemas/types.generated.js';
 import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
 

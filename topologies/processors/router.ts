@@ -1,14 +1,14 @@
 import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
-import type { ErrorCode } from '../../edge/protocol/codes.js';
-import { GATEWAY_LOCAL_FRAMES } from '../../edge/protocol/frames.js';
+import type { ErrorCode } from '../../protocol/codes.js';
+import { GATEWAY_LOCAL_FRAMES } from '../../protocol/frames.js';
 import type { IngressFrame } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { directConversationId, groupConversationId } from '../../domain/conversations.js';
-import * as validate from '../../edge/protocol/frame-validation.js';
-import { errorFrame } from '../../edge/protocol/server-frames.js';
+import * as validate from '../../protocol/frame-validation.js';
+import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 /**

@@ -1,5 +1,5 @@
 import { counter } from '../../core/metrics.js';
-import type { AckOutFrame } from '../../edge/protocol/frames.js';
+import type { AckOutFrame } from '../../protocol/frames.js';
 import type { CheckedMessage, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { newMessageId } from './message-id.js';

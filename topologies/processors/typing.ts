@@ -1,7 +1,7 @@
 import { counter } from '../../core/metrics.js';
 import { KeyedRateLimiter, type TokenBucketConfig } from '../../core/token-bucket.js';
 import type { Presence } from '../../edge/presence/presence.js';
-import type { TypingOutFrame } from '../../edge/protocol/frames.js';
+import type { TypingOutFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
 import { conversationOf, otherParticipants, userPairKey } from '../../domain/conversations.js';

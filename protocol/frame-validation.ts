@@ -1,4 +1,4 @@
-import { SYSTEM_MSG_ID_PREFIX } from '../../domain/notices.js';
+import { SYSTEM_MSG_ID_PREFIX } from '../domain/notices.js';
 import type { ErrorCode } from './codes.js';
 import type { ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isIntField, isLongField } from './numbers.js';

@@ -4,7 +4,7 @@ import { CloseCodes, ErrorCodes } from './codes.js';
 import { CLIENT_FRAME_TYPES } from './frames.js';
 
 /** docs/protocol.md and the code tables must not drift apart. */
-const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../docs/protocol.md', import.meta.url), 'utf8');
 
 describe('protocol document', () => {
   it('lists every error code', () => {

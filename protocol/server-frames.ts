@@ -1,4 +1,4 @@
-import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { StampedMessage } from '../schemas/types.generated.js';
 import { ErrorCodes, type ErrorCode } from './codes.js';
 import type { ErrorFrame, MessageFrame } from './frames.js';
 
