@@ -1,3 +1,4 @@
+import { SYSTEM_MSG_ID_PREFIX } from '../protocol/frame-validation.js';
 import type { CheckedMessage } from '../schemas/types.generated.js';
 import type { Emit } from '../streams/index.js';
 import { directConversationId, groupConversationId } from './conversations.js';
@@ -8,10 +9,10 @@ import { directConversationId, groupConversationId } from './conversations.js';
  * and synced like any other, so a client that was offline still learns about them.
  *
  * Their client msg_id is derived from the command's correlation id, so re-processing the
- * same command yields the same id and the stamper's dedup delivers it once. Clients may not
- * send msg_ids with this prefix (the router refuses them).
+ * same command yields the same id and the stamper's dedup delivers it once, under the
+ * prefix the protocol keeps for the server (`SYSTEM_MSG_ID_PREFIX`).
  */
-export const SYSTEM_MSG_ID_PREFIX = 'sys:';
+export { SYSTEM_MSG_ID_PREFIX };
 
 export interface NoticeOrigin {
   correlationId: string;

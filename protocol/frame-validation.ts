@@ -1,4 +1,3 @@
-import { SYSTEM_MSG_ID_PREFIX } from '../domain/notices.js';
 import type { ErrorCode } from './codes.js';
 import type { ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isIntField, isLongField } from './numbers.js';
@@ -8,6 +7,12 @@ import { isIntField, isLongField } from './numbers.js';
  * typed frame or a refusal naming the first problem, which goes back to the client verbatim.
  */
 export type Checked<F> = { ok: true; frame: F } | { ok: false; code: ErrorCode; detail: string; msgId?: string };
+
+/**
+ * The msg_ids the server keeps for its own system notices (domain/notices.ts): a client's may
+ * not start with it, so a notice never collides with a client's message in the stamper's dedup.
+ */
+export const SYSTEM_MSG_ID_PREFIX = 'sys:';
 
 type Obj = Record<string, unknown>;
 const MAX_ID = 128;
