@@ -1,8 +1,8 @@
 /**
- * The client protocol: JSON text frames over the WebSocket, each with a `type`. Seed 002's
- * frames exactly (`send_msg`, `ack`, `heartbeat` in; `message`, `ack`, `error` out), plus the
- * extensions below. docs/protocol.md documents each with examples; keep the two in step.
- * Field names are snake_case on the wire, as in the seed.
+ * The client protocol: JSON text frames over the WebSocket, each with a `type`. The first
+ * frames (`send_msg`, `ack`, `heartbeat` in; `message`, `ack`, `error` out) keep the shape clients
+ * were built against; the rest extend them. docs/protocol.md documents each with examples; keep the two in step.
+ * Field names are snake_case on the wire.
  */
 
 // ---- client -> server ----

@@ -38,7 +38,8 @@ export const PROCESSOR_NAMES = [
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
 
 /**
- * The platform's topology: the seeds' services as processors over the topics of
+ * The platform's topology: its processors (one per step of a message's path and per piece of
+ * state the steps read) over the topics of
  * `schemas/topics.json`. Declaration only; `StreamsApp` runs it on Kafka or in memory.
  */
 export function imTopology(deps: PipelineDeps, config: PlatformConfig): Topology {

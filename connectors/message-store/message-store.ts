@@ -1,7 +1,8 @@
 import type { StampedMessage } from '../../schemas/types.generated.js';
 
 /**
- * The message store (seed 000's persistence pipeline and the cold tier of data query): every
+ * The message store (written by the persistence processor; the cold tier the query service
+ * reads): every
  * stamped message once, per conversation by seq, plus one document per conversation (last
  * message, max seq, the pair for direct ones) and read positions. Implementations: memory
  * (`make run`, tests) and MongoDB. Writes are idempotent: redelivery never duplicates.

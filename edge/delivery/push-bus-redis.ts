@@ -16,7 +16,7 @@ export interface RedisPushBusOptions {
 }
 
 /**
- * The push bus over Redis pub/sub (seed 000: workers reach gateways through Redis). Payload is
+ * The push bus over Redis pub/sub: push workers reach each gateway on its own channel. Payload is
  * the OnlinePush as JSON. At-most-once: what a gateway misses, its clients get through sync.
  */
 export function createRedisPushBus(options: RedisPushBusOptions): PushBus {

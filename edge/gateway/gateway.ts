@@ -58,7 +58,7 @@ const refusalCode: Partial<Record<CloseName, ErrorCode>> = {
 };
 
 /**
- * The connection gateway (seed 002): WebSockets at /ws, HTTP routes, health and metrics, in one
+ * The connection gateway: WebSockets at /ws, HTTP routes, health and metrics, in one
  * uWS app. Business-agnostic: it authenticates, limits, passes frames through to `im.ingress`
  * and writes pushes from its push-bus channel to local connections.
  */

@@ -54,7 +54,7 @@ const tier = counter('im_query_history_total', 'History pages answered, by tier'
 export const frameOf = (m: StoredMessage): MessageFrame => messageFrame({ ...m, origin: null });
 
 /**
- * The data query service (seed 000 service 11): history by seq range with paging, served from
+ * The query service: history by seq range with paging, served from
  * the recent cache when it covers the page exactly and from the store otherwise, and the
  * conversation list with unread counts (max seq minus the user's read seq). Only participants
  * may read: others get FORBIDDEN (direct) or NOT_A_MEMBER (group).

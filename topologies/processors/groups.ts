@@ -7,7 +7,7 @@ import { notices, rejection } from '../../domain/notices.js';
 import { decideGroup } from './group-rules.js';
 
 /**
- * Groups (seed 000, service 5): the sole writer of `im.state.groups` (settings) and
+ * Groups: the sole writer of `im.state.groups` (settings) and
  * `im.state.members` (key `groupId|userId`, tombstone = removed), the tables message logic
  * and push orchestration read for "is U a member / muted in G". Commands arrive from the HTTP
  * API keyed by group, so one group's commands are decided one at a time, in order.

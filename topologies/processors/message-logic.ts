@@ -9,7 +9,7 @@ import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 /**
- * Message logic (seed 000, service 6): a stream-table join of each send against the state the
+ * Message logic: a stream-table join of each send against the state the
  * relationship and group processors own, then content processing. Refusals go back to the
  * sending connection as an `error` frame carrying the client's msg_id.
  *

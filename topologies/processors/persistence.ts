@@ -30,7 +30,7 @@ const logger = createLogger('persistence');
 const batchSize = histogram('im_persistence_batch_size', 'Messages per bulk write of the persistence writer', [] as const, [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
 
 /**
- * The persistence writer (seed 000's persistence pipeline): every stamped message into the
+ * The persistence writer: every stamped message into the
  * message store in bulk, idempotently, in its own consumer group so sending never waits for
  * the database. One bulk write per consumed batch (the runtime's forEachBatch sink step), and
  * the runtime commits the batch's offsets only after the write: nothing is acknowledged

@@ -8,7 +8,7 @@ export interface PushOfflineDeps {
 }
 
 /**
- * The offline push worker (seed 000 service 9): each offline task becomes a notification to
+ * The offline push worker: each offline task becomes a notification to
  * every device of the user (APNs, FCM). Its own consumer group on its own topic, so a slow or
  * failing vendor delays only offline notifications, never online delivery.
  */

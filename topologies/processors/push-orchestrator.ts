@@ -45,7 +45,7 @@ export function membershipChange(m: Pick<StampedMessage, 'contentType' | 'conten
 }
 
 /**
- * Push orchestration (seed 000 service 7): for each stamped message, the online pushes and an
+ * Push orchestration: for each stamped message, the online pushes and an
  * offline push task per recipient with no connection. (The sender's ack left with the stamped
  * record: see the stamper.)
  *

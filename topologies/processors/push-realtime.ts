@@ -11,7 +11,7 @@ const deliveries = counter('im_push_realtime_deliveries_total', 'Deliveries insi
 const groupPublishes = counter('im_push_realtime_group_publishes_total', 'Group messages inside published online push records: one frame each, for every member connected to that gateway', [] as const);
 
 /**
- * The real-time push worker (seed 000 service 8): hands each online push record to its
+ * The real-time push worker: hands each online push record to its
  * gateway's channel. Its own consumer group and topic, so offline push never delays it.
  */
 export function pushRealtime(deps: PushRealtimeDeps, _config: Record<string, never> = {}) {

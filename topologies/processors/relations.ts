@@ -5,7 +5,7 @@ import { notices, rejection } from '../../domain/notices.js';
 import { decideRelation, replayedNotices } from './relation-rules.js';
 
 /**
- * Relationships (seed 000, service 4): the sole writer of `im.state.relations`, the compacted
+ * Relationships: the sole writer of `im.state.relations`, the compacted
  * topic message logic joins against for "may A and B talk". Commands come from the HTTP API
  * keyed by the user pair, so both users' commands on one pair are decided in order.
  * Outcomes reach users as system messages (see domain/notices.ts); refusals go to the actor's inbox.

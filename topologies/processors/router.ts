@@ -12,7 +12,7 @@ import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 /**
- * Router (seed 000, service 2): decodes and validates each ingress frame and routes it by type
+ * Router: decodes and validates each ingress frame and routes it by type
  * to its command topic. Client mistakes are answered with an `error` frame to the sending
  * connection, never dead-lettered; only undecodable records reach the DLQ (the runtime does
  * that). A per-user token bucket limits traffic; a circuit breaker sheds load fast when the
