@@ -3,7 +3,10 @@ import { loadConfig } from '../core/config.js';
 import { memoryPipelineDeps } from '../ops/platform.js';
 import { topicCatalog } from '../schemas/catalog.js';
 import { imTopology, PROCESSOR_NAMES } from './im-topology.js';
+import { directConversationId, userPairKey } from '../domain/conversations.js';
+import type { OnlinePush } from '../schemas/types.generated.js';
 import { describeAsMermaid, describePlan, describeTopology, planFor } from '../streams/index.js';
+import { TopologyTestDriver } from '../streams/testing.js';
 
 const config = loadConfig({});
 const topology = imTopology(memoryPipelineDeps(config), config);
@@ -56,7 +59,7 @@ describe('the platform topology', () => {
     }
   });
 
-  it('follows one message from ingress to stamped, pushed and persisted', () => {
+  it('wires the send path: router, message logic, stamper, then push and persistence', () => {
     const by = new Map(described.map((d) => [d.name, d]));
     expect(by.get('router')!.sinks).toContain('im.cmd.send');
     expect(by.get('message-logic')!.sources).toEqual(['im.cmd.send']);
@@ -66,5 +69,37 @@ describe('the platform topology', () => {
     expect(by.get('persistence')!.sources).toEqual(['im.msg.stamped']);
     const mermaid = describeAsMermaid(described);
     expect(mermaid).toContain('t_im_msg_stamped --> p_persistence');
+  });
+
+  it('follows one message from ingress to stamped, pushed and persisted', async () => {
+    // The whole topology on the test driver, with the in-memory stores and buses a process uses.
+    const deps = memoryPipelineDeps(config);
+    const driver = await TopologyTestDriver.start(imTopology(deps, config));
+    const pushed: OnlinePush[] = [];
+    const unsubscribe = await deps.pushBus.subscribe('gw-kim', (p) => pushed.push(p));
+    try {
+      const at = driver.clock.now();
+      const conversationId = directConversationId('kim', 'lee');
+      // kim and lee are friends; kim is online, lee is not.
+      await driver.pipe('im.state.relations', [{ key: userPairKey('kim', 'lee'), value: { userA: 'kim', userB: 'lee', status: 'FRIENDS', blockedByA: false, blockedByB: false, updatedAt: at } }]);
+      await deps.presence.connect({ userId: 'kim', connectionId: 'kim-1', gatewayId: 'gw-kim', deviceId: 'kim-phone', connectedAt: at });
+      const frame = { type: 'send_msg', msg_id: 'first', recipient: 'lee', content: 'hello lee', timestamp: at };
+      await driver.pipe('im.ingress', [{ key: conversationId, value: { correlationId: 'one-message', userId: 'kim', origin: { gatewayId: 'gw-kim', connectionId: 'kim-1', deviceId: 'kim-phone' }, receivedAt: at, frameType: 'send_msg', payload: JSON.stringify(frame) } }]);
+
+      const stamped = driver.read('im.msg.stamped');
+      expect(stamped).toHaveLength(1);
+      expect(stamped[0]!.value).toMatchObject({ conversationId, sender: 'kim', recipientId: 'lee', clientMsgId: 'first', content: 'hello lee', seq: 1 });
+      const messageId = stamped[0]!.value.messageId;
+      // lee is offline: an offline push task instead of a delivery.
+      expect(driver.read('im.push.offline').map((r) => r.value)).toEqual([expect.objectContaining({ userId: 'lee', messageId, conversationId, seq: 1, sender: 'kim', reason: 'OFFLINE' })]);
+      const history = await deps.messageStore.history(conversationId, { limit: 10 });
+      expect(history.messages.map((m) => [m.messageId, m.seq, m.content])).toEqual([[messageId, 1, 'hello lee']]);
+      // The sender's ack reaches its connection through its gateway's channel (the memory bus hands it over in a microtask, run by now).
+      const toKim = pushed.flatMap((p) => p.deliveries).map((d) => ({ connectionId: d.connectionId, frame: JSON.parse(d.frame) as Record<string, unknown> }));
+      expect(toKim).toContainEqual({ connectionId: 'kim-1', frame: expect.objectContaining({ type: 'ack', msg_id: 'first', server_msg_id: messageId, sequence_number: 1 }) });
+    } finally {
+      await unsubscribe();
+      await driver.close();
+    }
   });
 });
