@@ -1,10 +1,15 @@
 import type { ErrorCode } from './codes.js';
-import type { ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
+import type { ClientFrame, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isIntField, isLongField } from './numbers.js';
 
 /**
- * Field-by-field validation of the client frames the router routes. Each validator returns the
- * typed frame or a refusal naming the first problem, which goes back to the client verbatim.
+ * The rules of the client frames, written once. `FRAME_FIELDS` holds the type and range of
+ * each field of each frame: the gateway checks every frame against it before anything leaves
+ * for the pipeline. The validators below start from the same table and add what a field must
+ * mean (id characters, lengths, reserved prefixes, who may name a conversation); the router
+ * runs them on every `im.ingress` record, which any producer may write, not only a gateway.
+ * Each returns the typed frame or a refusal naming the first problem, which goes back to the
+ * client verbatim.
  */
 export type Checked<F> = { ok: true; frame: F } | { ok: false; code: ErrorCode; detail: string; msgId?: string };
 
@@ -15,6 +20,35 @@ export type Checked<F> = { ok: true; frame: F } | { ok: false; code: ErrorCode; 
 export const SYSTEM_MSG_ID_PREFIX = 'sys:';
 
 type Obj = Record<string, unknown>;
+type FieldCheck = (v: unknown) => boolean;
+const str: FieldCheck = (v) => typeof v === 'string' && v.length > 0;
+const anyStr: FieldCheck = (v) => typeof v === 'string';
+const optStr: FieldCheck = (v) => v === undefined || typeof v === 'string';
+// Integers the pipeline stores as Avro long/int (schemas/avro): one it cannot encode would be
+// dead-lettered downstream and the client never answered, so it is refused up front.
+const long: FieldCheck = (v) => isLongField(v);
+const optLong: FieldCheck = (v) => v === undefined || isLongField(v);
+const optLimit: FieldCheck = (v) => v === undefined || isIntField(v, 1);
+const bool: FieldCheck = (v) => typeof v === 'boolean';
+const kind: FieldCheck = (v) => v === undefined || v === 'user' || v === 'group';
+
+/** The fields each client frame type must have (frames.ts); extra fields pass through untouched. */
+export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck>> = {
+  send_msg: { msg_id: str, recipient: str, recipient_type: kind, content: anyStr, content_type: optStr, timestamp: long },
+  ack: { msg_id: str },
+  heartbeat: {},
+  sync: { conversation_id: optStr, after_seq: optLong, limit: optLimit },
+  read: { conversation_id: str, seq: long },
+  typing: { recipient: str, recipient_type: kind, active: bool },
+  token_refresh: { token: str },
+};
+
+/** The first field of `o` that `FRAME_FIELDS` refuses for its type, as a message; null when none. */
+export function fieldProblem(type: ClientFrame['type'], o: Obj): string | null {
+  for (const [field, check] of Object.entries(FRAME_FIELDS[type])) if (!check(o[field])) return `${type}.${field} is missing, has the wrong type or is out of range`;
+  return null;
+}
+
 const MAX_ID = 128;
 
 const fail = (detail: string, msgId?: string): { ok: false; code: ErrorCode; detail: string; msgId?: string } => ({ ok: false, code: 'MALFORMED_FRAME', detail, ...(msgId ? { msgId } : {}) });
@@ -24,57 +58,54 @@ function id(o: Obj, field: string): string | null {
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID && !/[\s|]/.test(v) ? v : null;
 }
 
-function recipientType(o: Obj): 'user' | 'group' | null {
-  const t = o.recipient_type ?? 'user';
-  return t === 'user' || t === 'group' ? t : null;
-}
+/** `recipient_type` once its field passed: `user` unless it says `group`. */
+const recipientType = (o: Obj): 'user' | 'group' => (o.recipient_type === 'group' ? 'group' : 'user');
 
 export function sendMsg(o: Obj, maxContentChars: number): Checked<SendMsgFrame> {
+  const problem = fieldProblem('send_msg', o);
+  if (problem) return fail(problem);
   const msgId = id(o, 'msg_id');
   if (!msgId) return fail(`msg_id must be a non-empty string of at most ${MAX_ID} characters without spaces or '|'`);
   if (msgId.startsWith(SYSTEM_MSG_ID_PREFIX)) return fail(`msg_id may not start with '${SYSTEM_MSG_ID_PREFIX}'`, msgId);
   const recipient = id(o, 'recipient');
   if (!recipient || recipient.includes(':')) return fail('recipient must be a user or group id', msgId);
-  const rtype = recipientType(o);
-  if (!rtype) return fail("recipient_type must be 'user' or 'group'", msgId);
-  if (typeof o.content !== 'string' || o.content.length === 0) return fail('content must be a non-empty string', msgId);
-  if (o.content.length > maxContentChars) return fail(`content longer than ${maxContentChars} characters`, msgId);
-  const contentType = o.content_type ?? 'text';
-  if (typeof contentType !== 'string' || !/^[a-z0-9][a-z0-9.+/-]{0,63}$/i.test(contentType)) return fail('content_type must be a short media-type-like string', msgId);
+  const content = o.content as string;
+  if (content.length === 0) return fail('content must be a non-empty string', msgId);
+  if (content.length > maxContentChars) return fail(`content longer than ${maxContentChars} characters`, msgId);
+  const contentType = (o.content_type as string | undefined) ?? 'text';
+  if (!/^[a-z0-9][a-z0-9.+/-]{0,63}$/i.test(contentType)) return fail('content_type must be a short media-type-like string', msgId);
   if (contentType.startsWith('system/')) return fail('content_type system/* is reserved for the server', msgId);
-  // Integers are checked against their Avro type: one it cannot encode would be dead-lettered.
-  if (!isLongField(o.timestamp)) return fail('timestamp must be a non-negative integer (epoch ms) below 2^53 - 1', msgId);
-  return { ok: true, frame: { type: 'send_msg', msg_id: msgId, recipient, recipient_type: rtype, content: o.content, content_type: contentType, timestamp: o.timestamp } };
+  return { ok: true, frame: { type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType(o), content, content_type: contentType, timestamp: o.timestamp as number } };
 }
 
 const CONVERSATION = /^(d:[^:\s|]+:[^:\s|]+|g:[^:\s|]+)$/;
 
 export function read(o: Obj, userId: string): Checked<ReadFrame> {
-  const conv = o.conversation_id;
-  if (typeof conv !== 'string' || !CONVERSATION.test(conv)) return fail('conversation_id must be d:<user>:<user> or g:<group>');
+  const problem = fieldProblem('read', o);
+  if (problem) return fail(problem);
+  const conv = o.conversation_id as string;
+  if (!CONVERSATION.test(conv)) return fail('conversation_id must be d:<user>:<user> or g:<group>');
   if (conv.startsWith('d:') && !conv.split(':').slice(1).includes(userId)) return { ok: false, code: 'FORBIDDEN', detail: 'not a party of that conversation' };
-  if (!isLongField(o.seq)) return fail('seq must be a non-negative integer below 2^53 - 1');
-  return { ok: true, frame: { type: 'read', conversation_id: conv, seq: o.seq } };
+  return { ok: true, frame: { type: 'read', conversation_id: conv, seq: o.seq as number } };
 }
 
 export function typing(o: Obj): Checked<TypingInFrame> {
+  const problem = fieldProblem('typing', o);
+  if (problem) return fail(problem);
   const recipient = id(o, 'recipient');
   if (!recipient || recipient.includes(':')) return fail('recipient must be a user or group id');
-  const rtype = recipientType(o);
-  if (!rtype) return fail("recipient_type must be 'user' or 'group'");
-  if (typeof o.active !== 'boolean') return fail('active must be a boolean');
-  return { ok: true, frame: { type: 'typing', recipient, recipient_type: rtype, active: o.active } };
+  return { ok: true, frame: { type: 'typing', recipient, recipient_type: recipientType(o), active: o.active as boolean } };
 }
 
 export const SYNC_DEFAULT_LIMIT = 100;
 export const SYNC_MAX_LIMIT = 500;
 
 export function sync(o: Obj): Checked<SyncFrame> {
-  const conv = o.conversation_id;
-  if (conv !== undefined && conv !== null && (typeof conv !== 'string' || !CONVERSATION.test(conv))) return fail('conversation_id must be d:<user>:<user> or g:<group>');
-  const after = o.after_seq ?? 0;
-  if (!isLongField(after)) return fail('after_seq must be a non-negative integer below 2^53 - 1');
-  const limit = o.limit ?? SYNC_DEFAULT_LIMIT;
-  if (!isIntField(limit, 1)) return fail('limit must be a positive integer below 2^31');
-  return { ok: true, frame: { type: 'sync', ...(typeof conv === 'string' ? { conversation_id: conv } : {}), after_seq: after, limit: Math.min(limit, SYNC_MAX_LIMIT) } };
+  const problem = fieldProblem('sync', o);
+  if (problem) return fail(problem);
+  const conv = o.conversation_id as string | undefined;
+  if (conv !== undefined && !CONVERSATION.test(conv)) return fail('conversation_id must be d:<user>:<user> or g:<group>');
+  const after = (o.after_seq as number | undefined) ?? 0;
+  const limit = (o.limit as number | undefined) ?? SYNC_DEFAULT_LIMIT;
+  return { ok: true, frame: { type: 'sync', ...(conv !== undefined ? { conversation_id: conv } : {}), after_seq: after, limit: Math.min(limit, SYNC_MAX_LIMIT) } };
 }
