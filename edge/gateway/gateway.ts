@@ -280,11 +280,10 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
           logger,
           lingerMs: config.ingressLingerMs,
           batchMax: config.ingressBatchMax,
-          onIngressFailed: (frames) => {
-            for (const f of frames) {
-              const ws = conns.get(f.origin.connectionId);
-              const msgId = /"msg_id"\s*:\s*"([^"]*)"/.exec(f.payload)?.[1];
-              if (ws) ws.cork(() => sendError(ws, 'SERVICE_UNAVAILABLE', bound, msgId));
+          onIngressFailed: (failed) => {
+            for (const { frame, clientMsgId } of failed) {
+              const ws = conns.get(frame.origin.connectionId);
+              if (ws) ws.cork(() => sendError(ws, 'SERVICE_UNAVAILABLE', bound, clientMsgId));
             }
           },
         });

@@ -15,14 +15,20 @@ export interface UpstreamOptions {
   lingerMs: number;
   batchMax: number;
   /** Told about ingress frames that could not be produced, so their senders hear of it. */
-  onIngressFailed: (frames: IngressFrame[]) => void;
+  onIngressFailed: (frames: FailedIngress[]) => void;
+}
+
+/** An ingress frame that could not be produced, with the client's msg_id its error answer echoes. */
+export interface FailedIngress {
+  frame: IngressFrame;
+  clientMsgId?: string;
 }
 
 /** The gateway's stages of a frame after `gateway:accepted` (core/stages.ts): batched and handed to the producer, then acknowledged. */
 const INGRESS_SENT = 'ingress:sent';
 const INGRESS_ACKED = 'ingress:acked';
 
-type Pending = { topic: 'im.ingress'; value: IngressFrame; key: string } | { topic: 'im.push.offline'; value: OfflinePushTask; key: string };
+type Pending = { topic: 'im.ingress'; value: IngressFrame; key: string; clientMsgId?: string } | { topic: 'im.push.offline'; value: OfflinePushTask; key: string };
 
 /**
  * Everything the gateway produces, batched: records wait up to `lingerMs` (or until
@@ -36,9 +42,13 @@ export class Upstream {
 
   constructor(private readonly o: UpstreamOptions) {}
 
-  /** `key`: see `ingressKey`; the user's id by default. */
-  ingress(frame: IngressFrame, key = frame.userId): void {
-    this.enqueue({ topic: 'im.ingress', value: frame, key });
+  /**
+   * `key`: see `ingressKey`; the user's id by default. `clientMsgId`: the frame's msg_id as the
+   * gateway parsed it, kept so a frame that cannot be produced is answered without parsing its
+   * payload again.
+   */
+  ingress(frame: IngressFrame, key = frame.userId, clientMsgId?: string): void {
+    this.enqueue({ topic: 'im.ingress', value: frame, key, clientMsgId });
   }
 
   offline(task: OfflinePushTask): void {
@@ -87,7 +97,7 @@ export class Upstream {
       for (const msg of messages) reachStage(msg.headers, INGRESS_ACKED, ackedAt);
       m.ingressProduced.inc(batch.filter((p) => p.topic === 'im.ingress').length);
     } catch (err) {
-      const lost = batch.flatMap((p) => (p.topic === 'im.ingress' ? [p.value] : []));
+      const lost = batch.flatMap((p): FailedIngress[] => (p.topic === 'im.ingress' ? [{ frame: p.value, clientMsgId: p.clientMsgId }] : []));
       this.o.logger.error('produce failed; records dropped', { err, ingress: lost.length, offline: batch.length - lost.length });
       m.ingressFailed.inc(lost.length);
       this.o.onIngressFailed(lost);

@@ -70,6 +70,7 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
       payload: text,
     },
     ingressKey(d.userId, frame),
+    msgId,
   );
 }
 
