@@ -5,6 +5,8 @@
  */
 export const directConversationId = (a: string, b: string): string => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
 export const groupConversationId = (groupId: string): string => `g:${groupId}`;
+/** The group of a group conversation id (`g:<groupId>`). */
+export const groupIdOf = (conversationId: string): string => conversationId.slice(2);
 /** Key of a relationship: the sorted pair. */
 export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
 /** Key of a membership: `<groupId>|<userId>`, so a group's members are one key prefix. */
@@ -20,7 +22,7 @@ export type ConversationRef = { kind: 'direct'; peer: string } | { kind: 'group'
  * conversation the user is not part of. A group's membership is not known from its id alone.
  */
 export function conversationOf(conversationId: string, userId: string): ConversationRef | null {
-  if (conversationId.startsWith('g:')) return { kind: 'group', groupId: conversationId.slice(2) };
+  if (conversationId.startsWith('g:')) return { kind: 'group', groupId: groupIdOf(conversationId) };
   if (!conversationId.startsWith('d:')) return null;
   const body = conversationId.slice(2);
   const candidates: string[] = [];

@@ -1,4 +1,4 @@
-import { memberKey } from '../../domain/conversations.js';
+import { groupConversationId, groupIdOf, memberKey } from '../../domain/conversations.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
@@ -74,11 +74,11 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       await ctx.catchUp(members);
       const table = ctx.table(members);
       function* pairs(): Generator<readonly [string, string]> {
-        for (const [, member] of table.entries()) yield [member.userId, `g:${member.groupId}`];
+        for (const [, member] of table.entries()) yield [member.userId, groupConversationId(member.groupId)];
       }
       await presence.rebuild(pairs(), async () => {
         await ctx.catchUp(members);
-        return (userId, conversationId) => table.get(memberKey(conversationId.slice(2), userId)) !== undefined;
+        return (userId, conversationId) => table.get(memberKey(groupIdOf(conversationId), userId)) !== undefined;
       });
       rebuilds.inc();
       ctx.logger.warn('group memberships rebuilt in the routing store from the membership table', { memberships: table.size });

@@ -6,7 +6,7 @@ import type { IngressFrame } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { KeyedRateLimiter } from '../../core/token-bucket.js';
-import { directConversationId, groupConversationId } from '../../domain/conversations.js';
+import { conversationOf, directConversationId, groupConversationId } from '../../domain/conversations.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -91,8 +91,10 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
         }
         case 'read': {
-          const v = validate.read(o, f.userId);
+          const v = validate.read(o);
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
+          // A group's membership is the receipts processor's to check; a direct id names its pair.
+          if (conversationOf(v.frame.conversation_id, f.userId) === null) return reject(f, 'invalid', 'FORBIDDEN', 'not a party of that conversation', msgId);
           routed.inc({ type: 'read', outcome: 'routed' });
           return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
