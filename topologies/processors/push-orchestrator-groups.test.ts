@@ -11,7 +11,7 @@ import type { ConversationOp, GroupCommand, MemberState, StampedMessage } from '
 import { imTopology } from '../im-topology.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
-import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
+import { defaultFanoutConfig } from '../fanout.js';
 import { membershipChange, pushOrchestrator } from './push-orchestrator.js';
 
 /**

@@ -6,7 +6,7 @@ import type { Presence } from '../../edge/presence/presence.js';
 import type { MemberState, OnlinePush, StampedMessage } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
-import { GatewayDeliveries, defaultFanoutConfig } from './push-orchestrator-fanout.js';
+import { GatewayDeliveries, defaultFanoutConfig } from '../fanout.js';
 import { pushOrchestrator } from './push-orchestrator.js';
 import { pushRealtime } from './push-realtime.js';
 import { online } from './testing.js';

@@ -3,7 +3,7 @@ import type { Presence } from '../../edge/presence/presence.js';
 import { counter } from '../../core/metrics.js';
 import type { OfflinePushTask, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder } from '../../streams/index.js';
-import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
+import { GatewayDeliveries, type FanoutConfig, lookupPresence } from '../fanout.js';
 import { messageFrame } from '../../protocol/server-frames.js';
 
 export interface PushOrchestratorDeps {

@@ -5,7 +5,7 @@ import type { Presence } from '../../edge/presence/presence.js';
 import type { Origin, ReceiptCommand, TypingCommand } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
-import { defaultFanoutConfig } from './push-orchestrator-fanout.js';
+import { defaultFanoutConfig } from '../fanout.js';
 import { receiptsProcessor } from './receipts.js';
 import { online } from './testing.js';
 import { typingProcessor } from './typing.js';

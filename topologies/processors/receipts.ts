@@ -3,7 +3,7 @@ import type { MessageStore } from '../../connectors/message-store/message-store.
 import type { Presence } from '../../edge/presence/presence.js';
 import type { ReceiptFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
-import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
+import { GatewayDeliveries, type FanoutConfig, lookupPresence } from '../fanout.js';
 import { conversationOf, otherParticipants, readPositionKey } from '../../domain/conversations.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';

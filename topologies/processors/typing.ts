@@ -3,7 +3,7 @@ import { KeyedRateLimiter, type TokenBucketConfig } from '../../core/token-bucke
 import type { Presence } from '../../edge/presence/presence.js';
 import type { TypingOutFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
-import { GatewayDeliveries, type FanoutConfig, lookupPresence } from './push-orchestrator-fanout.js';
+import { GatewayDeliveries, type FanoutConfig, lookupPresence } from '../fanout.js';
 import { conversationOf, otherParticipants, userPairKey } from '../../domain/conversations.js';
 
 export interface TypingDeps {

@@ -1,7 +1,7 @@
-import { histogram } from '../../core/metrics.js';
-import type { Presence, PresenceEntry } from '../../edge/presence/presence.js';
-import type { ConversationOp, Delivery, OnlinePush } from '../../schemas/types.generated.js';
-import type { Emit } from '../../streams/index.js';
+import { histogram } from '../core/metrics.js';
+import type { Presence, PresenceEntry } from '../edge/presence/presence.js';
+import type { ConversationOp, Delivery, OnlinePush } from '../schemas/types.generated.js';
+import type { Emit } from '../streams/index.js';
 
 /**
  * Fan-out shared by push orchestration, receipts and typing: presence looked up in chunks (one
