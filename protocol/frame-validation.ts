@@ -1,5 +1,6 @@
 import type { ErrorCode } from './codes.js';
 import type { ClientFrame, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
+import { isClientMsgId, isUserOrGroupId, MAX_ID_CHARS } from './limits.js';
 import { isIntField, isLongField } from './numbers.js';
 
 /**
@@ -49,14 +50,7 @@ export function fieldProblem(type: ClientFrame['type'], o: Obj): string | null {
   return null;
 }
 
-const MAX_ID = 128;
-
 const fail = (detail: string, msgId?: string): { ok: false; code: ErrorCode; detail: string; msgId?: string } => ({ ok: false, code: 'MALFORMED_FRAME', detail, ...(msgId ? { msgId } : {}) });
-
-function id(o: Obj, field: string): string | null {
-  const v = o[field];
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID && !/[\s|]/.test(v) ? v : null;
-}
 
 /** `recipient_type` once its field passed: `user` unless it says `group`. */
 const recipientType = (o: Obj): 'user' | 'group' => (o.recipient_type === 'group' ? 'group' : 'user');
@@ -64,11 +58,11 @@ const recipientType = (o: Obj): 'user' | 'group' => (o.recipient_type === 'group
 export function sendMsg(o: Obj, maxContentChars: number): Checked<SendMsgFrame> {
   const problem = fieldProblem('send_msg', o);
   if (problem) return fail(problem);
-  const msgId = id(o, 'msg_id');
-  if (!msgId) return fail(`msg_id must be a non-empty string of at most ${MAX_ID} characters without spaces or '|'`);
+  if (!isClientMsgId(o.msg_id)) return fail(`msg_id must be a non-empty string of at most ${MAX_ID_CHARS} characters without spaces or '|'`);
+  const msgId = o.msg_id;
   if (msgId.startsWith(SYSTEM_MSG_ID_PREFIX)) return fail(`msg_id may not start with '${SYSTEM_MSG_ID_PREFIX}'`, msgId);
-  const recipient = id(o, 'recipient');
-  if (!recipient || recipient.includes(':')) return fail('recipient must be a user or group id', msgId);
+  const recipient = o.recipient;
+  if (!isUserOrGroupId(recipient)) return fail('recipient must be a user or group id', msgId);
   const content = o.content as string;
   if (content.length === 0) return fail('content must be a non-empty string', msgId);
   if (content.length > maxContentChars) return fail(`content longer than ${maxContentChars} characters`, msgId);
@@ -92,8 +86,8 @@ export function read(o: Obj): Checked<ReadFrame> {
 export function typing(o: Obj): Checked<TypingInFrame> {
   const problem = fieldProblem('typing', o);
   if (problem) return fail(problem);
-  const recipient = id(o, 'recipient');
-  if (!recipient || recipient.includes(':')) return fail('recipient must be a user or group id');
+  const recipient = o.recipient;
+  if (!isUserOrGroupId(recipient)) return fail('recipient must be a user or group id');
   return { ok: true, frame: { type: 'typing', recipient, recipient_type: recipientType(o), active: o.active as boolean } };
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isUserOrGroupId } from '../../protocol/limits.js';
 import { isLongField } from '../../protocol/numbers.js';
 import { HttpError, type HttpRequest, type HttpResponse } from './routes.js';
 
@@ -6,7 +7,6 @@ import { HttpError, type HttpRequest, type HttpResponse } from './routes.js';
  * Shared helpers of the command routes (relations, groups): ids, body fields, the acting user,
  * and the 202 reply carrying the command id the processors report outcomes under.
  */
-const ID = /^[^\s|:]{1,128}$/;
 
 export interface CommandRouteOptions {
   newId?: () => string;
@@ -20,7 +20,7 @@ export function actor(req: HttpRequest): string {
 
 export function idParam(req: HttpRequest, name: string): string {
   const v = req.params[name];
-  if (!v || !ID.test(v)) throw new HttpError(400, 'BAD_REQUEST', `${name} is not a valid id`);
+  if (!isUserOrGroupId(v)) throw new HttpError(400, 'BAD_REQUEST', `${name} is not a valid id`);
   return v;
 }
 
@@ -32,13 +32,13 @@ function body(req: HttpRequest): Record<string, unknown> {
 
 export function idField(req: HttpRequest, name: string): string {
   const v = body(req)[name];
-  if (typeof v !== 'string' || !ID.test(v)) throw new HttpError(400, 'BAD_REQUEST', `${name} must be a valid id`);
+  if (!isUserOrGroupId(v)) throw new HttpError(400, 'BAD_REQUEST', `${name} must be a valid id`);
   return v;
 }
 
 export function idList(req: HttpRequest, name: string, { min = 1, max = 500 } = {}): string[] {
   const v = body(req)[name] ?? [];
-  if (!Array.isArray(v) || v.length < min || v.length > max || !v.every((x) => typeof x === 'string' && ID.test(x)))
+  if (!Array.isArray(v) || v.length < min || v.length > max || !v.every(isUserOrGroupId))
     throw new HttpError(400, 'BAD_REQUEST', `${name} must be a list of ${min} to ${max} valid ids`);
   return [...new Set(v as string[])];
 }

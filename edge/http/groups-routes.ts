@@ -1,6 +1,7 @@
 import type { MirrorStore } from '../../connectors/mongo-mirror/mirror-store.js';
 import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
 import { groupConversationId } from '../../domain/conversations.js';
+import { MAX_GROUP_ANNOUNCEMENT_CHARS, MAX_GROUP_NAME_CHARS } from '../../protocol/limits.js';
 import type { CommandProducer } from './command-producer.js';
 import { accepted, actor, commandIds, idList, idParam, numberField, textField, type CommandRouteOptions } from './command-routes.js';
 import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';
@@ -39,7 +40,7 @@ export function groupRoutes(deps: GroupRoutesDeps): HttpRoute[] {
     {
       method: 'POST', path: '/v1/groups', auth: true,
       handler: async (req) => {
-        const name = textField(req, 'name', { max: 64 })!;
+        const name = textField(req, 'name', { max: MAX_GROUP_NAME_CHARS })!;
         const members = idList(req, 'members', { min: 0 });
         const groupId = newId();
         return accepted(await send(req, groupId, 'CREATE', { text: name.trim(), targets: members }), { group_id: groupId });
@@ -61,8 +62,8 @@ export function groupRoutes(deps: GroupRoutesDeps): HttpRoute[] {
     { method: 'DELETE', path: '/v1/groups/:groupId/members/:userId/mute', auth: true, handler: on('UNMUTE_MEMBER', (req) => ({ targets: target(req) })) },
     { method: 'POST', path: '/v1/groups/:groupId/mute-all', auth: true, handler: on('MUTE_ALL') },
     { method: 'DELETE', path: '/v1/groups/:groupId/mute-all', auth: true, handler: on('UNMUTE_ALL') },
-    { method: 'PUT', path: '/v1/groups/:groupId/announcement', auth: true, handler: on('ANNOUNCE', (req) => ({ text: textField(req, 'text', { max: 2000 }) })) },
-    { method: 'PUT', path: '/v1/groups/:groupId/name', auth: true, handler: on('RENAME', (req) => ({ text: textField(req, 'name', { max: 64 }) })) },
+    { method: 'PUT', path: '/v1/groups/:groupId/announcement', auth: true, handler: on('ANNOUNCE', (req) => ({ text: textField(req, 'text', { max: MAX_GROUP_ANNOUNCEMENT_CHARS }) })) },
+    { method: 'PUT', path: '/v1/groups/:groupId/name', auth: true, handler: on('RENAME', (req) => ({ text: textField(req, 'name', { max: MAX_GROUP_NAME_CHARS }) })) },
     {
       method: 'GET', path: '/v1/groups', auth: true,
       handler: async (req) => {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../protocol/codes.js';
+import { MAX_GROUP_ANNOUNCEMENT_CHARS as MAX_ANNOUNCEMENT, MAX_GROUP_NAME_CHARS as MAX_NAME } from '../../protocol/limits.js';
 import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
 import { memberKey } from '../../domain/conversations.js';
 import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
@@ -26,8 +27,6 @@ export type GroupDecision =
   | { kind: 'reject'; code: ErrorCode; message: string };
 
 const RANK: Record<GroupRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 };
-const MAX_NAME = 64;
-const MAX_ANNOUNCEMENT = 2000;
 
 export function decideGroup(view: GroupView, cmd: GroupCommand, cfg: GroupRulesConfig): GroupDecision {
   const { group: g, member } = view;
