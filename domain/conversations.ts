@@ -7,6 +7,9 @@ export const directConversationId = (a: string, b: string): string => (a < b ? `
 export const groupConversationId = (groupId: string): string => `g:${groupId}`;
 /** The group of a group conversation id (`g:<groupId>`). */
 export const groupIdOf = (conversationId: string): string => conversationId.slice(2);
+/** The conversation a message or typing from `sender` to `recipient` is in: the group's, or the pair's. */
+export const conversationTo = (sender: string, recipient: string, recipientType?: 'user' | 'group'): string =>
+  recipientType === 'group' ? groupConversationId(recipient) : directConversationId(sender, recipient);
 /** Key of a relationship: the sorted pair. */
 export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
 /** Key of a membership: `<groupId>|<userId>`, so a group's members are one key prefix. */

@@ -1,4 +1,4 @@
-import { directConversationId, groupConversationId } from '../../domain/conversations.js';
+import { conversationTo } from '../../domain/conversations.js';
 import type { ClientFrame } from '../../protocol/frames.js';
 
 /**
@@ -10,7 +10,7 @@ import type { ClientFrame } from '../../protocol/frames.js';
 export function ingressKey(userId: string, frame: ClientFrame): string {
   const f = frame as { type: string; recipient?: unknown; recipient_type?: unknown; conversation_id?: unknown };
   if ((f.type === 'send_msg' || f.type === 'typing') && typeof f.recipient === 'string' && f.recipient.length > 0)
-    return f.recipient_type === 'group' ? groupConversationId(f.recipient) : directConversationId(userId, f.recipient);
+    return conversationTo(userId, f.recipient, f.recipient_type === 'group' ? 'group' : 'user');
   if (f.type === 'read' && typeof f.conversation_id === 'string' && f.conversation_id.length > 0) return f.conversation_id;
   return userId;
 }

@@ -6,7 +6,7 @@ import type { IngressFrame } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { KeyedRateLimiter } from '../../core/token-bucket.js';
-import { conversationOf, directConversationId, groupConversationId } from '../../domain/conversations.js';
+import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -86,7 +86,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
           const m = v.frame;
           const group = m.recipient_type === 'group';
-          const conversationId = group ? groupConversationId(m.recipient) : directConversationId(f.userId, m.recipient);
+          const conversationId = conversationTo(f.userId, m.recipient, m.recipient_type);
           routed.inc({ type: 'send_msg', outcome: 'routed' });
           return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
         }
@@ -103,7 +103,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
           const t = v.frame;
           const group = t.recipient_type === 'group';
-          const conversationId = group ? groupConversationId(t.recipient) : directConversationId(f.userId, t.recipient);
+          const conversationId = conversationTo(f.userId, t.recipient, t.recipient_type);
           routed.inc({ type: 'typing', outcome: 'routed' });
           return [{ topic: 'im.cmd.typing', key: conversationId, value: { ...base, userId: f.userId, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: t.recipient, active: t.active, at: f.receivedAt } }];
         }
