@@ -34,6 +34,10 @@ export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing',
 export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: ProcessorBuilder) => void {
   return (p) => {
     // Frame age and the breaker go by the engine's clock; the rate limit by the gateway's receive time.
+    // Per user as this process sees them: ingress is keyed by conversation, so a user's frames to
+    // conversations on partitions another process holds draw from that process's bucket. The
+    // gateway's bucket is the per-user bound for clients; this one holds any producer of
+    // im.ingress to a rate.
     const limiter = new KeyedRateLimiter({ ratePerSec: config.routerRatePerSec, burst: config.routerBurst }, () => p.clock.now());
     const breaker = deps.breaker ?? new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, openMs: config.breakerOpenMs, now: () => p.clock.now(), onChange: (s) => breakerState.inc({ state: s }) });
     p.stream('im.ingress').process(ROUTER_OUTPUTS, async (r, ctx) => {
