@@ -122,6 +122,33 @@ export interface PlatformConfig {
     /** `serviceAccount` is the service-account JSON key's fields. */
     fcm: null | { endpoint: string; serviceAccount: { client_email: string; private_key: string; private_key_id?: string; token_uri: string; project_id: string } };
   };
+  /**
+   * Webhooks (connectors/webhooks, docs/protocol.md#webhooks): an event whose URL is unset is off.
+   * Every call is signed with `secret` (HMAC-SHA256), and with `previousSecret` too while receivers
+   * move to a new one.
+   */
+  webhooks: {
+    secret: string | null;
+    previousSecret: string | null;
+    /**
+     * Asked synchronously by message logic for each permitted send of `scope`: allow, refuse or
+     * rewrite. `onFailure` is what a timeout, an error answer or an open circuit means:
+     * `allow` (fail-open, the default) or `refuse` (fail-closed: SERVICE_UNAVAILABLE).
+     */
+    beforeSend: null | { url: string; scope: 'direct' | 'group' | 'both'; timeoutMs: number; onFailure: 'allow' | 'refuse' };
+    /** After-events, delivered at least once through im.webhook.deliveries. */
+    afterSendUrl: string | null;
+    afterFriendChangeUrl: string | null;
+    afterGroupChangeUrl: string | null;
+    /** One after-event POST: its timeout, retries with back-off, then the dead-letter topic. */
+    timeoutMs: number;
+    retries: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    /** Per endpoint (and processor): consecutive failures that open its circuit, and for how long. */
+    breakerFailureThreshold: number;
+    breakerOpenMs: number;
+  };
   /** Processors this process runs (`ops/bin/processors.ts`); `all` or names of topologies/im-topology.ts. */
   processors: string[];
   metricsPort: number;
@@ -282,6 +309,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       apns: apnsConfig(r),
       fcm: fcmConfig(r),
     },
+    webhooks: webhooksConfig(r),
     processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
@@ -301,6 +329,50 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     if (config.engine === 'memory') r.problems.push('IM_ENGINE=memory is for development; use kafka in production');
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+/** Webhook endpoints must be http(s) URLs, and any endpoint needs the signing secret. */
+function webhooksConfig(r: EnvReader): PlatformConfig['webhooks'] {
+  const url = (name: string): string | null => {
+    const v = r.optional(name);
+    if (v === null) return null;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(v);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      r.problems.push(`${name}=${v} must be an http or https URL`);
+      return null;
+    }
+    return v;
+  };
+  const beforeSendUrl = url('IM_WEBHOOK_BEFORE_SEND_URL');
+  const config: PlatformConfig['webhooks'] = {
+    secret: r.optional('IM_WEBHOOK_SECRET'),
+    previousSecret: r.optional('IM_WEBHOOK_PREVIOUS_SECRET'),
+    beforeSend: null,
+    afterSendUrl: url('IM_WEBHOOK_AFTER_SEND_URL'),
+    afterFriendChangeUrl: url('IM_WEBHOOK_AFTER_FRIEND_CHANGE_URL'),
+    afterGroupChangeUrl: url('IM_WEBHOOK_AFTER_GROUP_CHANGE_URL'),
+    timeoutMs: r.int('IM_WEBHOOK_TIMEOUT_MS', 5_000, 10, 120_000),
+    retries: r.int('IM_WEBHOOK_RETRIES', 8, 0, 100),
+    retryInitialMs: r.int('IM_WEBHOOK_RETRY_INITIAL_MS', 500, 1),
+    retryMaxMs: r.int('IM_WEBHOOK_RETRY_MAX_MS', 30_000, 1),
+    breakerFailureThreshold: r.int('IM_WEBHOOK_BREAKER_FAILURES', 5, 1),
+    breakerOpenMs: r.int('IM_WEBHOOK_BREAKER_OPEN_MS', 10_000, 10),
+  };
+  // Read even when off, so a mistyped value is reported before someone turns the hook on.
+  const scope = r.oneOf('IM_WEBHOOK_BEFORE_SEND_SCOPE', ['direct', 'group', 'both'] as const, 'both');
+  const timeoutMs = r.int('IM_WEBHOOK_BEFORE_SEND_TIMEOUT_MS', 500, 10, 10_000);
+  const onFailure = r.oneOf('IM_WEBHOOK_BEFORE_SEND_ON_FAILURE', ['allow', 'refuse'] as const, 'allow');
+  if (beforeSendUrl) config.beforeSend = { url: beforeSendUrl, scope, timeoutMs, onFailure };
+  const anyEndpoint = beforeSendUrl || config.afterSendUrl || config.afterFriendChangeUrl || config.afterGroupChangeUrl;
+  if (anyEndpoint && !config.secret) r.problems.push('a webhook URL needs IM_WEBHOOK_SECRET (the key its calls are signed with)');
+  if (config.secret !== null && config.secret.length < 16) r.problems.push('IM_WEBHOOK_SECRET must be at least 16 characters');
+  if (config.previousSecret !== null && !config.secret) r.problems.push('IM_WEBHOOK_PREVIOUS_SECRET needs IM_WEBHOOK_SECRET (the new secret)');
   return config;
 }
 

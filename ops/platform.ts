@@ -18,6 +18,7 @@ import type { MirrorStore } from '../connectors/mongo-mirror/mirror-store.js';
 import { createMemoryDeviceTokenStore, type DeviceTokenStore } from '../connectors/offline-push/device-tokens.js';
 import { createMongoDeviceTokenStore } from '../connectors/offline-push/device-tokens-mongo.js';
 import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
+import { webhooksFromConfig } from '../connectors/webhooks/from-config.js';
 import { startAuth, type RunningAuth } from '../edge/auth/index.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPresence, createRedisPushBus, connectRedis, type Gateway } from '../edge/gateway/index.js';
@@ -29,7 +30,7 @@ import { relationRoutes } from '../edge/http/relations-routes.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
-import { imTopology, type PipelineDeps } from '../topologies/im-topology.js';
+import { imTopology, OPTIONAL_PROCESSORS, type PipelineDeps } from '../topologies/im-topology.js';
 import { type LogClient, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 
@@ -143,6 +144,7 @@ export function memoryPipelineDeps(config: PlatformConfig): PipelineDeps {
     recentCache: createMemoryRecentCache(config.delivery.recent),
     groupDirectory: createMemoryGroupDirectory(),
     offlinePush: offlinePushFromConfig(config.offlinePush, createMemoryDeviceTokenStore()),
+    webhooks: webhooksFromConfig(config),
   };
 }
 
@@ -155,9 +157,13 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   const { config, log, serde } = infra;
   const groupDirectory: GroupDirectory & { stop(): Promise<void> } = await startLogGroupDirectory({ log, serde, appId: config.appId });
   const offlinePush = offlinePushFromConfig(config.offlinePush, infra.deviceTokens, logger);
-  const topology = imTopology({ ...infra, groupDirectory, offlinePush }, config);
+  const topology = imTopology({ ...infra, groupDirectory, offlinePush, webhooks: webhooksFromConfig(config, logger.child({ component: 'webhooks' })) }, config);
   // `state-mirror` is no topology processor: the runtime gets the other names (else it throws).
-  const topologyProcessors = processors?.filter((n) => n !== 'state-mirror');
+  // Processors declared only when configured (the webhooks) are skipped when they are not, so
+  // every replica of a group runs the same IM_PROCESSORS whether or not webhooks are on.
+  const idle = OPTIONAL_PROCESSORS.filter((n) => !topology.processors.has(n) && (!processors || processors.includes(n)));
+  if (idle.length > 0 && processors) logger.info('not configured, not running', { processors: idle });
+  const topologyProcessors = processors?.filter((n) => n !== 'state-mirror' && !(idle as readonly string[]).includes(n));
   const app = new StreamsApp(topology, { log, serde, appId: config.appId, runtime: config.runtime, processors: topologyProcessors, logger });
   await app.start();
   const runMirror = !processors || processors.includes('state-mirror');

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   OWNER_MUST_TRANSFER: 'The owner must transfer ownership or disband the group before leaving',
   GROUP_FULL: 'The group has reached its member limit',
   GROUP_EXISTS: 'A group with that id already exists',
+  // webhooks (docs/protocol.md#webhooks)
+  WEBHOOK_REFUSED: "Refused by the operator's before-send webhook; error_detail holds its own code",
   // http
   BAD_REQUEST: 'Request body invalid',
   UNAUTHORIZED: 'Missing or invalid credentials',

@@ -98,6 +98,8 @@ export interface ErrorFrame {
   timestamp: number;
   /** The client msg_id the error is about, when there is one. */
   msg_id?: string;
+  /** WEBHOOK_REFUSED: the before-send webhook's own refusal code. */
+  error_detail?: string;
 }
 
 export interface ReceiptFrame {

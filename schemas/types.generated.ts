@@ -288,6 +288,18 @@ export interface TypingCommand {
   at: number;
 }
 
+/** One after-event owed to a webhook endpoint: enqueued by webhook-events, POSTed at least once by webhook-deliveries (connectors/webhooks, docs/protocol.md#webhooks). */
+export interface WebhookDelivery {
+  /** The same on every delivery of one event, so receivers dedupe on it. */
+  eventId: string;
+  /** after-send, after-friend-change or after-group-change: picks the endpoint when delivered. */
+  event: string;
+  correlationId: string;
+  /** The JSON body POSTed, fixed when the event is enqueued: every retry sends the same bytes. */
+  body: string;
+  enqueuedAt: number;
+}
+
 /** The value type of every topic, by topic name. */
 export interface TopicValues {
   'im.ingress': IngressFrame;
@@ -307,6 +319,7 @@ export interface TopicValues {
   'im.state.sequences': SequenceState;
   'im.state.dedup': DedupState;
   'im.state.reads': ReadState;
+  'im.webhook.deliveries': WebhookDelivery;
   'im.example.mentions': MentionNotice;
   'im.dlq': DeadLetter;
 }

@@ -2,14 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { memoryPipelineDeps } from '../ops/platform.js';
 import { topicCatalog } from '../schemas/catalog.js';
-import { imTopology, PROCESSOR_NAMES } from './im-topology.js';
+import { imTopology, OPTIONAL_PROCESSORS, PROCESSOR_NAMES } from './im-topology.js';
 import { directConversationId, userPairKey } from '../domain/conversations.js';
 import type { OnlinePush } from '../schemas/types.generated.js';
 import { describeAsMermaid, describePlan, describeTopology, planFor } from '../streams/index.js';
 import { TopologyTestDriver } from '../streams/testing.js';
 
 const config = loadConfig({});
-const topology = imTopology(memoryPipelineDeps(config), config);
+// Described with an after-event webhook configured, so that every processor is declared (OPTIONAL_PROCESSORS).
+const withWebhooks = loadConfig({ IM_WEBHOOK_AFTER_SEND_URL: 'http://127.0.0.1:9/after-send', IM_WEBHOOK_SECRET: 'topology-test-secret' });
+const topology = imTopology(memoryPipelineDeps(withWebhooks), withWebhooks);
 
 describe('the platform topology', () => {
   const plan = planFor(topology);
@@ -38,6 +40,15 @@ describe('the platform topology', () => {
     expect(push.afterProduce.get('im.push.online')).toEqual(['push-realtime']);
     expect(subOf('persistence')!.processors).toEqual(['persistence']);
     expect(describePlan(plan, 'im')).toContain('Sub-topology 0 (consumer group im.router+');
+  });
+
+  it('declares the webhook processors only when an after-event has an endpoint, each in a group of its own', () => {
+    const off = imTopology(memoryPipelineDeps(config), config);
+    expect(OPTIONAL_PROCESSORS.filter((n) => off.processors.has(n))).toEqual([]);
+    expect([...off.processors.keys()]).toEqual(PROCESSOR_NAMES.filter((n) => !OPTIONAL_PROCESSORS.includes(n)));
+    // The deliveries topic is a real hop: a slow receiver holds back only the deliveries' own group.
+    expect(subOf('webhook-events')!.processors).toEqual(['webhook-events']);
+    expect(subOf('webhook-deliveries')!.sources).toEqual(['im.webhook.deliveries']);
   });
 
   it('fuses only within the processors a process runs', () => {

@@ -3,6 +3,7 @@ import type { GroupDirectory } from '../connectors/message-store/group-directory
 import type { MessageStore } from '../connectors/message-store/message-store.js';
 import type { RecentCache } from '../connectors/message-store/recent-cache.js';
 import type { OfflinePushRouter } from '../connectors/offline-push/router.js';
+import type { Webhooks } from '../connectors/webhooks/from-config.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { mentionsProcessor } from './examples/mentions.js';
@@ -18,6 +19,7 @@ import { relationsProcessor } from './processors/relations.js';
 import { routerProcessor } from './processors/router.js';
 import { stamperProcessor } from './processors/stamper.js';
 import { typingProcessor } from './processors/typing.js';
+import { webhookDeliveriesProcessor, webhookEventsProcessor } from './processors/webhooks.js';
 import { Topology } from '../streams/index.js';
 
 /** What the platform's processors need from outside the log. */
@@ -28,14 +30,22 @@ export interface PipelineDeps {
   recentCache: RecentCache;
   groupDirectory: GroupDirectory;
   offlinePush: OfflinePushRouter;
+  /** The webhooks the configuration turns on (connectors/webhooks); absent: none. */
+  webhooks?: Webhooks;
 }
 
 /** Every processor, in the order a message meets them. Each runs in its own consumer group. */
 export const PROCESSOR_NAMES = [
   'router', 'relations', 'groups', 'message-logic', 'stamper', 'push-orchestrator', 'push-realtime',
-  'push-offline', 'persistence', 'receipts', 'typing', 'query', 'example-mentions',
+  'push-offline', 'persistence', 'receipts', 'typing', 'query', 'example-mentions', 'webhook-events', 'webhook-deliveries',
 ] as const;
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
+
+/**
+ * Declared only when configured: the after-event webhooks, when an after-event has an endpoint.
+ * A process asked to run one that is not declared runs without it (ops/platform.ts).
+ */
+export const OPTIONAL_PROCESSORS: readonly ProcessorName[] = ['webhook-events', 'webhook-deliveries'];
 
 /**
  * The platform's topology: its processors (one per step of a message's path and per piece of
@@ -45,11 +55,11 @@ export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
 export function imTopology(deps: PipelineDeps, config: PlatformConfig): Topology {
   const d = config.delivery;
   const fanout = { presenceBatchSize: d.fanout.presenceBatchSize, presenceConcurrency: d.fanout.presenceConcurrency, maxDeliveriesPerPush: d.fanout.maxDeliveriesPerPush };
-  return new Topology('im')
+  const topology = new Topology('im')
     .processor('router', routerProcessor({}, config.pipeline))
     .processor('relations', relationsProcessor())
     .processor('groups', groupsProcessor({}, config.pipeline))
-    .processor('message-logic', messageLogicProcessor({}, config.pipeline))
+    .processor('message-logic', messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend }, config.pipeline))
     .processor('stamper', stamperProcessor())
     .processor('push-orchestrator', pushOrchestrator({ presence: deps.presence }, { ...fanout, previewChars: d.fanout.previewChars }))
     .processor('push-realtime', pushRealtime({ pushBus: deps.pushBus }))
@@ -59,4 +69,12 @@ export function imTopology(deps: PipelineDeps, config: PlatformConfig): Topology
     .processor('typing', typingProcessor({ presence: deps.presence }, { ...fanout, perUser: d.typing.perUser, maxGroupMembers: d.typing.maxGroupMembers }))
     .processor('query', queryProcessor({ store: deps.messageStore, recent: deps.recentCache, groups: deps.groupDirectory }, d.query))
     .processor('example-mentions', mentionsProcessor({ previewChars: d.fanout.previewChars }));
+  // No after-event endpoint: no processor reads for webhooks at all (no consumer group, no fetches).
+  const webhooks = deps.webhooks;
+  if (webhooks && webhooks.afterEvents.length > 0) {
+    topology
+      .processor('webhook-events', webhookEventsProcessor({ events: webhooks.afterEvents }))
+      .processor('webhook-deliveries', webhookDeliveriesProcessor({ webhooks }));
+  }
+  return topology;
 }

@@ -5,8 +5,9 @@ import type { CheckedMessage, GroupState, MemberState, RelationState, SendComman
 import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
 import { memberKey, userPairKey } from '../../domain/conversations.js';
-import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
+import type { Webhooks } from '../../connectors/webhooks/from-config.js';
+import { askBeforeSend, refusalFrame } from './before-send.js';
 
 /**
  * Message logic: a stream-table join of each send against the state the
@@ -18,7 +19,8 @@ import { deadLetterReply, replyTo } from '../replies.js';
  * Time checks (mutes) use the gateway's receive time, so a redelivered send is judged the same.
  */
 export type MessageLogicConfig = Pick<PlatformConfig['pipeline'], 'requireFriendship' | 'sensitiveWords' | 'sensitiveMode'>;
-export type MessageLogicDeps = Record<string, never>;
+/** `beforeSend`: the before-send webhook, made on this processor's clock (connectors/webhooks). */
+export type MessageLogicDeps = { beforeSend?: Webhooks['beforeSend'] };
 
 const decisions = counter('im_message_logic_total', 'Sends by outcome (ok or the refusal code)', ['kind', 'outcome']);
 
@@ -27,15 +29,18 @@ interface Judged {
   cmd: SendCommand;
   refusal: ErrorCode | null;
   mentions: string[];
+  /** The before-send webhook's own refusal (before-send.ts). */
+  webhookRefusal?: { code: string; message: string };
 }
 
-export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLogicConfig): (p: ProcessorBuilder) => void {
+export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLogicConfig): (p: ProcessorBuilder) => void {
   const filter = sensitiveFilter(config.sensitiveWords);
 
   return (p) => {
     const relations = p.table('im.state.relations');
     const groups = p.table('im.state.groups');
     const members = p.table('im.state.members');
+    const beforeSend = deps.beforeSend?.(() => p.clock.now()) ?? null;
     p.answerDeadLetters('im.cmd.send', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     const [direct, group] = p.stream('im.cmd.send').branch((r) => r.value.recipientKind === 'USER', (r) => r.value.recipientKind === 'GROUP');
 
@@ -45,19 +50,21 @@ export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLo
     direct!
       .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel) => judged(r, judgeDirect(r.value, rel)), 'join-relations')
       .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        if (!r.value.refusal) return finish(r.value, p.clock.now());
+        const ask = (j: Judged) => askBeforeSend(beforeSend, j, (cmd) => judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))));
+        if (!r.value.refusal) return finish(await ask(r.value), p.clock.now());
         await ctx.catchUp(relations);
         const cmd = r.value.cmd;
-        return finish({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))) }, p.clock.now());
+        return finish(await ask({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))) }), p.clock.now());
       }, 'content');
 
     group!
       .join(groups, (r) => r.value.recipientId, (r, g, ctx) => judged(r, judgeGroup(r.value, g, ctx.table(members))), 'join-groups')
       .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        if (!r.value.refusal) return finish(r.value, p.clock.now());
+        const ask = (j: Judged) => askBeforeSend(beforeSend, j, (cmd) => judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)));
+        if (!r.value.refusal) return finish(await ask(r.value), p.clock.now());
         await Promise.all([ctx.catchUp(groups), ctx.catchUp(members)]);
         const cmd = r.value.cmd;
-        return finish({ cmd, ...judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)) }, p.clock.now());
+        return finish(await ask({ cmd, ...judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)) }), p.clock.now());
       }, 'content');
   };
 
@@ -91,7 +98,7 @@ export function messageLogicProcessor(_deps: MessageLogicDeps, config: MessageLo
     if (!refusal && config.sensitiveMode === 'reject' && filter.matches(cmd.content)) refusal = 'CONTENT_REJECTED';
     if (refusal) {
       decisions.inc({ kind, outcome: refusal });
-      return [replyTo(cmd.origin, cmd.sender, errorFrame(refusal, now, cmd.clientMsgId), cmd.correlationId, now)];
+      return [replyTo(cmd.origin, cmd.sender, refusalFrame(j, refusal, now), cmd.correlationId, now)];
     }
     decisions.inc({ kind, outcome: 'ok' });
     const checked: CheckedMessage = { ...cmd, content: filter.mask(cmd.content), mentions: j.mentions };
