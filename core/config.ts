@@ -93,6 +93,8 @@ export interface PlatformConfig {
     /** Plain members may add members (otherwise admins and the owner only). */
     membersCanInvite: boolean;
     maxGroupMembers: number;
+    /** Recall, edit and reactions (domain/message-changes.ts): the windows, and the bounds on reactions per message. */
+    messageChanges: { recallWindowMs: number; editWindowMs: number; maxReactionEmoji: number; maxReactionsPerMessage: number; maxReactionsPerUser: number };
   };
   /** Push orchestration, receipts, typing, the persistence writer and data query. */
   delivery: {
@@ -276,6 +278,13 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       breakerOpenMs: r.int('IM_BREAKER_OPEN_MS', 5_000, 10),
       membersCanInvite: r.oneOf('IM_GROUP_MEMBERS_CAN_INVITE', ['true', 'false'] as const, 'false') === 'true',
       maxGroupMembers: r.int('IM_MAX_GROUP_MEMBERS', 2000, 2),
+      messageChanges: {
+        recallWindowMs: r.int('IM_RECALL_WINDOW_MS', 120_000, 0),
+        editWindowMs: r.int('IM_EDIT_WINDOW_MS', 900_000, 0),
+        maxReactionEmoji: r.int('IM_REACTION_EMOJI_PER_MESSAGE', 20, 1),
+        maxReactionsPerMessage: r.int('IM_REACTIONS_PER_MESSAGE', 500, 1),
+        maxReactionsPerUser: r.int('IM_REACTIONS_PER_USER', 3, 1),
+      },
     },
     delivery: {
       fanout: {

@@ -28,6 +28,15 @@ export const ErrorCodes = {
   OWNER_MUST_TRANSFER: 'The owner must transfer ownership or disband the group before leaving',
   GROUP_FULL: 'The group has reached its member limit',
   GROUP_EXISTS: 'A group with that id already exists',
+  // message lifecycle (recall, edit, reactions)
+  MESSAGE_NOT_FOUND: 'No such message in that conversation (or too old to change)',
+  MESSAGE_RECALLED: 'The message was recalled',
+  NOT_MESSAGE_SENDER: 'Only the sender may do that to a message',
+  RECALL_WINDOW_PASSED: 'Too late to recall that message',
+  EDIT_WINDOW_PASSED: 'Too late to edit that message',
+  NOT_EDITABLE: 'Only text messages can be edited',
+  REACTION_LIMIT: 'Too many reactions on that message',
+  INVALID_EMOJI: 'A reaction is one emoji',
   // webhooks (docs/protocol.md#webhooks)
   WEBHOOK_REFUSED: "Refused by the operator's before-send webhook; error_detail holds its own code",
   // http

@@ -42,6 +42,10 @@ export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck
   read: { conversation_id: str, seq: long },
   typing: { recipient: str, recipient_type: kind, active: bool },
   token_refresh: { token: str },
+  recall_msg: { msg_id: str, conversation_id: str, seq: long, message_id: optStr },
+  edit_msg: { msg_id: str, conversation_id: str, seq: long, message_id: optStr, content: (v) => typeof v === 'string' },
+  react: { msg_id: str, conversation_id: str, seq: long, message_id: optStr, emoji: str, remove: (v) => v === undefined || typeof v === 'boolean' },
+  delete_for_me: { msg_id: str, conversation_id: str, seq: long, message_id: optStr },
 };
 
 /** The first field of `o` that `FRAME_FIELDS` refuses for its type, as a message; null when none. */

@@ -57,8 +57,46 @@ export interface TokenRefreshFrame {
   token: string;
 }
 
-export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame;
-export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh'] as const;
+/**
+ * The target of a change to a message: its conversation and seq, and optionally its server
+ * `msg_id` (checked when given). `msg_id` is the client's id of the change itself: a retry is
+ * applied once, and an `ack` or `error` answers it.
+ */
+interface MessageChange {
+  msg_id: string;
+  conversation_id: string;
+  seq: number;
+  message_id?: string;
+}
+
+/** Recall a message for everyone: the sender within IM_RECALL_WINDOW_MS, a group's owner and admins any time. */
+export interface RecallMsgFrame extends MessageChange {
+  type: 'recall_msg';
+}
+
+/** Replace the text of one's own text message, within IM_EDIT_WINDOW_MS. */
+export interface EditMsgFrame extends MessageChange {
+  type: 'edit_msg';
+  content: string;
+}
+
+/** Add (or with `remove`, take back) one emoji on a message. */
+export interface ReactFrame extends MessageChange {
+  type: 'react';
+  emoji: string;
+  remove?: boolean;
+}
+
+/** Hide a message from one's own history, on every device of the user. */
+export interface DeleteForMeFrame extends MessageChange {
+  type: 'delete_for_me';
+}
+
+export type MessageChangeFrame = RecallMsgFrame | EditMsgFrame | ReactFrame | DeleteForMeFrame;
+export const MESSAGE_CHANGE_FRAMES = ['recall_msg', 'edit_msg', 'react', 'delete_for_me'] as const;
+
+export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame;
+export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES] as const;
 /** Frames the gateway answers itself; all others pass through to the pipeline. */
 export const GATEWAY_LOCAL_FRAMES = ['ack', 'heartbeat', 'token_refresh'] as const;
 
@@ -79,6 +117,15 @@ export interface MessageFrame {
   mentions: string[];
   timestamp: number;
   sequence_number: number;
+  /** History and sync: the message was recalled; its content is gone. */
+  recalled?: boolean;
+  /** History and sync: the text was edited (content is the latest); version 1 is the first edit. */
+  edited_at?: number;
+  version?: number;
+  /** History and sync: reactions, one entry per emoji. */
+  reactions?: { emoji: string; count: number; users: string[] }[];
+  /** History and sync: this user deleted the message for themselves; its content is not sent. */
+  deleted_for_me?: boolean;
 }
 
 /** The sender's ack: the message is durably stamped. */

@@ -15,6 +15,8 @@ export interface CheckedMessage {
   mentions: string[];
   clientTimestamp: number;
   receivedAt: number;
+  /** Set when the record changes an earlier message (recall, edit, reaction, delete for me) instead of being one. */
+  action?: null | MessageAction;
 }
 
 export interface ConversationOp {
@@ -56,6 +58,10 @@ export interface DedupState {
   stampedAt: number;
   /** topic/partition/offset of the record that was stamped: the same position again is a redelivery (re-emit), another one a client retry (ack only). */
   source: string;
+  /** A change event's content as stamped (it depends on the target's state then), so a redelivery re-emits the same event. */
+  changeContent?: null | string;
+  /** A change event's action as stamped, for the same reason. */
+  changeAction?: null | MessageAction;
 }
 
 export interface Delivery {
@@ -138,6 +144,42 @@ export interface MentionNotice {
   at: number;
 }
 
+/** A change to a message already stamped (recall, edit, reaction, delete for me), carried by the command and by the event that records it in the conversation's seq. The router fills the target; message logic whether the actor is a group owner or admin; the stamper the target's resulting state, so every reader applies the event without looking anything up. */
+export interface MessageAction {
+  kind: MessageActionKind;
+  /** The target's conversation: the event's own, except for DELETE_FOR_ME, which travels in the actor's own conversation d:<me>:<me>. */
+  targetConversationId: string;
+  targetSeq: number;
+  /** The target's server id when the client named it (checked against the seq); the stamper sets it on the event. */
+  targetMessageId: null | string;
+  /** REACT/UNREACT. */
+  emoji: null | string;
+  /** Set by message logic: the actor is the group's owner or an admin (may recall any message at any time). */
+  privileged: boolean;
+  /** Event: who sent the target. */
+  targetSender: null | string;
+  /** Event of EDIT: the target's version after it (the original is 0). */
+  version: number;
+  /** Event of REACT/UNREACT: every reaction of the target after it. */
+  reactions: Reaction[];
+}
+
+/** OTHER: a kind this reader does not know (added later). */
+export type MessageActionKind = 'RECALL' | 'EDIT' | 'REACT' | 'UNREACT' | 'DELETE_FOR_ME' | 'OTHER';
+
+/** The stamper's changelog of the user messages it stamped and what was done to them since (recalled, edited, reactions): what a recall, edit or reaction is judged against, in the conversation's order. */
+export interface MessageIndexState {
+  conversationId: string;
+  seq: number;
+  messageId: string;
+  sender: string;
+  stampedAt: number;
+  contentType: string;
+  recalled: boolean;
+  version: number;
+  reactions: Reaction[];
+}
+
 /** A notification for a user with no live connection (or who did not ack in time). */
 export interface OfflinePushTask {
   correlationId: string;
@@ -168,6 +210,12 @@ export interface Origin {
   gatewayId: string;
   connectionId: string;
   deviceId: string;
+}
+
+/** One emoji on a message and who put it there. */
+export interface Reaction {
+  emoji: string;
+  users: string[];
 }
 
 /** A user's read position in a conversation, keyed by <conversationId>|<userId>. */
@@ -232,6 +280,8 @@ export interface SendCommand {
   contentType: string;
   clientTimestamp: number;
   receivedAt: number;
+  /** Set when the record changes an earlier message (recall, edit, reaction, delete for me) instead of being one. */
+  action?: null | MessageAction;
 }
 
 /** The stamper's changelog: the last sequence number of a conversation. */
@@ -260,6 +310,8 @@ export interface StampedMessage {
   clientTimestamp: number;
   receivedAt: number;
   stampedAt: number;
+  /** Set when the record changes an earlier message (recall, edit, reaction, delete for me) instead of being one. */
+  action?: null | MessageAction;
 }
 
 /** A client's request for missed messages (after reconnect), answered with a sync_result frame. */
@@ -318,6 +370,7 @@ export interface TopicValues {
   'im.state.members': MemberState;
   'im.state.sequences': SequenceState;
   'im.state.dedup': DedupState;
+  'im.state.messages': MessageIndexState;
   'im.state.reads': ReadState;
   'im.webhook.deliveries': WebhookDelivery;
   'im.example.mentions': MentionNotice;

@@ -75,7 +75,7 @@ describe('the platform topology', () => {
     expect(by.get('router')!.sinks).toContain('im.cmd.send');
     expect(by.get('message-logic')!.sources).toEqual(['im.cmd.send']);
     expect(by.get('message-logic')!.tables).toEqual(expect.arrayContaining(['im.state.relations', 'im.state.members']));
-    expect(by.get('stamper')!.stores).toEqual(['im.state.sequences', 'im.state.dedup']);
+    expect(by.get('stamper')!.stores).toEqual(['im.state.sequences', 'im.state.dedup', 'im.state.messages']);
     expect(by.get('push-orchestrator')!.sinks).toEqual(expect.arrayContaining(['im.push.online', 'im.push.offline']));
     expect(by.get('persistence')!.sources).toEqual(['im.msg.stamped']);
     const mermaid = describeAsMermaid(described);

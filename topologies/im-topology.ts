@@ -60,7 +60,7 @@ export function imTopology(deps: PipelineDeps, config: PlatformConfig): Topology
     .processor('relations', relationsProcessor())
     .processor('groups', groupsProcessor({}, config.pipeline))
     .processor('message-logic', messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend }, config.pipeline))
-    .processor('stamper', stamperProcessor())
+    .processor('stamper', stamperProcessor({}, config.pipeline.messageChanges))
     .processor('push-orchestrator', pushOrchestrator({ presence: deps.presence }, { ...fanout, previewChars: d.fanout.previewChars }))
     .processor('push-realtime', pushRealtime({ pushBus: deps.pushBus }))
     .processor('push-offline', pushOffline({ router: deps.offlinePush }))

@@ -1,6 +1,6 @@
 import { readPositionKey } from '../../domain/conversations.js';
 import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, StoredMessage } from './message-store.js';
-import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, targetChange, toStored, withChange } from './message-store.js';
 
 /**
  * The message store in one process (`make run`, tests). Same semantics as MongoDB's; what it
@@ -10,6 +10,8 @@ export function createMemoryMessageStore(): MessageStore {
   const messages = new Map<string, Map<number, StoredMessage>>();
   const conversations = new Map<string, ConversationRecord>();
   const reads = new Map<string, number>();
+  const hidden = new Set<string>();
+  const hiddenKey = (userId: string, conversationId: string, seq: number) => `${userId}|${conversationId}|${seq}`;
 
   return {
     async writeBatch(batch) {
@@ -41,6 +43,26 @@ export function createMemoryMessageStore(): MessageStore {
         .filter((c) => (c.kind === 'direct' ? c.members.includes(userId) : groups.has(c.conversationId)))
         .sort((a, b) => b.updatedAt - a.updatedAt)
         .slice(0, limit);
+    },
+    async applyChanges(events) {
+      const changed: StoredMessage[] = [];
+      for (const e of events) {
+        const c = targetChange(e);
+        const conv = c && messages.get(c.conversationId);
+        const target = c && conv?.get(c.seq);
+        if (!c || !conv || !target) continue;
+        const next = withChange(target, c);
+        if (next === target) continue; // stale or already applied
+        conv.set(c.seq, next);
+        changed.push(next);
+      }
+      return changed;
+    },
+    async hide(entries) {
+      for (const h of entries) hidden.add(hiddenKey(h.userId, h.conversationId, h.seq));
+    },
+    async hiddenSeqs(userId, conversationId, seqs) {
+      return new Set(seqs.filter((s) => hidden.has(hiddenKey(userId, conversationId, s))));
     },
     async setReadSeq(conversationId, userId, seq) {
       const key = readPositionKey(conversationId, userId);

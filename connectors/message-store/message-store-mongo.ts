@@ -3,7 +3,7 @@ import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type
 import { readPositionKey } from '../../domain/conversations.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
-import { conversationKind, directMembers, latestPerConversation, toStored } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, targetChange, toStored, type TargetChange } from './message-store.js';
 
 import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
@@ -18,6 +18,12 @@ interface ConversationDoc {
   lastMessage?: StoredMessage;
   createdAt: number;
   updatedAt?: number;
+}
+interface HiddenDoc {
+  _id: string;
+  userId: string;
+  conversationId: string;
+  seq: number;
 }
 interface ReadDoc {
   _id: string;
@@ -48,9 +54,30 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
   const messages: Collection<MessageDoc> = options.db.collection<MessageDoc>(`${prefix}messages`);
   const conversations: Collection<ConversationDoc> = options.db.collection<ConversationDoc>(`${prefix}conversations`);
   const reads: Collection<ReadDoc> = options.db.collection<ReadDoc>(`${prefix}reads`);
+  const hidden: Collection<HiddenDoc> = options.db.collection<HiddenDoc>(`${prefix}hidden`);
   await messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq_unique' });
   await conversations.createIndex({ members: 1, updatedAt: -1 }, { name: 'members_recent' });
   await reads.createIndex({ userId: 1 }, { name: 'reads_user' });
+  await hidden.createIndex({ userId: 1, conversationId: 1, seq: 1 }, { name: 'hidden_user_conversation' });
+
+  /**
+   * One statement per change, its filter doing what `withChange` does in memory: a recall is
+   * final; an edit applies over an older version only, reactions over an older event's, and
+   * neither to a recalled message. Changes are rare next to sends, so one statement each is fine.
+   */
+  async function applyChange(c: TargetChange): Promise<StoredMessage | null> {
+    const at = { conversationId: c.conversationId, seq: c.seq };
+    const live = { recalled: { $ne: true } };
+    const [filter, update] =
+      c.kind === 'recall' ? [at, { $set: { content: '', mentions: [], recalled: true, reactions: [] } }]
+      : c.kind === 'edit' ? [{ ...at, ...live, $or: [{ version: { $exists: false } }, { version: { $lt: c.version } }] }, { $set: { content: c.content, editedAt: c.editedAt, version: c.version } }]
+      : [{ ...at, ...live, $or: [{ reactionsSeq: { $exists: false } }, { reactionsSeq: { $lt: c.eventSeq } }] }, { $set: { reactions: c.reactions, reactionsSeq: c.eventSeq } }];
+    // No projection: FerretDB's findAndModify does not take one.
+    const doc = await messages.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+    if (!doc) return null;
+    const { _id: _ignored, ...stored } = doc;
+    return stored as StoredMessage;
+  }
 
   async function insertIgnoringDuplicates(batch: readonly StampedMessage[]): Promise<number> {
     try {
@@ -144,6 +171,37 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
       const filter = groupIds.length > 0 ? { $or: [{ members: userId }, { _id: { $in: [...groupIds] } }] } : { members: userId };
       const docs = await conversations.find({ ...filter, lastSeq: { $gt: 0 } }).sort({ updatedAt: -1 }).limit(limit).toArray();
       return docs.map(toRecord);
+    },
+    async applyChanges(events) {
+      const changed: StoredMessage[] = [];
+      for (const e of events) {
+        const c = targetChange(e);
+        const doc = c && (await applyChange(c));
+        if (doc) changed.push(doc);
+      }
+      return changed;
+    },
+    async hide(entries) {
+      if (entries.length === 0) return;
+      const ops = entries.map((h) => {
+        const _id = `${h.userId}|${h.conversationId}|${h.seq}`;
+        return { updateOne: { filter: { _id }, update: { $set: { userId: h.userId, conversationId: h.conversationId, seq: h.seq } }, upsert: true } };
+      });
+      for (const chunk of inChunks(ops, Math.max(1, options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND))) {
+        try {
+          await hidden.bulkWrite(chunk, { ordered: false });
+        } catch (err) {
+          // Two writers upserting the same entry: it exists, which is all that was asked.
+          if (!(err instanceof MongoBulkWriteError)) throw err;
+          const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+          if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+        }
+      }
+    },
+    async hiddenSeqs(userId, conversationId, seqs) {
+      if (seqs.length === 0) return new Set();
+      const docs = await hidden.find({ userId, conversationId, seq: { $in: [...seqs] } }).toArray();
+      return new Set(docs.map((d) => d.seq));
     },
     async setReadSeq(conversationId, userId, seq) {
       const write = () => reads.updateOne({ _id: readPositionKey(conversationId, userId) }, { $max: { readSeq: seq }, $setOnInsert: { conversationId, userId } }, { upsert: true });

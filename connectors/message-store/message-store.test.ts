@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { MessageAction, MessageActionKind, StampedMessage } from '../../schemas/types.generated.js';
 import type { MessageStore } from './message-store.js';
 import { createMemoryMessageStore } from './message-store-memory.js';
 import { createMongoMessageStore } from './message-store-mongo.js';
@@ -81,7 +81,42 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     await store.setReadSeq('d:alice:bob', 'bob', 1);
     expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
   });
+
+  it('applies changes to their targets: a recall is final, edits and reactions only over older ones; delete for me per user', async () => {
+    await setup();
+    const c = 'd:amy:bo';
+    await store.writeBatch([1, 2, 3].map((s) => msg(c, s)));
+    const edit1 = changeEvent(c, 4, 'EDIT', 1, { version: 1 }, 'first edit');
+    const edit2 = changeEvent(c, 5, 'EDIT', 1, { version: 2 }, 'second edit');
+    const react = changeEvent(c, 6, 'REACT', 1, { reactions: [{ emoji: '👍', users: ['bo'] }] });
+    const reactLater = changeEvent(c, 7, 'REACT', 1, { reactions: [{ emoji: '👍', users: ['bo', 'amy'] }] });
+    const recall = changeEvent(c, 8, 'RECALL', 2);
+    const events = [edit1, edit2, react, reactLater, recall];
+    await store.writeBatch(events);
+    const changed = await store.applyChanges(events);
+    expect(changed.map((m) => m.seq)).toEqual([1, 1, 1, 1, 2]);
+    // The same events again, and older ones after newer (a redelivery): nothing moves back.
+    expect(await store.applyChanges([edit1, react, edit2])).toEqual([]);
+    const page = await store.history(c, { afterSeq: 0, limit: 10 });
+    const one = page.messages[0]!;
+    expect(one).toMatchObject({ content: 'second edit', version: 2, editedAt: edit2.stampedAt, reactions: [{ emoji: '👍', users: ['bo', 'amy'] }], reactionsSeq: 7 });
+    expect(page.messages[1]).toMatchObject({ seq: 2, recalled: true, content: '', reactions: [] });
+    // A recalled message takes no edit or reaction any more.
+    expect(await store.applyChanges([changeEvent(c, 9, 'EDIT', 2, { version: 1 }, 'too late'), changeEvent(c, 10, 'REACT', 2, { reactions: [{ emoji: '🎉', users: ['bo'] }] })])).toEqual([]);
+    expect((await store.history(c, { afterSeq: 1, limit: 1 })).messages[0]).toMatchObject({ content: '', recalled: true });
+
+    await store.hide([{ userId: 'bo', conversationId: c, seq: 3 }, { userId: 'bo', conversationId: c, seq: 3 }, { userId: 'bo', conversationId: 'g:G', seq: 3 }]);
+    expect(await store.hiddenSeqs('bo', c, [1, 2, 3])).toEqual(new Set([3]));
+    expect(await store.hiddenSeqs('amy', c, [1, 2, 3])).toEqual(new Set());
+    expect(await store.hiddenSeqs('bo', c, [])).toEqual(new Set());
+  });
 });
+
+/** A change event at `seq` of `conversationId` on its message `target`, with the action's state. */
+function changeEvent(conversationId: string, seq: number, kind: MessageActionKind, target: number, state: Partial<MessageAction> = {}, text = ''): StampedMessage {
+  const action: MessageAction = { kind, targetConversationId: conversationId, targetSeq: target, targetMessageId: `m-${conversationId}-${target}`, emoji: null, privileged: false, targetSender: null, version: 0, reactions: [], ...state };
+  return msg(conversationId, seq, { contentType: 'system/change', content: JSON.stringify({ content: text }), action, stampedAt: 10_000 + seq });
+}
 
 const caches = [
   { name: 'memory', open: async () => ({ cache: createMemoryRecentCache({ perConversation: 10 }), close: async () => {} }) },
@@ -116,5 +151,15 @@ describe.each(caches)('recent cache ($name)', ({ open }) => {
     expect(await pageFromCache(cache, 'd:alice:bob', { beforeSeq: 25, limit: 10 })).toBeNull();
     expect(seqs(await pageFromCache(cache, 'd:alice:bob', { beforeSeq: 25, limit: 4 }))).toEqual([21, 22, 23, 24]);
     expect(await pageFromCache(cache, 'd:nobody:else', { limit: 4 })).toBeNull();
+  });
+
+  it('replaces a changed message only where it is cached', async () => {
+    ({ cache, close } = await open());
+    await cache.append(Array.from({ length: 15 }, (_, i) => msg('d:alice:bob', i + 1)));
+    await cache.update([{ ...msg('d:alice:bob', 12), content: '', recalled: true }, msg('d:alice:bob', 2, { content: 'trimmed long ago' }), msg('d:x:y', 1)]);
+    const cached = await cache.range('d:alice:bob', 1, 100, 100);
+    expect(cached.map((m) => m.seq)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(cached.find((m) => m.seq === 12)).toMatchObject({ content: '', recalled: true });
+    expect(await cache.range('d:x:y', 1, 100, 100)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import type { StampedMessage } from '../../schemas/types.generated.js';
+import type { Reaction, StampedMessage } from '../../schemas/types.generated.js';
 
 /**
  * The message store (written by the persistence processor; the cold tier the query service
@@ -7,7 +7,29 @@ import type { StampedMessage } from '../../schemas/types.generated.js';
  * message, max seq, the pair for direct ones) and read positions. Implementations: memory
  * (`make run`, tests) and MongoDB. Writes are idempotent: redelivery never duplicates.
  */
-export type StoredMessage = Omit<StampedMessage, 'origin'>;
+export type StoredMessage = Omit<StampedMessage, 'origin'> & MessageEffects;
+
+/**
+ * What later changes left on a stored message (domain/message-changes.ts): recalled (content
+ * gone), the latest text of an edit and its version, the reactions. Each is applied from the
+ * change's event, which carries the resulting state, so applying one twice or late is harmless:
+ * an edit or reaction state older than the one stored is ignored (by version, by event seq).
+ */
+export interface MessageEffects {
+  recalled?: boolean;
+  editedAt?: number;
+  version?: number;
+  reactions?: Reaction[];
+  /** Seq of the event whose reactions are stored. */
+  reactionsSeq?: number;
+}
+
+/** A user hid a message from their own history (delete for me). */
+export interface HiddenMessage {
+  userId: string;
+  conversationId: string;
+  seq: number;
+}
 
 export interface ConversationRecord {
   conversationId: string;
@@ -48,6 +70,16 @@ export interface MessageStore {
   conversation(conversationId: string): Promise<ConversationRecord | null>;
   /** Direct conversations of `userId` plus the listed group conversations, most recent first. */
   conversationsOf(userId: string, groupConversationIds: readonly string[], limit: number): Promise<ConversationRecord[]>;
+  /**
+   * Applies change events (records with an `action`: recall, edit, reactions) to their targets,
+   * which are stored already (same conversation, lower seq, written first). Returns the targets
+   * as they are now, for the recent cache.
+   */
+  applyChanges(events: readonly StampedMessage[]): Promise<StoredMessage[]>;
+  /** Records delete-for-me entries (idempotent). */
+  hide(entries: readonly HiddenMessage[]): Promise<void>;
+  /** Which of `seqs` of a conversation `userId` hid. */
+  hiddenSeqs(userId: string, conversationId: string, seqs: readonly number[]): Promise<Set<number>>;
   /** Moves a read position forward only (a late, smaller one is ignored). */
   setReadSeq(conversationId: string, userId: string, seq: number): Promise<void>;
   readSeqs(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>>;
@@ -57,6 +89,52 @@ export interface MessageStore {
 export function toStored(m: StampedMessage): StoredMessage {
   const { origin: _origin, ...rest } = m;
   return rest;
+}
+
+/** The change a target gets from one event, as a store applies it. */
+export type TargetChange =
+  | { kind: 'recall'; conversationId: string; seq: number }
+  | { kind: 'edit'; conversationId: string; seq: number; content: string; editedAt: number; version: number }
+  | { kind: 'reactions'; conversationId: string; seq: number; reactions: Reaction[]; eventSeq: number };
+
+/** The change an event makes to its target; null for records that change nothing stored. */
+export function targetChange(event: StampedMessage): TargetChange | null {
+  const a = event.action;
+  if (!a) return null;
+  const at = { conversationId: a.targetConversationId, seq: a.targetSeq };
+  switch (a.kind) {
+    case 'RECALL':
+      return { kind: 'recall', ...at };
+    case 'EDIT':
+      return { kind: 'edit', ...at, content: editedText(event.content), editedAt: event.stampedAt, version: a.version };
+    case 'REACT':
+    case 'UNREACT':
+      return { kind: 'reactions', ...at, reactions: a.reactions, eventSeq: event.seq };
+    default:
+      return null;
+  }
+}
+
+/** The new text in an edit event's body. */
+function editedText(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { content?: unknown };
+    return typeof parsed.content === 'string' ? parsed.content : '';
+  } catch {
+    return '';
+  }
+}
+
+/** A target after a change, the same way in every store. */
+export function withChange(m: StoredMessage, c: TargetChange): StoredMessage {
+  switch (c.kind) {
+    case 'recall':
+      return { ...m, content: '', mentions: [], recalled: true, reactions: [] };
+    case 'edit':
+      return m.recalled || (m.version ?? 0) >= c.version ? m : { ...m, content: c.content, editedAt: c.editedAt, version: c.version };
+    case 'reactions':
+      return m.recalled || (m.reactionsSeq ?? 0) >= c.eventSeq ? m : { ...m, reactions: c.reactions, reactionsSeq: c.eventSeq };
+  }
 }
 
 export function conversationKind(m: Pick<StampedMessage, 'recipientKind'>): ConversationRecord['kind'] {

@@ -16,6 +16,12 @@ export function createMemoryRecentCache(config: Pick<RecentCacheConfig, 'perConv
         }
       }
     },
+    async update(messages) {
+      for (const m of messages) {
+        const list = lists.get(m.conversationId);
+        if (list?.has(m.seq)) list.set(m.seq, m);
+      }
+    },
     async range(conversationId, lo, hi, limit, reverse = false) {
       const all = [...(lists.get(conversationId)?.values() ?? [])].filter((m) => m.seq >= lo && m.seq <= hi).sort((a, b) => a.seq - b.seq);
       return reverse ? all.reverse().slice(0, limit) : all.slice(0, limit);

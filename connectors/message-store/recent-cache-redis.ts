@@ -14,6 +14,9 @@ export interface RedisRecentCacheOptions extends RecentCacheConfig {
  * replace any member at the same seq first, so a redelivered message never appears twice;
  * the set is trimmed to the newest `perConversation` and expires when idle.
  */
+/** Replaces the member at a seq only when there is one (atomic, so a trim or expiry between cannot re-add it). */
+const REPLACE_IF_CACHED = "if redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1]) > 0 then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return 1 end return 0";
+
 export function createRedisRecentCache(options: RedisRecentCacheOptions): RecentCache {
   const { redis } = options;
   const key = (conversationId: string) => `${options.keyPrefix ?? 'im:recent:'}${conversationId}`;
@@ -35,6 +38,9 @@ export function createRedisRecentCache(options: RedisRecentCacheOptions): Recent
       const results = await tx.exec();
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0];
+    },
+    async update(messages) {
+      for (const m of messages) await redis.eval(REPLACE_IF_CACHED, 1, key(m.conversationId), m.seq, JSON.stringify(m));
     },
     async range(conversationId, lo, hi, limit, reverse = false) {
       const raw = reverse

@@ -8,6 +8,11 @@ import type { HistoryPage, HistoryQuery, StoredMessage } from './message-store.j
 export interface RecentCache {
   append(messages: readonly StoredMessage[]): Promise<void>;
   /**
+   * Replaces the cached copy of messages that changed (recalled, edited, reactions); one not
+   * cached stays out, so the cache never holds a stray old message.
+   */
+  update(messages: readonly StoredMessage[]): Promise<void>;
+  /**
    * Cached messages of a conversation with `lo <= seq <= hi`: ascending and at most `limit`
    * from `lo` upwards, or with `reverse`, descending from `hi` downwards.
    */

@@ -53,6 +53,9 @@ const validField: Record<string, fc.Arbitrary<string>> = {
   active: fc.constantFrom('true', 'false'),
   token: fc.string({ minLength: 1, maxLength: 40 }).map((s) => JSON.stringify(s)),
   sender: fc.constant('"alice"'),
+  message_id: fc.string({ minLength: 1, maxLength: 26 }).map((s) => JSON.stringify(s)),
+  emoji: fc.constantFrom('"👍"', '"🎉"'),
+  remove: fc.constantFrom('true', 'false'),
 };
 
 /** The fields each frame type has (docs/protocol.md), plus ones a client may add. */
@@ -64,6 +67,10 @@ const fieldsOf: Record<string, string[]> = {
   read: ['conversation_id', 'seq', 'msg_id'],
   typing: ['recipient', 'recipient_type', 'active', 'msg_id'],
   token_refresh: ['token', 'msg_id'],
+  recall_msg: ['msg_id', 'conversation_id', 'seq', 'message_id'],
+  edit_msg: ['msg_id', 'conversation_id', 'seq', 'message_id', 'content'],
+  react: ['msg_id', 'conversation_id', 'seq', 'message_id', 'emoji', 'remove'],
+  delete_for_me: ['msg_id', 'conversation_id', 'seq', 'message_id'],
 };
 
 /** A frame of a known type: each field valid, wrong, or left out, plus unknown fields and `__proto__`. */
@@ -129,6 +136,10 @@ const rules: Record<string, Record<string, (v: unknown) => boolean>> = {
   read: { conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX) },
   typing: { recipient: nonEmpty, recipient_type: kindOf, active: (v) => typeof v === 'boolean' },
   token_refresh: { token: nonEmpty },
+  recall_msg: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr) },
+  edit_msg: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr), content: isStr },
+  react: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr), emoji: nonEmpty, remove: optional((v) => typeof v === 'boolean') },
+  delete_for_me: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr) },
 };
 
 function expectedAnswer(sent: Sent, maxFrameBytes: number, userId: string): Expected {

@@ -1,4 +1,4 @@
-import { conversationTo } from '../../domain/conversations.js';
+import { conversationTo, directConversationId } from '../../domain/conversations.js';
 import type { ClientFrame } from '../../protocol/frames.js';
 
 /**
@@ -11,6 +11,8 @@ export function ingressKey(userId: string, frame: ClientFrame): string {
   const f = frame as { type: string; recipient?: unknown; recipient_type?: unknown; conversation_id?: unknown };
   if ((f.type === 'send_msg' || f.type === 'typing') && typeof f.recipient === 'string' && f.recipient.length > 0)
     return conversationTo(userId, f.recipient, f.recipient_type === 'group' ? 'group' : 'user');
-  if (f.type === 'read' && typeof f.conversation_id === 'string' && f.conversation_id.length > 0) return f.conversation_id;
+  if ((f.type === 'read' || f.type === 'recall_msg' || f.type === 'edit_msg' || f.type === 'react') && typeof f.conversation_id === 'string' && f.conversation_id.length > 0) return f.conversation_id;
+  // delete_for_me is stamped in the user's own conversation.
+  if (f.type === 'delete_for_me') return directConversationId(userId, userId);
   return userId;
 }

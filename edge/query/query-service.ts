@@ -4,6 +4,7 @@ import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } fro
 import { pageFromCache, type RecentCache } from '../../connectors/message-store/recent-cache.js';
 import { counter } from '../../core/metrics.js';
 import { conversationOf, groupConversationId } from '../../domain/conversations.js';
+import { reactionCounts } from '../../domain/message-changes.js';
 import type { MessageFrame } from '../../protocol/frames.js';
 import { messageFrame } from '../../protocol/server-frames.js';
 
@@ -51,7 +52,18 @@ export interface ConversationSummary {
 
 const tier = counter('im_query_history_total', 'History pages answered, by tier', ['tier'] as const);
 
-export const frameOf = (m: StoredMessage): MessageFrame => messageFrame({ ...m, origin: null });
+/**
+ * A stored message as a client gets it: with what changes left on it (recalled, the latest
+ * edit, reactions); `hidden` when the asking user deleted it for themselves (no content).
+ */
+export function frameOf(m: StoredMessage, hidden = false): MessageFrame {
+  const frame = messageFrame({ ...m, origin: null });
+  if (hidden) return { ...frame, content: '', mentions: [], deleted_for_me: true };
+  if (m.recalled) frame.recalled = true;
+  if (m.version) Object.assign(frame, { version: m.version, edited_at: m.editedAt ?? 0 });
+  if (m.reactions && m.reactions.length > 0) frame.reactions = reactionCounts(m.reactions);
+  return frame;
+}
 
 /**
  * The query service: history by seq range with paging, served from
@@ -77,7 +89,8 @@ export class QueryService {
     let page: HistoryPage | null = await pageFromCache(this.deps.recent, conversationId, q).catch(() => (tier.inc({ tier: 'recent_error' }), null));
     tier.inc({ tier: page ? 'recent' : 'store' });
     page ??= await this.deps.store.history(conversationId, q);
-    return { messages: page.messages.map(frameOf), hasMore: page.hasMore };
+    const hidden = await this.deps.store.hiddenSeqs(userId, conversationId, page.messages.map((m) => m.seq));
+    return { messages: page.messages.map((m) => frameOf(m, hidden.has(m.seq))), hasMore: page.hasMore };
   }
 
   async conversations(userId: string, limit = this.config.maxConversations): Promise<ConversationSummary[]> {
@@ -88,7 +101,7 @@ export class QueryService {
       const readSeq = Math.min(reads.get(r.conversationId) ?? 0, r.maxSeq);
       const ref = conversationOf(r.conversationId, userId);
       const other = ref?.kind === 'direct' ? ref.peer : ref?.kind === 'group' ? ref.groupId : '';
-      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage), updatedAt: r.updatedAt };
+      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage, false), updatedAt: r.updatedAt };
     });
   }
 }

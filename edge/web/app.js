@@ -21,6 +21,13 @@ const incoming = new Set();
 const groups = new Map(); // group_id -> name
 const pending = new Map(); // client msg_id -> send_msg frame not yet acked
 let active = store.getItem('im.active');
+// Changes to messages (recall, edit, reactions, delete for me), by `<conversation>|<seq>` of the
+// target, from the events that carry them: applied whenever the target is shown, whichever of
+// the two arrived first (live, sync or history). See docs/protocol.md, "Changing a message".
+const changes = new Map(); // key -> {recalled, content, version, edited_at, reactions, reactionsSeq, hidden}
+const CHANGE_TYPES = new Set(['system/recalled', 'system/edited', 'system/reaction', 'system/deleted_for_me']);
+const REACTIONS = ['👍', '❤️', '😂', '🎉'];
+let editing = null; // {conversation_id, seq} of the message being edited
 let typingTimer = null;
 let lastTypingSent = 0;
 
@@ -207,6 +214,7 @@ const maxSeq = (c) => Math.max(0, ...[...c.msgs.values()].map((m) => m.sequence_
 const keyOf = (m) => m.client_msg_id || m.msg_id;
 
 function addMessage(m, quiet = false) {
+  if (CHANGE_TYPES.has(m.content_type)) noteChange(m);
   const c = conv(m.conversation_id);
   const key = keyOf(m);
   const fresh = !c.msgs.has(key);
@@ -217,6 +225,49 @@ function addMessage(m, quiet = false) {
   if (m.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = m;
   if (c.id === active) renderMessages(), markRead();
   if (!quiet) renderConversations();
+}
+
+/** Records what a change event does to its target (latest version, latest reaction event wins). */
+function noteChange(m) {
+  let b;
+  try { b = JSON.parse(m.content); } catch { return; }
+  if (!b.conversation_id || !b.target_seq) return;
+  const key = `${b.conversation_id}|${b.target_seq}`;
+  const ch = changes.get(key) || {};
+  if (b.event === 'recalled') ch.recalled = true;
+  if (b.event === 'edited' && (b.version || 0) > (ch.version || 0)) Object.assign(ch, { content: b.content, version: b.version, edited_at: b.edited_at });
+  if (b.event === 'reaction' && m.sequence_number > (ch.reactionsSeq || 0)) Object.assign(ch, { reactions: b.reactions || [], reactionsSeq: m.sequence_number });
+  if (b.event === 'deleted_for_me') ch.hidden = true;
+  changes.set(key, ch);
+  const target = convs.get(b.conversation_id);
+  if (target && target.id === active) renderMessages();
+}
+
+/** A message as it is now: what history said of it, then the changes seen since. */
+function current(m) {
+  const ch = changes.get(`${m.conversation_id}|${m.sequence_number}`);
+  const out = { ...m };
+  if (ch?.edited_at && (ch.version || 0) > (m.version || 0)) Object.assign(out, { content: ch.content, version: ch.version, edited_at: ch.edited_at });
+  if (ch?.reactions) out.reactions = ch.reactions;
+  if (ch?.recalled || m.recalled) Object.assign(out, { recalled: true, content: '', reactions: [] });
+  if (ch?.hidden || m.deleted_for_me) out.deleted_for_me = true;
+  return out;
+}
+
+function change(type, m, extra = {}) {
+  send({ type, msg_id: uuid(), conversation_id: m.conversation_id, seq: m.sequence_number, message_id: m.msg_id, ...extra });
+}
+
+function startEdit(m) {
+  editing = { conversation_id: m.conversation_id, seq: m.sequence_number, msg_id: m.msg_id };
+  $('send-text').value = m.content;
+  $('send-btn').textContent = 'Save';
+  $('send-text').focus();
+}
+
+function stopEdit() {
+  editing = null;
+  $('send-btn').textContent = 'Send';
 }
 
 // System messages: friend events update the lists only when they arrive live (the REST lists
@@ -235,6 +286,8 @@ function onSystem(m, live) {
 }
 
 function describe(m) {
+  if (m.recalled) return 'message recalled';
+  if (m.deleted_for_me) return 'message deleted';
   if (!m.content_type?.startsWith('system/')) return m.content;
   let b = {};
   try { b = JSON.parse(m.content); } catch { /* shown raw below */ }
@@ -245,6 +298,10 @@ function describe(m) {
     case 'group_created': return `${who(b.actor)} created the group “${b.name}”`;
     case 'members_added': return `${who(b.actor)} added ${(b.members || b.targets || []).map(who).join(', ')}`;
     case 'command_rejected': return `${b.action} refused: ${b.error_code} ${b.error_message}`;
+    case 'recalled': return `${who(b.actor)} recalled a message`;
+    case 'edited': return `${who(b.actor)} edited a message`;
+    case 'reaction': return `${who(b.actor)} reacted ${b.emoji}`;
+    case 'deleted_for_me': return 'you deleted a message';
     default: return `${b.event ?? m.content_type}${b.actor ? ` (${who(b.actor)})` : ''}`;
   }
 }
@@ -296,6 +353,7 @@ async function open(id, older = false) {
       const page = await api('GET', `/v1/conversations/${encodeURIComponent(id)}/messages${q}`);
       for (const m of page.messages) {
         c.msgs.set(keyOf(m), { ...c.msgs.get(keyOf(m)), ...m, state: 'sent' });
+        if (CHANGE_TYPES.has(m.content_type)) noteChange(m);
         onSystemQuiet(m);
       }
       if (!older || !page.has_more) c.hasOlder = page.has_more;
@@ -320,6 +378,11 @@ function markRead() {
 function sendMessage(text) {
   const c = convs.get(active);
   if (!c || !text) return;
+  if (editing) {
+    const target = editing;
+    stopEdit();
+    if (target.conversation_id === c.id) return void change('edit_msg', { conversation_id: target.conversation_id, sequence_number: target.seq, msg_id: target.msg_id }, { content: text });
+  }
   const frame = { type: 'send_msg', msg_id: uuid(), recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', content: text, timestamp: Date.now() };
   pending.set(frame.msg_id, frame);
   c.msgs.set(frame.msg_id, { client_msg_id: frame.msg_id, conversation_id: c.id, sender: session.user_id, content: text, content_type: 'text', timestamp: frame.timestamp, state: 'sending' });
@@ -360,18 +423,31 @@ function renderMessages() {
   $('older').hidden = !c?.hasOlder;
   const box = $('messages');
   const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
-  const msgs = c ? [...c.msgs.values()].sort((a, b) => (a.sequence_number ?? Infinity) - (b.sequence_number ?? Infinity) || a.timestamp - b.timestamp) : [];
+  // Change events are applied to their targets (see `current`), not shown themselves.
+  const msgs = c ? [...c.msgs.values()].filter((m) => !CHANGE_TYPES.has(m.content_type)).map(current).filter((m) => !m.deleted_for_me)
+    .sort((a, b) => (a.sequence_number ?? Infinity) - (b.sequence_number ?? Infinity) || a.timestamp - b.timestamp) : [];
   box.replaceChildren(...msgs.map((m) => {
     const mine = m.sender === session.user_id;
     const system = m.content_type?.startsWith('system/');
     const state = m.state !== 'sent' ? m.state : mine && !system && c.kind === 'direct' && c.peerRead >= m.sequence_number ? 'read' : '';
-    return el('li', { className: `msg${mine ? ' mine' : ''}${system ? ' system' : ''}`, dataset: { seq: m.sequence_number ?? '' } },
+    const changeable = !system && !m.recalled && m.sequence_number;
+    const reactions = (m.reactions || []).map((r) =>
+      el('button', { type: 'button', className: `reaction small secondary${r.users.includes(session.user_id) ? ' mine' : ''}`, textContent: `${r.emoji} ${r.count}`, title: r.users.map(short).join(', '),
+        onclick: () => change('react', m, { emoji: r.emoji, ...(r.users.includes(session.user_id) ? { remove: true } : {}) }) }));
+    return el('li', { className: `msg${mine ? ' mine' : ''}${system ? ' system' : ''}${m.recalled ? ' recalled' : ''}`, dataset: { seq: m.sequence_number ?? '' } },
       system ? null : el('span', { className: 'from', textContent: mine ? 'you' : short(m.sender), title: m.sender }),
       el('span', { className: 'text', textContent: describe(m) }),
+      reactions.length ? el('span', { className: 'reactions' }, ...reactions) : null,
       el('span', { className: 'meta' },
+        m.edited_at && !m.recalled ? el('span', { className: 'edited', textContent: 'edited ' }) : null,
         el('span', { className: 'seq', textContent: m.sequence_number ? `#${m.sequence_number}` : '' }),
         ` ${new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`,
-        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null));
+        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null),
+      changeable ? el('span', { className: 'actions' },
+        ...REACTIONS.map((e) => el('button', { type: 'button', className: 'react small secondary', textContent: e, title: `react ${e}`, onclick: () => change('react', m, { emoji: e }) })),
+        mine && m.content_type === 'text' ? el('button', { type: 'button', className: 'edit small secondary', textContent: 'edit', onclick: () => startEdit(m) }) : null,
+        mine || c.kind === 'group' ? el('button', { type: 'button', className: 'recall small secondary', textContent: 'recall', onclick: () => change('recall_msg', m) }) : null,
+        el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) })) : null);
   }));
   if (stick) box.scrollTop = box.scrollHeight;
 }

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * The web client in a real browser: Debian's Chromium (`apt-get install chromium`) driven by
  * playwright-core, against `ops/bin/run.ts` (the whole platform, in-memory engine) serving
  * edge/web at `/`. Two users register, befriend each other through the page, chat 1:1 and in
- * a group, and one page reloads and goes away and back (reconnect, history, catch-up).
+ * a group, and one page reloads and goes away and back (reconnect, history, catch-up); one
+ * edits, reacts and recalls, and the other page, a reload and a second device converge.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -176,6 +177,39 @@ describe('web client in Chromium', () => {
     await conversation(bob, `@ ${aliceShort}`).click();
     expect(await seqOf(bob, 'direct while away')).toBe(directAway);
     expect(await seqOf(bob, 'hello bob')).toBe(helloSeq);
+
+    // Changing messages (both have the direct conversation open): alice edits her text, bob
+    // reacts to it, alice recalls another; both pages converge, and so do a reload and a new device.
+    const bubble = (page: Page, text: string) => page.locator('#messages li.msg', { hasText: text });
+    await say(alice, 'typo mesage');
+    await bubble(alice, 'typo mesage').locator('button.edit').click();
+    await alice.fill('#send-text', 'typo message fixed');
+    await alice.press('#send-text', 'Enter');
+    for (const page of [alice, bob]) await bubble(page, 'typo message fixed').locator('.edited').waitFor({ timeout: WAIT });
+    expect(await bob.locator('#messages li.msg', { hasText: 'typo mesage' }).count()).toBe(0);
+    await bubble(bob, 'typo message fixed').locator('.actions button.react', { hasText: '👍' }).click();
+    for (const page of [alice, bob]) await bubble(page, 'typo message fixed').locator('.reactions button', { hasText: '👍 1' }).waitFor({ timeout: WAIT });
+    const oopsSeq = await say(alice, 'oops, wrong chat');
+    await seqOf(bob, 'oops, wrong chat');
+    await bubble(alice, 'oops, wrong chat').locator('button.recall').click();
+    for (const page of [alice, bob]) {
+      await page.locator(`#messages li.msg.recalled[data-seq="${oopsSeq}"]`, { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
+      await expect.poll(() => page.locator('#messages li.msg', { hasText: 'oops, wrong chat' }).count(), { timeout: WAIT }).toBe(0);
+    }
+    // History after a reload, and a second device of alice logging in, show the same.
+    await bob.reload();
+    const aliceTablet = await newPage();
+    await aliceTablet.goto(base);
+    await aliceTablet.fill('#username', 'alice');
+    await aliceTablet.fill('#password', 'correct horse battery');
+    await aliceTablet.click('#login-btn');
+    await aliceTablet.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
+    await conversation(aliceTablet, `@ ${bobShort}`).click();
+    for (const page of [bob, aliceTablet]) {
+      await bubble(page, 'typo message fixed').locator('.reactions button', { hasText: '👍 1' }).waitFor({ timeout: WAIT });
+      await page.locator(`#messages li.msg.recalled[data-seq="${oopsSeq}"]`).waitFor({ timeout: WAIT });
+      expect(await page.locator('#messages li.msg', { hasText: 'oops, wrong chat' }).count()).toBe(0);
+    }
 
     // Server refusals are shown.
     await alice.fill('#friend-id', 'not a valid id');

@@ -31,6 +31,8 @@ interface Judged {
   mentions: string[];
   /** The before-send webhook's own refusal (before-send.ts). */
   webhookRefusal?: { code: string; message: string };
+  /** A change by a group's owner or admin. */
+  privileged?: boolean;
 }
 
 export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLogicConfig): (p: ProcessorBuilder) => void {
@@ -71,6 +73,9 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
   function judgeDirect(cmd: SendCommand, rel: RelationState | undefined): Omit<Judged, 'cmd'> {
     const peer = cmd.recipientId;
     if (peer === cmd.sender) return { refusal: null, mentions: [] };
+    // A change to a message already there needs no friendship; a block still stops edits and
+    // reactions, never a recall (taking one's words back is always allowed).
+    if (cmd.action) return { refusal: cmd.action.kind !== 'RECALL' && rel && (rel.blockedByA || rel.blockedByB) ? 'BLOCKED' : null, mentions: [] };
     if (rel && (rel.blockedByA || rel.blockedByB)) return { refusal: 'BLOCKED', mentions: [] };
     if (config.requireFriendship && rel?.status !== 'FRIENDS') return { refusal: 'NOT_FRIENDS', mentions: [] };
     return { refusal: null, mentions: extractMentions(cmd.content, (id) => id === peer) };
@@ -82,6 +87,12 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     if (g.status === 'DISBANDED') return refuse('GROUP_DISBANDED');
     const me = memberTable.get(memberKey(g.groupId, cmd.sender));
     if (!me) return refuse('NOT_A_MEMBER');
+    // Owners and admins may recall anyone's message (the stamper judges the rest); a muted
+    // member may still recall, not edit or react.
+    if (cmd.action) {
+      const muted = me.mutedUntil > cmd.receivedAt || (g.muteAll && me.role === 'MEMBER');
+      return { refusal: muted && cmd.action.kind !== 'RECALL' ? 'MUTED' : null, mentions: [], privileged: me.role !== 'MEMBER' };
+    }
     if (me.mutedUntil > cmd.receivedAt) return refuse('MUTED');
     if (g.muteAll && me.role === 'MEMBER') return refuse('MUTED');
     const privileged = me.role !== 'MEMBER';
@@ -95,13 +106,16 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     const { cmd } = j;
     const kind = cmd.recipientKind === 'USER' ? 'direct' : 'group';
     let refusal = j.refusal;
-    if (!refusal && config.sensitiveMode === 'reject' && filter.matches(cmd.content)) refusal = 'CONTENT_REJECTED';
+    // The content filter sees new text: a send's, or an edit's (a reaction's emoji is checked by the router).
+    const text = !cmd.action || cmd.action.kind === 'EDIT';
+    if (!refusal && text && config.sensitiveMode === 'reject' && filter.matches(cmd.content)) refusal = 'CONTENT_REJECTED';
     if (refusal) {
       decisions.inc({ kind, outcome: refusal });
       return [replyTo(cmd.origin, cmd.sender, refusalFrame(j, refusal, now), cmd.correlationId, now)];
     }
     decisions.inc({ kind, outcome: 'ok' });
-    const checked: CheckedMessage = { ...cmd, content: filter.mask(cmd.content), mentions: j.mentions };
+    const action = cmd.action ? { action: { ...cmd.action, privileged: j.privileged === true } } : {};
+    const checked: CheckedMessage = { ...cmd, content: text ? filter.mask(cmd.content) : cmd.content, mentions: j.mentions, ...action };
     return [{ topic: 'im.msg.checked', key: cmd.conversationId, value: checked }];
   }
 }

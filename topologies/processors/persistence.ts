@@ -5,6 +5,7 @@ import { retry } from '../../core/retry.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { toStored } from '../../connectors/message-store/message-store.js';
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
+import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 
 export interface PersistenceDeps {
@@ -44,11 +45,26 @@ export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
       written.inc({ outcome: 'write_retry' });
       if (attempt % 10 === 1) logger.warn('persistence write failed; retrying', { attempt, error: errorMessage(err) });
     } };
+    /**
+     * Change events (recall, edit, reactions, delete for me) after the batch holding them is
+     * stored: their targets are in the same conversation with a lower seq, so stored already
+     * (delete for me names another conversation, so it is a separate per-user record).
+     */
+    const applyChanges = async (messages: StampedMessage[]): Promise<void> => {
+      const events = messages.filter((m) => m.action);
+      if (events.length === 0) return;
+      const hides = events.flatMap((e) => (e.action?.kind === 'DELETE_FOR_ME' ? [{ userId: e.sender, conversationId: e.action.targetConversationId, seq: e.action.targetSeq }] : []));
+      await retry(() => deps.store.hide(hides), retries);
+      const changed = await retry(() => deps.store.applyChanges(events), retries);
+      await retry(async () => deps.recent?.update(changed), retries);
+      written.inc({ outcome: 'change' }, events.length);
+    };
     p.stream('im.msg.stamped').forEachBatch(async (records) => {
       for (let i = 0; i < records.length; i += config.maxItems) {
         const messages = records.slice(i, i + config.maxItems).map((r) => r.value);
         const result = await retry(() => deps.store.writeBatch(messages), retries);
         await retry(async () => deps.recent?.append(messages.map(toStored)), retries);
+        await applyChanges(messages);
         batchSize.observe(messages.length);
         written.inc({ outcome: 'inserted' }, result.inserted);
         written.inc({ outcome: 'duplicate' }, result.duplicates);

@@ -100,21 +100,21 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
         route = await presence.route(conversationId);
         if (route === null) throw new Error('group memberships still missing in the routing store after a rebuild');
       }
-      const exceptConnectionId = m.origin?.connectionId ?? null;
+      const exceptConnectionId = actingConnection(m);
       for (const gw of route.gateways) {
-        pushes.addOp(gw, { kind: 'PUBLISH', conversationId, userId: null, messageId: m.messageId, exceptConnectionId, frame });
+        pushes.addOp(gw, { kind: 'PUBLISH', conversationId, userId: null, messageId: ackedId(m), exceptConnectionId, frame });
         if (change.closed) pushes.addOp(gw, { kind: 'CLOSE', conversationId, userId: null, messageId: null, exceptConnectionId: null, frame: null });
       }
       // A sender who is no member (they just left) still gets the message on their other devices.
       const senderIsMember = ctx.table(members).get(memberKey(groupId, m.sender)) !== undefined;
       if (!senderIsMember) {
         const entries = (await lookupPresence(presence, [m.sender], config)).get(m.sender);
-        if (entries) pushes.addUser(entries, frame, m.messageId, exceptConnectionId);
+        if (entries) pushes.addUser(entries, frame, ackedId(m), exceptConnectionId);
       }
       if (change.closed) await presence.forget(conversationId);
 
       const offline: Emit<'im.push.offline'>[] = [];
-      for (const userId of route.offline) if (userId !== m.sender) offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
+      for (const userId of route.offline) if (userId !== m.sender && !m.action) offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
       outcomes.inc({ outcome: 'offline' }, offline.length);
       outcomes.inc({ outcome: 'online' }, Math.max(0, route.members - (senderIsMember ? 1 : 0) - offline.length));
       return [...pushes.toEmits(m.correlationId, config, now), ...offline];
@@ -137,12 +137,13 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       const online = await lookupPresence(presence, [m.sender, ...others], config);
       const deliveries = new GatewayDeliveries();
       const senderEntries = online.get(m.sender);
-      if (senderEntries) deliveries.addUser(senderEntries, frame, m.messageId, m.origin?.connectionId ?? null);
+      if (senderEntries) deliveries.addUser(senderEntries, frame, ackedId(m), actingConnection(m));
       const offline: Emit<'im.push.offline'>[] = [];
       for (const userId of others) {
         const entries = online.get(userId);
-        if (entries) deliveries.addUser(entries, frame, m.messageId);
-        else offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
+        if (entries) deliveries.addUser(entries, frame, ackedId(m));
+        // A change to a message (recall, edit, reaction) reaches an offline device by sync, not as a notification.
+        else if (!m.action) offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
       }
       outcomes.inc({ outcome: 'online' }, online.size - (senderEntries ? 1 : 0));
       outcomes.inc({ outcome: 'offline' }, offline.length);
@@ -150,6 +151,18 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
     }, 'orchestrate');
   };
 }
+
+/**
+ * The id a recipient must ack a message by; none for a change to a message (recall, edit,
+ * reaction): an unacked one would become a notification, and sync brings it anyway.
+ */
+const ackedId = (m: StampedMessage): string | null => (m.action ? null : m.messageId);
+
+/**
+ * The connection a message came from gets its ack instead of the message; a change event goes
+ * there too, as the resulting state (a reaction's counts) is only in the event.
+ */
+const actingConnection = (m: StampedMessage): string | null => (m.action ? null : m.origin?.connectionId ?? null);
 
 function offlineTask(m: StampedMessage, userId: string, previewChars: number, now: number): OfflinePushTask {
   const preview = m.content.length > previewChars ? `${m.content.slice(0, previewChars)}…` : m.content;

@@ -1,12 +1,13 @@
 import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
 import type { ErrorCode } from '../../protocol/codes.js';
-import { GATEWAY_LOCAL_FRAMES } from '../../protocol/frames.js';
+import { GATEWAY_LOCAL_FRAMES, MESSAGE_CHANGE_FRAMES } from '../../protocol/frames.js';
 import type { IngressFrame } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/index.js';
 import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { conversationOf, conversationTo } from '../../domain/conversations.js';
+import { routeChange } from '../../domain/message-changes.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -117,6 +118,17 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           routed.inc({ type: 'sync', outcome: 'routed' });
           return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
+        case 'recall_msg':
+        case 'edit_msg':
+        case 'react':
+        case 'delete_for_me': {
+          // Changes to a message travel the send path as commands (domain/message-changes.ts).
+          const v = routeChange(o, f.userId, config.maxContentChars);
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail, msgId);
+          const c = v.change;
+          routed.inc({ type: f.frameType, outcome: 'routed' });
+          return [{ topic: 'im.cmd.send', key: c.conversationId, value: { ...base, sender: f.userId, clientMsgId: c.clientMsgId, conversationId: c.conversationId, recipientKind: c.recipientKind, recipientId: c.recipientId, content: c.content, contentType: c.contentType, clientTimestamp: f.receivedAt, receivedAt: f.receivedAt, action: c.action } }];
+        }
         default:
           if ((GATEWAY_LOCAL_FRAMES as readonly string[]).includes(f.frameType)) {
             // The gateway answers these itself; one that got here is harmless, so just note it.
@@ -148,5 +160,5 @@ function clientMsgId(value: unknown): string | undefined {
 }
 
 /** Metric label: known types by name, everything else folded so labels stay bounded. */
-const KNOWN = new Set(['send_msg', 'read', 'typing', 'sync', ...GATEWAY_LOCAL_FRAMES]);
+const KNOWN = new Set(['send_msg', 'read', 'typing', 'sync', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
 const knownType = (t: string): string => (KNOWN.has(t) ? t : 'other');

@@ -4,6 +4,8 @@ import type { CheckedMessage, StampedMessage } from '../../schemas/types.generat
 import type { Emit, ProcessorBuilder } from '../../streams/index.js';
 import { newMessageId } from './message-id.js';
 import { deadLetterReply, replyTo } from '../replies.js';
+import { changeBody, DEFAULT_CHANGE_LIMITS, indexKey, judgeChange, type ChangeLimits } from '../../domain/message-changes.js';
+import { errorFrame } from '../../protocol/server-frames.js';
 
 /**
  * Stamping: a time-ordered server message id and the conversation's next sequence number.
@@ -17,20 +19,29 @@ import { deadLetterReply, replyTo } from '../replies.js';
  * - the same position again is a redelivery after a crash: the same stamped record is emitted
  *   again (same id, same seq); consumers de-duplicate by message id;
  * - another position is the client retrying: only an `ack` goes back, nothing is delivered twice.
+ *
+ * A change to a message (recall, edit, reaction; domain/message-changes.ts) is judged against
+ * its target in `im.state.messages` and, accepted, stamped as an event with its own seq whose
+ * content and action carry the target's resulting state; refused, it costs no seq.
  */
 export interface StamperDeps {
   newMessageId?: (now: number) => string;
 }
-export type StamperConfig = Record<string, never>;
+/** The windows and bounds of recall, edit and reactions (IM_RECALL_WINDOW_MS and others; domain/message-changes.ts). */
+export type StamperConfig = Partial<ChangeLimits>;
 
 const stamped = counter('im_stamper_records_total', 'Checked messages by stamping outcome', ['outcome']);
 
-export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig = {}): (p: ProcessorBuilder) => void {
+export function stamperProcessor(deps: StamperDeps = {}, config: StamperConfig = {}): (p: ProcessorBuilder) => void {
   const makeId = deps.newMessageId ?? newMessageId;
+  const limits: ChangeLimits = { ...DEFAULT_CHANGE_LIMITS, ...config };
 
   return (p) => {
     const sequences = p.store('im.state.sequences');
     const dedup = p.store('im.state.dedup');
+    // Every user message stamped and what was done to it since: a change is judged here, where
+    // the conversation's records pass one at a time in order, so it always sees its target.
+    const index = p.store('im.state.messages');
     p.answerDeadLetters('im.msg.checked', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online'], async (r, ctx) => {
       const m = r.value;
@@ -42,7 +53,8 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
 
       if (prior && prior.source === position) {
         stamped.inc({ outcome: 'redelivered' });
-        return emitWithAck({ ...m, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt }, p.clock.now());
+        const change = prior.changeAction ? { content: prior.changeContent ?? '', action: prior.changeAction } : {};
+        return emitWithAck({ ...m, ...change, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt }, p.clock.now());
       }
       if (prior) {
         stamped.inc({ outcome: 'duplicate' });
@@ -50,12 +62,28 @@ export function stamperProcessor(deps: StamperDeps = {}, _config: StamperConfig 
       }
 
       const stampedAt = p.clock.now();
+      const messages = ctx.store(index);
+      let record: CheckedMessage = m;
+      if (m.action) {
+        const a = m.action;
+        const key = indexKey(a.targetConversationId, a.targetSeq);
+        const verdict = judgeChange(m.sender, a, messages.get(key), m.receivedAt, limits);
+        if (!verdict.ok) {
+          stamped.inc({ outcome: verdict.code });
+          return m.origin ? [replyTo(m.origin, m.sender, errorFrame(verdict.code, stampedAt, m.clientMsgId), m.correlationId, stampedAt)] : [];
+        }
+        if (verdict.target) messages.put(key, verdict.target);
+        record = { ...m, content: changeBody(m.sender, verdict.action, m.content, stampedAt), action: verdict.action };
+      }
       const seq = (seqs.get(m.conversationId)?.seq ?? 0) + 1;
       const messageId = makeId(stampedAt);
       seqs.put(m.conversationId, { conversationId: m.conversationId, seq, updatedAt: stampedAt });
-      seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position });
+      const change = record.action ? { changeContent: record.content, changeAction: record.action } : {};
+      seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position, ...change });
+      // Users' messages are what a change can target; the server's notices are not.
+      if (m.origin && !m.action) messages.put(indexKey(m.conversationId, seq), { conversationId: m.conversationId, seq, messageId, sender: m.sender, stampedAt, contentType: m.contentType, recalled: false, version: 0, reactions: [] });
       stamped.inc({ outcome: 'stamped' });
-      return emitWithAck({ ...m, messageId, seq, stampedAt }, stampedAt);
+      return emitWithAck({ ...record, messageId, seq, stampedAt }, stampedAt);
     }, 'stamp');
   };
 }
