@@ -4,6 +4,7 @@ import { createMongoMessageStore } from '../../connectors/message-store/message-
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { createMemoryRecentCache } from '../../connectors/message-store/recent-cache-memory.js';
 import { msg, openTestMongo } from '../../connectors/message-store/testing.js';
+import type { MessageAction, MessageActionKind, StampedMessage } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { persistence, type PersistenceConfig, type PersistenceDeps } from './persistence.js';
@@ -43,6 +44,38 @@ describe.each(stores)('persistence writer ($name)', ({ open }) => {
       expect(await stored(store, c)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect((await store.conversation(c))!.maxSeq).toBe(40);
       expect((await recent.range(c, 1, 100, 100)).map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    }
+  });
+});
+
+describe.each(stores)('persistence writer applies changes ($name)', ({ open }) => {
+  it('applies recall, edit and reactions to the stored and cached message, and records delete for me per user', async () => {
+    const { store, close } = await open();
+    try {
+      const recent = createMemoryRecentCache({ perConversation: 100 });
+      const c = 'd:amy:bo';
+      const change = (seq: number, kind: MessageActionKind, target: number, state: Partial<MessageAction>, content = '', conversationId = c): StampedMessage =>
+        msg(conversationId, seq, { contentType: 'system/change', content, stampedAt: 5_000 + seq, action: { kind, targetConversationId: c, targetSeq: target, targetMessageId: null, emoji: null, privileged: false, targetSender: 'amy', version: 0, reactions: [], ...state } });
+      const input = [
+        msg(c, 1), msg(c, 2),
+        change(3, 'EDIT', 1, { version: 1 }, JSON.stringify({ event: 'edited', content: 'edited once' })),
+        change(4, 'REACT', 1, { emoji: '👍', reactions: [{ emoji: '👍', users: ['bo'] }] }),
+        change(5, 'RECALL', 2, {}),
+        { ...change(1, 'DELETE_FOR_ME', 1, {}, '', 'd:bo:bo'), sender: 'bo' },
+      ];
+      const driver = await start({ store, recent }, { maxItems: 2 });
+      await driver.pipe('im.msg.stamped', input.map((m) => ({ key: m.conversationId, value: m })));
+      const [one, two] = (await store.history(c, { afterSeq: 0, limit: 2 })).messages;
+      expect(one).toMatchObject({ content: 'edited once', version: 1, editedAt: 5_003, reactions: [{ emoji: '👍', users: ['bo'] }] });
+      expect(two).toMatchObject({ content: '', recalled: true });
+      const [cachedOne, cachedTwo] = await recent.range(c, 1, 2, 2);
+      expect(cachedOne).toMatchObject({ content: 'edited once', version: 1 });
+      expect(cachedTwo).toMatchObject({ content: '', recalled: true });
+      expect(await store.hiddenSeqs('bo', c, [1, 2])).toEqual(new Set([1]));
+      expect(await store.hiddenSeqs('amy', c, [1, 2])).toEqual(new Set());
+      expect(driver.read('im.dlq')).toEqual([]);
+    } finally {
+      await close();
     }
   });
 });

@@ -42,4 +42,16 @@ describe('offline push worker', () => {
     ]);
     expect((await tokens.tokensOf('bob')).map((t) => t.token).sort()).toEqual(['android', 'iphone']);
   });
+
+  it('drops a task whose message was recalled before it was sent', async () => {
+    const tokens = createMemoryDeviceTokenStore();
+    await tokens.register({ userId: 'bob', platform: 'apns', token: 'iphone' });
+    const apns = fakeProvider('apns', new Set());
+    const driver = await TopologyTestDriver.start(new Topology('offline-recall-test').processor('offline', pushOffline({ router: createPushRouter({ providers: { apns, fcm: fakeProvider('fcm', new Set()) }, tokens }) })));
+    // The stamper's record of messages 1 and 2 (im.state.messages): 2 was recalled meanwhile.
+    const entry = (seq: number, recalled: boolean) => ({ key: `d:alice:bob|${seq}`, value: { conversationId: 'd:alice:bob', seq, messageId: `m${seq}`, sender: 'alice', stampedAt: 1, contentType: 'text', recalled, version: 0, reactions: [] } });
+    await driver.pipe('im.state.messages', [entry(1, false), entry(2, true)]);
+    await driver.pipe('im.push.offline', [{ key: 'bob', value: task('bob', 1) }, { key: 'bob', value: task('bob', 2) }]);
+    expect(apns.sent.map(([, n]) => n.body)).toEqual(['hello 1']);
+  });
 });
