@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * playwright-core, against `ops/bin/run.ts` (the whole platform, in-memory engine) serving
  * edge/web at `/`. Two users register, befriend each other through the page, chat 1:1 and in
  * a group, and one page reloads and goes away and back (reconnect, history, catch-up); one
- * edits, reacts and recalls, and the other page, a reload and a second device converge.
+ * edits, reacts and recalls, and the other page, a reload and a second device converge; one
+ * deletes a message for themselves only.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -210,6 +211,11 @@ describe('web client in Chromium', () => {
       await page.locator(`#messages li.msg.recalled[data-seq="${oopsSeq}"]`).waitFor({ timeout: WAIT });
       expect(await page.locator('#messages li.msg', { hasText: 'oops, wrong chat' }).count()).toBe(0);
     }
+
+    // Delete for me: gone from bob's view, still in alice's.
+    await bubble(bob, 'direct while away').locator('button.delete').click();
+    await expect.poll(() => bob.locator('#messages li.msg', { hasText: 'direct while away' }).count(), { timeout: WAIT }).toBe(0);
+    expect(await alice.locator('#messages li.msg', { hasText: 'direct while away' }).count()).toBe(1);
 
     // Server refusals are shown.
     await alice.fill('#friend-id', 'not a valid id');
