@@ -53,7 +53,7 @@ export function versions(extra: Record<string, string> = {}): Record<string, str
   } catch {
     /* unknown */
   }
-  for (const p of ['kafkajs', 'uWebSockets.js', 'ioredis', 'mongodb', 'avsc', '@confluentinc/schemaregistry', 'jose', 'ws', 'hdr-histogram-js']) out[p] = pkgVersion(p);
+  for (const p of ['@platformatic/kafka', 'kafkajs', '@confluentinc/kafka-javascript', 'uWebSockets.js', 'ioredis', 'mongodb', 'avsc', '@confluentinc/schemaregistry', 'jose', 'ws', 'hdr-histogram-js']) out[p] = pkgVersion(p);
   return { ...out, ...extra };
 }
 

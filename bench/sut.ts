@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from './clock.js';
+import { benchKafkaClient } from './kafka-admin.js';
 
 /** The local stack (ops/stack) and the system under test's processes, as the bench starts them. */
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -78,7 +79,7 @@ export function sutEnv(o: SutOptions, privateKeyPem: string): Record<string, str
     IM_ENGINE: 'kafka',
     IM_KAFKA_BROKERS: process.env.IM_KAFKA_BROKERS ?? '127.0.0.1:9092',
     // The platform's Kafka client (the baseline's pipeline/bare ratio is measured on the same one).
-    IM_KAFKA_CLIENT: process.env.IM_KAFKA_CLIENT ?? 'kafkajs',
+    IM_KAFKA_CLIENT: benchKafkaClient(),
     IM_SCHEMA_REGISTRY_URL: process.env.IM_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
     IM_REDIS_URL: process.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379',
     IM_MONGO_URL: process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',

@@ -11,10 +11,10 @@ describe('config', () => {
     expect(c.edge.userRatePerSec).toBe(100);
   });
 
-  it('chooses the Kafka client library with IM_KAFKA_CLIENT (kafkajs unless set) and refuses unknown ones', () => {
-    expect(loadConfig({}).kafka.client).toBe('kafkajs');
+  it('chooses the Kafka client library with IM_KAFKA_CLIENT (platformatic unless set) and refuses unknown ones', () => {
+    expect(loadConfig({}).kafka.client).toBe('platformatic');
     expect(loadConfig({ IM_KAFKA_CLIENT: 'confluent' }).kafka.client).toBe('confluent');
-    expect(loadConfig({ IM_KAFKA_CLIENT: 'platformatic' }).kafka.client).toBe('platformatic');
+    expect(loadConfig({ IM_KAFKA_CLIENT: 'kafkajs' }).kafka.client).toBe('kafkajs');
     expect(() => loadConfig({ IM_KAFKA_CLIENT: 'rdkafka' })).toThrow(/IM_KAFKA_CLIENT/);
   });
 

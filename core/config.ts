@@ -219,7 +219,8 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']),
       clientId: r.string('IM_KAFKA_CLIENT_ID', 'im-platform'),
       topicPrefix: r.string('IM_TOPIC_PREFIX', ''),
-      client: r.oneOf('IM_KAFKA_CLIENT', KAFKA_CLIENTS, 'kafkajs'),
+      // platformatic by measurement: docs/tuning.md and the README's performance section.
+      client: r.oneOf('IM_KAFKA_CLIENT', KAFKA_CLIENTS, 'platformatic'),
     },
     registry: { url: r.string('IM_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7') },
     redis: { url: r.optional('IM_REDIS_URL') },
