@@ -91,10 +91,13 @@ export class GatewayDeliveries {
   }
 
   /**
-   * One record per gateway (more only past the count or byte bound), keyed by gateway id: its
-   * deliveries, then its ops, the order kept across records.
+   * One record per gateway (more only past the count or byte bound): its deliveries, then its
+   * ops, the order kept across records. The key is what pushes are kept in order by: the
+   * gateway, and with `conversationId` the gateway and the conversation, so one conversation's
+   * frames reach a gateway in order while other conversations' do not wait behind them (the
+   * runtime runs a batch's pushes in order per key, one Redis round trip after another).
    */
-  toEmits(correlationId: string, bounds: Pick<FanoutConfig, 'maxDeliveriesPerPush' | 'maxPushBytes'>, now: number): Emit<'im.push.online'>[] {
+  toEmits(correlationId: string, bounds: Pick<FanoutConfig, 'maxDeliveriesPerPush' | 'maxPushBytes'>, now: number, conversationId?: string): Emit<'im.push.online'>[] {
     const maxCount = bounds.maxDeliveriesPerPush;
     const maxBytes = bounds.maxPushBytes ?? 512 * 1024;
     const out: Emit<'im.push.online'>[] = [];
@@ -106,7 +109,7 @@ export class GatewayDeliveries {
         if (deliveries.length + ops.length === 0) return;
         const value: OnlinePush = { gatewayId, correlationId, createdAt: now, deliveries };
         if (ops.length > 0) value.conversationOps = ops;
-        out.push({ topic: 'im.push.online', key: gatewayId, value });
+        out.push({ topic: 'im.push.online', key: conversationId === undefined ? gatewayId : `${gatewayId}|${conversationId}`, value });
         deliveries = [];
         ops = [];
         bytes = 0;

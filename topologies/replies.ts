@@ -6,13 +6,14 @@ import type { Emit } from '../streams/index.js';
 
 /**
  * Frames back to one connection (acks, errors, sync results) travel the same path as
- * deliveries: an `im.push.online` record keyed by the connection's gateway. Every processor
- * that answers a client answers through here.
+ * deliveries: an `im.push.online` record keyed by the connection (gateway and connection id).
+ * The key is what the pushes are kept in order by: one connection's answers in order, other
+ * connections' not waiting behind them. Every processor that answers a client answers through here.
  */
 export function replyTo(origin: Origin, userId: string, frame: ServerFrame, correlationId: string, createdAt: number, messageId: string | null = null): Emit<'im.push.online'> {
   return {
     topic: 'im.push.online',
-    key: origin.gatewayId,
+    key: `${origin.gatewayId}|${origin.connectionId}`,
     value: {
       gatewayId: origin.gatewayId,
       correlationId,

@@ -92,7 +92,7 @@ async function start(create: () => Promise<Presence>): Promise<Harness> {
       const records = driver.read('im.push.online').slice(read);
       read += records.length;
       const out = new Map<string, ConversationOp[]>();
-      for (const r of records) out.set(r.key!, [...(out.get(r.key!) ?? []), ...(r.value.conversationOps ?? [])]);
+      for (const r of records) out.set(r.value.gatewayId, [...(out.get(r.value.gatewayId) ?? []), ...(r.value.conversationOps ?? [])]);
       return out;
     },
   };
@@ -120,7 +120,7 @@ describe.each(stores)('group push orchestration ($name routing store)', ({ creat
     await driver.pipe('im.msg.stamped', [{ key: `g:${groupId}`, value: groupMessage(groupId, { content: 'y'.repeat(300) }) }]);
     const records = driver.read('im.push.online');
     // gw-0 too: the sender's gateway, which skips her sending connection.
-    expect(records.map((r) => r.key).sort()).toEqual(['gw-0', 'gw-1', 'gw-2', 'gw-3']);
+    expect(records.map((r) => r.value.gatewayId).sort()).toEqual(['gw-0', 'gw-1', 'gw-2', 'gw-3']);
     for (const r of records) {
       expect(r.value.deliveries).toEqual([]);
       expect(r.value.conversationOps).toHaveLength(1);
@@ -174,7 +174,7 @@ describe.each(stores)('group push orchestration ($name routing store)', ({ creat
     expect(kinds(ops.get('gw-1'))).toEqual(['UNSUBSCRIBE carol', 'PUBLISH']);
     expect(kinds(ops.get('gw-2'))).toEqual(['UNSUBSCRIBE carol', 'PUBLISH']);
     const leaverCopies = driver.read('im.push.online').filter((r) => r.value.correlationId === `corr-${seq}`);
-    expect(leaverCopies.map((r) => [r.key, r.value.deliveries.map((d) => d.userId)]).sort()).toEqual([['gw-1', ['carol']], ['gw-2', ['carol']]]);
+    expect(leaverCopies.map((r) => [r.value.gatewayId, r.value.deliveries.map((d) => d.userId)]).sort()).toEqual([['gw-1', ['carol']], ['gw-2', ['carol']]]);
   });
 
   it('a disband publishes its notice, then closes the topic on every gateway, and forgets the memberships', async () => {
@@ -201,7 +201,7 @@ describe('subscriptions moved by the groups processor\'s own notices', () => {
     const pushes = () => {
       const records = driver.read('im.push.online').slice(read);
       read += records.length;
-      return records.map((r) => `${r.key}: ${kinds(r.value.conversationOps).join(', ')}${r.value.deliveries.length ? ` +${r.value.deliveries.map((d) => d.userId).join(',')}` : ''}`).sort();
+      return records.map((r) => `${r.value.gatewayId}: ${kinds(r.value.conversationOps).join(', ')}${r.value.deliveries.length ? ` +${r.value.deliveries.map((d) => d.userId).join(',')}` : ''}`).sort();
     };
     let n = 0;
     const command = (actor: string, action: GroupCommand['action'], targets: string[] = [], text: string | null = null) => ({

@@ -47,6 +47,8 @@ describe('gateway deliveries', () => {
     expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 4 }, 7))).toEqual([['gw-1', 4], ['gw-1', 4], ['gw-1', 2], ['gw-2', 1]]);
     expect(sizes(d.toEmits('c', { maxDeliveriesPerPush: 500, maxPushBytes: 7_000 }, 7))).toEqual([['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-1', 2], ['gw-2', 1]]);
     expect(d.toEmits('c', { maxDeliveriesPerPush: 500 }, 7).every((e) => e.value!.createdAt === 7)).toBe(true);
+    // With the conversation, the key orders a conversation's pushes per gateway, not all of a gateway's.
+    expect(d.toEmits('c', { maxDeliveriesPerPush: 500 }, 7, 'g:G').map((e) => [e.key, e.value!.gatewayId])).toEqual([['gw-1|g:G', 'gw-1'], ['gw-2|g:G', 'gw-2']]);
   });
 });
 
@@ -63,7 +65,7 @@ describe('push orchestration', () => {
     // One push per gateway with deliveries, stamped with the engine's time.
     expect(pushes).toHaveLength(1);
     expect(pushes[0]!.value.createdAt).toBe(driver.clock.now());
-    const byGw = new Map(pushes.map((r) => [r.key, r.value]));
+    const byGw = new Map(pushes.map((r) => [r.value.gatewayId, r.value]));
     expect(byGw.has('gw-a')).toBe(false);
     const gwB = byGw.get('gw-b')!.deliveries;
     expect(gwB.map((d) => [d.userId, d.connectionId, d.messageId]).sort()).toEqual([['alice', 'alice-laptop', 'm-1'], ['bob', null, 'm-1']]);
@@ -104,7 +106,7 @@ describe('push orchestration', () => {
     const offline = driver.read('im.push.offline').filter((r) => r.value.seq === 9);
     expect(lookups).toBe(0);
     // The sender's gateway too: it skips her sending connection (its ack is the stamper's).
-    expect(pushes.map((r) => r.key).sort()).toEqual(['gw-0', 'gw-1', 'gw-2', 'gw-a']);
+    expect(pushes.map((r) => r.value.gatewayId).sort()).toEqual(['gw-0', 'gw-1', 'gw-2', 'gw-a']);
     for (const r of pushes) {
       expect(r.value.deliveries).toEqual([]);
       expect(r.value.conversationOps).toEqual([{ kind: 'PUBLISH', conversationId: 'g:G', userId: null, messageId: 'm-9', exceptConnectionId: 'alice-phone', frame: expect.stringContaining('"sequence_number":9') }]);

@@ -117,7 +117,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       for (const userId of route.offline) if (userId !== m.sender && !m.action) offline.push({ topic: 'im.push.offline', key: userId, value: offlineTask(m, userId, config.previewChars, now) });
       outcomes.inc({ outcome: 'offline' }, offline.length);
       outcomes.inc({ outcome: 'online' }, Math.max(0, route.members - (senderIsMember ? 1 : 0) - offline.length));
-      return [...pushes.toEmits(m.correlationId, config, now), ...offline];
+      return [...pushes.toEmits(m.correlationId, config, now, m.conversationId), ...offline];
     };
 
     p.stream('im.msg.stamped').process(['im.push.online', 'im.push.offline'], async (r, ctx) => {
@@ -147,7 +147,7 @@ export function pushOrchestrator(deps: PushOrchestratorDeps, config: PushOrchest
       }
       outcomes.inc({ outcome: 'online' }, online.size - (senderEntries ? 1 : 0));
       outcomes.inc({ outcome: 'offline' }, offline.length);
-      return [...deliveries.toEmits(m.correlationId, config, now), ...offline];
+      return [...deliveries.toEmits(m.correlationId, config, now, m.conversationId), ...offline];
     }, 'orchestrate');
   };
 }

@@ -52,7 +52,7 @@ describe('receipts and typing', () => {
     expect(await mirror.readSeqs('bob', ['d:alice:bob'])).toEqual(new Map([['d:alice:bob', 10]]));
     const pushes = driver.read('im.push.online');
     expect(pushes).toHaveLength(6);
-    const frames = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ gw: r.key, conn: d.connectionId, user: d.userId, f: JSON.parse(d.frame) })));
+    const frames = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ gw: r.value.gatewayId, conn: d.connectionId, user: d.userId, f: JSON.parse(d.frame) })));
     const toAlice = frames.filter((f) => f.user === 'alice').map((f) => [f.gw, f.f.kind, f.f.seq]);
     expect(toAlice).toEqual([['gw-b', 'read', 5], ['gw-b', 'read', 10], ['gw-b', 'delivered', 7]]);
     const toBob = frames.filter((f) => f.user === 'bob' && f.f.type === 'receipt').map((f) => [f.conn, f.f.seq]);
@@ -78,7 +78,7 @@ describe('receipts and typing', () => {
       { key: 'g:G', value: typing({ ...group, userId: 'mallory' }) }, // not a member
     ]);
     const pushes = driver.read('im.push.online');
-    const got = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ user: d.userId, gw: r.key, f: JSON.parse(d.frame) })));
+    const got = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ user: d.userId, gw: r.value.gatewayId, f: JSON.parse(d.frame) })));
     expect(got).toEqual([
       { user: 'bob', gw: 'gw-b', f: { type: 'typing', conversation_id: 'd:alice:bob', user: 'alice', active: true, timestamp: 5 } },
       { user: 'bob', gw: 'gw-b', f: { type: 'typing', conversation_id: 'g:G', user: 'alice', active: false, timestamp: 5 } },

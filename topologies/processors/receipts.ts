@@ -73,7 +73,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       const own = notifyOwnDevices ? online.get(c.userId) : undefined;
       if (own) deliveries.addUser(own, text, null, c.origin.connectionId);
       receipts.inc({ kind, outcome: 'ok' });
-      return deliveries.toEmits(c.correlationId, config, p.clock.now());
+      return deliveries.toEmits(c.correlationId, config, p.clock.now(), c.conversationId);
     }, 'receipt');
   };
 }

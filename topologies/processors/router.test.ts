@@ -59,7 +59,9 @@ describe('router', () => {
     expect(got.map((f) => f.frame.error_code)).toEqual(['INVALID_JSON', 'UNKNOWN_FRAME_TYPE', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'FORBIDDEN', 'MALFORMED_FRAME']);
     expect(got[2]!.frame.msg_id).toBe('x1');
     expect(got[4]!.frame.msg_id).toBe('x2');
-    expect(out[0]!.key).toBe('gw-1');
+    // Keyed by the connection: its answers stay in order, other connections' do not wait behind them.
+    expect(out[0]!.key).toBe('gw-1|conn-eve');
+    expect(out[0]!.value.gatewayId).toBe('gw-1');
     expect(driver.read('im.dlq')).toHaveLength(0);
   });
 

@@ -48,7 +48,7 @@ export function typingProcessor(deps: TypingDeps, config: TypingConfig) {
       const deliveries = new GatewayDeliveries();
       for (const entries of online.values()) deliveries.addUser(entries, text, null);
       typingTotal.inc({ outcome: 'delivered' });
-      return deliveries.toEmits(t.correlationId, config, p.clock.now());
+      return deliveries.toEmits(t.correlationId, config, p.clock.now(), t.conversationId);
     }, 'typing');
   };
 }
