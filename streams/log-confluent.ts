@@ -1,5 +1,6 @@
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import { createLogger } from '../core/logger.js';
+import { oneAtATime } from '../core/one-at-a-time.js';
 import { retry, sleep } from '../core/retry.js';
 import { errorMessage, PlatformError } from '../core/errors.js';
 import type {
@@ -139,12 +140,7 @@ export class ConfluentKafkaLog implements LogClient {
    * Each admin call holds a thread of libuv's pool until the broker answers, and the consumers
    * fetch through that pool too: one call at a time keeps it free for them.
    */
-  private adminQueue: Promise<unknown> = Promise.resolve();
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.adminQueue.then(fn, fn);
-    this.adminQueue = run.catch(() => {});
-    return run;
-  }
+  private readonly serially = oneAtATime();
 
   /** A fresh topic's metadata or leaders can lag its creation; such calls are tried again. */
   private withRetry<T>(fn: () => Promise<T>): Promise<T> {

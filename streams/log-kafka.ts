@@ -1,5 +1,6 @@
 import kafkajs, { AssignerProtocol, Kafka, PartitionAssigners, logLevel, type Admin, type Consumer, type PartitionAssigner, type Producer, CompressionTypes } from 'kafkajs';
 import { createLogger } from '../core/logger.js';
+import { oneAtATime } from '../core/one-at-a-time.js';
 import { retry } from '../core/retry.js';
 import { PlatformError } from '../core/errors.js';
 import type {
@@ -212,12 +213,7 @@ export class KafkaLog implements LogClient {
   }
 
   /** kafkajs's admin fails concurrent offset look-ups (a TypeError inside it); one at a time. */
-  private adminQueue: Promise<unknown> = Promise.resolve();
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.adminQueue.then(fn, fn);
-    this.adminQueue = run.catch(() => {});
-    return run;
-  }
+  private readonly serially = oneAtATime();
 
   /** kafkajs retries inside one request; a fresh topic's leader election can outlast that. */
   private withRetry<T>(fn: () => Promise<T>): Promise<T> {

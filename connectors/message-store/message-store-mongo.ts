@@ -1,4 +1,4 @@
-import { oneAtATime } from '../mongo/one-at-a-time.js';
+import { oneAtATime } from '../../core/one-at-a-time.js';
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import { readPositionKey } from '../../domain/conversations.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';

@@ -1,4 +1,4 @@
-import { oneAtATime } from '../mongo/one-at-a-time.js';
+import { oneAtATime } from '../../core/one-at-a-time.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { memberKey } from '../../domain/conversations.js';
