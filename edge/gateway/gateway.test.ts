@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../streams/testing.js';
 import { CloseCodes } from '../../protocol/codes.js';
 import { CORRELATION_HEADER } from './ingress.js';
+import { createMemoryPresence } from '../presence/presence-memory.js';
+import type { Presence } from '../presence/presence.js';
 import { startTestGateway, TestClient, type GatewayHarness } from './testing.js';
 
 /** Connection, passthrough, limits and auth of the gateway, on the memory engine with real WebSockets. */
@@ -16,6 +18,17 @@ const sendMsg = (msgId: string, extra: Record<string, unknown> = {}) => ({ type:
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('gateway passthrough', () => {
+  it('admits a connection whose device count presence never answers, and handles its early frames', async () => {
+    const memory = createMemoryPresence({ ttlMs: 60_000 });
+    // A presence store that takes every lookup and never answers (a stalled Redis).
+    const stalled: Presence = { ...memory, lookup: () => new Promise<never>(() => undefined) };
+    h = await startTestGateway({ presence: stalled });
+    const alice = await TestClient.connect(h.url(`token=${await h.auth.sign('alice', 'phone')}`));
+    alice.send(sendMsg('early'));
+    await eventually(() => h!.ingress.records.some((r) => JSON.parse(r.value.payload).msg_id === 'early'), 'the early frame handled once the device count gave up', 5_000);
+    alice.close();
+  });
+
   it('wraps an accepted frame as an IngressFrame keyed by its conversation, from the token\'s user', async () => {
     h = await startTestGateway();
     const alice = await h.client('alice', 'phone');

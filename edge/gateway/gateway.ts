@@ -43,6 +43,8 @@ export interface Gateway {
   readonly connectionCount: number;
 }
 
+/** How long the device count may wait for presence before the gateway's own count decides. */
+const DEVICE_CHECK_TIMEOUT_MS = 1_000;
 /** Frames a client may send before its token is verified (it usually takes a millisecond). */
 const MAX_EARLY_FRAMES = 64;
 
@@ -150,17 +152,26 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   const checkDevices = (connectionId: string, v: Verdict): void => {
     if (!v.token) return onVerdict(connectionId, v);
     const { userId, deviceId } = v.token;
-    presence.lookup([userId]).then(
-      (found) => {
-        const devices = new Set([...(found.get(userId) ?? []), ...conns.ofUser(userId).map((c) => c.getUserData())].map((e) => e.deviceId));
-        devices.delete(deviceId);
-        onVerdict(connectionId, devices.size >= config.maxDevicesPerUser ? { refused: 'TOO_MANY_DEVICES' } : v);
-      },
-      (err: unknown) => {
-        logger.debug('device count unavailable; the local count decides', { err, connectionId });
-        onVerdict(connectionId, v);
-      },
-    );
+    // The connection's early frames wait for this verdict: a presence store that answers late
+    // must not hold them (nor the client's first ack) for longer than DEVICE_CHECK_TIMEOUT_MS.
+    let decided = false;
+    const decide = (verdict: Verdict): void => {
+      if (decided) return;
+      decided = true;
+      clearTimeout(timer);
+      onVerdict(connectionId, verdict);
+    };
+    // Admission still checks this gateway's own count of the user's connections.
+    const localCountDecides = (err: unknown): void => {
+      logger.debug('device count unavailable; the local count decides', { err, connectionId });
+      decide(v);
+    };
+    const timer = setTimeout(() => localCountDecides(new Error(`presence did not answer within ${DEVICE_CHECK_TIMEOUT_MS} ms`)), DEVICE_CHECK_TIMEOUT_MS);
+    presence.lookup([userId]).then((found) => {
+      const devices = new Set([...(found.get(userId) ?? []), ...conns.ofUser(userId).map((c) => c.getUserData())].map((e) => e.deviceId));
+      devices.delete(deviceId);
+      decide(devices.size >= config.maxDevicesPerUser ? { refused: 'TOO_MANY_DEVICES' } : v);
+    }, localCountDecides);
   };
 
   /** A close the gateway did not ask for: counted by code, 1006 logged (at most one line a second). */
