@@ -17,6 +17,7 @@ import { directScenario } from './scenarios/direct.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { persistScenario } from './scenarios/persist.js';
 import { peerScenario } from './scenarios/peer.js';
+import { soakScenario } from './scenarios/soak.js';
 import { imTarget } from './scenarios/target-im.js';
 import type { Target } from './scenarios/targets.js';
 import { summarize } from './summary.js';
@@ -35,7 +36,7 @@ import { createNamespace, dropNamespace } from './namespace.js';
  * scenarios (all, at a reduced size, by default) and writes JSON, HTML and latest.md under
  * bench/results/. Flags: see USAGE.
  */
-const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer]
+const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer,soak]
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
   --persistence true|false (direct: false stops the writer for the steps)
   --clients kafkajs,confluent,platformatic  --hops 1,2 (baseline: relays; 1 is the plan's)  --tuning '{"lingerMs":0}' (baseline: a KafkaTuning for every client)
@@ -43,13 +44,15 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
+  --soak-minutes M (30 when soak is named, 5 in the full run)  --soak-rate R (half of direct's highest passing rate in this run, else 50)  --soak-window-sec S (60)  --soak-pairs N (25)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --profile (CPU profiles of each SUT process, bench/results/<run>-profiles/<process>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
 // fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic.
-const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer'] as const;
+// soak last: its default rate is half of what direct found.
+const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer', 'soak'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 const flags = parseFlags(process.argv.slice(2));
@@ -236,6 +239,8 @@ async function main(): Promise<void> {
     persist: () => persistScenario(ctx, im),
     baseline: () => baselineScenario(ctx),
     peer: () => peerScenario(ctx, im),
+    // Half an hour when asked for by name; the full run keeps its reduced size.
+    soak: () => soakScenario(ctx, im, flags.has('scenario') ? 30 : 5),
   };
   const configured = { ...sut.env, IM_AUTH_PRIVATE_KEY_PEM: '(generated Ed25519, not recorded)' };
   for (const name of ALL.filter((n) => chosen.includes(n))) {

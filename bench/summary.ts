@@ -3,6 +3,7 @@ import type { BaselineFigures } from './scenarios/baseline.js';
 import type { ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
+import { soakSummary, type SoakFigures } from './scenarios/soak.js';
 import { invalidLabel } from './validity.js';
 
 const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
@@ -64,6 +65,9 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
         for (const r of b.ratios ?? []) lines.push(`- pipeline/baseline (${b.platform.client}, ${b.platform.hops} hop(s)) at ${r.rate}/s: p50 ×${r.p50}, p99 ×${r.p99}`);
         break;
       }
+      case 'soak':
+        lines.push(`- ${soakSummary(f as unknown as SoakFigures)}`);
+        break;
       case 'peer': {
         const c = f.centrifugo as { connections: ConnectionFigures; fanout: FanoutFigures[] };
         lines.push(`- ${conn(c.connections)}`);

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
+import { sampleSum } from '../core/prometheus-text.js';
 
 /**
  * Platform processes as a deployment runs them (`ops/bin/processors.ts` per processor,
@@ -122,16 +123,8 @@ export async function requireStack(urls: { kafka: string; registry: string; redi
   if (problems.length) throw new Error(`chaos test needs the real stack (make up); not reachable: ${problems.join(', ')}`);
 }
 
-/** One counter's value (summed over label sets matching `labels`) from a Prometheus text page. */
+/** One counter's value (summed over label sets matching `labels`; 0 when absent) from a process's metrics page. */
 export async function scrapeCounter(metricsUrl: string, metric: string, labels: Record<string, string> = {}): Promise<number | null> {
   const text = await fetch(metricsUrl, { signal: AbortSignal.timeout(3_000) }).then((r) => r.text(), () => null);
-  if (text === null) return null;
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(metric)) continue;
-    const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$/.exec(line);
-    if (!m || m[1] !== metric) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
+  return text === null ? null : (sampleSum(text, metric, labels) ?? 0);
 }

@@ -1,0 +1,224 @@
+import { Redis } from 'ioredis';
+import { sampleSum } from '../../core/prometheus-text.js';
+import { intFlag } from '../args.js';
+import { nowMs } from '../clock.js';
+import type { BenchContext, ScenarioOutput } from '../context.js';
+import { brokers, LagReader } from '../kafka-admin.js';
+import { WorkerPool } from '../load/pool.js';
+import { sampleProc } from '../procstat.js';
+import { splitRate } from '../scheduler.js';
+import { judgeGrowth, SOAK_TOLERANCE, type GrowthVerdict, type SamplePoint } from '../slopes.js';
+import { userIds } from '../tokens.js';
+import { invalidLabel, stepValidity, type Validity } from '../validity.js';
+import { collectAll, connectAll, workersFor } from './common.js';
+import type { Target } from './targets.js';
+
+/**
+ * Half the highest sustained 1:1 rate for a long time (30 minutes by default), sampled at the
+ * end of every window: each process's memory, each SUT process's heap, handles, file
+ * descriptors and event-loop delay, the pipeline's consumer lag, Redis's memory, and the
+ * window's latency. What matters is the slope: a figure that keeps growing is a leak or a
+ * backlog, however small it still is at the end.
+ */
+export interface SoakWindow {
+  /** Seconds since the soak's first send, at the sample. */
+  tSec: number;
+  sent: number;
+  delivered: number;
+  validity: Validity;
+  deliveryP50Ms: number;
+  deliveryP99Ms: number;
+  /** RSS of every process that matters (stack and SUT), bytes. */
+  rssBytes: Record<string, number>;
+  /** Per SUT process, from its /metrics page. */
+  heapUsedBytes: Record<string, number>;
+  activeHandles: Record<string, number>;
+  openFds: Record<string, number>;
+  eventLoopP99Sec: Record<string, number>;
+  /** The runtime's own view (im_consumer_lag, every group of the process) and the writer's from the broker. */
+  consumerLag: Record<string, number>;
+  persistenceLag: number | null;
+  redisUsedBytes: number | null;
+}
+
+export interface SoakFigures {
+  rate: number;
+  rateSource: string;
+  minutes: number;
+  windowSec: number;
+  windows: SoakWindow[];
+  growth: GrowthVerdict[];
+  growing: string[];
+  /** Every window measured what it claims to; otherwise the slopes say nothing. */
+  validity: Validity;
+  passes: boolean;
+}
+
+/** The SUT process names of `metricsUrls`, in the order bench/run.ts lists them. */
+const SUT_METRICS_NAMES = ['sut-gateway', 'sut-pipeline', 'sut-persistence'];
+
+async function metricsPage(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? await res.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+function redisUsedMemory(info: string): number | null {
+  const m = /^used_memory:(\d+)/m.exec(info);
+  return m ? Number(m[1]) : null;
+}
+
+export async function soakScenario(ctx: BenchContext, target: Target, soakMinutesDefault: number): Promise<ScenarioOutput> {
+  const direct = ctx.earlier.get('direct');
+  const directMax = direct && !direct.figures.failed ? ((direct.figures.maxRateP99 as number | null | undefined) ?? null) : null;
+  const explicitRate = intFlag(ctx.flags, 'soak-rate', 0);
+  const rate = explicitRate > 0 ? explicitRate : directMax ? Math.max(1, Math.round(directMax / 2)) : 50;
+  const rateSource = explicitRate > 0 ? '--soak-rate' : directMax ? `half the direct scenario's highest passing rate (${directMax}/s) in this run` : 'the default 50/s (no --soak-rate, no direct maximum in this run)';
+  const minutes = intFlag(ctx.flags, 'soak-minutes', soakMinutesDefault);
+  const windowSec = intFlag(ctx.flags, 'soak-window-sec', 60);
+  const pairs = intFlag(ctx.flags, 'soak-pairs', 25);
+  const windowsWanted = Math.max(1, Math.round((minutes * 60) / windowSec));
+  ctx.log(`[soak] ${rate}/s 1:1 over ${pairs} pairs for ${minutes} min (${rateSource}), sampled every ${windowSec} s`);
+
+  const workers = workersFor(pairs * 2);
+  const clients = await target.clients(userIds('s-', pairs * 2));
+  const pool = new WorkerPool(workers);
+  const lag = new LagReader(brokers(), ctx.sut.topicPrefix);
+  const redis = new Redis(ctx.sut.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const windows: SoakWindow[] = [];
+  try {
+    const perWorker: typeof clients[] = Array.from({ length: workers }, () => []);
+    for (let p = 0; p < pairs; p++) perWorker[p % workers]!.push(clients[2 * p]!, clients[2 * p + 1]!);
+    const c = await connectAll(pool, perWorker, { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs: 20_000 });
+    ctx.log(`[soak] ${c.opened}/${c.requested} connected`);
+    const pairsOf = (w: number): [number, number][] => Array.from({ length: perWorker[w]!.length / 2 }, (_, i) => [2 * i, 2 * i + 1]);
+    const shares = splitRate(rate, workers);
+    const t0 = nowMs();
+    ctx.progress.start('soak', pool);
+    for (let i = 0; i < windowsWanted; i++) {
+      await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: windowSec * 1000, startAt: nowMs() + 50, drainMs: 5_000 } : null));
+      const s = await collectAll(pool);
+      const closes: Record<string, number> = {};
+      for (const st of await pool.all({ op: 'status' as const })) for (const [k, v] of Object.entries(st.closes)) closes[k] = (closes[k] ?? 0) + v;
+      const w: SoakWindow = {
+        tSec: Math.round((nowMs() - t0) / 1000),
+        sent: s.sent,
+        delivered: s.delivered,
+        validity: stepValidity({ connections: { requested: c.requested, open: s.open, closes }, sent: s.sent, acked: s.acked, sendErrors: s.sendErrors, unanswered: s.unanswered, delivered: s.delivered, expectedDeliveries: s.acked }),
+        deliveryP50Ms: s.sendToDelivery.p50,
+        deliveryP99Ms: s.sendToDelivery.p99,
+        rssBytes: {},
+        heapUsedBytes: {},
+        activeHandles: {},
+        openFds: {},
+        eventLoopP99Sec: {},
+        consumerLag: {},
+        persistenceLag: await lag.lag('im.persistence', 'im.msg.stamped').catch(() => null),
+        redisUsedBytes: await redis.info('memory').then(redisUsedMemory, () => null),
+      };
+      for (const [name, pid] of ctx.sut.pids()) {
+        const rss = sampleProc(pid)?.rssBytes;
+        if (rss) w.rssBytes[name] = rss;
+      }
+      const pages = await Promise.all(ctx.sut.metricsUrls.map(metricsPage));
+      pages.forEach((page, k) => {
+        const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
+        if (!page) return;
+        const put = (into: Record<string, number>, metric: string): void => {
+          const v = sampleSum(page, metric);
+          if (v !== null) into[name] = v;
+        };
+        put(w.heapUsedBytes, 'nodejs_heap_size_used_bytes');
+        put(w.activeHandles, 'nodejs_active_handles_total');
+        put(w.openFds, 'process_open_fds');
+        put(w.eventLoopP99Sec, 'nodejs_eventloop_lag_p99_seconds');
+        put(w.consumerLag, 'im_consumer_lag');
+      });
+      windows.push(w);
+      const label = invalidLabel(w.validity);
+      ctx.log(`[soak] ${w.tSec} s: ${s.delivered}/${s.sent} delivered, p50 ${w.deliveryP50Ms} p99 ${w.deliveryP99Ms} ms, RSS ${Object.entries(w.rssBytes).filter(([n]) => n.startsWith('sut-')).map(([n, b]) => `${n} ${(b / 2 ** 20).toFixed(0)} MiB`).join(', ')}${label ? ` ${label}` : ''}`);
+    }
+  } finally {
+    ctx.progress.stop();
+    await lag.close();
+    redis.disconnect();
+    await pool.close();
+  }
+  return soakOutput({ rate, rateSource, minutes, windowSec, windows });
+}
+
+/** Each sampled figure as a series over the windows, judged against its tolerance. */
+export function soakGrowth(windows: readonly SoakWindow[], rate: number): GrowthVerdict[] {
+  const out: GrowthVerdict[] = [];
+  const series = (pick: (w: SoakWindow) => number | null | undefined): SamplePoint[] =>
+    windows.flatMap((w) => {
+      const v = pick(w);
+      return v === null || v === undefined ? [] : [{ tSec: w.tSec, value: v }];
+    });
+  const judge = (name: string, unit: string, points: SamplePoint[], tolerance: (first: number) => number): void => {
+    const v = judgeGrowth(name, unit, points, tolerance);
+    if (v) out.push(v);
+  };
+  const names = (pick: (w: SoakWindow) => Record<string, number>): string[] => [...new Set(windows.flatMap((w) => Object.keys(pick(w))))].sort();
+  for (const n of names((w) => w.rssBytes)) judge(`RSS ${n}`, 'bytes', series((w) => w.rssBytes[n]), SOAK_TOLERANCE.bytes);
+  for (const n of names((w) => w.heapUsedBytes)) judge(`heap used ${n}`, 'bytes', series((w) => w.heapUsedBytes[n]), SOAK_TOLERANCE.bytes);
+  for (const n of names((w) => w.activeHandles)) judge(`active handles ${n}`, 'handles', series((w) => w.activeHandles[n]), SOAK_TOLERANCE.handles);
+  for (const n of names((w) => w.openFds)) judge(`open fds ${n}`, 'fds', series((w) => w.openFds[n]), SOAK_TOLERANCE.handles);
+  for (const n of names((w) => w.eventLoopP99Sec)) judge(`event-loop delay p99 ${n}`, 's', series((w) => w.eventLoopP99Sec[n]), SOAK_TOLERANCE.eventLoopSec);
+  for (const n of names((w) => w.consumerLag)) judge(`consumer lag ${n}`, 'records', series((w) => w.consumerLag[n]), SOAK_TOLERANCE.lagRecords(rate));
+  judge('persistence lag (broker)', 'records', series((w) => w.persistenceLag), SOAK_TOLERANCE.lagRecords(rate));
+  judge('Redis used memory', 'bytes', series((w) => w.redisUsedBytes), SOAK_TOLERANCE.redisBytes);
+  judge('delivery p99', 'ms', series((w) => w.deliveryP99Ms), SOAK_TOLERANCE.latencyMs);
+  return out;
+}
+
+const show = (v: number, unit: string): string =>
+  unit === 'bytes' ? `${(v / 2 ** 20).toFixed(1)} MiB` : unit === 's' ? `${(v * 1000).toFixed(1)} ms` : `${Math.round(v * 10) / 10} ${unit}`;
+
+export function soakOutput(o: { rate: number; rateSource: string; minutes: number; windowSec: number; windows: SoakWindow[] }): ScenarioOutput {
+  const invalid = o.windows.filter((w) => !w.validity.valid);
+  const growth = soakGrowth(o.windows, o.rate);
+  const reasons = invalid.map((w) => `window at ${w.tSec} s: ${w.validity.reasons.join('; ')}`);
+  if (growth.length === 0) reasons.push(`too few windows (${o.windows.length}) to judge a slope: lengthen --soak-minutes or shorten --soak-window-sec`);
+  const missing = o.windows.reduce((s, w) => s + (w.validity.missingDeliveries ?? 0), 0);
+  const validity: Validity = { valid: reasons.length === 0, reasons, missingDeliveries: missing };
+  const growing = growth.filter((g) => g.growing).map((g) => g.series);
+  const figures: SoakFigures = { ...o, growth, growing, validity, passes: validity.valid && growing.length === 0 && missing === 0 };
+  const notes = [`rate ${o.rate}/s: ${o.rateSource}`];
+  if (!validity.valid) notes.push(`INVALID, the slopes are no measurement: ${reasons.join('; ')}`);
+  else notes.push(growing.length ? `GROWING (a failure): ${growing.join(', ')}` : `every sampled figure flat over ${o.minutes} min`);
+  if (missing > 0) notes.push(`${missing} acknowledged messages not delivered within their window`);
+  const tables = [
+    {
+      title: 'soak: slopes (after the warm-up: the first quarter of the windows)',
+      lines: [
+        '| figure | first | last | slope per hour | growth over the soak | tolerance | verdict |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+        ...growth.map((g) => `| ${g.series} | ${show(g.first, g.unit)} | ${show(g.last, g.unit)} | ${show(g.slopePerHour, g.unit)} | ${show(g.projectedGrowth, g.unit)} | ${show(g.tolerance, g.unit)} | ${g.growing ? '**GROWING**' : 'flat'} |`),
+      ],
+    },
+    {
+      title: 'soak: windows',
+      lines: [
+        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway, pipeline, persistence) | event-loop p99 ms | consumer lag | Redis MiB |',
+        '| ---: | ---: | ---: | --- | --- | ---: | ---: |',
+        ...o.windows.map((w) => {
+          const per = (r: Record<string, number>, f: (v: number) => string): string => SUT_METRICS_NAMES.map((n) => (r[n] === undefined ? '–' : f(r[n]!))).join(' / ');
+          const lagTotal = Object.values(w.consumerLag).reduce((a, b) => a + b, 0);
+          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(w.rssBytes, (v) => (v / 2 ** 20).toFixed(0))} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
+        }),
+      ],
+    },
+  ];
+  return { scenario: 'soak', configuration: { rate: o.rate, rateSource: o.rateSource, minutes: o.minutes, windowSec: o.windowSec }, figures: figures as unknown as Record<string, unknown>, latencyCurves: [], notes, tables };
+}
+
+/** The one-line summary of a soak for the run's summary. */
+export function soakSummary(f: SoakFigures): string {
+  const label = invalidLabel(f.validity);
+  if (label) return `${label}`;
+  return `${f.rate}/s for ${f.minutes} min, ${f.windows.length} windows: ${f.growing.length ? `GROWING ${f.growing.join(', ')}` : 'every figure flat'}${f.validity.missingDeliveries ? `, ${f.validity.missingDeliveries} not delivered` : ''}; ${f.passes ? 'pass' : 'FAIL'}`;
+}
