@@ -36,6 +36,12 @@ export interface PlatformConfig {
     retryMaxMs: number;
     /** Partitions of a batch processed at once by one processor. */
     partitionsConcurrency: number;
+    /**
+     * The most keys each of the stamper's in-memory stores holds, by changelog topic. Their
+     * retention is the changelog's (schemas/topics.json); this bounds their memory whatever the
+     * traffic: past it, the oldest write is forgotten first.
+     */
+    stateLimits: Record<string, { retentionMs?: number; maxEntries?: number }>;
   };
   edge: {
     host: string;
@@ -236,6 +242,12 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       retryInitialMs: r.int('IM_RUNTIME_RETRY_INITIAL_MS', 100, 1),
       retryMaxMs: r.int('IM_RUNTIME_RETRY_MAX_MS', 5_000, 1),
       partitionsConcurrency: r.int('IM_RUNTIME_PARTITIONS_CONCURRENCY', 4, 1, 256),
+      // About 450 bytes a key: 500,000 keys are about 225 MB per store, the last hour of
+      // messages at 140 msg/s (ops/README.md, "State in memory").
+      stateLimits: {
+        'im.state.dedup': { maxEntries: r.int('IM_DEDUP_MAX_ENTRIES', 500_000, 1) },
+        'im.state.messages': { maxEntries: r.int('IM_MESSAGE_INDEX_MAX_ENTRIES', 500_000, 1) },
+      },
     },
     edge: {
       host: r.string('IM_EDGE_HOST', '127.0.0.1'),

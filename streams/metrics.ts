@@ -7,5 +7,6 @@ export const runtimeMetrics = {
   latency: histogram('im_processor_batch_record_seconds', 'Time from a batch being consumed to its outputs acknowledged, per record', ['processor']),
   errors: counter('im_processor_errors_total', 'Failed processing attempts (retried or dead-lettered)', ['processor', 'code']),
   deadLetters: counter('im_processor_dlq_total', 'Records sent to the dead-letter topic', ['processor', 'topic']),
+  stateEvictions: counter('im_state_evictions_total', 'Keys a bounded store or table forgot: past its retention, or the oldest over its entry limit', ['state', 'reason']),
   lag: gauge('im_consumer_lag', 'Records behind the end of the partition after the last batch', ['group', 'topic', 'partition']),
 };

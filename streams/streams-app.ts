@@ -7,7 +7,7 @@ import { type Clock, wallClock } from './clock.js';
 import type { LogClient, LogProducer, TopicDefinition } from './log.js';
 import { type PhysicalPlan, planTopology } from './plan.js';
 import { type RunnerConfig, SubTopologyRunner } from './sub-topology-runner.js';
-import { TableMaterializer } from './table.js';
+import { stateLimitsFor, TableMaterializer } from './table.js';
 import type { Topology } from './topology.js';
 
 export interface StreamsAppOptions {
@@ -70,7 +70,8 @@ export class StreamsApp {
     const tableTopics = new Set(names.flatMap((n) => [...this.topology.processors.get(n)!.tables]));
     await Promise.all(
       [...tableTopics].map(async (topic) => {
-        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.options.log, serde: this.options.serde, appId: this.options.appId, instanceId: this.instanceId });
+        const limits = stateLimitsFor(topic, this.options.runtime.stateLimits);
+        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.options.log, serde: this.options.serde, appId: this.options.appId, instanceId: this.instanceId, limits });
         await m.start();
         this.tables.set(topic, m);
       }),

@@ -10,7 +10,7 @@ import { runtimeMetrics } from './metrics.js';
 import { type Attempt, type BatchStep, type Output, newAttempt, runChain } from './operators.js';
 import { partitionFor } from './partitioner.js';
 import { type SubTopology, subTopologyGroup } from './plan.js';
-import { type KeyValueState, StagedStore, TableMaterializer, WRITER_HEADER } from './table.js';
+import { type KeyValueState, StagedStore, type StateLimits, stateLimitsFor, TableMaterializer, WRITER_HEADER } from './table.js';
 import type { ProcessContext, ProcessorDefinition, Rec, TableView } from './topology.js';
 
 export const DLQ_TOPIC = 'im.dlq';
@@ -22,6 +22,8 @@ export interface RunnerConfig {
   retryInitialMs: number;
   retryMaxMs: number;
   partitionsConcurrency: number;
+  /** Bounds of the stores and tables, by topic (what the changelog's retention does not say: `stateLimitsFor`). */
+  stateLimits?: Readonly<Record<string, StateLimits>>;
 }
 
 export interface RunnerDeps {
@@ -101,7 +103,7 @@ export class SubTopologyRunner {
   async start(): Promise<void> {
     for (const name of this.plan.processors) {
       for (const topic of this.def(name).stores) {
-        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.deps.log, serde: this.deps.serde, appId: this.config.appId, instanceId: this.config.instanceId }, true);
+        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.deps.log, serde: this.deps.serde, appId: this.config.appId, instanceId: this.config.instanceId, limits: stateLimitsFor(topic, this.config.stateLimits) }, true);
         await m.start();
         this.stores.set(topic, m);
       }
@@ -261,7 +263,7 @@ export class SubTopologyRunner {
         // Encoding inside the attempt: a value its schema rejects dead-letters this record only,
         // on a fused edge as on a real one.
         const result = await this.route(def, task.batch, attempt);
-        for (const staged of attempt.stores.values()) staged.commit();
+        for (const staged of attempt.stores.values()) staged.commit(this.deps.clock.now());
         return result;
       }, this.retryOptions(def.name));
     } catch (err) {

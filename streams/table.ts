@@ -1,11 +1,38 @@
 import { randomUUID } from 'node:crypto';
+import { topicCatalog } from '../schemas/catalog.js';
 import type { TopicSerde } from '../schemas/serde.js';
 import type { TopicName } from '../schemas/types.generated.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
+import { runtimeMetrics } from './metrics.js';
 import type { StoreView, TableView } from './topology.js';
 
 /** Header naming the instance that wrote a changelog record, so it skips its own echoes. */
 export const WRITER_HEADER = 'im-writer';
+
+/**
+ * How much of its changelog a state keeps in memory. A changelog with `cleanup.policy`
+ * `compact,delete` forgets keys after `retention.ms`; the state forgets them too, by the time
+ * each key was last written (the record's timestamp, or the runtime's clock for its own
+ * writes), and at most `maxEntries` keys, oldest write first, so its memory is bounded
+ * whatever the traffic. A forgotten key reads as absent, as it would after a restore.
+ */
+export interface StateLimits {
+  retentionMs?: number;
+  maxEntries?: number;
+}
+
+export type EvictionReason = 'retention' | 'size';
+
+/**
+ * A state's bounds: its changelog's `retention.ms` where the topic deletes old records
+ * (`schemas/topics.json`), then the deployment's overrides for that topic.
+ */
+export function stateLimitsFor(topic: string, overrides?: Readonly<Record<string, StateLimits>>): StateLimits {
+  const config = topicCatalog().get(topic as TopicName)?.config ?? {};
+  const deletes = (config['cleanup.policy'] ?? '').split(',').includes('delete');
+  const retention = deletes && config['retention.ms'] !== undefined ? Number(config['retention.ms']) : undefined;
+  return { ...(retention !== undefined ? { retentionMs: retention } : {}), ...overrides?.[topic] };
+}
 
 /**
  * Key-value state with a secondary index on the key's part before `|`, so "all members of
@@ -14,6 +41,15 @@ export const WRITER_HEADER = 'im-writer';
 export class KeyValueState<V> implements TableView<V> {
   private readonly map = new Map<string, V>();
   private readonly index = new Map<string, Set<string>>();
+  /** Keys in the order of their last write, with its time; kept only for a bounded state. */
+  private readonly writtenAt: Map<string, number> | null;
+
+  constructor(
+    private readonly limits: StateLimits = {},
+    private readonly onEvict?: (reason: EvictionReason) => void,
+  ) {
+    this.writtenAt = limits.retentionMs !== undefined || limits.maxEntries !== undefined ? new Map() : null;
+  }
 
   get size(): number {
     return this.map.size;
@@ -31,7 +67,28 @@ export class KeyValueState<V> implements TableView<V> {
     return this.map.entries();
   }
 
-  apply(key: string, value: V | null): void {
+  /** `at`: when the change was written, ms since the epoch (what retention counts from). */
+  apply(key: string, value: V | null, at = 0): void {
+    this.set(key, value);
+    if (!this.writtenAt) return;
+    this.writtenAt.delete(key);
+    if (value !== null) this.writtenAt.set(key, at);
+    this.evict(at);
+  }
+
+  /** Drops keys from the oldest write on while there are too many or they are past retention at `now`. */
+  private evict(now: number): void {
+    const { retentionMs, maxEntries } = this.limits;
+    for (const [key, at] of this.writtenAt!) {
+      const reason: EvictionReason | null = maxEntries !== undefined && this.writtenAt!.size > maxEntries ? 'size' : retentionMs !== undefined && at < now - retentionMs ? 'retention' : null;
+      if (!reason) return;
+      this.writtenAt!.delete(key);
+      this.set(key, null);
+      this.onEvict?.(reason);
+    }
+  }
+
+  private set(key: string, value: V | null): void {
     const bar = key.indexOf('|');
     const prefix = bar >= 0 ? key.slice(0, bar) : null;
     if (value === null) {
@@ -58,19 +115,21 @@ export class KeyValueState<V> implements TableView<V> {
  * Each materialiser uses a fresh, never-committed consumer group: it is a reader, not a member.
  */
 export class TableMaterializer<V> {
-  readonly state = new KeyValueState<V>();
+  readonly state: KeyValueState<V>;
   private consumer: LogConsumer | undefined;
   private readonly positions = new Map<number, bigint>();
   private waiters: { target: Map<number, bigint>; resolve: () => void }[] = [];
 
   constructor(
     private readonly topic: TopicName,
-    private readonly deps: { log: LogClient; serde: TopicSerde; appId: string; instanceId: string },
+    private readonly deps: { log: LogClient; serde: TopicSerde; appId: string; instanceId: string; limits?: StateLimits },
     /** For a store: skip records this instance wrote (already applied locally). Tables apply all. */
     private readonly skipOwnWrites = false,
     /** Sees every applied change, e.g. to keep an index the key layout cannot give. */
     private readonly onChange?: (key: string, value: V | null) => void,
-  ) {}
+  ) {
+    this.state = new KeyValueState<V>(deps.limits, (reason) => runtimeMetrics.stateEvictions.inc({ state: topic, reason }));
+  }
 
   async start(): Promise<void> {
     this.consumer = this.deps.log.consumer({
@@ -116,7 +175,7 @@ export class TableMaterializer<V> {
     for (const m of batch.messages) {
       if (m.key !== null && !(this.skipOwnWrites && m.headers[WRITER_HEADER] === this.deps.instanceId)) {
         const value = m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V);
-        this.state.apply(m.key, value);
+        this.state.apply(m.key, value, m.timestamp);
         this.onChange?.(m.key, value);
       }
     }
@@ -157,7 +216,8 @@ export class StagedStore<V> implements StoreView<V> {
     this.writes.set(key, value);
   }
 
-  commit(): void {
-    for (const [k, v] of this.writes) this.state.apply(k, v);
+  /** `now`: the time the writes are stamped with in the changelog. */
+  commit(now: number): void {
+    for (const [k, v] of this.writes) this.state.apply(k, v, now);
   }
 }

@@ -7,6 +7,7 @@ import type { ConsumedBatch, ConsumerOptions, LogClient, LogConsumer, LogMessage
 import { partitionFor } from './partitioner.js';
 import type { PhysicalPlan } from './plan.js';
 import { catalogTopicDefinitions, StreamsApp } from './streams-app.js';
+import type { RunnerConfig } from './sub-topology-runner.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -65,6 +66,8 @@ export interface TestDriverOptions {
   processors?: string[];
   /** Runtime retries of a failing record before it is dead-lettered; default none. Retries do not wait. */
   maxRetries?: number;
+  /** Bounds of stores and tables by topic, as a deployment sets them (`RunnerConfig.stateLimits`). */
+  stateLimits?: RunnerConfig['stateLimits'];
   logger?: Logger;
 }
 
@@ -94,7 +97,7 @@ export class TopologyTestDriver {
       log,
       serde,
       appId: 'test-driver',
-      runtime: { maxRetries: retries, retryInitialMs: 0, retryMaxMs: 0, partitionsConcurrency: 1 },
+      runtime: { maxRetries: retries, retryInitialMs: 0, retryMaxMs: 0, partitionsConcurrency: 1, stateLimits: options.stateLimits },
       processors: options.processors,
       logger: options.logger,
       clock,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyReaction, DEFAULT_CHANGE_LIMITS, isEmoji, type ChangeLimits } from '../../domain/message-changes.js';
 import type { IngressFrame, StampedMessage } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
-import { TopologyTestDriver } from '../../streams/testing.js';
+import { TopologyTestDriver, type TestDriverOptions } from '../../streams/testing.js';
 import { messageLogicProcessor } from './message-logic.js';
 import { routerProcessor } from './router.js';
 import { stamperProcessor } from './stamper.js';
@@ -18,12 +18,12 @@ import type { ClientFrame } from '../../protocol/frames.js';
 const limits: ChangeLimits = { recallWindowMs: 60_000, editWindowMs: 120_000, maxReactionEmoji: 3, maxReactionsPerMessage: 4, maxReactionsPerUser: 2 };
 const routerConfig = { maxContentChars: 100, routerRatePerSec: 1_000, routerBurst: 1_000, routerStaleMs: 60_000, breakerFailureThreshold: 3, breakerOpenMs: 500 };
 
-async function start() {
+async function start(stateLimits?: TestDriverOptions['stateLimits']) {
   const topology = new Topology('changes-test')
     .processor('router', routerProcessor({}, routerConfig))
     .processor('message-logic', messageLogicProcessor({}, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
     .processor('stamper', stamperProcessor({}, limits));
-  const driver = await TopologyTestDriver.start(topology);
+  const driver = await TopologyTestDriver.start(topology, { stateLimits });
   await driver.pipe('im.state.relations', [
     { key: 'amy|bo', value: { userA: 'amy', userB: 'bo', status: 'FRIENDS', blockedByA: false, blockedByB: false, updatedAt: 1 } },
     { key: 'amy|cy', value: { userA: 'amy', userB: 'cy', status: 'FRIENDS', blockedByA: false, blockedByB: true, updatedAt: 1 } },
@@ -160,6 +160,23 @@ describe('message changes on the send path', () => {
     const again = events().filter((e) => e.clientMsgId === 'edit-once');
     expect(again).toHaveLength(2);
     expect(again[1]).toEqual(stamped[0]);
+  });
+
+  it('the message index holds its newest entries only: an older target is MESSAGE_NOT_FOUND, a retry past the dedup bound is a new message', async () => {
+    const { driver, send, code } = await start({ 'im.state.messages': { maxEntries: 3 }, 'im.state.dedup': { maxEntries: 3 } });
+    const d = 'd:amy:bo';
+    const sent = [];
+    for (const text of ['one', 'two', 'three', 'four']) sent.push(await send('amy', 'bo', text));
+    expect(await code('amy', { type: 'recall_msg', conversation_id: d, seq: sent[0]!.seq })).toBe('MESSAGE_NOT_FOUND');
+    expect(await code('amy', { type: 'recall_msg', conversation_id: d, seq: sent[3]!.seq })).toBe('ack');
+    // msg_id amy-1 was the first send: four sends and a recall later its dedup entry is gone.
+    const payload = { type: 'send_msg', msg_id: 'amy-1', recipient: 'bo', recipient_type: 'user', content: 'one', timestamp: 1 };
+    const retry: IngressFrame = { correlationId: 'late-retry', userId: 'amy', origin: origin('conn-amy'), receivedAt: driver.clock.now(), frameType: 'send_msg', payload: JSON.stringify(payload) };
+    await driver.pipe('im.ingress', [{ key: ingressKey('amy', payload as unknown as ClientFrame), value: retry }]);
+    const acks = frames(driver.read('im.push.online')).map((f) => f.frame).filter((f) => f.msg_id === 'amy-1');
+    expect(acks).toHaveLength(2);
+    expect(acks[1]).toMatchObject({ type: 'ack', sequence_number: 6 });
+    expect(acks[1]!.server_msg_id).not.toBe(sent[0]!.id);
   });
 });
 
