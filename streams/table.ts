@@ -3,6 +3,7 @@ import type { TopicSerde } from '../schemas/serde.js';
 import type { TopicName } from '../schemas/types.generated.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
 import type { StoreView, TableView } from './topology.js';
+import { APPLIED_HEADER } from './aggregate.js';
 
 /** Header naming the instance that wrote a changelog record, so it skips its own echoes. */
 export const WRITER_HEADER = 'im-writer';
@@ -14,6 +15,8 @@ export const WRITER_HEADER = 'im-writer';
 export class KeyValueState<V> implements TableView<V> {
   private readonly map = new Map<string, V>();
   private readonly index = new Map<string, Set<string>>();
+  /** By key, what an aggregation has applied to it (aggregate.ts); absent for other state. */
+  private readonly applied = new Map<string, string>();
 
   get size(): number {
     return this.map.size;
@@ -31,9 +34,15 @@ export class KeyValueState<V> implements TableView<V> {
     return this.map.entries();
   }
 
-  apply(key: string, value: V | null): void {
+  appliedOf(key: string): string | undefined {
+    return this.applied.get(key);
+  }
+
+  apply(key: string, value: V | null, applied?: string): void {
     const bar = key.indexOf('|');
     const prefix = bar >= 0 ? key.slice(0, bar) : null;
+    if (applied !== undefined && value !== null) this.applied.set(key, applied);
+    else this.applied.delete(key);
     if (value === null) {
       this.map.delete(key);
       if (prefix !== null) {
@@ -116,7 +125,7 @@ export class TableMaterializer<V> {
     for (const m of batch.messages) {
       if (m.key !== null && !(this.skipOwnWrites && m.headers[WRITER_HEADER] === this.deps.instanceId)) {
         const value = m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V);
-        this.state.apply(m.key, value);
+        this.state.apply(m.key, value, m.headers[APPLIED_HEADER]);
         this.onChange?.(m.key, value);
       }
     }
@@ -132,6 +141,8 @@ export class TableMaterializer<V> {
  */
 export class StagedStore<V> implements StoreView<V> {
   readonly writes = new Map<string, V | null>();
+  /** The headers an aggregation's write carries to the changelog (aggregate.ts), by key. */
+  readonly writeHeaders = new Map<string, Record<string, string>>();
 
   constructor(private readonly state: KeyValueState<V>) {}
 
@@ -155,9 +166,20 @@ export class StagedStore<V> implements StoreView<V> {
 
   put(key: string, value: V | null): void {
     this.writes.set(key, value);
+    this.writeHeaders.delete(key);
+  }
+
+  appliedOf(key: string): string | undefined {
+    return this.writes.has(key) ? this.writeHeaders.get(key)?.[APPLIED_HEADER] : this.state.appliedOf(key);
+  }
+
+  /** An aggregation's write: the value and the headers (with what it applied) its changelog record carries. */
+  putApplied(key: string, value: V, headers: Record<string, string>): void {
+    this.writes.set(key, value);
+    this.writeHeaders.set(key, headers);
   }
 
   commit(): void {
-    for (const [k, v] of this.writes) this.state.apply(k, v);
+    for (const [k, v] of this.writes) this.state.apply(k, v, this.writeHeaders.get(k)?.[APPLIED_HEADER]);
   }
 }

@@ -62,7 +62,7 @@ describe('the platform topology', () => {
 
   it('reads and writes only catalogued topics, and every command and stream topic has a consumer', () => {
     const catalog = topicCatalog();
-    const used = described.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores]);
+    const used = described.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores, ...d.outputTables]);
     for (const t of used) expect(catalog.has(t), t).toBe(true);
     const consumed = new Set(described.flatMap((d) => [...d.sources, ...d.tables]));
     for (const t of catalog.keys()) {
