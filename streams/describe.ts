@@ -21,7 +21,7 @@ export interface ProcessorDescription {
 
 function steps(node: StepNode, depth = 0): string[] {
   const s = node.step;
-  const label = s.kind === 'source' ? `source ${s.topic}` : s.kind === 'sink' ? `sink ${s.topic}` : s.kind === 'join' ? `join ${s.table}` : s.kind === 'aggregate' ? `${s.name} (table ${s.table})` : `${s.kind} ${s.name}`;
+  const label = s.kind === 'source' ? `source ${s.topic}` : s.kind === 'sink' ? `sink ${s.topic}` : s.kind === 'join' ? `join ${s.table}` : s.kind === 'aggregate' ? `${s.name} into table ${s.table}` : `${s.kind} ${s.name}`;
   return [`${'  '.repeat(depth)}${label}`, ...node.children.flatMap((c) => steps(c, depth + 1))];
 }
 

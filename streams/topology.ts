@@ -227,18 +227,18 @@ export class KGroupedStream<V> {
   aggregate<T extends TopicName>(
     table: T,
     options: { initializer: (key: string) => TopicValues[T]; aggregator: (current: TopicValues[T], r: Rec<V>) => TopicValues[T] },
-    name = `aggregate-${table}`,
+    name = 'aggregate',
   ): void {
     this.fold(table, name, (current, r) => options.aggregator((current as TopicValues[T] | undefined) ?? options.initializer(r.key!), r as Rec<V>));
   }
 
   /** Records per key, as a `Count` value. */
-  count<T extends CountTopic>(table: T, name = `count-${table}`): void {
+  count<T extends CountTopic>(table: T, name = 'count'): void {
     this.fold(table, name, (current, r): Count => ({ key: r.key!, count: ((current as Count | undefined)?.count ?? 0) + 1 }));
   }
 
   /** Combines the key's value with each record's; the first record is the first value. */
-  reduce<T extends TopicName>(this: KGroupedStream<TopicValues[T]>, table: T, reducer: (current: TopicValues[T], value: TopicValues[T]) => TopicValues[T], name = `reduce-${table}`): void {
+  reduce<T extends TopicName>(this: KGroupedStream<TopicValues[T]>, table: T, reducer: (current: TopicValues[T], value: TopicValues[T]) => TopicValues[T], name = 'reduce'): void {
     this.fold(table, name, (current, r) => (current === undefined ? r.value : reducer(current as TopicValues[T], r.value as TopicValues[T])));
   }
 }
