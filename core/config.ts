@@ -156,6 +156,11 @@ export interface PlatformConfig {
   metricsPort: number;
   /** Dependency probes behind /readyz (ops/health.ts): how often, and how long one may take. */
   health: { intervalMs: number; timeoutMs: number };
+  /**
+   * The operators' credential (IM_ADMIN_TOKEN, a bearer secret): what the read-only state view
+   * (ops/state-view.ts) asks for. Unset: the view is off.
+   */
+  admin: { token: string | null };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -323,6 +328,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
+    admin: { token: r.optional('IM_ADMIN_TOKEN') },
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };
   if (config.edge.heartbeatTimeoutMs <= config.edge.heartbeatIntervalMs) {
@@ -338,6 +344,8 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       r.problems.push('IM_AUTH_PRIVATE_KEY_PEM or IM_AUTH_JWKS_URL must be set in production mode');
     if (config.engine === 'memory') r.problems.push('IM_ENGINE=memory is for development; use kafka in production');
   }
+  // A short secret is guessed; the state view shows every table's keys and values.
+  if (config.admin.token !== null && config.admin.token.length < 24) r.problems.push('IM_ADMIN_TOKEN must be at least 24 characters');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

@@ -141,6 +141,11 @@ export class SubTopologyRunner {
     await Promise.all([...this.stores.values()].map((s) => s.stop()));
   }
 
+  /** The stores this task writes, by changelog topic, with the processors that write them. */
+  storeStates(): { topic: string; processors: string[]; state: TableView<unknown> }[] {
+    return [...this.stores].map(([topic, m]) => ({ topic, processors: this.plan.processors.filter((n) => this.def(n).stores.has(topic)), state: m.state }));
+  }
+
   private def(name: string): ProcessorDefinition {
     const d = this.defs.get(name);
     if (!d) throw new Error(`sub-topology ${this.plan.id}: no processor ${name}`);
