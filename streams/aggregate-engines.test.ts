@@ -4,7 +4,7 @@ import type { StampedMessage, TopicName } from '../schemas/types.generated.js';
 import { APPLIED_HEADER } from './aggregate.js';
 import { subTopologyGroup } from './plan.js';
 import { StreamsApp } from './streams-app.js';
-import { collect, engines, eventually, type EngineHarness } from './testing.js';
+import { collect, engines, eventually, suiteHarnesses, type EngineHarness } from './testing.js';
 import { Topology } from './topology.js';
 
 /**
@@ -29,17 +29,7 @@ const counter = (): Topology =>
 
 for (const engine of engines) {
   describe(`groupByKey tables on the ${engine.name} engine`, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
-
-    async function harness(): Promise<EngineHarness> {
-      const h = await engine.create();
-      await h.createTopics(TOPICS);
-      cleanups.push(() => h.close());
-      return h;
-    }
+    const { harness, cleanups } = suiteHarnesses(engine, TOPICS, afterEach);
 
     /** Runs the counter under a new app id until its group has committed the whole input. */
     async function runOnce(h: EngineHarness): Promise<void> {
