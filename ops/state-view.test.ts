@@ -4,6 +4,7 @@ import { loadConfig } from '../core/config.js';
 import type { MemberState, StampedMessage } from '../schemas/types.generated.js';
 import { Topology } from '../streams/index.js';
 import { TopologyTestDriver } from '../streams/testing.js';
+import { startTestGateway } from '../edge/gateway/testing.js';
 import { conversationCounter } from '../topologies/examples/conversation-counter.js';
 import { startMetricsServer } from './metrics-server.js';
 import { stateViewRoutes } from './state-view.js';
@@ -48,15 +49,25 @@ describe('the state view', () => {
     for (const c of closers.splice(0).reverse()) await c();
   });
 
-  async function serve(adminToken: string | null): Promise<(path: string, bearer?: string) => Promise<{ status: number; body: Record<string, unknown> }>> {
+  /** The view over the driver's state, on a processors process's metrics server or, as `make run` mounts it, on the gateway. */
+  async function serve(adminToken: string | null, on: 'metrics server' | 'gateway' = 'metrics server'): Promise<(path: string, bearer?: string) => Promise<{ status: number; body: Record<string, unknown> }>> {
     const driver = await TopologyTestDriver.start(topology());
     closers.push(() => driver.close());
     await driver.pipe('im.state.members', [member('g1', 'ann'), member('g1', 'bob'), member('g2', 'cy')]);
     await driver.pipe('im.msg.stamped', [stamped('g:team', 1), stamped('g:team', 2), stamped('d:ann:bob', 1)]);
-    const server = await startMetricsServer(0, () => ({ ready: true }), { routes: stateViewRoutes(() => driver.queryableState(), { adminToken }) });
-    closers.push(() => server.close());
+    const routes = stateViewRoutes(() => driver.queryableState(), { adminToken });
+    let port: number;
+    if (on === 'gateway') {
+      const gateway = await startTestGateway({ routes });
+      closers.push(() => gateway.close());
+      port = gateway.port;
+    } else {
+      const server = await startMetricsServer(0, () => ({ ready: true }), { routes });
+      closers.push(() => server.close());
+      port = server.port;
+    }
     return async (path, bearer) => {
-      const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
   }
@@ -92,6 +103,14 @@ describe('the state view', () => {
     }
     // The probes stay open.
     expect((await get('/healthz')).status).toBe(200);
+  });
+
+  it('answers the same on the gateway of make run', async () => {
+    const get = await serve(token, 'gateway');
+    expect((await get('/state', token)).body.stores).toHaveLength(4);
+    expect((await get(`/state/im.state.members/${encodeURIComponent('g1|ann')}`, token)).body).toMatchObject({ key: 'g1|ann', value: { userId: 'ann' } });
+    expect((await get('/state/im.state.members?prefix=g1', token)).body).toMatchObject({ matched: 2 });
+    expect(await get('/state/im.state.members', `${token}x`)).toMatchObject({ status: 401, body: { error_code: 'UNAUTHORIZED' } });
   });
 
   it('is off without a token, and refuses a short one at start', async () => {
