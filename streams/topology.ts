@@ -167,7 +167,8 @@ export class KStream<V> {
    * writer of its keys, so a stream re-keyed by map, flatMap or join first goes `to` a topic and
    * is grouped by the processor that reads it (what Kafka Streams' repartition topic does).
    * `sequence`, when records carry one per key (a message's seq), is what a replay is told
-   * apart by; by default the consumed record's offset (streams/aggregate.ts).
+   * apart by, so it also skips a record produced twice upstream; a key then takes one update per
+   * sequence number, rising. By default the consumed record's offset (streams/aggregate.ts).
    */
   groupByKey(options: { sequence?: (r: Rec<V>) => number } = {}): KGroupedStream<V> {
     if (this.rekeyed) throw new Error(`processor ${this.owner.definition.name}: groupByKey after a step that may change keys (map, flatMap, join); write the stream to a topic and group it where it is read, or use mapValues`);
