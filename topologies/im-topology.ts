@@ -97,8 +97,10 @@ export const OPTIONAL_PROCESSORS: readonly ProcessorName[] = PROCESSOR_NAMES.fil
 export function imTopology(deps: PipelineDeps, config: PlatformConfig): Topology {
   const topology = new Topology('im');
   for (const name of PROCESSOR_NAMES) {
-    const declare = (PROCESSORS[name] as ProcessorRegistration).declare(deps, config);
+    const registration: ProcessorRegistration = PROCESSORS[name];
+    const declare = registration.declare(deps, config);
     if (declare) topology.processor(name, declare);
+    else if (!registration.optional) throw new Error(`processor ${name} is not optional, yet its registration declared nothing`);
   }
   return topology;
 }
