@@ -83,6 +83,11 @@ export interface PlatformConfig {
   pipeline: {
     /** Direct messages only between accepted friends (notes to self are always allowed). */
     requireFriendship: boolean;
+    /**
+     * The README's stateful example (topologies/examples/conversation-counter.ts) runs: two
+     * changelog records per message, a cost no deployment should pay unless it reads them.
+     */
+    exampleCounter: boolean;
     /** Words the content filter matches, case-insensitively. */
     sensitiveWords: string[];
     /** `mask` replaces each match with ***; `reject` refuses the message with CONTENT_REJECTED. */
@@ -162,6 +167,11 @@ export interface PlatformConfig {
   metricsPort: number;
   /** Dependency probes behind /readyz (ops/health.ts): how often, and how long one may take. */
   health: { intervalMs: number; timeoutMs: number };
+  /**
+   * The operators' credential (IM_ADMIN_TOKEN, a bearer secret): what the read-only state view
+   * (ops/state-view.ts) asks for. Unset: the view is off.
+   */
+  admin: { token: string | null };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -281,6 +291,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     },
     pipeline: {
       requireFriendship: r.oneOf('IM_REQUIRE_FRIENDSHIP', ['true', 'false'] as const, 'true') === 'true',
+      exampleCounter: r.oneOf('IM_EXAMPLE_COUNTER', ['true', 'false'] as const, 'false') === 'true',
       sensitiveWords: r.list('IM_SENSITIVE_WORDS', []),
       sensitiveMode: r.oneOf('IM_SENSITIVE_MODE', ['mask', 'reject'] as const, 'mask'),
       maxContentChars: r.int('IM_MAX_CONTENT_CHARS', 4000, 1),
@@ -335,6 +346,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
+    admin: { token: r.optional('IM_ADMIN_TOKEN') },
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };
   if (config.edge.heartbeatTimeoutMs <= config.edge.heartbeatIntervalMs) {
@@ -350,6 +362,8 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       r.problems.push('IM_AUTH_PRIVATE_KEY_PEM or IM_AUTH_JWKS_URL must be set in production mode');
     if (config.engine === 'memory') r.problems.push('IM_ENGINE=memory is for development; use kafka in production');
   }
+  // A short secret is guessed; the state view shows every table's keys and values.
+  if (config.admin.token !== null && config.admin.token.length < 24) r.problems.push('IM_ADMIN_TOKEN must be at least 24 characters');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

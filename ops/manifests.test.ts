@@ -3,6 +3,7 @@ import { join, posix, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../core/config.js';
+import { PROCESSOR_NAMES, PROCESSORS, type ProcessorRegistration } from '../topologies/im-topology.js';
 
 /**
  * The container manifests cannot run on this machine (no container engine), so they are held
@@ -83,13 +84,18 @@ function handlesSigterm(script: string): boolean {
   return sources.some((t) => /process\.(on|once)\('SIGTERM'/.test(t));
 }
 
-/** The names IM_PROCESSORS selects: the topology's processors and the state-mirror sink. */
-function processorNames(): string[] {
-  const topology = readFileSync(join(root, 'topologies/im-topology.ts'), 'utf8');
+/** Sinks ops/platform.ts runs beside the topology (IM_PROCESSORS names them too), by Deployment group. */
+function platformSinks(): string[] {
   const platform = readFileSync(join(root, 'ops/platform.ts'), 'utf8');
-  const names = [...topology.matchAll(/\.processor\('([a-z0-9-]+)'/g), ...platform.matchAll(/processors\.includes\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!);
-  expect(names).toEqual(expect.arrayContaining(['router', 'stamper', 'push-realtime', 'push-offline', 'persistence', 'query']));
-  return names;
+  return [...platform.matchAll(/processors\.includes\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!);
+}
+
+/** What each processors Deployment must run: the registered processors of its group (topologies/im-topology.ts), and the platform's sinks (storage). */
+function registeredByGroup(): Map<string, string[]> {
+  const byGroup = new Map<string, string[]>();
+  for (const name of PROCESSOR_NAMES) for (const g of (PROCESSORS[name] as ProcessorRegistration).groups) byGroup.set(g, [...(byGroup.get(g) ?? []), name]);
+  byGroup.set('storage', [...(byGroup.get('storage') ?? []), ...platformSinks()]);
+  return byGroup;
 }
 const SCRIPT = /^ops\/bin\/(gateway|processors|provision|run)\.ts$/;
 
@@ -193,10 +199,21 @@ describe('gateway', () => {
 describe('processors', () => {
   const groups = workloads.filter((w) => w.kind === 'Deployment' && containersOf(w)[0]!.args[0] === 'ops/bin/processors.ts');
 
-  it('run every processor across the Deployments, once unless it is inlined (push-realtime), each scalable by replicas', () => {
+  it('run in each Deployment the processors registered for its group, every registered processor somewhere', () => {
+    const expected = registeredByGroup();
+    expect(platformSinks()).toEqual(['state-mirror']);
+    expect(groups.map((w) => w.metadata.labels['im/processor-group']).sort()).toEqual([...expected.keys()].sort());
+    for (const w of groups) {
+      const group = w.metadata.labels['im/processor-group'] as string;
+      // A processor added to PROCESSORS fails here until its group's Deployment names it.
+      expect(k8sEnv(containersOf(w)[0]!).IM_PROCESSORS!.split(',').sort(), `IM_PROCESSORS of ${w.metadata.name}`).toEqual([...expected.get(group)!].sort());
+      expect(w.metadata.name).toBe(`im-processors-${group}`);
+    }
     const assigned = groups.flatMap((w) => k8sEnv(containersOf(w)[0]!).IM_PROCESSORS!.split(','));
-    expect([...new Set(assigned)].sort()).toEqual(processorNames().sort());
-    expect(assigned.filter((n) => n !== 'push-realtime').length).toBe(new Set(assigned).size - 1);
+    expect([...new Set(assigned)].sort()).toEqual([...PROCESSOR_NAMES, ...platformSinks()].sort());
+  });
+
+  it('are each scalable by replicas, and compose runs them all in one process', () => {
     for (const w of groups) {
       expect(w.spec.replicas, w.metadata.name).toBeGreaterThanOrEqual(1);
       expect(w.spec.selector.matchLabels).toEqual(Object.fromEntries(Object.entries(w.spec.template.metadata.labels).filter(([k]) => k in w.spec.selector.matchLabels)));

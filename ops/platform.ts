@@ -27,11 +27,12 @@ import { deviceRoutes } from '../edge/http/device-routes.js';
 import { groupRoutes } from '../edge/http/groups-routes.js';
 import { queryRoutes } from '../edge/http/query-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
+import type { HttpRoute } from '../edge/http/routes.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, OPTIONAL_PROCESSORS, type PipelineDeps } from '../topologies/im-topology.js';
-import { type LogClient, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
+import { type LogClient, type QueryableState, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 
 /**
@@ -149,6 +150,8 @@ export function memoryPipelineDeps(config: PlatformConfig): PipelineDeps {
 }
 
 export interface RunningPipeline {
+  /** The stores and tables this process holds, for the operators' state view (ops/state-view.ts). */
+  state(): QueryableState[];
   stop(): Promise<void>;
 }
 
@@ -170,6 +173,7 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, groupId: `${config.appId}.state-mirror`, logger }) : null;
   await mirrorSink?.start();
   return {
+    state: () => app.queryableState(),
     stop: async () => {
       await app.stop();
       await mirrorSink?.stop();
@@ -187,7 +191,7 @@ export interface RunningEdge {
 }
 
 /** The edge half: auth, the HTTP API (commands, queries, devices) and the WebSocket gateway. */
-export async function startEdge(infra: Infrastructure, logger: Logger, options: { staticDir?: string } = {}): Promise<RunningEdge> {
+export async function startEdge(infra: Infrastructure, logger: Logger, options: { staticDir?: string; routes?: readonly HttpRoute[] } = {}): Promise<RunningEdge> {
   const { config, log, serde } = infra;
   const auth = await startAuth(config, { db: infra.db, redis: infra.redis, logger });
   const commands = createCommandProducer(await log.producer(), serde);
@@ -199,6 +203,7 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
     ...deviceRoutes(infra.deviceTokens),
+    ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;
   const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger, dependencies: () => infra.health.status() }, edgeConfig);

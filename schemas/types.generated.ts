@@ -35,6 +35,14 @@ export interface ConversationOp {
 /** SUBSCRIBE/UNSUBSCRIBE: a member's connections here join or leave the topic. PUBLISH: the frame to every subscriber here. CLOSE: every subscriber here leaves (the group is gone). */
 export type ConversationOpKind = 'SUBSCRIBE' | 'UNSUBSCRIBE' | 'PUBLISH' | 'CLOSE';
 
+/** A table's count per key, as `groupByKey().count(topic)` keeps it (streams/topology.ts): the value of every count table's compacted topic. */
+export interface Count {
+  /** The key counted (the record key, repeated so a reader of the value alone knows it). */
+  key: string;
+  /** Records counted for the key, each once however often it is replayed. */
+  count: number;
+}
+
 /** A record a processor gave up on, with the reason and where it came from. */
 export interface DeadLetter {
   processor: string;
@@ -374,6 +382,8 @@ export interface TopicValues {
   'im.state.reads': ReadState;
   'im.webhook.deliveries': WebhookDelivery;
   'im.example.mentions': MentionNotice;
+  'im.example.conversation-counts': Count;
+  'im.example.latest-message': StampedMessage;
   'im.dlq': DeadLetter;
 }
 

@@ -11,14 +11,17 @@ export interface ProcessorDescription {
   consumerGroup: string | null;
   sources: string[];
   tables: string[];
+  /** Private state: stores written and read back by this processor alone. */
   stores: string[];
   sinks: string[];
+  /** Tables it aggregates into (`groupByKey`): state and an output, read by whoever wants the table. */
+  outputTables: string[];
   steps: string[];
 }
 
 function steps(node: StepNode, depth = 0): string[] {
   const s = node.step;
-  const label = s.kind === 'source' ? `source ${s.topic}` : s.kind === 'sink' ? `sink ${s.topic}` : s.kind === 'join' ? `join ${s.table}` : `${s.kind} ${s.name}`;
+  const label = s.kind === 'source' ? `source ${s.topic}` : s.kind === 'sink' ? `sink ${s.topic}` : s.kind === 'join' ? `join ${s.table}` : s.kind === 'aggregate' ? `${s.name} into table ${s.table}` : `${s.kind} ${s.name}`;
   return [`${'  '.repeat(depth)}${label}`, ...node.children.flatMap((c) => steps(c, depth + 1))];
 }
 
@@ -32,8 +35,9 @@ export function describeTopology(topology: Topology, appId: string, plan: Physic
     consumerGroup: groupOf(p.name),
     sources: [...p.sources.keys()],
     tables: [...p.tables],
-    stores: [...p.stores],
+    stores: [...p.stores].filter((t) => !p.aggregates.has(t)),
     sinks: [...p.sinks].filter((t) => !p.stores.has(t)),
+    outputTables: [...p.aggregates],
     steps: [...p.sources.values()].flatMap((n) => steps(n)),
   }));
 }
@@ -47,6 +51,7 @@ export function describeAsText(descriptions: ProcessorDescription[]): string {
         `  tables:  ${d.tables.join(', ') || '-'}`,
         `  stores:  ${d.stores.join(', ') || '-'}`,
         `  sinks:   ${d.sinks.join(', ') || '-'}`,
+        ...(d.outputTables.length > 0 ? [`  output tables: ${d.outputTables.join(', ')}`] : []),
         ...d.steps.map((s) => `    ${s}`),
       ].join('\n'),
     )
@@ -81,13 +86,14 @@ export function describeAsMermaid(descriptions: ProcessorDescription[], plan?: P
     for (const p of s.processors) lines.push(`    p_${p.replace(/-/g, '_')}`);
     lines.push('  end');
   }
-  const topics = new Set(descriptions.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores]));
+  const topics = new Set(descriptions.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores, ...d.outputTables]));
   for (const t of topics) lines.push(`  ${id(t)}[/"${t}"/]`);
   for (const d of descriptions) {
     lines.push(`  p_${d.name.replace(/-/g, '_')}(["${d.name}"])`);
     const p = `p_${d.name.replace(/-/g, '_')}`;
     for (const s of d.sources) lines.push(`  ${id(s)} --> ${p}`);
     for (const s of d.sinks) lines.push(`  ${p} --> ${id(s)}`);
+    for (const t of d.outputTables) lines.push(`  ${p} == table ==> ${id(t)}`);
     for (const t of d.tables) lines.push(`  ${id(t)} -. table .-> ${p}`);
     for (const t of d.stores) lines.push(`  ${p} <-. store .-> ${id(t)}`);
   }

@@ -1,4 +1,5 @@
-import type { StagedStore } from './table.js';
+import { applyUpdate, type UpdatePosition } from './aggregate.js';
+import { StagedStore } from './table.js';
 import type { Emit, ProcessContext, Rec, StepNode } from './topology.js';
 
 /**
@@ -22,17 +23,24 @@ export interface Attempt {
   stores: Map<string, StagedStore<unknown>>;
   /** Records that reached a forEachBatch step, handed over once the whole batch is through. */
   batched: { step: BatchStep; rec: Rec<unknown> }[];
+  /** Table updates made, by `<table>|<key>`: the rank of the next one from the same consumed record. */
+  updates: Map<string, number>;
 }
 
-export const newAttempt = (): Attempt => ({ outputs: [], stores: new Map(), batched: [] });
+export const newAttempt = (): Attempt => ({ outputs: [], stores: new Map(), batched: [], updates: new Map() });
 
-/** Looks a table row up for a join step. */
-export type TableLookup = (table: string, key: string) => unknown;
+/** What the task tells a chain about state beyond the processor's own stores. */
+export interface ChainState {
+  /** Looks a table row up for a join step. */
+  lookup(table: string, key: string): unknown;
+  /** Updates of `<table>|<key>` that earlier attempts made from the consumed record being processed (fused processors). */
+  updatesBefore(tableKey: string): number;
+}
 
-export async function runChain(node: StepNode, rec: Rec<unknown>, ctx: ProcessContext, attempt: Attempt, lookup: TableLookup): Promise<void> {
+export async function runChain(node: StepNode, rec: Rec<unknown>, ctx: ProcessContext, attempt: Attempt, state: ChainState): Promise<void> {
   const step = node.step;
   const next = async (r: Rec<unknown>): Promise<void> => {
-    for (const child of node.children) await runChain(child, r, ctx, attempt, lookup);
+    for (const child of node.children) await runChain(child, r, ctx, attempt, state);
   };
   switch (step.kind) {
     case 'source':
@@ -46,12 +54,12 @@ export async function runChain(node: StepNode, rec: Rec<unknown>, ctx: ProcessCo
       return;
     case 'join': {
       const key = step.keyOf(rec);
-      const joined = step.joiner(rec, key === null ? undefined : lookup(step.table, key), ctx);
+      const joined = step.joiner(rec, key === null ? undefined : state.lookup(step.table, key), ctx);
       return joined ? next(joined) : undefined;
     }
     case 'branch': {
       const arm = step.predicates.findIndex((p) => p(rec, ctx));
-      if (arm >= 0) await runChain(node.children[arm]!, rec, ctx, attempt, lookup);
+      if (arm >= 0) await runChain(node.children[arm]!, rec, ctx, attempt, state);
       return;
     }
     case 'process': {
@@ -62,6 +70,21 @@ export async function runChain(node: StepNode, rec: Rec<unknown>, ctx: ProcessCo
     case 'forEachBatch':
       attempt.batched.push({ step, rec });
       return;
+    case 'aggregate': {
+      if (rec.key === null) return;
+      const store = ctx.store({ kind: 'store', topic: step.table as never });
+      if (!(store instanceof StagedStore)) throw new Error(`processor ${ctx.processor}: table ${step.table} is not staged`);
+      let position: UpdatePosition;
+      if (step.sequence) position = { slot: 'seq', seq: step.sequence(rec) };
+      else {
+        const tableKey = `${step.table}|${rec.key}`;
+        const made = attempt.updates.get(tableKey) ?? 0;
+        attempt.updates.set(tableKey, made + 1);
+        position = { slot: `${ctx.source.topic}#${ctx.source.partition}`, offset: BigInt(ctx.source.offset), n: state.updatesBefore(tableKey) + made };
+      }
+      applyUpdate(store as StagedStore<unknown>, rec, position, step.update);
+      return;
+    }
     case 'sink':
       attempt.outputs.push({ topic: step.topic, key: step.keyOf ? step.keyOf(rec) : rec.key, value: rec.value, headers: rec.headers, timestamp: rec.timestamp });
       return;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PoisonError } from '../core/errors.js';
 import type { CheckedMessage, SendCommand, RelationState, TopicName } from '../schemas/types.generated.js';
 import { StreamsApp } from './streams-app.js';
-import { collect, engines, eventually, type EngineHarness } from './testing.js';
+import { collect, engines, eventually, suiteHarnesses, type EngineHarness } from './testing.js';
 import { type ProcessorBuilder, Topology } from './topology.js';
 
 /**
@@ -63,17 +63,7 @@ async function produce(h: EngineHarness, records: SendCommand[]): Promise<void> 
 
 for (const engine of engines) {
   describe(`stream runtime on the ${engine.name} engine`, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
-
-    async function harness(): Promise<EngineHarness> {
-      const h = await engine.create();
-      await h.createTopics(TOPICS);
-      cleanups.push(() => h.close());
-      return h;
-    }
+    const { harness, cleanups } = suiteHarnesses(engine, TOPICS, afterEach);
 
     function app(h: EngineHarness, topology: Topology, appId = 'rt'): StreamsApp {
       const a = new StreamsApp(topology, { log: h.log, serde: h.serde, appId, runtime });

@@ -8,7 +8,7 @@ import type { LogClient, LogProducer, TopicDefinition } from './log.js';
 import { type PhysicalPlan, planTopology } from './plan.js';
 import { type RunnerConfig, SubTopologyRunner } from './sub-topology-runner.js';
 import { stateLimitsFor, TableMaterializer } from './table.js';
-import type { Topology } from './topology.js';
+import type { TableView, Topology } from './topology.js';
 
 export interface StreamsAppOptions {
   log: LogClient;
@@ -20,6 +20,20 @@ export interface StreamsAppOptions {
   logger?: Logger;
   /** What the processors and the runtime read the time from; the wall clock unless a test drives it. */
   clock?: Clock;
+}
+
+/**
+ * A store or table a process holds, for reading by operators (Kafka Streams' interactive
+ * queries): `store` is state its processors write, `output table` one `groupByKey` folds into,
+ * `table` one its processors read in full. Read-only: a view, never a way to write.
+ */
+export interface QueryableState {
+  /** The compacted topic it is materialised from, its name. */
+  topic: string;
+  kind: 'store' | 'output table' | 'table';
+  /** The processors that write it (store, output table) or read it (table). */
+  processors: string[];
+  view: Pick<TableView<unknown>, 'get' | 'withPrefix' | 'entries' | 'size'>;
 }
 
 /** Every topic of the catalogue, as the log needs it to create them. */
@@ -103,6 +117,27 @@ export class StreamsApp {
     await Promise.all([...this.tables.values()].map((t) => t.stop()));
     this.runners.length = 0;
     this.tables.clear();
+  }
+
+  /**
+   * What this process holds, by topic: a store once (its writer's copy is the freshest), else
+   * the table. Each instance holds every key (stores and tables read their whole topic), so
+   * any instance answers for any key, as current as its last read.
+   */
+  queryableState(): QueryableState[] {
+    const byTopic = new Map<string, QueryableState>();
+    for (const runner of this.runners) {
+      for (const { topic, processors, state } of runner.storeStates()) {
+        const aggregate = processors.some((n) => this.topology.processors.get(n)!.aggregates.has(topic));
+        byTopic.set(topic, { topic, kind: aggregate ? 'output table' : 'store', processors, view: state });
+      }
+    }
+    for (const [topic, m] of this.tables) {
+      if (byTopic.has(topic)) continue;
+      const readers = this.selected().filter((n) => this.topology.processors.get(n)!.tables.has(topic));
+      byTopic.set(topic, { topic, kind: 'table', processors: readers, view: m.state });
+    }
+    return [...byTopic.values()].sort((a, b) => a.topic.localeCompare(b.topic));
   }
 
   /** Waits until a table has applied everything written to its topic so far. */

@@ -53,6 +53,8 @@ interface TaskBatch {
   afterProduce: { processor: string; record: TaskRecord; message: ConsumedMessage }[];
   batched: { processor: string; step: BatchStep; record: TaskRecord; message: ConsumedMessage }[];
   dead: OutgoingMessage[];
+  /** Table updates of committed attempts, by `<offset>|<table>|<key>` (see `Attempt.updates`). */
+  updates: Map<string, number>;
 }
 
 /**
@@ -141,6 +143,11 @@ export class SubTopologyRunner {
     await Promise.all([...this.stores.values()].map((s) => s.stop()));
   }
 
+  /** The stores this task writes, by changelog topic, with the processors that write them. */
+  storeStates(): { topic: string; processors: string[]; state: TableView<unknown> }[] {
+    return [...this.stores].map(([topic, m]) => ({ topic, processors: this.plan.processors.filter((n) => this.def(n).stores.has(topic)), state: m.state }));
+  }
+
   private def(name: string): ProcessorDefinition {
     const d = this.defs.get(name);
     if (!d) throw new Error(`sub-topology ${this.plan.id}: no processor ${name}`);
@@ -174,7 +181,7 @@ export class SubTopologyRunner {
       this.storesStale = false;
       await Promise.all([...this.stores.values()].map((s) => s.catchUp()));
     }
-    const task: TaskBatch = { batch, changelog: [], outputs: [], afterProduce: [], batched: [], dead: [] };
+    const task: TaskBatch = { batch, changelog: [], outputs: [], afterProduce: [], batched: [], dead: [], updates: new Map() };
     const serial = new KeyedSerial();
 
     const byKey = new Map<string | null, ConsumedMessage[]>();
@@ -256,14 +263,16 @@ export class SubTopologyRunner {
       routed = await retry(async () => {
         attempts++;
         const attempt = newAttempt();
-        await runChain(root, record.rec, this.context(def, task.batch, message, attempt), attempt, (table, key) => this.table(def, table).state.get(key));
+        const updatesBefore = (tableKey: string): number => task.updates.get(`${message.offset}|${tableKey}`) ?? 0;
+        await runChain(root, record.rec, this.context(def, task.batch, message, attempt), attempt, { lookup: (table, key) => this.table(def, table).state.get(key), updatesBefore });
         for (const [topic, staged] of attempt.stores) {
-          for (const [key, v] of staged.writes) attempt.outputs.push({ topic, key, value: v, headers: { [WRITER_HEADER]: this.config.instanceId }, timestamp: this.deps.clock.now() });
+          for (const [key, v] of staged.writes) attempt.outputs.push({ topic, key, value: v, headers: { ...staged.writeHeaders.get(key), [WRITER_HEADER]: this.config.instanceId }, timestamp: this.deps.clock.now() });
         }
         // Encoding inside the attempt: a value its schema rejects dead-letters this record only,
         // on a fused edge as on a real one.
-        const result = await this.route(def, task.batch, attempt);
+        const result = await this.route(def, task.batch, attempt, message.key);
         for (const staged of attempt.stores.values()) staged.commit(this.deps.clock.now());
+        for (const [tableKey, made] of attempt.updates) task.updates.set(`${message.offset}|${tableKey}`, updatesBefore(tableKey) + made);
         return result;
       }, this.retryOptions(def.name));
     } catch (err) {
@@ -303,7 +312,7 @@ export class SubTopologyRunner {
       const attempt = newAttempt();
       const code = err instanceof PlatformError ? err.code : 'PROCESSING_FAILED';
       for (const e of answer(record.rec, code)) attempt.outputs.push({ topic: e.topic, key: e.key, value: e.value, headers: { ...record.rec.headers, ...e.headers }, timestamp: this.deps.clock.now() });
-      const routed = await this.route(def, task.batch, attempt);
+      const routed = await this.route(def, task.batch, attempt, message.key);
       task.outputs.push(...routed.produced);
       for (const { processor, record: next } of routed.afterProduce) task.afterProduce.push({ processor, record: next, message });
       for (const { processor, record: next } of routed.forwards) await this.invoke(task, serial, this.def(processor), next, message);
@@ -313,7 +322,7 @@ export class SubTopologyRunner {
   }
 
   /** Decides where each output of one attempt goes. */
-  private async route(def: ProcessorDefinition, batch: ConsumedBatch, attempt: Attempt): Promise<Routed> {
+  private async route(def: ProcessorDefinition, batch: ConsumedBatch, attempt: Attempt, sourceKey: string | null): Promise<Routed> {
     const routed: Routed = { changelog: [], produced: [], forwards: [], afterProduce: [], batched: attempt.batched };
     for (const o of attempt.outputs) {
       const bytes = o.value === null ? null : await this.deps.serde.encode(o.topic as TopicName, o.value as never);
@@ -335,7 +344,11 @@ export class SubTopologyRunner {
       for (const processor of fusedTo) {
         // A key of another task's partition would break that task's single-writer state: the
         // record takes the topic to its own task.
-        if (this.def(processor).stores.size > 0 && !this.ownsKey(o.topic, o.key, batch)) viaLog = true;
+        const target = this.def(processor);
+        if (target.stores.size > 0 && !this.ownsKey(o.topic, o.key, batch)) viaLog = true;
+        // A table's updates of a key must come in the order of one partition's offsets: records
+        // of other keys of the batch run at the same time, so only the consumed key is fused.
+        else if (target.aggregates.size > 0 && o.key !== sourceKey) viaLog = true;
         else routed.forwards.push({ processor, record });
       }
       if (viaLog) routed.produced.push(message);

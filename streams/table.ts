@@ -5,6 +5,7 @@ import type { TopicName } from '../schemas/types.generated.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
 import { runtimeMetrics } from './metrics.js';
 import type { StoreView, TableView } from './topology.js';
+import { APPLIED_HEADER } from './aggregate.js';
 
 /** Header naming the instance that wrote a changelog record, so it skips its own echoes. */
 export const WRITER_HEADER = 'im-writer';
@@ -41,6 +42,8 @@ export function stateLimitsFor(topic: string, overrides?: Readonly<Record<string
 export class KeyValueState<V> implements TableView<V> {
   private readonly map = new Map<string, V>();
   private readonly index = new Map<string, Set<string>>();
+  /** By key, what an aggregation has applied to it (aggregate.ts); absent for other state. */
+  private readonly applied = new Map<string, string>();
   /** Keys in the order of their last write, with its time; kept only for a bounded state. */
   private readonly writtenAt: Map<string, number> | null;
 
@@ -67,9 +70,14 @@ export class KeyValueState<V> implements TableView<V> {
     return this.map.entries();
   }
 
-  /** `at`: when the change was written, ms since the epoch (what retention counts from). */
-  apply(key: string, value: V | null, at = 0): void {
+  appliedOf(key: string): string | undefined {
+    return this.applied.get(key);
+  }
+
+  /** `at`: when the change was written, ms since the epoch (what retention counts from); `applied`: an aggregation's mark. */
+  apply(key: string, value: V | null, at = 0, applied?: string): void {
     this.set(key, value);
+    if (applied !== undefined && value !== null) this.applied.set(key, applied);
     if (!this.writtenAt) return;
     this.writtenAt.delete(key);
     if (value !== null) this.writtenAt.set(key, at);
@@ -91,6 +99,7 @@ export class KeyValueState<V> implements TableView<V> {
   private set(key: string, value: V | null): void {
     const bar = key.indexOf('|');
     const prefix = bar >= 0 ? key.slice(0, bar) : null;
+    this.applied.delete(key);
     if (value === null) {
       this.map.delete(key);
       if (prefix !== null) {
@@ -175,7 +184,7 @@ export class TableMaterializer<V> {
     for (const m of batch.messages) {
       if (m.key !== null && !(this.skipOwnWrites && m.headers[WRITER_HEADER] === this.deps.instanceId)) {
         const value = m.value === null ? null : ((await this.deps.serde.decode(this.topic, m.value)) as V);
-        this.state.apply(m.key, value, m.timestamp);
+        this.state.apply(m.key, value, m.timestamp, m.headers[APPLIED_HEADER]);
         this.onChange?.(m.key, value);
       }
     }
@@ -191,6 +200,8 @@ export class TableMaterializer<V> {
  */
 export class StagedStore<V> implements StoreView<V> {
   readonly writes = new Map<string, V | null>();
+  /** The headers an aggregation's write carries to the changelog (aggregate.ts), by key. */
+  readonly writeHeaders = new Map<string, Record<string, string>>();
 
   constructor(private readonly state: KeyValueState<V>) {}
 
@@ -214,10 +225,21 @@ export class StagedStore<V> implements StoreView<V> {
 
   put(key: string, value: V | null): void {
     this.writes.set(key, value);
+    this.writeHeaders.delete(key);
+  }
+
+  appliedOf(key: string): string | undefined {
+    return this.writes.has(key) ? this.writeHeaders.get(key)?.[APPLIED_HEADER] : this.state.appliedOf(key);
+  }
+
+  /** An aggregation's write: the value and the headers (with what it applied) its changelog record carries. */
+  putApplied(key: string, value: V, headers: Record<string, string>): void {
+    this.writes.set(key, value);
+    this.writeHeaders.set(key, headers);
   }
 
   /** `now`: the time the writes are stamped with in the changelog. */
   commit(now: number): void {
-    for (const [k, v] of this.writes) this.state.apply(k, v, now);
+    for (const [k, v] of this.writes) this.state.apply(k, v, now, this.writeHeaders.get(k)?.[APPLIED_HEADER]);
   }
 }

@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import type { ConsumedBatch, ConsumerOptions, LogClient, LogConsumer, LogMessage, LogProducer, OutgoingMessage, TopicDefinition, TopicDescription } from './log.js';
 import { partitionFor } from './partitioner.js';
 import type { PhysicalPlan } from './plan.js';
-import { catalogTopicDefinitions, StreamsApp } from './streams-app.js';
+import { catalogTopicDefinitions, type QueryableState, StreamsApp } from './streams-app.js';
 import type { RunnerConfig } from './sub-topology-runner.js';
 import type { Topology } from './topology.js';
 
@@ -155,6 +155,11 @@ export class TopologyTestDriver {
       else if (r.decoded !== undefined) latest.set(r.message.key, r.decoded as TopicValues[T]);
     }
     return latest;
+  }
+
+  /** The stores and tables the topology holds, as an operator's state view reads them (`StreamsApp.queryableState`). */
+  queryableState(): QueryableState[] {
+    return this.app.queryableState();
   }
 
   /** Moves the clock every processor and the runtime read. Nothing runs by time alone, so nothing else happens. */

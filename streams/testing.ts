@@ -59,6 +59,28 @@ export const engines = [
   { name: 'kafka', create: kafkaEngine },
 ] as const;
 
+/**
+ * The harnesses of one `describe` on one engine: each made with `topics`, and closed after each
+ * test with everything else the test pushed on `cleanups` (last first). `afterEach` is vitest's.
+ */
+export function suiteHarnesses(
+  engine: { create(): Promise<EngineHarness> },
+  topics: TopicName[],
+  afterEach: (fn: () => Promise<void>) => void,
+): { harness(): Promise<EngineHarness>; cleanups: (() => Promise<void>)[] } {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const harness = async (): Promise<EngineHarness> => {
+    const h = await engine.create();
+    await h.createTopics(topics);
+    cleanups.push(() => h.close());
+    return h;
+  };
+  return { harness, cleanups };
+}
+
 /** Polls until `check` holds, failing with `what` after `timeoutMs`. */
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

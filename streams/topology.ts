@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import type { TopicName, TopicValues } from '../schemas/types.generated.js';
+import type { Count, TopicName, TopicValues } from '../schemas/types.generated.js';
 import { type Clock, wallClock } from './clock.js';
 
 /**
@@ -82,6 +82,7 @@ export type Step =
   | { kind: 'branch'; name: string; predicates: ((r: AnyRec, ctx: ProcessContext) => boolean)[] }
   | { kind: 'process'; name: string; fn: (r: AnyRec, ctx: ProcessContext) => Promise<Emit[]> }
   | { kind: 'sink'; name: string; topic: string; keyOf?: (r: AnyRec) => string | null }
+  | { kind: 'aggregate'; name: string; table: string; sequence?: (r: AnyRec) => number; update: (current: unknown, r: AnyRec) => unknown }
   | { kind: 'forEachBatch'; name: string; fn: (records: AnyRec[]) => Promise<void> };
 
 export interface StepNode {
@@ -91,12 +92,17 @@ export interface StepNode {
 
 /** A stream of records of one value type, in the middle of a processor's chain. */
 export class KStream<V> {
-  constructor(private readonly node: StepNode, private readonly owner: ProcessorBuilder) {}
+  constructor(
+    private readonly node: StepNode,
+    private readonly owner: ProcessorBuilder,
+    /** Whether a step may have changed the keys (map, flatMap, join): then grouping by key needs a topic first. */
+    private readonly rekeyed = false,
+  ) {}
 
-  private then<W>(step: Step): KStream<W> {
+  private then<W>(step: Step, rekeys = false): KStream<W> {
     const child: StepNode = { step, children: [] };
     this.node.children.push(child);
-    return new KStream<W>(child, this.owner);
+    return new KStream<W>(child, this.owner, this.rekeyed || rekeys);
   }
 
   filter(fn: (r: Rec<V>, ctx: ProcessContext) => boolean, name = 'filter'): KStream<V> {
@@ -105,15 +111,23 @@ export class KStream<V> {
 
   /** Changes key, value or headers of each record. */
   map<W>(fn: (r: Rec<V>, ctx: ProcessContext) => Rec<W>, name = 'map'): KStream<W> {
-    return this.then({ kind: 'map', name, fn: fn as (r: AnyRec, ctx: ProcessContext) => AnyRec });
+    return this.then({ kind: 'map', name, fn: fn as (r: AnyRec, ctx: ProcessContext) => AnyRec }, true);
   }
 
+  /** Changes values only: the keys stay, so `groupByKey` may follow. */
   mapValues<W>(fn: (v: V, r: Rec<V>) => W, name = 'mapValues'): KStream<W> {
-    return this.map((r) => ({ ...r, value: fn(r.value, r) }), name);
+    const step = (r: AnyRec): AnyRec => ({ ...r, value: fn(r.value as V, r as Rec<V>) });
+    return this.then({ kind: 'map', name, fn: step });
   }
 
   flatMap<W>(fn: (r: Rec<V>, ctx: ProcessContext) => Rec<W>[], name = 'flatMap'): KStream<W> {
-    return this.then({ kind: 'flatMap', name, fn: fn as (r: AnyRec, ctx: ProcessContext) => AnyRec[] });
+    return this.then({ kind: 'flatMap', name, fn: fn as (r: AnyRec, ctx: ProcessContext) => AnyRec[] }, true);
+  }
+
+  /** Each value to none or several, under the record's own key: `groupByKey` may follow. */
+  flatMapValues<W>(fn: (v: V, r: Rec<V>) => W[], name = 'flatMapValues'): KStream<W> {
+    const step = (r: AnyRec): AnyRec[] => fn(r.value as V, r as Rec<V>).map((value) => ({ ...r, value }));
+    return this.then({ kind: 'flatMap', name, fn: step });
   }
 
   /** Each record goes to the first branch whose predicate holds; none: dropped. */
@@ -123,7 +137,7 @@ export class KStream<V> {
     return predicates.map(() => {
       const child: StepNode = { step: { kind: 'filter', name: 'branch-arm', fn: () => true }, children: [] };
       node.children.push(child);
-      return new KStream<V>(child, this.owner);
+      return new KStream<V>(child, this.owner, this.rekeyed);
     });
   }
 
@@ -144,7 +158,21 @@ export class KStream<V> {
       table: table.topic,
       keyOf: keyOf as (r: AnyRec) => string | null,
       joiner: joiner as (r: AnyRec, t: unknown, ctx: ProcessContext) => AnyRec | null,
-    });
+    }, true);
+  }
+
+  /**
+   * Groups the records by their key, for `aggregate`, `count` or `reduce` into a table (Kafka
+   * Streams' KTable). The key must be the one the record was consumed with: a task is the only
+   * writer of its keys, so a stream re-keyed by map, flatMap or join first goes `to` a topic and
+   * is grouped by the processor that reads it (what Kafka Streams' repartition topic does).
+   * `sequence`, when records carry one per key (a message's seq), is what a replay is told
+   * apart by, so it also skips a record produced twice upstream; a key then takes one update per
+   * sequence number, rising. By default the consumed record's offset (streams/aggregate.ts).
+   */
+  groupByKey(options: { sequence?: (r: Rec<V>) => number } = {}): KGroupedStream<V> {
+    if (this.rekeyed) throw new Error(`processor ${this.owner.definition.name}: groupByKey after a step that may change keys (map, flatMap, join); write the stream to a topic and group it where it is read, or use mapValues`);
+    return new KGroupedStream<V>(this.node, this.owner, options.sequence as ((r: AnyRec) => number) | undefined);
   }
 
   /**
@@ -174,6 +202,48 @@ export class KStream<V> {
   }
 }
 
+/** The topics whose value is a `Count` (schemas/avro/count.avsc): what `count` may write. */
+export type CountTopic = { [T in TopicName]: TopicValues[T] extends Count ? (Count extends TopicValues[T] ? T : never) : never }[TopicName];
+
+/**
+ * A stream grouped by key, folded into a table: a store of the processor whose compacted
+ * changelog is the named topic, so the table is an output any processor or service may read
+ * (`make topology` draws it as one). Each record updates its key once, however often it is
+ * redelivered or replayed: the runtime keeps, per key, what it applied (streams/aggregate.ts).
+ * A record with a null key is not counted, as in Kafka Streams.
+ */
+export class KGroupedStream<V> {
+  constructor(
+    private readonly node: StepNode,
+    private readonly owner: ProcessorBuilder,
+    private readonly sequence?: (r: AnyRec) => number,
+  ) {}
+
+  private fold(table: TopicName, name: string, update: (current: unknown, r: AnyRec) => unknown): void {
+    this.owner.aggregateInto(table);
+    this.node.children.push({ step: { kind: 'aggregate', name, table, sequence: this.sequence, update }, children: [] });
+  }
+
+  /** Folds each record into the key's value, starting from `initializer(key)`. */
+  aggregate<T extends TopicName>(
+    table: T,
+    options: { initializer: (key: string) => TopicValues[T]; aggregator: (current: TopicValues[T], r: Rec<V>) => TopicValues[T] },
+    name = 'aggregate',
+  ): void {
+    this.fold(table, name, (current, r) => options.aggregator((current as TopicValues[T] | undefined) ?? options.initializer(r.key!), r as Rec<V>));
+  }
+
+  /** Records per key, as a `Count` value. */
+  count<T extends CountTopic>(table: T, name = 'count'): void {
+    this.fold(table, name, (current, r): Count => ({ key: r.key!, count: ((current as Count | undefined)?.count ?? 0) + 1 }));
+  }
+
+  /** Combines the key's value with each record's; the first record is the first value. */
+  reduce<T extends TopicName>(this: KGroupedStream<TopicValues[T]>, table: T, reducer: (current: TopicValues[T], value: TopicValues[T]) => TopicValues[T], name = 'reduce'): void {
+    this.fold(table, name, (current, r) => (current === undefined ? r.value : reducer(current as TopicValues[T], r.value as TopicValues[T])));
+  }
+}
+
 /** What a processor emits for a record of its source that it dead-lettered (see `answerDeadLetters`). */
 export type DeadLetterAnswer = (r: Rec<unknown>, errorCode: string) => Emit[];
 
@@ -183,6 +253,8 @@ export interface ProcessorDefinition {
   tables: Set<string>;
   stores: Set<string>;
   sinks: Set<string>;
+  /** Tables it aggregates into (`groupByKey`): stores whose changelog is also an output. */
+  aggregates: Set<string>;
   /** By source topic: the answer owed for a record dead-lettered. */
   deadLetterAnswers: Map<string, DeadLetterAnswer>;
 }
@@ -200,7 +272,7 @@ export class ProcessorBuilder {
   readonly clock: Clock;
 
   constructor(name: string, clock: Clock = wallClock) {
-    this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set(), deadLetterAnswers: new Map() };
+    this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set(), aggregates: new Set(), deadLetterAnswers: new Map() };
     this.clock = clock;
   }
 
@@ -231,6 +303,13 @@ export class ProcessorBuilder {
   answerDeadLetters<T extends TopicName>(topic: T, outputs: readonly TopicName[], fn: (r: Rec<TopicValues[T]>, errorCode: string) => Emit[]): void {
     for (const t of outputs) this.useSink(t);
     this.definition.deadLetterAnswers.set(topic, fn as DeadLetterAnswer);
+  }
+
+  /** A table `groupByKey` folds into: a store of this processor, one aggregation each. */
+  aggregateInto(topic: TopicName): void {
+    if (this.definition.stores.has(topic)) throw new Error(`processor ${this.definition.name}: ${topic} is already a store or a table it aggregates into`);
+    this.store(topic);
+    this.definition.aggregates.add(topic);
   }
 
   useTable(topic: string): void {

@@ -9,8 +9,8 @@ import { describeAsMermaid, describePlan, describeTopology, planFor } from '../s
 import { TopologyTestDriver } from '../streams/testing.js';
 
 const config = loadConfig({});
-// Described with an after-event webhook configured, so that every processor is declared (OPTIONAL_PROCESSORS).
-const withWebhooks = loadConfig({ IM_WEBHOOK_AFTER_SEND_URL: 'http://127.0.0.1:9/after-send', IM_WEBHOOK_SECRET: 'topology-test-secret' });
+// Described with an after-event webhook and the example counter configured, so that every processor is declared (OPTIONAL_PROCESSORS).
+const withWebhooks = loadConfig({ IM_WEBHOOK_AFTER_SEND_URL: 'http://127.0.0.1:9/after-send', IM_WEBHOOK_SECRET: 'topology-test-secret', IM_EXAMPLE_COUNTER: 'true' });
 const topology = imTopology(memoryPipelineDeps(withWebhooks), withWebhooks);
 
 describe('the platform topology', () => {
@@ -62,7 +62,7 @@ describe('the platform topology', () => {
 
   it('reads and writes only catalogued topics, and every command and stream topic has a consumer', () => {
     const catalog = topicCatalog();
-    const used = described.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores]);
+    const used = described.flatMap((d) => [...d.sources, ...d.sinks, ...d.tables, ...d.stores, ...d.outputTables]);
     for (const t of used) expect(catalog.has(t), t).toBe(true);
     const consumed = new Set(described.flatMap((d) => [...d.sources, ...d.tables]));
     for (const t of catalog.keys()) {

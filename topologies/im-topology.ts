@@ -6,6 +6,7 @@ import type { OfflinePushRouter } from '../connectors/offline-push/router.js';
 import type { Webhooks } from '../connectors/webhooks/from-config.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import type { Presence } from '../edge/presence/presence.js';
+import { conversationCounter } from './examples/conversation-counter.js';
 import { mentionsProcessor } from './examples/mentions.js';
 import { groupsProcessor } from './processors/groups.js';
 import { messageLogicProcessor } from './processors/message-logic.js';
@@ -20,7 +21,7 @@ import { routerProcessor } from './processors/router.js';
 import { stamperProcessor } from './processors/stamper.js';
 import { typingProcessor } from './processors/typing.js';
 import { webhookDeliveriesProcessor, webhookEventsProcessor } from './processors/webhooks.js';
-import { Topology } from '../streams/index.js';
+import { type ProcessorBuilder, Topology } from '../streams/index.js';
 
 /** What the platform's processors need from outside the log. */
 export interface PipelineDeps {
@@ -34,47 +35,72 @@ export interface PipelineDeps {
   webhooks?: Webhooks;
 }
 
-/** Every processor, in the order a message meets them. Each runs in its own consumer group. */
-export const PROCESSOR_NAMES = [
-  'router', 'relations', 'groups', 'message-logic', 'stamper', 'push-orchestrator', 'push-realtime',
-  'push-offline', 'persistence', 'receipts', 'typing', 'query', 'example-mentions', 'webhook-events', 'webhook-deliveries',
-] as const;
-export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
+/** The Deployments of ops/k8s/processors.yaml (`im-processors-<group>`), each a path that scales and fails on its own. */
+export type ProcessorGroup = 'command' | 'delivery' | 'offline' | 'storage';
+
+/** One processor of the platform: where it runs and how it is declared. */
+export interface ProcessorRegistration {
+  /** The Deployments whose IM_PROCESSORS name it: one, or two for an effect inlined on both paths. */
+  groups: readonly ProcessorGroup[];
+  /** Declared only when the configuration turns it on (`declare` returns null otherwise). */
+  optional?: boolean;
+  declare(deps: PipelineDeps, config: PlatformConfig): ((p: ProcessorBuilder) => void) | null;
+}
+
+const fanoutOf = (config: PlatformConfig) => {
+  const f = config.delivery.fanout;
+  return { presenceBatchSize: f.presenceBatchSize, presenceConcurrency: f.presenceConcurrency, maxDeliveriesPerPush: f.maxDeliveriesPerPush };
+};
+/** No after-event endpoint: no processor reads for webhooks at all (no consumer group, no fetches). */
+const afterEvents = (deps: PipelineDeps) => (deps.webhooks && deps.webhooks.afterEvents.length > 0 ? deps.webhooks : null);
+
+/**
+ * Every processor, in the order a message meets them: the one place a processor is registered.
+ * The topology, `PROCESSOR_NAMES` (IM_PROCESSORS) and the Deployments' IM_PROCESSORS
+ * (ops/manifests.test.ts checks ops/k8s/processors.yaml against `groups`) all come from here.
+ */
+export const PROCESSORS = {
+  router: { groups: ['command'], declare: (_, c) => routerProcessor({}, c.pipeline) },
+  relations: { groups: ['command'], declare: () => relationsProcessor() },
+  groups: { groups: ['command'], declare: (_, c) => groupsProcessor({}, c.pipeline) },
+  'message-logic': { groups: ['command'], declare: (deps, c) => messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend }, c.pipeline) },
+  stamper: { groups: ['command'], declare: (_, c) => stamperProcessor({}, c.pipeline.messageChanges) },
+  'push-orchestrator': { groups: ['delivery'], declare: (deps, c) => pushOrchestrator({ presence: deps.presence }, { ...fanoutOf(c), previewChars: c.delivery.fanout.previewChars }) },
+  // A pure side effect, inlined wherever its input is produced: on the command and the delivery path.
+  'push-realtime': { groups: ['command', 'delivery'], declare: (deps) => pushRealtime({ pushBus: deps.pushBus }) },
+  'push-offline': { groups: ['offline'], declare: (deps) => pushOffline({ router: deps.offlinePush }) },
+  persistence: { groups: ['storage'], declare: (deps, c) => persistence({ store: deps.messageStore, recent: deps.recentCache }, c.delivery.writer) },
+  receipts: { groups: ['command'], declare: (deps, c) => receiptsProcessor({ presence: deps.presence, readMirror: deps.messageStore }, { ...fanoutOf(c), maxGroupNotify: c.delivery.receipts.maxGroupNotify }) },
+  typing: { groups: ['command'], declare: (deps, c) => typingProcessor({ presence: deps.presence }, { ...fanoutOf(c), perUser: c.delivery.typing.perUser, maxGroupMembers: c.delivery.typing.maxGroupMembers }) },
+  query: { groups: ['command'], declare: (deps, c) => queryProcessor({ store: deps.messageStore, recent: deps.recentCache, groups: deps.groupDirectory }, c.delivery.query) },
+  'example-mentions': { groups: ['delivery'], declare: (_, c) => mentionsProcessor({ previewChars: c.delivery.fanout.previewChars }) },
+  'example-conversation-counter': { groups: ['delivery'], optional: true, declare: (_, c) => (c.pipeline.exampleCounter ? conversationCounter() : null) },
+  'webhook-events': { groups: ['offline'], optional: true, declare: (deps) => { const w = afterEvents(deps); return w && webhookEventsProcessor({ events: w.afterEvents }); } },
+  'webhook-deliveries': { groups: ['offline'], optional: true, declare: (deps) => { const w = afterEvents(deps); return w && webhookDeliveriesProcessor({ webhooks: w }); } },
+} satisfies Record<string, ProcessorRegistration>;
+
+export type ProcessorName = keyof typeof PROCESSORS;
+/** Every processor's name, in registration order: what IM_PROCESSORS may name (with state-mirror, ops/platform.ts). */
+export const PROCESSOR_NAMES = Object.keys(PROCESSORS) as readonly ProcessorName[];
 
 /**
  * Declared only when configured: the after-event webhooks, when an after-event has an endpoint.
  * A process asked to run one that is not declared runs without it (ops/platform.ts).
  */
-export const OPTIONAL_PROCESSORS: readonly ProcessorName[] = ['webhook-events', 'webhook-deliveries'];
+export const OPTIONAL_PROCESSORS: readonly ProcessorName[] = PROCESSOR_NAMES.filter((n) => (PROCESSORS[n] as ProcessorRegistration).optional === true);
 
 /**
  * The platform's topology: its processors (one per step of a message's path and per piece of
- * state the steps read) over the topics of
- * `schemas/topics.json`. Declaration only; `StreamsApp` runs it on Kafka or in memory.
+ * state the steps read) over the topics of `schemas/topics.json`, as `PROCESSORS` registers
+ * them. Declaration only; `StreamsApp` runs it on Kafka or in memory.
  */
 export function imTopology(deps: PipelineDeps, config: PlatformConfig): Topology {
-  const d = config.delivery;
-  const fanout = { presenceBatchSize: d.fanout.presenceBatchSize, presenceConcurrency: d.fanout.presenceConcurrency, maxDeliveriesPerPush: d.fanout.maxDeliveriesPerPush };
-  const topology = new Topology('im')
-    .processor('router', routerProcessor({}, config.pipeline))
-    .processor('relations', relationsProcessor())
-    .processor('groups', groupsProcessor({}, config.pipeline))
-    .processor('message-logic', messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend }, config.pipeline))
-    .processor('stamper', stamperProcessor({}, config.pipeline.messageChanges))
-    .processor('push-orchestrator', pushOrchestrator({ presence: deps.presence }, { ...fanout, previewChars: d.fanout.previewChars }))
-    .processor('push-realtime', pushRealtime({ pushBus: deps.pushBus }))
-    .processor('push-offline', pushOffline({ router: deps.offlinePush }))
-    .processor('persistence', persistence({ store: deps.messageStore, recent: deps.recentCache }, d.writer))
-    .processor('receipts', receiptsProcessor({ presence: deps.presence, readMirror: deps.messageStore }, { ...fanout, maxGroupNotify: d.receipts.maxGroupNotify }))
-    .processor('typing', typingProcessor({ presence: deps.presence }, { ...fanout, perUser: d.typing.perUser, maxGroupMembers: d.typing.maxGroupMembers }))
-    .processor('query', queryProcessor({ store: deps.messageStore, recent: deps.recentCache, groups: deps.groupDirectory }, d.query))
-    .processor('example-mentions', mentionsProcessor({ previewChars: d.fanout.previewChars }));
-  // No after-event endpoint: no processor reads for webhooks at all (no consumer group, no fetches).
-  const webhooks = deps.webhooks;
-  if (webhooks && webhooks.afterEvents.length > 0) {
-    topology
-      .processor('webhook-events', webhookEventsProcessor({ events: webhooks.afterEvents }))
-      .processor('webhook-deliveries', webhookDeliveriesProcessor({ webhooks }));
+  const topology = new Topology('im');
+  for (const name of PROCESSOR_NAMES) {
+    const registration: ProcessorRegistration = PROCESSORS[name];
+    const declare = registration.declare(deps, config);
+    if (declare) topology.processor(name, declare);
+    else if (!registration.optional) throw new Error(`processor ${name} is not optional, yet its registration declared nothing`);
   }
   return topology;
 }

@@ -2,6 +2,7 @@ import { loadConfig } from '../../core/config.js';
 import { createLogger, setLogLevel } from '../../core/logger.js';
 import { enableDefaultMetrics } from '../../core/metrics.js';
 import { startMetricsServer } from '../metrics-server.js';
+import { stateViewRoutes } from '../state-view.js';
 import { connectInfrastructure, startPipeline, type Infrastructure, type RunningPipeline } from '../platform.js';
 import { onShutdown, startOrExit } from './shutdown.js';
 
@@ -24,10 +25,11 @@ const { logger, names, metricsPort } = await startOrExit(
     enableDefaultMetrics();
     const logger = createLogger('processors');
     // First: a metrics port held by another process fails before any consumer group is joined.
+    const routes = stateViewRoutes(() => pipeline?.state() ?? [], { adminToken: config.admin.token });
     metrics = await startMetricsServer(config.metricsPort, () => {
       const deps = infra?.health.status() ?? { ready: false, failing: [] };
       return { ready: ready && deps.ready, failing: deps.failing };
-    });
+    }, { routes });
     infra = await connectInfrastructure(config, logger);
     const names = config.processors.includes('all') ? undefined : config.processors;
     pipeline = await startPipeline(infra, logger, names);

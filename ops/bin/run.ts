@@ -3,6 +3,7 @@ import { loadConfig } from '../../core/config.js';
 import { createLogger, setLogLevel } from '../../core/logger.js';
 import { enableDefaultMetrics } from '../../core/metrics.js';
 import { connectInfrastructure, startEdge, startPipeline, type Infrastructure, type RunningEdge, type RunningPipeline } from '../platform.js';
+import { stateViewRoutes } from '../state-view.js';
 import { onShutdown, startOrExit } from './shutdown.js';
 
 /**
@@ -26,8 +27,11 @@ const { config, logger, port } = await startOrExit(
     enableDefaultMetrics();
     const logger = createLogger('platform');
     infra = await connectInfrastructure(config, logger);
-    pipeline = await startPipeline(infra, logger);
-    edge = await startEdge(infra, logger, { staticDir: fileURLToPath(new URL('../../edge/web', import.meta.url)) });
+    const running = await startPipeline(infra, logger);
+    pipeline = running;
+    // One process: the gateway serves the operators' state view too.
+    const routes = stateViewRoutes(() => running.state(), { adminToken: config.admin.token });
+    edge = await startEdge(infra, logger, { staticDir: fileURLToPath(new URL('../../edge/web', import.meta.url)), routes });
     return { config, logger, port: edge.port };
   },
   stop,
@@ -41,6 +45,7 @@ process.stdout.write(
     `  WebSocket    ws://${base}/ws?token=<access token>`,
     `  HTTP API     http://${base}/v1/...   (register: POST /v1/auth/register)`,
     `  metrics      http://${base}/metrics`,
+    ...(config.admin.token ? [`  state view   http://${base}/state   (Authorization: Bearer $IM_ADMIN_TOKEN)`] : []),
     '',
   ].join('\n') + '\n',
 );

@@ -8,7 +8,8 @@ import type { ProcessorBuilder, Rec } from '../../streams/index.js';
  *   1. a schema in schemas/avro/ and its topic in schemas/topics.json, then `make schemas`;
  *   2. a processor file like this one (sources, operators, sinks: no engine code);
  *   3. a test on the topology test driver (mentions.test.ts): records in, records out, no broker;
- *   4. register it in topologies/im-topology.ts; `make topology` shows it in the graph.
+ *   4. one entry in PROCESSORS (topologies/im-topology.ts) and its name in its group's Deployment
+ *      (ops/k8s/processors.yaml); `make topology` shows it in the graph.
  */
 export function mentionsProcessor(options: { previewChars: number } = { previewChars: 80 }) {
   return (p: ProcessorBuilder): void => {
