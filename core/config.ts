@@ -73,6 +73,13 @@ export interface PlatformConfig {
     loginMaxFailuresPerAddress: number;
     loginWindowSec: number;
   };
+  /** Profiles and finding people (GET/PUT /v1/profile, GET /v1/users). */
+  profiles: {
+    /** Most users one search page or one batch by ids returns. */
+    pageMax: number;
+    /** How long clients and caches may keep another user's profile before asking again. */
+    cacheMaxAgeSec: number;
+  };
   /** Settings of the message pipeline's processors (router, relations, groups, message logic). */
   pipeline: {
     /** Direct messages only between accepted friends (notes to self are always allowed). */
@@ -266,6 +273,10 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       loginMaxFailuresPerUser: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_USER', 5, 1),
       loginMaxFailuresPerAddress: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1),
       loginWindowSec: r.int('IM_AUTH_LOGIN_WINDOW_SEC', 900, 1),
+    },
+    profiles: {
+      pageMax: r.int('IM_PROFILE_PAGE_MAX', 50, 1, 500),
+      cacheMaxAgeSec: r.int('IM_PROFILE_CACHE_MAX_AGE_SEC', 60, 0, 86_400),
     },
     pipeline: {
       requireFriendship: r.oneOf('IM_REQUIRE_FRIENDSHIP', ['true', 'false'] as const, 'true') === 'true',

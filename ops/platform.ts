@@ -195,7 +195,7 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
   const query = new QueryService({ store: infra.messageStore, recent: infra.recentCache, groups: groupDirectory, reads: infra.messageStore }, config.delivery.query);
   const routes = [
     ...auth.routes,
-    ...relationRoutes({ commands, mirror: infra.mirror }),
+    ...relationRoutes({ commands, mirror: infra.mirror, users: auth.profiles }),
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
     ...deviceRoutes(infra.deviceTokens),
