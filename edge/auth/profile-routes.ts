@@ -1,7 +1,7 @@
 import { isUserOrGroupId } from '../../protocol/limits.js';
 import { HttpError, type HttpRequest, type HttpResponse, type HttpRoute } from '../http/routes.js';
 import type { Profiles, PublicProfile } from './profiles.js';
-import type { ProfilePatch } from './user-store.js';
+import { PRESENCE_VISIBILITIES, type PresenceVisibility, type ProfilePatch } from './user-store.js';
 
 /** Bounds of the profile fields, in code points (what the user typed, whatever the script). */
 export const PROFILE_LIMITS = { displayName: 64, bio: 280, avatarUrl: 512 } as const;
@@ -25,7 +25,7 @@ function me(req: HttpRequest): string {
   return req.userId;
 }
 
-/** `{display_name?, avatar_url?, bio?}`: at least one; null or "" clears avatar and bio. Unknown fields are ignored. */
+/** `{display_name?, avatar_url?, bio?, presence_visibility?}`: at least one; null or "" clears avatar and bio. Unknown fields are ignored. */
 export function profilePatch(body: unknown): ProfilePatch {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('body must be a JSON object');
   const b = body as Record<string, unknown>;
@@ -43,7 +43,11 @@ export function profilePatch(body: unknown): ProfilePatch {
     if (length(bio) > PROFILE_LIMITS.bio || /[\u0000-\u0009\u000b-\u001f\u007f]/.test(bio)) bad(`bio must be at most ${PROFILE_LIMITS.bio} characters`);
     patch.bio = bio === '' ? null : bio;
   }
-  if (Object.keys(patch).length === 0) bad('nothing to change: send display_name, avatar_url or bio');
+  if (b.presence_visibility !== undefined) {
+    if (!(PRESENCE_VISIBILITIES as readonly unknown[]).includes(b.presence_visibility)) bad(`presence_visibility must be one of ${PRESENCE_VISIBILITIES.join(', ')}`);
+    patch.presenceVisibility = b.presence_visibility as PresenceVisibility;
+  }
+  if (Object.keys(patch).length === 0) bad('nothing to change: send display_name, avatar_url, bio or presence_visibility');
   return patch;
 }
 
@@ -84,7 +88,7 @@ export function profileRoutes(profiles: Profiles): HttpRoute[] {
   return [
     {
       method: 'GET', path: '/v1/profile', auth: true,
-      handler: async (req) => ok((await profiles.byId(me(req))) ?? notFound(), { 'cache-control': 'no-store' }),
+      handler: async (req) => ok((await profiles.own(me(req))) ?? notFound(), { 'cache-control': 'no-store' }),
     },
     {
       method: 'PUT', path: '/v1/profile', auth: true,

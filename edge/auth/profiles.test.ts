@@ -60,7 +60,9 @@ describe.each(backends)('profiles on the $name user store', (backend) => {
   it('shows a new account with its display name and an empty profile', async () => {
     const r = await get('/v1/profile', ids.Ann);
     expect(r).toMatchObject({ status: 200, headers: { 'cache-control': 'no-store' } });
-    expect(body(r)).toEqual({ user_id: ids.Ann, username: 'Ann', display_name: 'Ann D.', avatar_url: null, bio: null, updated_at: 1_000 });
+    expect(body(r)).toEqual({ user_id: ids.Ann, username: 'Ann', display_name: 'Ann D.', avatar_url: null, bio: null, updated_at: 1_000, presence_visibility: 'friends' });
+    // The setting is its owner's: not in the profile others read.
+    expect(body(await get(`/v1/users/${ids.Ann}`))).not.toHaveProperty('presence_visibility');
   });
 
   it('updates display name, avatar and bio, stamps updated_at, and clears with null', async () => {
@@ -70,6 +72,8 @@ describe.each(backends)('profiles on the $name user store', (backend) => {
     expect(body<PublicProfile>(await get(`/v1/users/${ids.bob}`, ids.Ann))).toMatchObject({ display_name: 'Bob Builder', bio: 'fixes things' });
     clock = 8_000;
     expect(body<PublicProfile>(await put({ avatar_url: null, bio: '' }))).toMatchObject({ display_name: 'Bob Builder', avatar_url: null, bio: null, updated_at: 8_000 });
+    expect(body(await put({ presence_visibility: 'nobody' }))).toMatchObject({ presence_visibility: 'nobody', display_name: 'Bob Builder' });
+    expect(body(await put({ presence_visibility: 'everyone' }))).toMatchObject({ presence_visibility: 'everyone' });
   });
 
   it('refuses a bad profile with BAD_REQUEST and changes nothing', async () => {
@@ -79,7 +83,7 @@ describe.each(backends)('profiles on the $name user store', (backend) => {
       { display_name: '' }, { display_name: '   ' }, { display_name: 'x'.repeat(65) }, { display_name: 'a\u0000b' }, { display_name: 7 },
       { avatar_url: 'javascript:alert(1)' }, { avatar_url: 'data:image/png;base64,AAAA' }, { avatar_url: 'ftp://x.example/a' },
       { avatar_url: 'not a url' }, { avatar_url: `https://x.example/${'a'.repeat(510)}` }, { avatar_url: 'https://u:p@x.example/' }, { avatar_url: { $gt: '' } },
-      { bio: 'b'.repeat(281) }, { bio: 5 },
+      { bio: 'b'.repeat(281) }, { bio: 5 }, { presence_visibility: 'all' }, { presence_visibility: { $gt: '' } },
     ];
     for (const patch of refused) expect(code(await put(patch)), JSON.stringify(patch)).toEqual([400, 'BAD_REQUEST']);
     expect(body(await get('/v1/profile'))).toEqual(before);

@@ -1,6 +1,6 @@
 import type { PlatformConfig } from '../../core/config.js';
 import { HttpError } from '../http/routes.js';
-import { usernameKey, type ProfilePatch, type UserRecord, type UserStore } from './user-store.js';
+import { usernameKey, type PresenceVisibility, type ProfilePatch, type UserRecord, type UserStore } from './user-store.js';
 
 /** What anyone signed in may see of a user, in the wire's snake_case. */
 export interface PublicProfile {
@@ -13,7 +13,12 @@ export interface PublicProfile {
   updated_at: number;
 }
 
-export type ProfilesConfig = PlatformConfig['profiles'];
+/** One's own profile: the public one and the settings only its owner sees. */
+export interface OwnProfile extends PublicProfile {
+  presence_visibility: PresenceVisibility;
+}
+
+export type ProfilesConfig = Pick<PlatformConfig['people'], 'pageMax' | 'cacheMaxAgeSec'>;
 
 /**
  * Profiles and finding people, over the user store. Reads are what the web client and the
@@ -22,13 +27,16 @@ export type ProfilesConfig = PlatformConfig['profiles'];
  */
 export interface Profiles {
   byId(userId: string): Promise<PublicProfile | null>;
+  own(userId: string): Promise<OwnProfile | null>;
   byUsername(username: string): Promise<PublicProfile | null>;
   /** At most `pageMax` ids; unknown ones are left out. */
   byIds(userIds: readonly string[]): Promise<PublicProfile[]>;
   /** A page of users whose username starts with `prefix` (case-insensitive), and the cursor of the next page. */
   search(prefix: string, options: { limit?: number; after?: string }): Promise<{ users: PublicProfile[]; next: string | null }>;
   /** Null when the user does not exist (an account deleted under a live token). */
-  update(userId: string, patch: ProfilePatch): Promise<PublicProfile | null>;
+  update(userId: string, patch: ProfilePatch): Promise<OwnProfile | null>;
+  /** Called after each profile update (presence tells friends when the visibility changed). */
+  onUpdate(listener: (userId: string, patch: ProfilePatch) => void): void;
   readonly config: ProfilesConfig;
 }
 
@@ -40,6 +48,8 @@ export function createProfiles(deps: { users: UserStore; now?: () => number }, c
   const { users } = deps;
   const now = deps.now ?? Date.now;
   const one = (u: UserRecord | null): PublicProfile | null => (u ? publicProfile(u) : null);
+  const own = (u: UserRecord | null): OwnProfile | null => (u ? { ...publicProfile(u), presence_visibility: u.presenceVisibility } : null);
+  const listeners: ((userId: string, patch: ProfilePatch) => void)[] = [];
   return {
     config,
     byId: async (userId) => one(await users.findById(userId)),
@@ -55,6 +65,12 @@ export function createProfiles(deps: { users: UserStore; now?: () => number }, c
       const last = found.at(-1);
       return { users: found.map(publicProfile), next: found.length === Math.min(limit, config.pageMax) && last ? usernameKey(last.username) : null };
     },
-    update: async (userId, patch) => one(await users.updateProfile(userId, patch, now())),
+    own: async (userId) => own(await users.findById(userId)),
+    async update(userId, patch) {
+      const updated = own(await users.updateProfile(userId, patch, now()));
+      if (updated) for (const l of listeners) l(userId, patch);
+      return updated;
+    },
+    onUpdate: (listener) => void listeners.push(listener),
   };
 }

@@ -15,12 +15,15 @@ import { createAuthService, type AuthService } from './service.js';
 import type { TokenVerifier } from './token-verifier.js';
 import { createMemoryUserStore } from './user-store-memory.js';
 import { createMongoUserStore } from './user-store-mongo.js';
+import type { UserStore } from './user-store.js';
 import { createJwksVerifier } from './verifier-jwks.js';
 
 export interface RunningAuth {
   service: AuthService;
   /** Profiles and finding people, over the same user store. */
   profiles: Profiles;
+  /** The accounts themselves: presence reads visibility settings and keeps last seen there. */
+  users: UserStore;
   routes: HttpRoute[];
   verifier: TokenVerifier;
   /** Stops the refresh-token purge timer. The Db belongs to the caller, who closes it. */
@@ -61,7 +64,7 @@ export async function startAuth(config: PlatformConfig, deps: StartAuthDeps): Pr
   }
   const loginFailures = deps.redis ? redisFailureLogs({ redis: deps.redis, logger }) : undefined;
   const service = createAuthService({ ...stores, keys, logger, loginFailures }, config.auth);
-  const profiles = createProfiles({ users: stores.users }, config.profiles);
+  const profiles = createProfiles({ users: stores.users }, config.people);
   const interval = deps.purgeIntervalMs ?? 3600_000;
   const timer = interval > 0
     ? setInterval(() => {
@@ -72,6 +75,7 @@ export async function startAuth(config: PlatformConfig, deps: StartAuthDeps): Pr
   return {
     service,
     profiles,
+    users: stores.users,
     routes: [...authRoutes(service), ...profileRoutes(profiles)],
     verifier: gatewayVerifier(config, service),
     stop: () => {

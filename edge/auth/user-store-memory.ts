@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { prefixEnd, UsernameTakenError, usernameKey, type NewUser, type UserRecord, type UserStore } from './user-store.js';
+import { DEFAULT_PRESENCE_VISIBILITY, prefixEnd, UsernameTakenError, usernameKey, type NewUser, type UserRecord, type UserStore } from './user-store.js';
 
 /** Accounts in a Map: one process only, lost on exit. For tests and `make run`. */
 export function createMemoryUserStore(now: () => number = Date.now): UserStore {
@@ -11,7 +11,7 @@ export function createMemoryUserStore(now: () => number = Date.now): UserStore {
       const key = usernameKey(user.username);
       if (byName.has(key)) throw new UsernameTakenError(user.username);
       const at = now();
-      const record: UserRecord = { ...user, avatarUrl: null, bio: null, userId: randomUUID(), createdAt: at, updatedAt: at };
+      const record: UserRecord = { ...user, avatarUrl: null, bio: null, presenceVisibility: DEFAULT_PRESENCE_VISIBILITY, lastSeen: null, userId: randomUUID(), createdAt: at, updatedAt: at };
       byId.set(record.userId, record);
       byName.set(key, record.userId);
       return { ...record };
@@ -40,6 +40,10 @@ export function createMemoryUserStore(now: () => number = Date.now): UserStore {
     async updatePasswordHash(userId, passwordHash) {
       const record = byId.get(userId);
       if (record) record.passwordHash = passwordHash;
+    },
+    async recordLastSeen(userId, at) {
+      const record = byId.get(userId);
+      if (record) record.lastSeen = Math.max(record.lastSeen ?? 0, at);
     },
   };
 }

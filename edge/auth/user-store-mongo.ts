@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import { DUPLICATE_KEY } from '../../connectors/mongo/duplicate-key.js';
-import { prefixEnd, UsernameTakenError, usernameKey, type NewUser, type ProfilePatch, type UserRecord, type UserStore } from './user-store.js';
+import { DEFAULT_PRESENCE_VISIBILITY, PRESENCE_VISIBILITIES, prefixEnd, type PresenceVisibility, UsernameTakenError, usernameKey, type NewUser, type ProfilePatch, type UserRecord, type UserStore } from './user-store.js';
 
 interface UserDoc {
   _id: string;
@@ -11,6 +11,8 @@ interface UserDoc {
   /** Absent on accounts created before profiles could be edited. */
   avatar_url?: string | null;
   bio?: string | null;
+  presence_visibility?: string;
+  last_seen?: Date | null;
   password_hash: string;
   created_at: Date;
   updated_at?: Date;
@@ -23,6 +25,8 @@ function toRecord(doc: UserDoc): UserRecord {
     displayName: doc.display_name,
     avatarUrl: doc.avatar_url ?? null,
     bio: doc.bio ?? null,
+    presenceVisibility: (PRESENCE_VISIBILITIES as readonly string[]).includes(doc.presence_visibility ?? '') ? (doc.presence_visibility as PresenceVisibility) : DEFAULT_PRESENCE_VISIBILITY,
+    lastSeen: doc.last_seen ? doc.last_seen.getTime() : null,
     passwordHash: doc.password_hash,
     createdAt: doc.created_at.getTime(),
     updatedAt: (doc.updated_at ?? doc.created_at).getTime(),
@@ -92,11 +96,16 @@ export function createMongoUserStore(db: Db, options: { collection?: string; now
       if (patch.displayName !== undefined) set.display_name = patch.displayName;
       if (patch.avatarUrl !== undefined) set.avatar_url = patch.avatarUrl;
       if (patch.bio !== undefined) set.bio = patch.bio;
+      if (patch.presenceVisibility !== undefined) set.presence_visibility = patch.presenceVisibility;
       const doc = await users.findOneAndUpdate({ _id: userId }, { $set: set }, { returnDocument: 'after' });
       return doc ? toRecord(doc) : null;
     },
     async updatePasswordHash(userId, passwordHash) {
       await users.updateOne({ _id: userId }, { $set: { password_hash: passwordHash } });
+    },
+    async recordLastSeen(userId, at) {
+      // $max: two gateways writing out of order leave the later time.
+      await users.updateOne({ _id: userId }, { $max: { last_seen: new Date(at) } });
     },
   };
 }

@@ -9,6 +9,10 @@ export interface UserRecord {
   /** An http(s) URL, or null. */
   avatarUrl: string | null;
   bio: string | null;
+  /** Who sees the user's presence (online, away, last seen): a setting, not part of the public profile. */
+  presenceVisibility: PresenceVisibility;
+  /** Epoch ms the user was last seen connected, as of their last change to offline; null before. */
+  lastSeen: number | null;
   passwordHash: string;
   /** Epoch milliseconds. */
   createdAt: number;
@@ -18,8 +22,14 @@ export interface UserRecord {
 
 export type NewUser = Pick<UserRecord, 'username' | 'displayName' | 'passwordHash'>;
 
+/** Who may see a user's presence. */
+export const PRESENCE_VISIBILITIES = ['everyone', 'friends', 'nobody'] as const;
+export type PresenceVisibility = (typeof PRESENCE_VISIBILITIES)[number];
+/** Friends see it unless the user says otherwise. */
+export const DEFAULT_PRESENCE_VISIBILITY: PresenceVisibility = 'friends';
+
 /** The fields a profile update may set; absent ones stay, null clears avatar and bio. */
-export type ProfilePatch = Partial<Pick<UserRecord, 'displayName' | 'avatarUrl' | 'bio'>>;
+export type ProfilePatch = Partial<Pick<UserRecord, 'displayName' | 'avatarUrl' | 'bio' | 'presenceVisibility'>>;
 
 /** One page of a username prefix search, in username order. */
 export interface UserSearch {
@@ -46,6 +56,8 @@ export interface UserStore {
   /** Applies the patch and stamps `updatedAt`; null when there is no such user. */
   updateProfile(userId: string, patch: ProfilePatch, at: number): Promise<UserRecord | null>;
   updatePasswordHash(userId: string, passwordHash: string): Promise<void>;
+  /** Keeps the later of the stored last seen and `at` (a late writer never moves it back). */
+  recordLastSeen(userId: string, at: number): Promise<void>;
 }
 
 export class UsernameTakenError extends PlatformError {
