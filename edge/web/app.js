@@ -122,6 +122,7 @@ async function connect() {
     retryAfter = null;
     setConn('online');
     loadLists();
+    if ($('my-status').value === 'away' || document.visibilityState === 'hidden') sendMyStatus();
     // Catch up: each conversation we hold messages of, from its last seq; then everything unread.
     for (const c of convs.values()) if (c.loaded) send({ type: 'sync', conversation_id: c.id, after_seq: maxSeq(c) });
     send({ type: 'sync' });
@@ -191,6 +192,9 @@ function onFrame(f) {
     case 'reconnect':
       retryAfter = f.retry_after_ms;
       toast('Server is restarting; reconnecting…');
+      break;
+    case 'presence':
+      onPresence(f);
       break;
     case 'token_refreshed':
     case 'heartbeat':
@@ -267,11 +271,12 @@ function editProfile() {
   $('profile-name').value = me.display_name;
   $('profile-avatar').value = me.avatar_url ?? '';
   $('profile-bio').value = me.bio ?? '';
+  $('profile-visibility').value = me.presence_visibility ?? 'friends';
 }
 
 async function saveProfile() {
   try {
-    const p = await api('PUT', '/v1/profile', { display_name: $('profile-name').value, avatar_url: $('profile-avatar').value.trim() || null, bio: $('profile-bio').value });
+    const p = await api('PUT', '/v1/profile', { display_name: $('profile-name').value, avatar_url: $('profile-avatar').value.trim() || null, bio: $('profile-bio').value, presence_visibility: $('profile-visibility').value });
     profiles.set(p.user_id, { p, at: Date.now() });
     $('profile-form').hidden = true;
     renderPeople();
@@ -313,6 +318,62 @@ function searchPeople() {
       toast(`${err.code}: ${err.message}`, true);
     }
   }, 250);
+}
+
+// ---------- people: presence ----------
+
+const presence = new Map(); // user_id -> {state: online|away|offline|hidden, last_seen}
+
+/** The friends' presence now (after login and each reconnect); changes then come as `presence` frames. */
+async function loadPresence() {
+  const ids = [...friends];
+  try {
+    for (let i = 0; i < ids.length; i += 50) {
+      const res = await api('GET', `/v1/presence?ids=${ids.slice(i, i + 50).join(',')}`);
+      for (const p of res.presence) presence.set(p.user_id, p);
+    }
+    renderFriends();
+    renderChatPresence();
+  } catch (err) {
+    console.warn('presence', err.message);
+  }
+}
+
+function onPresence(f) {
+  presence.set(f.user, { user_id: f.user, state: f.state, last_seen: f.last_seen });
+  renderFriends();
+  renderChatPresence();
+}
+
+function ago(ms) {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+/** "online", "away", "last seen 5 min ago", or nothing when hidden or unknown. */
+function presenceText(u) {
+  const p = presence.get(u);
+  if (!p || p.state === 'hidden') return '';
+  if (p.state === 'offline') return p.last_seen ? `last seen ${ago(p.last_seen)}` : 'offline';
+  return p.state;
+}
+
+function presenceDot(u) {
+  const state = presence.get(u)?.state ?? 'hidden';
+  return el('span', { className: `dot ${state}`, title: presenceText(u) || 'presence hidden' });
+}
+
+function renderChatPresence() {
+  const c = active && convs.get(active);
+  $('chat-presence').textContent = c && c.kind === 'direct' && c.with !== session.user_id ? presenceText(c.with) : '';
+}
+
+/** This device's own status: away when chosen, or while the page is hidden. */
+function sendMyStatus() {
+  send({ type: 'presence', status: $('my-status').value === 'away' || document.visibilityState === 'hidden' ? 'away' : 'online' });
 }
 
 /** The user's avatar (an http(s) URL: the server refuses any other scheme), or nothing. */
@@ -416,7 +477,7 @@ function onSystem(m, live) {
   if (body.event === 'group_created' || body.event === 'group_renamed') groups.set(m.recipient, body.name);
   if (!live) return;
   if (body.event === 'friend_request' && body.target === me && !friends.has(body.actor)) incoming.add(body.actor);
-  if (body.event === 'friend_accepted') for (const u of [body.actor, body.target]) if (u !== me) friends.add(u), incoming.delete(u);
+  if (body.event === 'friend_accepted') for (const u of [body.actor, body.target]) if (u !== me) friends.add(u), incoming.delete(u), loadPresence();
   if (body.event === 'friend_removed') friends.delete(body.actor === me ? body.target : body.actor);
   if (body.event === 'command_rejected') toast(`${body.action} refused: ${body.error_code} ${body.error_message}`, true);
   renderFriends();
@@ -466,6 +527,7 @@ async function loadLists() {
     }
     renderFriends();
     renderConversations();
+    loadPresence();
   } catch (err) {
     toast(`Could not load lists: ${err.message}`, true);
   }
@@ -541,7 +603,9 @@ function renderFriends() {
     el('li', { className: 'request' }, el('span', { textContent: `request from ${short(u)}`, title: u }),
       el('button', { className: 'small', textContent: 'Accept', onclick: () => act(`/v1/friends/requests/${u}/accept`, 'Accepted') }))));
   $('friends').replaceChildren(...[...friends].map((u) =>
-    el('li', { className: 'friend' }, avatar(profiles.get(u)?.p), el('span', { className: 'name', textContent: short(u), title: profiles.get(u)?.p?.username ? `@${profiles.get(u).p.username}` : u }),
+    el('li', { className: 'friend', dataset: { presence: presence.get(u)?.state ?? 'hidden' } }, presenceDot(u), avatar(profiles.get(u)?.p),
+      el('span', { className: 'name', textContent: short(u), title: profiles.get(u)?.p?.username ? `@${profiles.get(u).p.username}` : u }),
+      el('small', { className: 'seen', textContent: presenceText(u) }),
       el('button', { className: 'small secondary', textContent: 'Chat', onclick: () => open(directId(session.user_id, u)) }))));
 }
 
@@ -557,6 +621,7 @@ function renderConversations() {
 function renderMessages() {
   const c = active && convs.get(active);
   $('chat-title').textContent = c ? title(c) : 'Pick a conversation';
+  renderChatPresence();
   $('older').hidden = !c?.hasOlder;
   const box = $('messages');
   const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
@@ -662,6 +727,8 @@ $('send-text').oninput = () => {
 };
 $('older').onclick = () => active && open(active, true);
 document.addEventListener('visibilitychange', markRead);
+document.addEventListener('visibilitychange', sendMyStatus);
+$('my-status').onchange = sendMyStatus;
 
 const notice = store.getItem('im.notice');
 store.removeItem('im.notice');

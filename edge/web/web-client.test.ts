@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * a group, and one page reloads and goes away and back (reconnect, history, catch-up); one
  * edits, reacts and recalls, and the other page, a reload and a second device converge; one
  * deletes a message for themselves only. People show by display name: alice finds bob by the
- * start of his username, a name nobody has is refused, and her profile change shows after bob's reload.
+ * start of his username, a name nobody has is refused, and her profile change shows after bob's reload;
+ * alice sees bob online, away, and offline with his last seen.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -142,6 +143,13 @@ describe('web client in Chromium', () => {
     await alice.locator('#friends li', { hasText: bobShort }).waitFor({ timeout: WAIT });
     await bob.locator('#friends li', { hasText: aliceShort }).waitFor({ timeout: WAIT });
     expect(await bob.locator('#requests li').count()).toBe(0);
+    // Friends see each other's presence: online, then away when bob says so, then online again.
+    const bobFor = (page: Page, state: string) => page.locator(`#friends li[data-presence="${state}"]`, { hasText: bobShort });
+    await bobFor(alice, 'online').waitFor({ timeout: WAIT });
+    await bob.selectOption('#my-status', 'away');
+    await bobFor(alice, 'away').locator('.seen', { hasText: 'away' }).waitFor({ timeout: WAIT });
+    await bob.selectOption('#my-status', 'online');
+    await bobFor(alice, 'online').waitFor({ timeout: WAIT });
 
     // 1:1 both ways, each side seeing the other's message with the same sequence number.
     await alice.locator('#friends li', { hasText: bobShort }).locator('button', { hasText: 'Chat' }).click();
@@ -194,6 +202,7 @@ describe('web client in Chromium', () => {
 
     // Away and back: what alice sent meanwhile shows up unread, then in the history.
     await bob.goto('about:blank');
+    await bobFor(alice, 'offline').locator('.seen', { hasText: 'last seen' }).waitFor({ timeout: WAIT });
     const awaySeq = await say(alice, 'sent while you were away');
     await alice.locator('#friends li', { hasText: bobShort }).locator('button', { hasText: 'Chat' }).click();
     const directAway = await say(alice, 'direct while away');
