@@ -36,6 +36,21 @@ for (const engine of ENGINES) {
       expect(await p.http('POST', '/v1/friends/requests', { token: alice.token, body: { username: { $gt: '' } } })).toMatchObject({ status: 400, body: { error_code: 'BAD_REQUEST' } });
     });
 
+    it('a profile change is what everyone reads next; search finds people by the start of their username', async () => {
+      const [alice, bob] = [await p.user('alice'), await p.user('bob')];
+      const { body: mine } = await p.http<{ username: string; updated_at: number }>('GET', '/v1/profile', { token: alice.token });
+      const changed = await p.http<{ display_name: string; updated_at: number }>('PUT', '/v1/profile', { token: alice.token, body: { display_name: 'Alice in Wonderland', avatar_url: 'https://img.example/alice.png', bio: 'curious' } });
+      expect(changed.body).toMatchObject({ display_name: 'Alice in Wonderland' });
+      expect(changed.body.updated_at).toBeGreaterThanOrEqual(mine.updated_at);
+      // Any other reader, however long it was away, reads the new profile.
+      const { body: read } = await p.http<{ users: unknown[] }>('GET', `/v1/users?ids=${alice.id},${bob.id}`, { token: bob.token });
+      expect(read.users).toContainEqual(expect.objectContaining({ user_id: alice.id, display_name: 'Alice in Wonderland', avatar_url: 'https://img.example/alice.png', bio: 'curious' }));
+      const { body: found } = await p.http<{ users: { user_id: string }[] }>('GET', `/v1/users?prefix=${mine.username.slice(0, -2)}`, { token: bob.token });
+      expect(found.users.map((u) => u.user_id)).toContain(alice.id);
+      expect(await p.http('PUT', '/v1/profile', { token: alice.token, body: { avatar_url: 'file:///etc/passwd' } })).toMatchObject({ status: 400, body: { error_code: 'BAD_REQUEST' } });
+      expect(await p.http('GET', '/v1/users/00000000-0000-4000-8000-000000000000', { token: bob.token })).toMatchObject({ status: 404, body: { error_code: 'USER_NOT_FOUND' } });
+    });
+
     it('friends see online, away and offline with last seen over two gateways; one offline meanwhile asks on reconnect', async () => {
       const [alice, bob, carol] = [await p.user('alice'), await p.user('bob'), await p.user('carol')];
       await befriend(p, alice, bob);
