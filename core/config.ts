@@ -79,6 +79,19 @@ export interface PlatformConfig {
     loginMaxFailuresPerAddress: number;
     loginWindowSec: number;
   };
+  /** People: profiles and finding users (GET/PUT /v1/profile, GET /v1/users), presence for friends. */
+  people: {
+    /** Most users one search page, one batch by ids or one presence query returns. */
+    pageMax: number;
+    /** How long clients and caches may keep another user's profile before asking again. */
+    cacheMaxAgeSec: number;
+    /**
+     * Presence events of one user are coalesced over this window: a change is told to friends at
+     * most once per window (over every gateway), with the state at the end of it, so a user
+     * who flaps costs their friends at most one event a window.
+     */
+    presenceWindowMs: number;
+  };
   /** Settings of the message pipeline's processors (router, relations, groups, message logic). */
   pipeline: {
     /** Direct messages only between accepted friends (notes to self are always allowed). */
@@ -288,6 +301,11 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       loginMaxFailuresPerUser: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_USER', 5, 1),
       loginMaxFailuresPerAddress: r.int('IM_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1),
       loginWindowSec: r.int('IM_AUTH_LOGIN_WINDOW_SEC', 900, 1),
+    },
+    people: {
+      pageMax: r.int('IM_PROFILE_PAGE_MAX', 50, 1, 500),
+      cacheMaxAgeSec: r.int('IM_PROFILE_CACHE_MAX_AGE_SEC', 60, 0, 86_400),
+      presenceWindowMs: r.int('IM_PRESENCE_WINDOW_MS', 3_000, 0, 600_000),
     },
     pipeline: {
       requireFriendship: r.oneOf('IM_REQUIRE_FRIENDSHIP', ['true', 'false'] as const, 'true') === 'true',

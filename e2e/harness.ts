@@ -3,7 +3,7 @@ import { loadConfig, type PlatformConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { TestClient, type Frame } from '../edge/gateway/testing.js';
 import { createGateway } from '../edge/gateway/gateway.js';
-import { connectInfrastructure, startEdge, startPipeline, type Infrastructure } from '../ops/platform.js';
+import { connectInfrastructure, startEdge, startPeoplePresence, startPipeline, type Infrastructure } from '../ops/platform.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
 import { collect, eventually } from '../streams/testing.js';
 
@@ -101,10 +101,16 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
   const extraGateways: { stop(): Promise<void> }[] = [];
   const anotherGateway: Platform['anotherGateway'] = async () => {
     const edgeConfig = { ...config.edge, gatewayId: `${config.edge.gatewayId}-${extraGateways.length + 2}`, port: 0 };
-    const gateway = createGateway({ log: infra.log, serde: infra.serde, presence: infra.presence, pushBus: infra.pushBus, verifier: edge.auth.verifier, routes: [], logger }, edgeConfig);
+    // Its own presence for people, as another process would have: they coalesce through Redis.
+    const people = startPeoplePresence(infra, edge.auth.users, logger);
+    const gateway = createGateway({ log: infra.log, serde: infra.serde, presence: infra.presence, pushBus: infra.pushBus, verifier: edge.auth.verifier, routes: [], logger, people }, edgeConfig);
     const { port } = await gateway.start();
-    extraGateways.push(gateway);
-    return { wsUrl: `ws://127.0.0.1:${port}/ws`, stop: () => gateway.stop() };
+    const stop = async (): Promise<void> => {
+      await gateway.stop();
+      await people.close();
+    };
+    extraGateways.push({ stop });
+    return { wsUrl: `ws://127.0.0.1:${port}/ws`, stop };
   };
 
   return {

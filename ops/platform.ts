@@ -26,8 +26,14 @@ import { createCommandProducer } from '../edge/http/command-producer.js';
 import { deviceRoutes } from '../edge/http/device-routes.js';
 import { groupRoutes } from '../edge/http/groups-routes.js';
 import { queryRoutes } from '../edge/http/query-routes.js';
+import { presenceRoutes } from '../edge/http/presence-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
 import type { HttpRoute } from '../edge/http/routes.js';
+import { createPeoplePresence, type PeoplePresence } from '../edge/presence/people.js';
+import type { UserStore } from '../edge/auth/user-store.js';
+import { createMemoryStatusStore } from '../edge/presence/status-memory.js';
+import { createRedisStatusStore } from '../edge/presence/status-redis.js';
+import type { StatusStore } from '../edge/presence/status.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
@@ -183,6 +189,25 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   };
 }
 
+/** Without Redis, the gateways of one process share one status store, as they share the memory presence. */
+const memoryStatusStores = new WeakMap<Infrastructure, StatusStore>();
+function memoryStatus(infra: Infrastructure): StatusStore {
+  let store = memoryStatusStores.get(infra);
+  if (!store) memoryStatusStores.set(infra, (store = createMemoryStatusStore()));
+  return store;
+}
+
+/**
+ * Presence for people of one gateway process: status in the shared Redis when there is one, so
+ * every gateway coalesces a user's events together; in this process's memory otherwise.
+ */
+export function startPeoplePresence(infra: Infrastructure, users: UserStore, logger: Logger): Omit<PeoplePresence, 'close'> & { close(): Promise<void> } {
+  const status = infra.redis ? createRedisStatusStore({ redis: infra.redis, ttlMs: infra.config.edge.heartbeatTimeoutMs }) : memoryStatus(infra);
+  const people = createPeoplePresence({ presence: infra.presence, status, pushBus: infra.pushBus, relations: infra.mirror, users, logger: logger.child({ component: 'people' }) }, infra.config.people);
+  // The status store is not closed here: its Redis client is the infrastructure's, its memory one the process's.
+  return { ...people, close: async () => people.close() };
+}
+
 export interface RunningEdge {
   gateway: Gateway;
   port: number;
@@ -197,16 +222,21 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
   const commands = createCommandProducer(await log.producer(), serde);
   const groupDirectory = await startLogGroupDirectory({ log, serde, appId: config.appId });
   const query = new QueryService({ store: infra.messageStore, recent: infra.recentCache, groups: groupDirectory, reads: infra.messageStore }, config.delivery.query);
+  const people = startPeoplePresence(infra, auth.users, logger);
+  auth.profiles.onUpdate((userId, patch) => {
+    if (patch.presenceVisibility !== undefined) people.changed(userId);
+  });
   const routes = [
     ...auth.routes,
-    ...relationRoutes({ commands, mirror: infra.mirror }),
+    ...relationRoutes({ commands, mirror: infra.mirror, users: auth.profiles }),
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
+    ...presenceRoutes(people, config.people),
     ...deviceRoutes(infra.deviceTokens),
     ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;
-  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger, dependencies: () => infra.health.status() }, edgeConfig);
+  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger, people, dependencies: () => infra.health.status() }, edgeConfig);
   const { port } = await gateway.start();
   return {
     gateway,
@@ -214,6 +244,7 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
     auth,
     stop: async () => {
       await gateway.stop();
+      await people.close();
       await groupDirectory.stop();
       auth.stop();
     },

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   OWNER_MUST_TRANSFER: 'The owner must transfer ownership or disband the group before leaving',
   GROUP_FULL: 'The group has reached its member limit',
   GROUP_EXISTS: 'A group with that id already exists',
+  // people (profiles, finding users)
+  USER_NOT_FOUND: 'No user with that id or username',
   // message lifecycle (recall, edit, reactions)
   MESSAGE_NOT_FOUND: 'No such message in that conversation (or too old to change)',
   MESSAGE_RECALLED: 'The message was recalled',

@@ -46,6 +46,7 @@ export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck
   edit_msg: { msg_id: str, conversation_id: str, seq: long, message_id: optStr, content: (v) => typeof v === 'string' },
   react: { msg_id: str, conversation_id: str, seq: long, message_id: optStr, emoji: str, remove: (v) => v === undefined || typeof v === 'boolean' },
   delete_for_me: { msg_id: str, conversation_id: str, seq: long, message_id: optStr },
+  presence: { status: (v) => v === 'online' || v === 'away' },
 };
 
 /** The first field of `o` that `FRAME_FIELDS` refuses for its type, as a message; null when none. */

@@ -51,6 +51,12 @@ export interface TypingInFrame {
   active: boolean;
 }
 
+/** This device is away (idle, hidden) or active again; the user is away when every device is. */
+export interface PresenceInFrame {
+  type: 'presence';
+  status: 'online' | 'away';
+}
+
 /** Renew the connection's access token in-band, before it expires. */
 export interface TokenRefreshFrame {
   type: 'token_refresh';
@@ -95,10 +101,10 @@ export interface DeleteForMeFrame extends MessageChange {
 export type MessageChangeFrame = RecallMsgFrame | EditMsgFrame | ReactFrame | DeleteForMeFrame;
 export const MESSAGE_CHANGE_FRAMES = ['recall_msg', 'edit_msg', 'react', 'delete_for_me'] as const;
 
-export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame;
-export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES] as const;
+export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame | PresenceInFrame;
+export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES, 'presence'] as const;
 /** Frames the gateway answers itself; all others pass through to the pipeline. */
-export const GATEWAY_LOCAL_FRAMES = ['ack', 'heartbeat', 'token_refresh'] as const;
+export const GATEWAY_LOCAL_FRAMES = ['ack', 'heartbeat', 'token_refresh', 'presence'] as const;
 
 // ---- server -> client ----
 
@@ -195,4 +201,16 @@ export interface TokenRefreshedFrame {
   timestamp: number;
 }
 
-export type ServerFrame = TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;
+/**
+ * A friend's presence changed (or what you may see of it): `hidden` when their setting no longer
+ * shows it to you. `last_seen` (epoch ms) is set when offline. Coalesced: at most one a window per user.
+ */
+export interface PresenceOutFrame {
+  type: 'presence';
+  user: string;
+  state: 'online' | 'away' | 'offline' | 'hidden';
+  last_seen: number | null;
+  timestamp: number;
+}
+
+export type ServerFrame = PresenceOutFrame | TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;

@@ -1,7 +1,7 @@
 import { ErrorCodes } from '../../protocol/codes.js';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/routes.js';
 import { AuthError } from './errors.js';
-import type { AuthService, PublicProfile } from './service.js';
+import type { AuthService } from './service.js';
 import { loginBody, refreshTokenBody, registerBody } from './validate.js';
 
 /** Token responses must never sit in a shared cache (RFC 6749 section 5.1). */
@@ -27,12 +27,7 @@ function handle(fn: (req: HttpRequest) => Promise<HttpResponse>): (req: HttpRequ
   };
 }
 
-function profileResponse(p: PublicProfile | null): HttpResponse {
-  if (!p) return { status: 404, body: { error_code: 'NOT_FOUND', error_message: ErrorCodes.NOT_FOUND } };
-  return { status: 200, body: { user_id: p.userId, username: p.username, display_name: p.displayName } };
-}
-
-/** The auth HTTP API; the gateway mounts these next to the WebSocket endpoint. */
+/** The auth HTTP API; the gateway mounts these next to the WebSocket endpoint (profiles: profile-routes.ts). */
 export function authRoutes(service: AuthService): HttpRoute[] {
   return [
     {
@@ -60,19 +55,6 @@ export function authRoutes(service: AuthService): HttpRoute[] {
         await service.logout(refreshTokenBody(req.body));
         return { status: 200, body: { logged_out: true }, headers: NO_STORE };
       }),
-    },
-    {
-      // Finding people: by id (`/v1/users/:userId`) or by exact username (`/v1/users?username=`).
-      method: 'GET', path: '/v1/users/:userId', auth: true,
-      handler: async (req) => profileResponse(await service.profile({ userId: req.params.userId ?? '' })),
-    },
-    {
-      method: 'GET', path: '/v1/users', auth: true,
-      handler: async (req) => {
-        const username = req.query.username;
-        if (!username) return { status: 400, body: { error_code: 'BAD_REQUEST', error_message: 'query parameter username is required' } };
-        return profileResponse(await service.profile({ username }));
-      },
     },
     {
       method: 'GET', path: '/.well-known/jwks.json', auth: false,

@@ -92,18 +92,6 @@ describe.each([memory, mongo])('auth service on $name stores', (backend) => {
     expect(verified).toEqual({ userId, deviceId: 'phone-1', expiresAt: clock + 60_000 });
   });
 
-  it('finds a profile by id and by username, without the password hash', async () => {
-    const userId = ((await register('carol', 'password-123', { display_name: 'Carol C.' })).body as { user_id: string }).user_id;
-    const byId = routes.find((r) => r.path === '/v1/users/:userId')!;
-    const byName = routes.find((r) => r.path === '/v1/users')!;
-    const req = { method: 'GET' as const, headers: {}, body: null, remoteAddress: '192.0.2.1', userId: 'someone' };
-    const expected = { user_id: userId, username: 'carol', display_name: 'Carol C.' };
-    expect(await byId.handler({ ...req, path: `/v1/users/${userId}`, params: { userId }, query: {} })).toMatchObject({ status: 200, body: expected });
-    expect(await byName.handler({ ...req, path: '/v1/users', params: {}, query: { username: 'CAROL' } })).toMatchObject({ status: 200, body: expected });
-    expect((await byName.handler({ ...req, path: '/v1/users', params: {}, query: { username: 'nobody' } })).status).toBe(404);
-    expect((await byName.handler({ ...req, path: '/v1/users', params: {}, query: {} })).status).toBe(400);
-  });
-
   it('stores only the hash of a refresh token', async () => {
     await register('hashy');
     const pair = pairOf((await login('hashy')).body);

@@ -49,18 +49,10 @@ export interface AuthService {
   /** Revokes the token's whole family (this device's session). Unknown tokens are ignored. */
   logout(refreshToken: string): Promise<void>;
   jwks(): Jwks;
-  /** The public part of an account, by id or by username (so people can find each other). */
-  profile(query: { userId: string } | { username: string }): Promise<PublicProfile | null>;
   /** In-process verifier over this service's keys, for a gateway in the same process. */
   readonly verifier: TokenVerifier;
   /** Deletes expired refresh tokens; call from a timer (the stores have no TTL index). */
   purgeExpired(): Promise<number>;
-}
-
-export interface PublicProfile {
-  userId: string;
-  username: string;
-  displayName: string;
 }
 
 /** The auth service: accounts, token issue and rotation, throttled login. Stateless apart from its stores. */
@@ -163,10 +155,6 @@ export function createAuthService(deps: AuthServiceDeps, config: AuthServiceConf
     },
 
     jwks: () => deps.keys.jwks,
-    async profile(query) {
-      const user = 'userId' in query ? await deps.users.findById(query.userId) : await deps.users.findByUsername(query.username);
-      return user ? { userId: user.userId, username: user.username, displayName: user.displayName } : null;
-    },
 
     verifier: createLocalVerifier(deps.keys.jwks, {
       issuer: config.issuer, audience: config.audience, clockToleranceSec: config.clockToleranceSec, now,

@@ -8,15 +8,22 @@ import { loadKeys } from './keys.js';
 import { createMemoryRefreshStore } from './refresh-store-memory.js';
 import { createMongoRefreshStore } from './refresh-store-mongo.js';
 import { redisFailureLogs } from './throttle-redis.js';
+import { profileRoutes } from './profile-routes.js';
+import { createProfiles, type Profiles } from './profiles.js';
 import { authRoutes } from './routes.js';
 import { createAuthService, type AuthService } from './service.js';
 import type { TokenVerifier } from './token-verifier.js';
 import { createMemoryUserStore } from './user-store-memory.js';
 import { createMongoUserStore } from './user-store-mongo.js';
+import type { UserStore } from './user-store.js';
 import { createJwksVerifier } from './verifier-jwks.js';
 
 export interface RunningAuth {
   service: AuthService;
+  /** Profiles and finding people, over the same user store. */
+  profiles: Profiles;
+  /** The accounts themselves: presence reads visibility settings and keeps last seen there. */
+  users: UserStore;
   routes: HttpRoute[];
   verifier: TokenVerifier;
   /** Stops the refresh-token purge timer. The Db belongs to the caller, who closes it. */
@@ -57,6 +64,7 @@ export async function startAuth(config: PlatformConfig, deps: StartAuthDeps): Pr
   }
   const loginFailures = deps.redis ? redisFailureLogs({ redis: deps.redis, logger }) : undefined;
   const service = createAuthService({ ...stores, keys, logger, loginFailures }, config.auth);
+  const profiles = createProfiles({ users: stores.users }, config.people);
   const interval = deps.purgeIntervalMs ?? 3600_000;
   const timer = interval > 0
     ? setInterval(() => {
@@ -66,7 +74,9 @@ export async function startAuth(config: PlatformConfig, deps: StartAuthDeps): Pr
   timer?.unref();
   return {
     service,
-    routes: authRoutes(service),
+    profiles,
+    users: stores.users,
+    routes: [...authRoutes(service), ...profileRoutes(profiles)],
     verifier: gatewayVerifier(config, service),
     stop: () => {
       if (timer) clearInterval(timer);

@@ -82,6 +82,11 @@ export class Connections {
     return this.byUser.get(userId)?.conns ?? [];
   }
 
+  /** The users with a connection here. */
+  users(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
   all(): IterableIterator<Conn> {
     return this.byId.values();
   }

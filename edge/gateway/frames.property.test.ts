@@ -56,6 +56,7 @@ const validField: Record<string, fc.Arbitrary<string>> = {
   message_id: fc.string({ minLength: 1, maxLength: 26 }).map((s) => JSON.stringify(s)),
   emoji: fc.constantFrom('"👍"', '"🎉"'),
   remove: fc.constantFrom('true', 'false'),
+  status: fc.constantFrom('"online"', '"away"'),
 };
 
 /** The fields each frame type has (docs/protocol.md), plus ones a client may add. */
@@ -71,6 +72,7 @@ const fieldsOf: Record<string, string[]> = {
   edit_msg: ['msg_id', 'conversation_id', 'seq', 'message_id', 'content'],
   react: ['msg_id', 'conversation_id', 'seq', 'message_id', 'emoji', 'remove'],
   delete_for_me: ['msg_id', 'conversation_id', 'seq', 'message_id'],
+  presence: ['status', 'msg_id'],
 };
 
 /** A frame of a known type: each field valid, wrong, or left out, plus unknown fields and `__proto__`. */
@@ -140,6 +142,7 @@ const rules: Record<string, Record<string, (v: unknown) => boolean>> = {
   edit_msg: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr), content: isStr },
   react: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr), emoji: nonEmpty, remove: optional((v) => typeof v === 'boolean') },
   delete_for_me: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr) },
+  presence: { status: (v) => v === 'online' || v === 'away' },
 };
 
 function expectedAnswer(sent: Sent, maxFrameBytes: number, userId: string): Expected {
@@ -163,6 +166,8 @@ function expectedAnswer(sent: Sent, maxFrameBytes: number, userId: string): Expe
   if (frame.type === 'ack') return { kind: 'nothing' };
   if (frame.sender !== undefined && frame.sender !== userId) return { kind: 'error', code: 'SENDER_MISMATCH', msgId };
   if (frame.type === 'token_refresh') return { kind: 'token_refresh', msgId };
+  // Presence is the gateway's and answers nothing (people presence is not wired in this harness).
+  if (frame.type === 'presence') return { kind: 'nothing' };
   return { kind: 'ingress', text };
 }
 

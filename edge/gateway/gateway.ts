@@ -5,6 +5,7 @@ import type { LogClient, LogProducer } from '../../streams/index.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import type { HttpRoute } from '../http/routes.js';
+import type { PeopleHooks } from '../presence/people.js';
 import type { Presence } from '../presence/presence.js';
 import { createPresenceSync } from '../presence/sync.js';
 import { CloseCodes, type ErrorCode } from '../../protocol/codes.js';
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   verifier: TokenVerifier;
   routes: readonly HttpRoute[];
   logger: Logger;
+  /** Presence for people (online / away / last seen to friends); told of each connection's changes. */
+  people?: PeopleHooks;
   /** What the process's dependencies say (Kafka, Redis answering); /readyz adds it. Default: fine. */
   dependencies?: () => { ready: boolean; failing: string[] };
 }
@@ -114,7 +117,9 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     conns.add(ws);
     m.connections.inc({ gateway: gatewayId });
     // Online, and its group conversations read back in the same step; ops for it wait meanwhile.
-    topics.admit(ws, presence.connect(presenceEntry(d, gatewayId)));
+    const joined = presence.connect(presenceEntry(d, gatewayId));
+    topics.admit(ws, joined);
+    if (deps.people) joined.then(() => deps.people?.opened(d.userId, d.id), () => {});
   };
 
   const open = (ws: Conn): void => {
@@ -208,7 +213,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     topics.drop(ws);
     m.connections.dec({ gateway: gatewayId });
     // At shutdown removeGateway drops all entries in one go.
-    if (!stopping) presence.disconnect(d.userId, d.id).catch(warn('presence disconnect failed'));
+    if (!stopping) presence.disconnect(d.userId, d.id).then(() => deps.people?.closed(d.userId, d.id), warn('presence disconnect failed'));
   };
 
   /** An exception in a uWS callback would kill the process: log it, tell the client, go on. */
@@ -259,6 +264,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     const now = Date.now();
     const ping = now - lastPing >= config.heartbeatIntervalMs;
     if (ping) lastPing = now;
+    if (ping && deps.people) deps.people.alive([...conns.users()]);
     for (const ws of conns.all()) {
       const d = ws.getUserData();
       if (now - d.lastSeen > config.heartbeatTimeoutMs) closeConn(ws, 'HEARTBEAT_TIMEOUT');
@@ -299,7 +305,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
           },
         });
         upstream = up;
-        ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound };
+        ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound, people: deps.people };
         // Before any connection: supersedes what a killed predecessor with this id left behind.
         await presenceSync.run('start');
         unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace, topics));

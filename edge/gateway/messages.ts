@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { ingressKey } from './ingress-key.js';
 import { GATEWAY_LOCAL_FRAMES, type HeartbeatOutFrame, type TokenRefreshedFrame } from '../../protocol/frames.js';
+import type { PeopleHooks } from '../presence/people.js';
 import type { AckTracker } from './acks.js';
 import { sendError, writeFrame, type Conn, type Connections } from './connections.js';
 import type { Upstream } from './ingress.js';
@@ -18,6 +19,7 @@ export interface MessageContext {
   logger: Logger;
   maxFrameBytes: number;
   bound: number;
+  people?: PeopleHooks | undefined;
 }
 
 const local = new Set<string>(GATEWAY_LOCAL_FRAMES);
@@ -59,6 +61,7 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
   const claimed = (frame as { sender?: unknown }).sender;
   if (claimed !== undefined && claimed !== d.userId) return sendError(ws, 'SENDER_MISMATCH', ctx.bound, msgId);
   if (frame.type === 'token_refresh') return refreshToken(ctx, ws, frame.token, msgId);
+  if (frame.type === 'presence') return ctx.people?.away(d.userId, d.id, frame.status === 'away');
   if (local.has(frame.type)) return;
   ctx.upstream.ingress(
     {

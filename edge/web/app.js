@@ -4,7 +4,9 @@
 
 const $ = (id) => document.getElementById(id);
 const store = sessionStorage;
-const short = (id) => (id ? id.slice(0, 8) : '?');
+// How a user is shown: their display name once their profile is known, the first 8 characters
+// of the id until then (see `nameOf`, in "people" below).
+const short = (id) => (id ? nameOf(id) : '?');
 const uuid = () => ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) => (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
 const directId = (a, b) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
 
@@ -36,7 +38,8 @@ let lastTypingSent = 0;
 async function api(method, path, body, retry = true) {
   const headers = { 'content-type': 'application/json' };
   if (session) headers.authorization = `Bearer ${session.access_token}`;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // The page keeps its own caches (profiles: PROFILE_TTL_MS); a reload must see what is new.
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-cache' });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (res.status === 401 && data?.error_code === 'TOKEN_EXPIRED' && retry && session) {
     await refreshToken();
@@ -119,6 +122,7 @@ async function connect() {
     retryAfter = null;
     setConn('online');
     loadLists();
+    if ($('my-status').value === 'away' || document.visibilityState === 'hidden') sendMyStatus();
     // Catch up: each conversation we hold messages of, from its last seq; then everything unread.
     for (const c of convs.values()) if (c.loaded) send({ type: 'sync', conversation_id: c.id, after_seq: maxSeq(c) });
     send({ type: 'sync' });
@@ -189,10 +193,192 @@ function onFrame(f) {
       retryAfter = f.retry_after_ms;
       toast('Server is restarting; reconnecting…');
       break;
+    case 'presence':
+      onPresence(f);
+      break;
     case 'token_refreshed':
     case 'heartbeat':
       break;
   }
+}
+
+// ---------- people: profiles, finding users ----------
+
+// Profiles are fetched on demand and kept PROFILE_TTL_MS (the server's max-age): a change a
+// friend makes shows here within that, without any push (docs/protocol.md, "Profiles").
+const PROFILE_TTL_MS = 60_000;
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const profiles = new Map(); // user_id -> {p: profile | null, at}
+const wanted = new Set(); // user ids to fetch in the next batch
+let wantTimer = null;
+let searchTimer = null;
+
+function nameOf(id) {
+  const known = profiles.get(id);
+  if (!known || Date.now() - known.at > PROFILE_TTL_MS) want(id);
+  return known?.p?.display_name ?? id.slice(0, 8);
+}
+
+function want(id) {
+  if (!session || !UUID_SHAPE.test(id) || wanted.has(id)) return;
+  wanted.add(id);
+  wantTimer ??= setTimeout(fetchProfiles, 20);
+}
+
+/** Everyone asked for since the last batch, 50 ids a request; then every list is drawn again. */
+async function fetchProfiles() {
+  wantTimer = null;
+  const ids = [...wanted];
+  wanted.clear();
+  const at = Date.now();
+  // Marked first, so drawing while the request runs does not ask again.
+  for (const id of ids) profiles.set(id, { p: profiles.get(id)?.p ?? null, at });
+  try {
+    for (let i = 0; i < ids.length; i += 50) {
+      const { users } = await api('GET', `/v1/users?ids=${ids.slice(i, i + 50).join(',')}`);
+      for (const p of users) profiles.set(p.user_id, { p, at });
+    }
+  } catch (err) {
+    for (const id of ids) profiles.delete(id);
+    return console.warn('profiles', err.message);
+  }
+  renderPeople();
+}
+
+function renderPeople() {
+  renderFriends();
+  renderConversations();
+  renderMessages();
+  const me = profiles.get(session?.user_id)?.p;
+  if (me) $('my-name').textContent = `${me.display_name} (@${me.username})`;
+}
+
+async function loadMyProfile() {
+  try {
+    const p = await api('GET', '/v1/profile');
+    profiles.set(p.user_id, { p, at: Date.now() });
+    renderPeople();
+  } catch (err) {
+    toast(`Profile: ${err.message}`, true);
+  }
+}
+
+function editProfile() {
+  const me = profiles.get(session.user_id)?.p;
+  const form = $('profile-form');
+  form.hidden = !form.hidden;
+  if (form.hidden || !me) return;
+  $('profile-name').value = me.display_name;
+  $('profile-avatar').value = me.avatar_url ?? '';
+  $('profile-bio').value = me.bio ?? '';
+  $('profile-visibility').value = me.presence_visibility ?? 'friends';
+}
+
+async function saveProfile() {
+  try {
+    const p = await api('PUT', '/v1/profile', { display_name: $('profile-name').value, avatar_url: $('profile-avatar').value.trim() || null, bio: $('profile-bio').value, presence_visibility: $('profile-visibility').value });
+    profiles.set(p.user_id, { p, at: Date.now() });
+    $('profile-form').hidden = true;
+    renderPeople();
+    toast('Profile saved');
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
+}
+
+/** A friend request to a username or a user id, whichever was typed. */
+async function addFriend(who) {
+  if (!who) return;
+  const body = UUID_SHAPE.test(who) ? { user_id: who } : { username: who };
+  try {
+    await api('POST', '/v1/friends/requests', body);
+    toast(`Friend request sent to ${body.username ? `@${who}` : nameOf(who)}`);
+    $('friend-id').value = '';
+    $('people').replaceChildren();
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
+}
+
+/** Usernames starting with what is typed, a few at a time, each with an Add button. */
+function searchPeople() {
+  clearTimeout(searchTimer);
+  const q = $('friend-id').value.trim();
+  if (!/^[a-zA-Z0-9_.-]{1,32}$/.test(q) || UUID_SHAPE.test(q)) return void $('people').replaceChildren();
+  searchTimer = setTimeout(async () => {
+    try {
+      const { users } = await api('GET', `/v1/users?prefix=${encodeURIComponent(q)}&limit=8`);
+      if ($('friend-id').value.trim() !== q) return;
+      for (const p of users) profiles.set(p.user_id, { p, at: Date.now() });
+      $('people').replaceChildren(...users.filter((p) => p.user_id !== session.user_id).map((p) =>
+        el('li', { className: 'person' }, avatar(p), el('span', { textContent: `${p.display_name} @${p.username}`, title: p.bio ?? '' }),
+          friends.has(p.user_id) ? el('span', { className: 'muted', textContent: 'friend' })
+            : el('button', { type: 'button', className: 'small secondary', textContent: 'Add', onclick: () => addFriend(p.username) }))));
+    } catch (err) {
+      toast(`${err.code}: ${err.message}`, true);
+    }
+  }, 250);
+}
+
+// ---------- people: presence ----------
+
+const presence = new Map(); // user_id -> {state: online|away|offline|hidden, last_seen}
+
+/** The friends' presence now (after login and each reconnect); changes then come as `presence` frames. */
+async function loadPresence() {
+  const ids = [...friends];
+  try {
+    for (let i = 0; i < ids.length; i += 50) {
+      const res = await api('GET', `/v1/presence?ids=${ids.slice(i, i + 50).join(',')}`);
+      for (const p of res.presence) presence.set(p.user_id, p);
+    }
+    renderFriends();
+    renderChatPresence();
+  } catch (err) {
+    console.warn('presence', err.message);
+  }
+}
+
+function onPresence(f) {
+  presence.set(f.user, { user_id: f.user, state: f.state, last_seen: f.last_seen });
+  renderFriends();
+  renderChatPresence();
+}
+
+function ago(ms) {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+/** "online", "away", "last seen 5 min ago", or nothing when hidden or unknown. */
+function presenceText(u) {
+  const p = presence.get(u);
+  if (!p || p.state === 'hidden') return '';
+  if (p.state === 'offline') return p.last_seen ? `last seen ${ago(p.last_seen)}` : 'offline';
+  return p.state;
+}
+
+function presenceDot(u) {
+  const state = presence.get(u)?.state ?? 'hidden';
+  return el('span', { className: `dot ${state}`, title: presenceText(u) || 'presence hidden' });
+}
+
+function renderChatPresence() {
+  const c = active && convs.get(active);
+  $('chat-presence').textContent = c && c.kind === 'direct' && c.with !== session.user_id ? presenceText(c.with) : '';
+}
+
+/** This device's own status: away when chosen, or while the page is hidden. */
+function sendMyStatus() {
+  send({ type: 'presence', status: $('my-status').value === 'away' || document.visibilityState === 'hidden' ? 'away' : 'online' });
+}
+
+/** The user's avatar (an http(s) URL: the server refuses any other scheme), or nothing. */
+function avatar(p) {
+  return p?.avatar_url ? el('img', { className: 'avatar', src: p.avatar_url, alt: '', referrerPolicy: 'no-referrer' }) : null;
 }
 
 // ---------- state ----------
@@ -222,9 +408,21 @@ function addMessage(m, quiet = false) {
   if (m.content_type?.startsWith('system/')) onSystem(m, fresh && !quiet);
   if (c.id === active && m.sender !== session.user_id) $('typing').textContent = '';
   c.top = Math.max(c.top, m.sequence_number || 0);
+  ownRead(c, m);
   if (m.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = m;
   if (c.id === active) renderMessages(), markRead();
   if (!quiet) renderConversations();
+}
+
+/**
+ * What I sent myself (a message, or a notice of my own act such as "friend request sent") is
+ * not unread: when everything before it was read, the read position moves past it, here and on
+ * the server. The inbox (notes to self, refusals) stays unread: its notices are news.
+ */
+function ownRead(c, m) {
+  const seq = m.sequence_number || 0;
+  if (m.sender !== session.user_id || c.with === session.user_id || !seq || c.readSeq < seq - 1) return;
+  if (send({ type: 'read', conversation_id: c.id, seq })) c.readSeq = seq;
 }
 
 /** Records what a change event does to its target (latest version, latest reaction event wins). */
@@ -279,7 +477,7 @@ function onSystem(m, live) {
   if (body.event === 'group_created' || body.event === 'group_renamed') groups.set(m.recipient, body.name);
   if (!live) return;
   if (body.event === 'friend_request' && body.target === me && !friends.has(body.actor)) incoming.add(body.actor);
-  if (body.event === 'friend_accepted') for (const u of [body.actor, body.target]) if (u !== me) friends.add(u), incoming.delete(u);
+  if (body.event === 'friend_accepted') for (const u of [body.actor, body.target]) if (u !== me) friends.add(u), incoming.delete(u), loadPresence();
   if (body.event === 'friend_removed') friends.delete(body.actor === me ? body.target : body.actor);
   if (body.event === 'command_rejected') toast(`${body.action} refused: ${body.error_code} ${body.error_message}`, true);
   renderFriends();
@@ -329,6 +527,7 @@ async function loadLists() {
     }
     renderFriends();
     renderConversations();
+    loadPresence();
   } catch (err) {
     toast(`Could not load lists: ${err.message}`, true);
   }
@@ -404,7 +603,9 @@ function renderFriends() {
     el('li', { className: 'request' }, el('span', { textContent: `request from ${short(u)}`, title: u }),
       el('button', { className: 'small', textContent: 'Accept', onclick: () => act(`/v1/friends/requests/${u}/accept`, 'Accepted') }))));
   $('friends').replaceChildren(...[...friends].map((u) =>
-    el('li', { className: 'friend' }, el('code', { textContent: short(u), title: u }),
+    el('li', { className: 'friend', dataset: { presence: presence.get(u)?.state ?? 'hidden' } }, presenceDot(u), avatar(profiles.get(u)?.p),
+      el('span', { className: 'name', textContent: short(u), title: profiles.get(u)?.p?.username ? `@${profiles.get(u).p.username}` : u }),
+      el('small', { className: 'seen', textContent: presenceText(u) }),
       el('button', { className: 'small secondary', textContent: 'Chat', onclick: () => open(directId(session.user_id, u)) }))));
 }
 
@@ -420,6 +621,7 @@ function renderConversations() {
 function renderMessages() {
   const c = active && convs.get(active);
   $('chat-title').textContent = c ? title(c) : 'Pick a conversation';
+  renderChatPresence();
   $('older').hidden = !c?.hasOlder;
   const box = $('messages');
   const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
@@ -480,6 +682,9 @@ function start() {
   $('auth').hidden = true;
   $('app').hidden = false;
   $('my-id').textContent = session.user_id;
+  loadMyProfile();
+  // Names on screen older than the profile TTL are asked for again (nameOf sees them stale).
+  setInterval(renderPeople, PROFILE_TTL_MS);
   renderFriends();
   renderConversations();
   connect();
@@ -492,9 +697,11 @@ $('logout').onclick = () => logout();
 $('copy-id').onclick = () => navigator.clipboard?.writeText(session.user_id).then(() => toast('Copied your id'), () => toast('Select the id to copy it'));
 $('friend-form').onsubmit = (e) => {
   e.preventDefault();
-  act('/v1/friends/requests', 'Friend request sent', { user_id: $('friend-id').value.trim() });
-  $('friend-id').value = '';
+  addFriend($('friend-id').value.trim());
 };
+$('friend-id').oninput = searchPeople;
+$('edit-profile').onclick = editProfile;
+$('profile-form').onsubmit = (e) => (e.preventDefault(), saveProfile());
 $('group-form').onsubmit = async (e) => {
   e.preventDefault();
   const members = $('group-members').value.split(/[\s,]+/).filter(Boolean);
@@ -520,6 +727,8 @@ $('send-text').oninput = () => {
 };
 $('older').onclick = () => active && open(active, true);
 document.addEventListener('visibilitychange', markRead);
+document.addEventListener('visibilitychange', sendMyStatus);
+$('my-status').onchange = sendMyStatus;
 
 const notice = store.getItem('im.notice');
 store.removeItem('im.notice');

@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * edge/web at `/`. Two users register, befriend each other through the page, chat 1:1 and in
  * a group, and one page reloads and goes away and back (reconnect, history, catch-up); one
  * edits, reacts and recalls, and the other page, a reload and a second device converge; one
- * deletes a message for themselves only.
+ * deletes a message for themselves only. People show by display name: alice finds bob by the
+ * start of his username, a name nobody has is refused, and her profile change shows after bob's reload;
+ * alice sees bob online, away, and offline with his last seen.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -66,11 +68,11 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-async function register(page: Page, username: string): Promise<string> {
+async function register(page: Page, username: string, displayName: string): Promise<string> {
   await page.goto(base);
   await page.fill('#username', username);
   await page.fill('#password', 'correct horse battery');
-  await page.fill('#display-name', username);
+  await page.fill('#display-name', displayName);
   await page.click('#register-btn');
   await page.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
   const id = (await page.textContent('#my-id'))!.trim();
@@ -117,19 +119,37 @@ describe('web client in Chromium', () => {
     });
     const alice = await newPage();
     const bob = await newPage();
-    const aliceId = await register(alice, 'alice');
-    const bobId = await register(bob, 'bob');
-    const [aliceShort, bobShort] = [aliceId.slice(0, 8), bobId.slice(0, 8)];
+    const aliceId = await register(alice, 'alice', 'Alice Liddell');
+    await register(bob, 'bob', 'Bob Builder');
+    // People are shown by display name, never by a piece of their id.
+    let [aliceShort, bobShort] = ['Alice Liddell', 'Bob Builder'];
+    await alice.locator('#my-name', { hasText: 'Alice Liddell (@alice)' }).waitFor({ timeout: WAIT });
 
-    // Friends through the page: alice asks by user id, bob accepts the request the system message brought.
-    await alice.fill('#friend-id', bobId);
+    // Friends through the page: a username nobody has is refused; alice finds bob by the start of
+    // his username and adds him; bob accepts the request the system message brought.
+    await alice.fill('#friend-id', 'nobody-here');
     await alice.click('#friend-form button');
+    await alice.locator('#toast.error', { hasText: 'USER_NOT_FOUND' }).waitFor({ timeout: WAIT });
+    await alice.fill('#friend-id', 'bo');
+    await alice.locator('#people li', { hasText: 'Bob Builder @bob' }).locator('button', { hasText: 'Add' }).click();
+    await alice.locator('#toast', { hasText: 'Friend request sent to @bob' }).waitFor({ timeout: WAIT });
+    // Her own "sent a friend request" notice is no unread message.
+    const sentNotice = conversation(alice, `@ ${bobShort}`).filter({ hasText: 'you sent a friend request' });
+    await sentNotice.waitFor({ timeout: WAIT });
+    expect(await sentNotice.locator('.badge').count()).toBe(0);
     const request = bob.locator('#requests li', { hasText: aliceShort });
     await request.waitFor({ timeout: WAIT });
     await request.locator('button', { hasText: 'Accept' }).click();
     await alice.locator('#friends li', { hasText: bobShort }).waitFor({ timeout: WAIT });
     await bob.locator('#friends li', { hasText: aliceShort }).waitFor({ timeout: WAIT });
     expect(await bob.locator('#requests li').count()).toBe(0);
+    // Friends see each other's presence: online, then away when bob says so, then online again.
+    const bobFor = (page: Page, state: string) => page.locator(`#friends li[data-presence="${state}"]`, { hasText: bobShort });
+    await bobFor(alice, 'online').waitFor({ timeout: WAIT });
+    await bob.selectOption('#my-status', 'away');
+    await bobFor(alice, 'away').locator('.seen', { hasText: 'away' }).waitFor({ timeout: WAIT });
+    await bob.selectOption('#my-status', 'online');
+    await bobFor(alice, 'online').waitFor({ timeout: WAIT });
 
     // 1:1 both ways, each side seeing the other's message with the same sequence number.
     await alice.locator('#friends li', { hasText: bobShort }).locator('button', { hasText: 'Chat' }).click();
@@ -138,6 +158,7 @@ describe('web client in Chromium', () => {
     await bobsDirect.locator('.badge').waitFor({ timeout: WAIT });
     await bobsDirect.click();
     expect(await seqOf(bob, 'hello bob')).toBe(helloSeq);
+    expect(await bob.locator('#messages li.msg', { hasText: 'hello bob' }).locator('.from').textContent()).toBe(aliceShort);
     const replySeq = await say(bob, 'hi alice');
     expect(replySeq).toBe(helloSeq + 1);
     expect(await seqOf(alice, 'hi alice')).toBe(replySeq);
@@ -146,7 +167,7 @@ describe('web client in Chromium', () => {
 
     // A group with both; alice writes once it exists, bob finds it in his list.
     await alice.fill('#group-name', 'team');
-    await alice.fill('#group-members', bobId);
+    await alice.fill('#group-members', (await bob.textContent('#my-id'))!.trim());
     await alice.click('#group-form button');
     await alice.locator('#messages li.system', { hasText: 'created the group' }).waitFor({ timeout: WAIT });
     await expect.poll(() => alice.textContent('#chat-title'), { timeout: WAIT }).toBe('# team');
@@ -156,8 +177,21 @@ describe('web client in Chromium', () => {
     expect(await say(bob, 'team reply')).toBe(teamSeq + 1);
     await seqOf(alice, 'team reply');
 
+    // Alice edits her profile; bob's reload (below) shows the new name everywhere.
+    await alice.click('#edit-profile');
+    await alice.fill('#profile-name', 'Alice L.');
+    await alice.fill('#profile-avatar', 'javascript:alert(1)');
+    await alice.click('#profile-form button');
+    await alice.locator('#toast.error', { hasText: 'BAD_REQUEST' }).waitFor({ timeout: WAIT });
+    await alice.fill('#profile-avatar', '');
+    await alice.fill('#profile-bio', 'down the rabbit hole');
+    await alice.click('#profile-form button');
+    await alice.locator('#my-name', { hasText: 'Alice L. (@alice)' }).waitFor({ timeout: WAIT });
+    aliceShort = 'Alice L.';
+
     // Reload: the session, the open conversation and its history come back, and the socket reconnects.
     await bob.reload();
+    await bob.locator('#friends li', { hasText: aliceShort }).waitFor({ timeout: WAIT });
     await bob.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
     expect(await bob.textContent('#chat-title')).toBe('# team');
     expect(await seqOf(bob, 'hello team')).toBe(teamSeq);
@@ -168,6 +202,7 @@ describe('web client in Chromium', () => {
 
     // Away and back: what alice sent meanwhile shows up unread, then in the history.
     await bob.goto('about:blank');
+    await bobFor(alice, 'offline').locator('.seen', { hasText: 'last seen' }).waitFor({ timeout: WAIT });
     const awaySeq = await say(alice, 'sent while you were away');
     await alice.locator('#friends li', { hasText: bobShort }).locator('button', { hasText: 'Chat' }).click();
     const directAway = await say(alice, 'direct while away');
