@@ -154,3 +154,9 @@ let counter = 0;
 export const sendMsg = (recipient: string, content: string, recipientType: 'user' | 'group' = 'user', msgId = `m-${Date.now()}-${counter++}`) => ({
   type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType, content, timestamp: Date.now(),
 });
+
+/** Sends a frame that carries a `msg_id` and waits for its answer: the `ack` or `error` with that id. */
+export async function answer(c: TestClient, frame: { msg_id: string } & Record<string, unknown>, timeoutMs = 20_000): Promise<Frame> {
+  c.send(frame);
+  return c.next((f) => (f.type === 'ack' || f.type === 'error') && f.msg_id === frame.msg_id, timeoutMs);
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame, TestClient } from '../edge/gateway/testing.js';
+import type { Frame } from '../edge/gateway/testing.js';
 import { eventually } from '../streams/testing.js';
-import { befriend, createGroup, ENGINES, sendMsg, startPlatform, type Platform } from './harness.js';
+import { answer, befriend, createGroup, ENGINES, sendMsg, startPlatform, type Platform } from './harness.js';
 
 /**
  * Recall, edit, reactions and delete for me end to end over WebSocket and HTTP, on both
@@ -13,11 +13,6 @@ const event = (type: string, conversation: string) => (f: Frame) => f.type === '
 const body = (f: Frame) => JSON.parse(String(f.content)) as Record<string, unknown>;
 let n = 0;
 const change = (type: string, conversationId: string, seq: number, extra: Record<string, unknown> = {}) => ({ type, msg_id: `chg-${Date.now()}-${++n}`, conversation_id: conversationId, seq, ...extra });
-
-async function answer(c: TestClient, frame: { msg_id: string }): Promise<Frame> {
-  c.send(frame);
-  return c.next((f) => (f.type === 'ack' || f.type === 'error') && f.msg_id === frame.msg_id, WAIT);
-}
 
 for (const engine of ENGINES) {
   describe(`message changes end to end on the ${engine} engine`, () => {

@@ -8,6 +8,7 @@ import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import { routeChange } from '../../domain/message-changes.js';
+import { routeReferences, sendKey } from '../../domain/message-references.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -92,8 +93,13 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           const m = v.frame;
           const group = m.recipient_type === 'group';
           const conversationId = conversationTo(f.userId, m.recipient, m.recipient_type);
+          // A reply or a forward names another message; the stamper resolves it (domain/message-references.ts).
+          const refs = routeReferences(o, f.userId, conversationId);
+          if (!refs.ok) return reject(f, 'invalid', refs.code, refs.detail, m.msg_id);
+          const references = { ...(refs.replyTo ? { replyTo: refs.replyTo } : {}), ...(refs.forwardOf ? { forwardOf: refs.forwardOf } : {}) };
           routed.inc({ type: 'send_msg', outcome: 'routed' });
-          return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
+          const value = { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' as const : 'USER' as const, recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt, ...references };
+          return [{ topic: 'im.cmd.send', key: sendKey(value), value }];
         }
         case 'read': {
           const v = validate.read(o);
