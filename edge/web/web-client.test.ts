@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * edge/web at `/`. Two users register, befriend each other through the page, chat 1:1 and in
  * a group, and one page reloads and goes away and back (reconnect, history, catch-up); one
  * edits, reacts and recalls, and the other page, a reload and a second device converge; one
- * deletes a message for themselves only.
+ * deletes a message for themselves only. Two more reply with a quote, forward into a group with
+ * the attribution, and see a quote turn into a tombstone when its message is recalled.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -92,6 +93,17 @@ async function say(page: Page, text: string): Promise<number> {
 }
 
 const conversation = (page: Page, name: string) => page.locator('#conversations li.conv', { hasText: name });
+const bubble = (page: Page, text: string) => page.locator('#messages li.msg', { hasText: text });
+
+/** `asker` sends a friend request by id through the page, `accepter` accepts it; both see the friendship. */
+async function befriendOnPages(asker: Page, askerId: string, accepter: Page, accepterId: string): Promise<void> {
+  await asker.fill('#friend-id', accepterId);
+  await asker.click('#friend-form button');
+  const request = accepter.locator('#requests li', { hasText: askerId.slice(0, 8) });
+  await request.waitFor({ timeout: WAIT });
+  await request.locator('button', { hasText: 'Accept' }).click();
+  await asker.locator('#friends li', { hasText: accepterId.slice(0, 8) }).waitFor({ timeout: WAIT });
+}
 
 describe('web client in Chromium', () => {
   beforeAll(async () => {
@@ -181,7 +193,6 @@ describe('web client in Chromium', () => {
 
     // Changing messages (both have the direct conversation open): alice edits her text, bob
     // reacts to it, alice recalls another; both pages converge, and so do a reload and a new device.
-    const bubble = (page: Page, text: string) => page.locator('#messages li.msg', { hasText: text });
     await say(alice, 'typo mesage');
     await bubble(alice, 'typo mesage').locator('button.edit').click();
     await alice.fill('#send-text', 'typo message fixed');
@@ -225,4 +236,46 @@ describe('web client in Chromium', () => {
     await alice.screenshot({ path: SCREENSHOT });
     expect(pageErrors).toEqual([]);
   }, 180_000);
+
+  it('replies show the quoted message, forwards their original sender, from the server after a reload', async () => {
+    const carol = await newPage();
+    const dave = await newPage();
+    const carolId = await register(carol, 'carol');
+    const daveId = await register(dave, 'dave');
+    await befriendOnPages(carol, carolId, dave, daveId);
+    await carol.locator('#friends li', { hasText: daveId.slice(0, 8) }).locator('button', { hasText: 'Chat' }).click();
+    const askSeq = await say(carol, 'where shall we meet?');
+    await conversation(dave, `@ ${carolId.slice(0, 8)}`).click();
+    await seqOf(dave, 'where shall we meet?');
+
+    // Dave replies: the quote shows at once on his page, on carol's from the server, and after her reload.
+    await bubble(dave, 'where shall we meet?').locator('button.reply').click();
+    await dave.locator('#compose-text', { hasText: 'replying to' }).waitFor({ timeout: WAIT });
+    expect(await say(dave, 'at the station')).toBe(askSeq + 1);
+    for (const page of [dave, carol]) await bubble(page, 'at the station').locator('.quote', { hasText: 'where shall we meet?' }).waitFor({ timeout: WAIT });
+    await carol.reload();
+    await bubble(carol, 'at the station').locator('.quote', { hasText: 'you: where shall we meet?' }).waitFor({ timeout: WAIT });
+
+    // Carol forwards dave's answer into a new group: attributed to dave on both pages.
+    await carol.fill('#group-name', 'trip');
+    await carol.fill('#group-members', daveId);
+    await carol.click('#group-form button');
+    await expect.poll(() => carol.textContent('#chat-title'), { timeout: WAIT }).toBe('# trip');
+    const groupId = (await conversation(carol, '# trip').getAttribute('data-id'))!;
+    await conversation(carol, `@ ${daveId.slice(0, 8)}`).click();
+    await bubble(carol, 'at the station').locator('button.forward').click();
+    await carol.selectOption('#forward-to', groupId);
+    await carol.click('#forward-btn');
+    await expect.poll(() => carol.textContent('#chat-title'), { timeout: WAIT }).toBe('# trip');
+    await seqOf(carol, 'at the station');
+    await conversation(dave, '# trip').click();
+    for (const page of [carol, dave]) await bubble(page, 'at the station').locator('.forwarded', { hasText: page === dave ? 'forwarded from you' : `forwarded from ${daveId.slice(0, 8)}` }).waitFor({ timeout: WAIT });
+
+    // Carol recalls her question: dave's quote of it becomes a tombstone.
+    await conversation(carol, `@ ${daveId.slice(0, 8)}`).click();
+    await bubble(carol, 'where shall we meet?').locator('button.recall').click();
+    await conversation(dave, `@ ${carolId.slice(0, 8)}`).click();
+    await bubble(dave, 'at the station').locator('.quote', { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
