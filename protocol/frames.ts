@@ -116,6 +116,16 @@ export const MESSAGE_CHANGE_FRAMES = ['recall_msg', 'edit_msg', 'react', 'delete
 
 export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame;
 export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES] as const;
+/**
+ * DELIVERED up to `seq`: made by a gateway from its connections' delivery acks (the highest per
+ * user and conversation per interval, edge/gateway/delivered.ts), never sent by a client.
+ */
+export interface DeliveredFrame {
+  type: 'delivered';
+  conversation_id: string;
+  seq: number;
+}
+
 /** Frames the gateway answers itself; all others pass through to the pipeline. */
 export const GATEWAY_LOCAL_FRAMES = ['ack', 'heartbeat', 'token_refresh'] as const;
 

@@ -245,12 +245,14 @@ export interface Reaction {
   users: string[];
 }
 
-/** A user's read position in a conversation, keyed by <conversationId>|<userId>. */
+/** A user's read and delivered positions in a conversation, keyed by <conversationId>|<userId>. */
 export interface ReadState {
   conversationId: string;
   userId: string;
   readSeq: number;
   updatedAt: number;
+  /** Highest seq delivered to one of the user's devices (the gateway's batched acks; reading implies it). */
+  deliveredSeq?: number;
 }
 
 /** A delivered or read receipt from a client, keyed by conversation. */

@@ -82,6 +82,27 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
   });
 
+  it('keeps delivered and read positions forward only, reading implying delivery; counts and pages who reached a seq', async () => {
+    await setup();
+    const g = 'g:R';
+    await store.setDeliveredSeq(g, 'u3', 5);
+    await store.setDeliveredSeq(g, 'u3', 2);
+    await store.setReadSeq(g, 'u1', 4);
+    await store.setDeliveredSeq(g, 'u1', 3);
+    await store.setDeliveredSeq(g, 'u2', 4);
+    await store.setReadSeq(g, 'u4', 1);
+    await store.setReadSeq(g, 'sender', 9);
+    await store.setReadSeq('g:other', 'u5', 9);
+    expect(await store.positions([{ conversationId: g, userId: 'u1' }, { conversationId: g, userId: 'u3' }, { conversationId: g, userId: 'nobody' }]))
+      .toEqual(new Map([[`${g}|u1`, { readSeq: 4, deliveredSeq: 4 }], [`${g}|u3`, { readSeq: 0, deliveredSeq: 5 }]]));
+    expect(await store.readSeqs('u3', [g])).toEqual(new Map());
+    expect(await store.receiptsAt(g, 4, 'read', { limit: 10, exclude: 'sender' })).toEqual({ count: 1, users: ['u1'], hasMore: false });
+    const first = await store.receiptsAt(g, 4, 'delivered', { limit: 2, exclude: 'sender' });
+    expect(first).toEqual({ count: 3, users: ['u1', 'u2'], hasMore: true });
+    expect(await store.receiptsAt(g, 4, 'delivered', { limit: 2, after: 'u2', exclude: 'sender' })).toEqual({ count: 3, users: ['u3'], hasMore: false });
+    expect(await store.receiptsAt(g, 4, 'delivered', { limit: 10 })).toEqual({ count: 4, users: ['sender', 'u1', 'u2', 'u3'], hasMore: false });
+  });
+
   it('applies changes to their targets: a recall is final, edits and reactions only over older ones; delete for me per user', async () => {
     await setup();
     const c = 'd:amy:bo';

@@ -15,7 +15,7 @@ let retryAfter = null; // from a `reconnect` frame
 let reconnectTimer = null;
 let refreshTimer = null;
 let refreshing = null;
-const convs = new Map(); // conversation_id -> {id, kind, with, top, readSeq, msgs: Map(key -> msg), last, loaded, hasOlder, peerRead}
+const convs = new Map(); // conversation_id -> {id, kind, with, top, readSeq, msgs: Map(key -> msg), last, loaded, hasOlder, peerRead, peerDelivered}
 const friends = new Set();
 const incoming = new Set();
 const groups = new Map(); // group_id -> name
@@ -175,9 +175,10 @@ function onFrame(f) {
       toast(`${f.error_code}: ${f.error_message}`, true);
       break;
     case 'receipt':
-      if (f.kind === 'read' && f.user !== session.user_id) {
+      if (f.user !== session.user_id) {
         const c = conv(f.conversation_id);
-        c.peerRead = Math.max(c.peerRead, f.seq);
+        if (f.kind === 'read') c.peerRead = Math.max(c.peerRead, f.seq);
+        c.peerDelivered = Math.max(c.peerDelivered, f.seq); // reading implies delivery
         if (c.id === active) renderMessages();
       }
       break;
@@ -205,7 +206,7 @@ function conv(id) {
   if (!c) {
     const group = id.startsWith('g:');
     const [, a, b] = id.split(':');
-    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0 };
+    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0, peerDelivered: 0 };
     convs.set(id, c);
   }
   return c;
@@ -327,11 +328,15 @@ async function loadLists() {
       c.with = s.with;
       c.top = Math.max(c.top, s.max_seq);
       c.readSeq = Math.max(c.readSeq, s.read_seq);
+      // The ticks on one's own messages, as the server has them (they survive a reload).
+      c.peerRead = Math.max(c.peerRead, s.peer_read_seq ?? 0);
+      c.peerDelivered = Math.max(c.peerDelivered, s.peer_delivered_seq ?? 0);
       if (s.last_message && s.last_message.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = s.last_message;
       if (s.last_message) onSystemQuiet(s.last_message);
     }
     renderFriends();
     renderConversations();
+    if (active) renderMessages();
   } catch (err) {
     toast(`Could not load lists: ${err.message}`, true);
   }
@@ -481,7 +486,7 @@ function renderMessages() {
   box.replaceChildren(...msgs.map((m) => {
     const mine = m.sender === session.user_id;
     const system = m.content_type?.startsWith('system/');
-    const state = m.state !== 'sent' ? m.state : mine && !system && c.kind === 'direct' && c.peerRead >= m.sequence_number ? 'read' : '';
+    const state = m.state !== 'sent' ? m.state : mine && !system && c.kind === 'direct' ? tick(c, m) : '';
     const changeable = !system && !m.recalled && m.sequence_number;
     const reactions = (m.reactions || []).map((r) =>
       el('button', { type: 'button', className: `reaction small secondary${r.users.includes(session.user_id) ? ' mine' : ''}`, textContent: `${r.emoji} ${r.count}`, title: r.users.map(short).join(', '),
@@ -496,16 +501,34 @@ function renderMessages() {
         m.edited_at && !m.recalled ? el('span', { className: 'edited', textContent: 'edited ' }) : null,
         el('span', { className: 'seq', textContent: m.sequence_number ? `#${m.sequence_number}` : '' }),
         ` ${new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`,
-        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null),
+        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null,
+        seenBy.has(m.msg_id) ? el('span', { className: 'seen', textContent: ` ${seenBy.get(m.msg_id)}` }) : null),
       changeable ? el('span', { className: 'actions' },
         ...REACTIONS.map((e) => el('button', { type: 'button', className: 'react small secondary', textContent: e, title: `react ${e}`, onclick: () => change('react', m, { emoji: e }) })),
         el('button', { type: 'button', className: 'reply small secondary', textContent: 'reply', onclick: () => startCompose('reply', m) }),
         el('button', { type: 'button', className: 'forward small secondary', textContent: 'forward', onclick: () => startCompose('forward', m) }),
         mine && m.content_type === 'text' ? el('button', { type: 'button', className: 'edit small secondary', textContent: 'edit', onclick: () => startEdit(m) }) : null,
         mine || c.kind === 'group' ? el('button', { type: 'button', className: 'recall small secondary', textContent: 'recall', onclick: () => change('recall_msg', m) }) : null,
-        el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) })) : null);
+        el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) }),
+        mine && c.kind === 'group' ? el('button', { type: 'button', className: 'seen-by small secondary', textContent: 'seen by', onclick: () => loadSeenBy(m) }) : null) : null);
   }));
   if (stick) box.scrollTop = box.scrollHeight;
+}
+
+/** A direct message's tick from the peer's positions: read, delivered, or just sent. */
+const tick = (c, m) => (c.peerRead >= m.sequence_number ? 'read' : c.peerDelivered >= m.sequence_number ? 'delivered' : '');
+
+// "Read by" and "delivered to" of one's own group messages, by server msg_id, as last asked.
+const seenBy = new Map();
+async function loadSeenBy(m) {
+  try {
+    const r = await api('GET', `/v1/conversations/${encodeURIComponent(m.conversation_id)}/messages/${m.sequence_number}/receipts?limit=10`);
+    const names = (l) => l.users.map(short).join(', ') + (l.next_after ? '…' : '');
+    seenBy.set(m.msg_id, `read by ${r.read.count}${r.read.count ? ` (${names(r.read)})` : ''} · delivered to ${r.delivered.count}`);
+    renderMessages();
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
 }
 
 function setConn(state) {

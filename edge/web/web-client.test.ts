@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * a group, and one page reloads and goes away and back (reconnect, history, catch-up); one
  * edits, reacts and recalls, and the other page, a reload and a second device converge; one
  * deletes a message for themselves only. Two more reply with a quote, forward into a group with
- * the attribution, and see a quote turn into a tombstone when its message is recalled.
+ * the attribution, see delivered and read ticks and a group message's "seen by" from the server
+ * (after a reload too), and a quote turn into a tombstone when its message is recalled.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -237,7 +238,7 @@ describe('web client in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 180_000);
 
-  it('replies show the quoted message, forwards their original sender, from the server after a reload', async () => {
+  it('replies show the quoted message, forwards their original sender, ticks and "seen by" come from the server, also after a reload', async () => {
     const carol = await newPage();
     const dave = await newPage();
     const carolId = await register(carol, 'carol');
@@ -270,6 +271,23 @@ describe('web client in Chromium', () => {
     await seqOf(carol, 'at the station');
     await conversation(dave, '# trip').click();
     for (const page of [carol, dave]) await bubble(page, 'at the station').locator('.forwarded', { hasText: page === dave ? 'forwarded from you' : `forwarded from ${daveId.slice(0, 8)}` }).waitFor({ timeout: WAIT });
+
+    // Receipts from the server: dave has the group open, so he reads carol's message there ("seen by");
+    // in the direct conversation, which he is not looking at, hers is delivered, then read once he opens it, and stays so after her reload.
+    await say(carol, 'see you there');
+    await seqOf(dave, 'see you there');
+    await expect.poll(async () => {
+      await bubble(carol, 'see you there').locator('button.seen-by').click();
+      return bubble(carol, 'see you there').locator('.seen').textContent();
+    }, { timeout: WAIT }).toContain('read by 1');
+    await conversation(carol, `@ ${daveId.slice(0, 8)}`).click();
+    await say(carol, 'bring snacks');
+    await bubble(carol, 'bring snacks').locator('.state.delivered').waitFor({ timeout: WAIT });
+    await conversation(dave, `@ ${carolId.slice(0, 8)}`).click();
+    await bubble(carol, 'bring snacks').locator('.state.read').waitFor({ timeout: WAIT });
+    await carol.reload();
+    await bubble(carol, 'bring snacks').locator('.state.read').waitFor({ timeout: WAIT });
+    await conversation(dave, '# trip').click();
 
     // Carol recalls her question: dave's quote of it becomes a tombstone.
     await conversation(carol, `@ ${daveId.slice(0, 8)}`).click();

@@ -109,6 +109,14 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           routed.inc({ type: 'read', outcome: 'routed' });
           return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
+        case 'delivered': {
+          // Made by gateways from delivery acks (edge/gateway/delivered.ts), the same shape as `read`.
+          const v = validate.read({ ...o, type: 'read' });
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+          if (conversationOf(v.frame.conversation_id, f.userId) === null) return reject(f, 'invalid', 'FORBIDDEN', 'not a party of that conversation');
+          routed.inc({ type: 'delivered', outcome: 'routed' });
+          return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'DELIVERED', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: null } }];
+        }
         case 'typing': {
           const v = validate.typing(o);
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
@@ -166,5 +174,5 @@ function clientMsgId(value: unknown): string | undefined {
 }
 
 /** Metric label: known types by name, everything else folded so labels stay bounded. */
-const KNOWN = new Set(['send_msg', 'read', 'typing', 'sync', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
+const KNOWN = new Set(['send_msg', 'read', 'delivered', 'typing', 'sync', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
 const knownType = (t: string): string => (KNOWN.has(t) ? t : 'other');
