@@ -86,11 +86,15 @@ export function resolveReply(ref: MessageRef, target: MessageIndexState | undefi
   return { ok: true, ref: { ...ref, messageId: target.messageId, sender: target.sender, excerpt, contentType: target.contentType, recalled: target.recalled, stampedAt: target.stampedAt } };
 }
 
-/** The original of a forward carrying `content`: there, not recalled, the same content (its latest edit). */
+/**
+ * The original of a forward carrying `content`: there, not recalled, the same content (its latest
+ * edit). A forward of a forward is attributed to the first original, which the copy carries.
+ */
 export function resolveForward(ref: MessageRef, content: string, contentType: string, target: MessageIndexState | undefined): Resolved {
   if (!found(ref, target)) return { ok: false, code: 'MESSAGE_NOT_FOUND' };
   if (target.recalled) return { ok: false, code: 'MESSAGE_RECALLED' };
   if (!target.contentHash || target.contentHash !== contentHash(content, contentType)) return { ok: false, code: 'FORWARD_MISMATCH' };
+  if (target.forwardOf) return { ok: true, ref: target.forwardOf };
   return { ok: true, ref: { ...ref, messageId: target.messageId, sender: target.sender, excerpt: null, contentType: target.contentType, recalled: false, stampedAt: target.stampedAt } };
 }
 

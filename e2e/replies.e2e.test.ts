@@ -59,12 +59,14 @@ for (const engine of ENGINES) {
         b4.send({ type: 'sync', msg_id: `sync-${Date.now()}`, conversation_id: conversation, after_seq: qSeq });
         const page = await b4.next((f) => f.type === 'sync_result' && f.conversation_id === conversation, WAIT);
         synced = page.messages as Frame[];
-        return synced.some((m) => m.client_msg_id === late.msg_id);
+        // The recall, stored, turned the earlier reply's quote into a tombstone as well.
+        return synced.some((m) => m.client_msg_id === late.msg_id) && (synced.find((m) => m.client_msg_id === reply.msg_id)?.reply_to as Frame | undefined)?.recalled === true;
       }, 'the replies persisted and synced', WAIT);
-      expect(synced.find((m) => m.client_msg_id === reply.msg_id)?.reply_to).toEqual(quote);
+      const tombstone = { ...quote, excerpt: '', recalled: true };
+      expect(synced.find((m) => m.client_msg_id === reply.msg_id)?.reply_to).toEqual(tombstone);
       expect(synced.find((m) => m.client_msg_id === late.msg_id)?.reply_to).toMatchObject({ excerpt: '', recalled: true });
       const stored = (await history(p, alice.token, conversation)).find((m) => m.client_msg_id === reply.msg_id);
-      expect(stored?.reply_to).toEqual(quote);
+      expect(stored?.reply_to).toEqual(tombstone);
       for (const c of [a1, a2, b4]) c.close();
     }, 120_000);
 

@@ -188,6 +188,8 @@ export interface MessageIndexState {
   excerpt?: null | string;
   /** SHA-256 (base64url) of the content (of its latest edit): a forward must carry the same content, so its attribution is true without this store keeping every text. */
   contentHash?: null | string;
+  /** A forwarded message: its original, so a forward of it keeps the first sender's attribution. */
+  forwardOf?: null | MessageRef;
 }
 
 /** A message another one points at: the one a reply quotes, or the original a forward copies. The client names it (conversation, seq, optionally its server id); the stamper, which holds every stamped message in im.state.messages, fills in the rest, so readers show the quote or the attribution without looking anything up. */

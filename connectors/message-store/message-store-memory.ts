@@ -1,6 +1,6 @@
 import { readPositionKey } from '../../domain/conversations.js';
 import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, ReceiptParty, ReceiptPosition, StoredMessage } from './message-store.js';
-import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withChange } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withChange, withQuoteRecalled } from './message-store.js';
 
 /**
  * The message store in one process (`make run`, tests). Same semantics as MongoDB's; what it
@@ -60,6 +60,12 @@ export function createMemoryMessageStore(): MessageStore {
         if (next === target) continue; // stale or already applied
         conv.set(c.seq, next);
         changed.push(next);
+        if (c.kind !== 'recall') continue;
+        for (const [seq, reply] of conv) {
+          if (reply.replyTo?.seq !== c.seq || reply.replyTo.recalled) continue;
+          conv.set(seq, withQuoteRecalled(reply));
+          changed.push(conv.get(seq)!);
+        }
       }
       return changed;
     },

@@ -3,7 +3,7 @@ import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type
 import { readPositionKey } from '../../domain/conversations.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
-import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, type TargetChange } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withQuoteRecalled, type TargetChange } from './message-store.js';
 
 import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
@@ -91,6 +91,15 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
     if (!doc) return null;
     const { _id: _ignored, ...stored } = doc;
     return stored as StoredMessage;
+  }
+
+  /** Replies quoting a recalled message get a tombstone quote: read first (for the cache), then one update for all. */
+  async function recallQuotes(conversationId: string, seq: number): Promise<StoredMessage[]> {
+    const filter = { conversationId, 'replyTo.seq': seq, 'replyTo.recalled': false };
+    const replies = await messages.find(filter, { projection: { _id: 0 } }).toArray();
+    if (replies.length === 0) return [];
+    await messages.updateMany(filter, { $set: { 'replyTo.excerpt': '', 'replyTo.recalled': true } });
+    return replies.map((r) => withQuoteRecalled(r as StoredMessage));
   }
 
   async function insertIgnoringDuplicates(batch: readonly StampedMessage[]): Promise<number> {
@@ -192,6 +201,7 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
         const c = targetChange(e);
         const doc = c && (await applyChange(c));
         if (doc) changed.push(doc);
+        if (c?.kind === 'recall') changed.push(...(await recallQuotes(c.conversationId, c.seq)));
       }
       return changed;
     },

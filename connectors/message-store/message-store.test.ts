@@ -103,6 +103,20 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     expect(await store.receiptsAt(g, 4, 'delivered', { limit: 10 })).toEqual({ count: 4, users: ['sender', 'u1', 'u2', 'u3'], hasMore: false });
   });
 
+  it('a recall turns the quotes of replies to the recalled message into tombstones, once', async () => {
+    await setup();
+    const c = 'd:amy:bo';
+    const quote = (seq: number) => ({ conversationId: c, seq, messageId: `m-${c}-${seq}`, sender: 'amy', excerpt: 'the secret', contentType: 'text', recalled: false, stampedAt: 1 });
+    await store.writeBatch([msg(c, 1), msg(c, 2, { replyTo: quote(1) }), msg(c, 3, { replyTo: quote(1) }), msg(c, 4, { replyTo: { ...quote(2), sender: 'bo' } })]);
+    const recall = changeEvent(c, 5, 'RECALL', 1);
+    await store.writeBatch([recall]);
+    const changed = await store.applyChanges([recall]);
+    expect(changed.map((m) => [m.seq, m.replyTo?.excerpt ?? null, m.replyTo?.recalled ?? null])).toEqual([[1, null, null], [2, '', true], [3, '', true]]);
+    expect((await store.applyChanges([recall])).map((m) => m.seq)).toEqual([1]); // the recall again: its quotes were done
+    const page = await store.history(c, { afterSeq: 0, limit: 10 });
+    expect(page.messages.map((m) => m.replyTo?.excerpt ?? null)).toEqual([null, '', '', 'the secret', null]);
+  });
+
   it('applies changes to their targets: a recall is final, edits and reactions only over older ones; delete for me per user', async () => {
     await setup();
     const c = 'd:amy:bo';

@@ -72,8 +72,9 @@ export interface MessageStore {
   conversationsOf(userId: string, groupConversationIds: readonly string[], limit: number): Promise<ConversationRecord[]>;
   /**
    * Applies change events (records with an `action`: recall, edit, reactions) to their targets,
-   * which are stored already (same conversation, lower seq, written first). Returns the targets
-   * as they are now, for the recent cache.
+   * which are stored already (same conversation, lower seq, written first); a recall also turns
+   * the quotes of replies to the target into tombstones. Returns the messages changed as they are
+   * now, for the recent cache.
    */
   applyChanges(events: readonly StampedMessage[]): Promise<StoredMessage[]>;
   /** Records delete-for-me entries (idempotent). */
@@ -172,6 +173,11 @@ export function withChange(m: StoredMessage, c: TargetChange): StoredMessage {
     case 'reactions':
       return m.recalled || (m.reactionsSeq ?? 0) >= c.eventSeq ? m : { ...m, reactions: c.reactions, reactionsSeq: c.eventSeq };
   }
+}
+
+/** A reply whose quoted message was recalled after it: the quote becomes a tombstone, so the recalled text is not kept in replies either. */
+export function withQuoteRecalled(m: StoredMessage): StoredMessage {
+  return m.replyTo ? { ...m, replyTo: { ...m.replyTo, excerpt: '', recalled: true } } : m;
 }
 
 export function conversationKind(m: Pick<StampedMessage, 'recipientKind'>): ConversationRecord['kind'] {

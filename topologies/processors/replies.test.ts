@@ -81,7 +81,11 @@ describe('replies on the send path', () => {
     const mine = await send('bo', 'amy', 'for the team');
     expect((await forward('bo', 'team', 'for the team', { conversation_id: 'd:amy:bo', seq: mine.seq }, { recipient_type: 'group' })).type).toBe('ack');
     expect(stamped().at(-1)).toMatchObject({ conversationId: 'g:team', sender: 'bo', forwardOf: { conversationId: 'd:amy:bo', sender: 'bo' } });
-    expect(stamped().filter((m) => m.forwardOf)).toHaveLength(2);
+    // Forwarded on from the group, it is still bo's: the first original's attribution.
+    const copy = stamped().at(-1)!;
+    expect((await forward('amy', 'team', 'for the team', { conversation_id: 'g:team', seq: copy.seq }, { recipient_type: 'group' })).type).toBe('ack');
+    expect(stamped().at(-1)!.forwardOf).toEqual(copy.forwardOf);
+    expect(stamped().filter((m) => m.forwardOf)).toHaveLength(3);
     expect(driver.read('im.dlq')).toEqual([]);
   });
 });

@@ -103,7 +103,7 @@ export function stamperProcessor(deps: StamperDeps = {}, config: StamperConfig =
       const reply = record.replyTo ? { replyTo: record.replyTo } : {};
       seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position, ...change, ...reply });
       // Users' messages are what a change can target; the server's notices are not.
-      if (m.origin && !m.action) messages.put(indexKey(m.conversationId, seq), { conversationId: m.conversationId, seq, messageId, sender: m.sender, stampedAt, contentType: m.contentType, recalled: false, version: 0, reactions: [], ...indexedContent(m.content, m.contentType) });
+      if (m.origin && !m.action) messages.put(indexKey(m.conversationId, seq), { conversationId: m.conversationId, seq, messageId, sender: m.sender, stampedAt, contentType: m.contentType, recalled: false, version: 0, reactions: [], ...indexedContent(m.content, m.contentType), ...(m.forwardOf ? { forwardOf: m.forwardOf } : {}) });
       stamped.inc({ outcome: 'stamped' });
       return emitWithAck({ ...record, messageId, seq, stampedAt }, stampedAt);
     }, 'stamp');
