@@ -27,7 +27,7 @@ const receipts = counter('im_receipts_total', 'Receipt commands, by kind and out
  * user's other devices; DELIVERED (a gateway's batched acks) moves the delivered position
  * forward and tells the other participants; reading implies delivery. Both are mirrored to the
  * message store, where history's ticks and the "read by" / "delivered to" queries read them.
- * Non-participants get an error and tell no one. Notifications go to online connections only,
+ * A non-participant's READ gets an error, its DELIVERED is dropped (counted); neither tells anyone. Notifications go to online connections only,
  * never offline push; a DELIVERED that moves nothing tells no one.
  */
 export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
@@ -42,6 +42,9 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       const others = otherParticipants(ctx.table(members), c.conversationId, c.userId);
       if (others === null) {
         receipts.inc({ kind, outcome: 'forbidden' });
+        // A DELIVERED is the gateway's record, not a frame of the client (an ack of a push made
+        // before the user left the group, say): there is no frame of theirs to answer.
+        if (c.kind === 'DELIVERED') return [];
         const code = conversationOf(c.conversationId, c.userId)?.kind === 'group' ? 'NOT_A_MEMBER' : 'FORBIDDEN';
         const at = p.clock.now();
         return [replyTo(c.origin, c.userId, errorFrame(code, at, c.clientMsgId ?? undefined, `not a participant of ${c.conversationId}`), c.correlationId, at)];
