@@ -8,6 +8,8 @@ interface PendingAck {
   frame: string;
   /** Users it was written to who have not acked it yet. */
   users: Set<string>;
+  /** Where the message is, read from `frame` at its first ack and kept for the others (a group's). */
+  at?: { conversationId: string; seq: number } | null;
 }
 
 const PREVIEW_CHARS = 100;
@@ -78,8 +80,11 @@ export class AckTracker {
     const entry = this.pending.get(messageId);
     if (!entry?.users.delete(userId)) return null;
     if (entry.users.size === 0) this.pending.delete(messageId);
-    const f = parseFrame(entry.frame);
-    return f.conversation_id && f.sequence_number ? { conversationId: f.conversation_id, seq: f.sequence_number } : null;
+    if (entry.at === undefined) {
+      const f = parseFrame(entry.frame);
+      entry.at = f.conversation_id && f.sequence_number ? { conversationId: f.conversation_id, seq: f.sequence_number } : null;
+    }
+    return entry.at;
   }
 
   /** Removes and returns the expired ones (all of them with `all`, at shutdown) as offline tasks. */
