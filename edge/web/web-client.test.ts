@@ -294,6 +294,7 @@ describe('web client in Chromium', () => {
     await bubble(carol, 'where shall we meet?').locator('button.recall').click();
     await conversation(dave, `@ ${carolId.slice(0, 8)}`).click();
     await bubble(dave, 'at the station').locator('.quote', { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
+    await dave.screenshot({ path: '/tmp/im-web-client-replies.png' });
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });
