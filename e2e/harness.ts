@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { loadConfig, type PlatformConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { TestClient, type Frame } from '../edge/gateway/testing.js';
@@ -160,3 +161,38 @@ let counter = 0;
 export const sendMsg = (recipient: string, content: string, recipientType: 'user' | 'group' = 'user', msgId = `m-${Date.now()}-${counter++}`) => ({
   type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType, content, timestamp: Date.now(),
 });
+
+/** Sends a frame that carries a `msg_id` and waits for its answer: the `ack` or `error` with that id. */
+export async function answer(c: TestClient, frame: { msg_id: string } & Record<string, unknown>, timeoutMs = 20_000): Promise<Frame> {
+  c.send(frame);
+  return c.next((f) => (f.type === 'ack' || f.type === 'error') && f.msg_id === frame.msg_id, timeoutMs);
+}
+
+/**
+ * `tests` once per engine, in a describe block named "<title> on the <engine> engine" with its own
+ * platform, started before its tests and stopped after them; `platform()` is the running one.
+ */
+export function onEachEngine(title: string, tests: (platform: () => Platform) => void, env: Record<string, string> = {}): void {
+  for (const engine of ENGINES) {
+    describe(`${title} on the ${engine} engine`, () => {
+      let p: Platform | undefined;
+      beforeAll(async () => {
+        p = await startPlatform(engine, env);
+      }, 120_000);
+      afterAll(async () => {
+        await p?.stop();
+      });
+      tests(() => p!);
+    });
+  }
+}
+
+/** A new group of new users: `owner` creates it with `members`; resolves once every member is visible. */
+export async function newGroup<const M extends readonly string[]>(p: Platform, owner: string, members: M): Promise<{ owner: User; members: { -readonly [K in keyof M]: User }; groupId: string; conversation: string }> {
+  const o = await p.user(owner);
+  const ms: User[] = [];
+  for (const name of members) ms.push(await p.user(name));
+  const groupId = await createGroup(p, o, ms);
+  // One user per name, in order: the tuple type says so.
+  return { owner: o, members: ms as { -readonly [K in keyof M]: User }, groupId, conversation: `g:${groupId}` };
+}

@@ -39,6 +39,10 @@ export const ErrorCodes = {
   NOT_EDITABLE: 'Only text messages can be edited',
   REACTION_LIMIT: 'Too many reactions on that message',
   INVALID_EMOJI: 'A reaction is one emoji',
+  // replies and forwards
+  REPLY_OTHER_CONVERSATION: 'A reply quotes a message of its own conversation',
+  FORWARD_NOT_VISIBLE: "Only a participant of the original's conversation may forward it",
+  FORWARD_MISMATCH: "A forward carries the original's content and content_type as they are now",
   // webhooks (docs/protocol.md#webhooks)
   WEBHOOK_REFUSED: "Refused by the operator's before-send webhook; error_detail holds its own code",
   // http

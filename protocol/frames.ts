@@ -17,6 +17,25 @@ export interface SendMsgFrame {
   content: string;
   content_type?: string;
   timestamp: number;
+  /** Quote a message of this conversation; the server adds its sender and an excerpt. */
+  reply_to?: { seq: number; message_id?: string; conversation_id?: string };
+  /** Forward a message one can see: its conversation and seq, with its content and content_type as they are now. */
+  forward_of?: { conversation_id: string; seq: number; message_id?: string };
+}
+
+/** A message another one points at, as the server resolved it (docs/protocol.md#replies-and-forwards). */
+export interface MessageReference {
+  conversation_id: string;
+  seq: number;
+  msg_id: string | null;
+  sender: string | null;
+  /** Replies: the start of the quoted text, `[image]` and the like for media, empty when recalled. */
+  excerpt?: string;
+  content_type: string | null;
+  /** Replies: the quoted message was recalled. */
+  recalled?: boolean;
+  /** Forwards: when the original was sent. */
+  timestamp?: number;
 }
 
 /** Delivery ack of a pushed `message` (by its server `msg_id`). */
@@ -103,6 +122,16 @@ export const MESSAGE_CHANGE_FRAMES = ['recall_msg', 'edit_msg', 'react', 'delete
 
 export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame | PresenceInFrame;
 export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES, 'presence'] as const;
+/**
+ * DELIVERED up to `seq`: made by a gateway from its connections' delivery acks (the highest per
+ * user and conversation per interval, edge/gateway/delivered.ts), never sent by a client.
+ */
+export interface DeliveredFrame {
+  type: 'delivered';
+  conversation_id: string;
+  seq: number;
+}
+
 /** Frames the gateway answers itself; all others pass through to the pipeline. */
 export const GATEWAY_LOCAL_FRAMES = ['ack', 'heartbeat', 'token_refresh', 'presence'] as const;
 
@@ -132,6 +161,10 @@ export interface MessageFrame {
   reactions?: { emoji: string; count: number; users: string[] }[];
   /** History and sync: this user deleted the message for themselves; its content is not sent. */
   deleted_for_me?: boolean;
+  /** A reply: the quoted message. */
+  reply_to?: MessageReference;
+  /** A forward: the original, whose sender is the attribution. */
+  forwarded_from?: MessageReference;
 }
 
 /** The sender's ack: the message is durably stamped. */

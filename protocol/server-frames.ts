@@ -1,6 +1,6 @@
 import type { StampedMessage } from '../schemas/types.generated.js';
 import { ErrorCodes, type ErrorCode } from './codes.js';
-import type { ErrorFrame, MessageFrame } from './frames.js';
+import type { ErrorFrame, MessageFrame, MessageReference } from './frames.js';
 
 /**
  * The `error` frame, built the same way by the gateway and by the processors. `msgId` is the
@@ -27,5 +27,20 @@ export function messageFrame(m: StampedMessage): MessageFrame {
     mentions: m.mentions,
     timestamp: m.stampedAt,
     sequence_number: m.seq,
+    ...(m.replyTo ? { reply_to: referenceFrame(m.replyTo) } : {}),
+    ...(m.forwardOf ? { forwarded_from: referenceFrame(m.forwardOf) } : {}),
+  };
+}
+
+function referenceFrame(ref: NonNullable<StampedMessage['replyTo']>): MessageReference {
+  return {
+    conversation_id: ref.conversationId,
+    seq: ref.seq,
+    msg_id: ref.messageId,
+    sender: ref.sender,
+    content_type: ref.contentType,
+    ...(ref.excerpt !== null ? { excerpt: ref.excerpt } : {}),
+    ...(ref.recalled ? { recalled: true } : {}),
+    ...(ref.stampedAt > 0 ? { timestamp: ref.stampedAt } : {}),
   };
 }

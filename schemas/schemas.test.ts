@@ -17,11 +17,17 @@ const stamped: StampedMessage = {
   mentions: ['bob'], clientTimestamp: 1_700_000_000_000, receivedAt: 1_700_000_000_001, stampedAt: 1_700_000_000_002,
 };
 /** As every reader decodes it: an omittable field the writer left out holds its default. */
-const decodedStamped: StampedMessage = { ...stamped, action: null };
+const decodedStamped: StampedMessage = { ...stamped, action: null, replyTo: null, forwardOf: null };
 /** A change to a message (domain/message-changes.ts), with the target's state it carries. */
 const reaction: StampedMessage = {
   ...stamped, seq: 43, contentType: 'system/reaction', content: '{"event":"reaction"}', mentions: [],
   action: { kind: 'REACT', targetConversationId: 'd:alice:bob', targetSeq: 42, targetMessageId: '01J0000000', emoji: '👍', privileged: false, targetSender: 'alice', version: 0, reactions: [{ emoji: '👍', users: ['bob'] }] },
+  replyTo: null, forwardOf: null,
+};
+/** A reply whose quote the stamper resolved (domain/message-references.ts). */
+const reply: StampedMessage = {
+  ...stamped, seq: 44, action: null, forwardOf: null,
+  replyTo: { conversationId: 'd:alice:bob', seq: 42, messageId: '01J0000000', sender: 'alice', excerpt: 'héllo', contentType: 'text', recalled: false, stampedAt: 1_700_000_000_002 },
 };
 
 describe('schemas', () => {
@@ -49,6 +55,7 @@ describe('schemas', () => {
     const reader = createTopicSerde(createRegistryClient(registryUrl));
     expect(await reader.decode('im.msg.stamped', bytes)).toEqual(decodedStamped);
     expect(await reader.decode('im.msg.stamped', await createTopicSerde(writerClient).encode('im.msg.stamped', reaction))).toEqual(reaction);
+    expect(await reader.decode('im.msg.stamped', await createTopicSerde(writerClient).encode('im.msg.stamped', reply))).toEqual(reply);
   });
 
   it('encode exactly the bytes the library\'s own AvroSerializer writes, and read its bytes', async () => {
@@ -65,7 +72,7 @@ describe('schemas', () => {
   it('read records written with an older registered schema into the current one', async () => {
     const client = createRegistryClient('mock://evolution');
     const current = JSON.parse(topicCatalog().get('im.msg.stamped')!.schemaText) as { fields: { name: string }[] };
-    const older = { ...current, fields: current.fields.filter((f) => f.name !== 'mentions' && f.name !== 'contentType' && f.name !== 'action') };
+    const older = { ...current, fields: current.fields.filter((f) => f.name !== 'mentions' && f.name !== 'contentType' && f.name !== 'action' && f.name !== 'replyTo' && f.name !== 'forwardOf') };
     const oldId = await client.register('im.msg.stamped-value', { schemaType: 'AVRO', schema: JSON.stringify(older) }, false);
     await registerAllSchemas(client, 'mock://evolution');
     const { mentions: _m, contentType: _c, ...oldValue } = stamped;

@@ -17,6 +17,10 @@ export interface CheckedMessage {
   receivedAt: number;
   /** Set when the record changes an earlier message (recall, edit, reaction, delete for me) instead of being one. */
   action?: null | MessageAction;
+  /** A reply: the message it quotes, resolved by the stamper. */
+  replyTo?: null | MessageRef;
+  /** A forward: the original; unresolved (sender null) while on its way to the original's conversation, resolved once it comes back keyed by its own. */
+  forwardOf?: null | MessageRef;
 }
 
 export interface ConversationOp {
@@ -70,6 +74,8 @@ export interface DedupState {
   changeContent?: null | string;
   /** A change event's action as stamped, for the same reason. */
   changeAction?: null | MessageAction;
+  /** A reply's quote as stamped (it depends on the quoted message's state then), so a redelivery re-emits the same reply. */
+  replyTo?: null | MessageRef;
 }
 
 export interface Delivery {
@@ -186,6 +192,29 @@ export interface MessageIndexState {
   recalled: boolean;
   version: number;
   reactions: Reaction[];
+  /** The start of the text (of its latest edit), what a reply quotes; null before replies existed. */
+  excerpt?: null | string;
+  /** SHA-256 (base64url) of the content (of its latest edit): a forward must carry the same content, so its attribution is true without this store keeping every text. */
+  contentHash?: null | string;
+  /** A forwarded message: its original, so a forward of it keeps the first sender's attribution. */
+  forwardOf?: null | MessageRef;
+}
+
+/** A message another one points at: the one a reply quotes, or the original a forward copies. The client names it (conversation, seq, optionally its server id); the stamper, which holds every stamped message in im.state.messages, fills in the rest, so readers show the quote or the attribution without looking anything up. */
+export interface MessageRef {
+  conversationId: string;
+  seq: number;
+  /** The server id: checked when the client gave it; set once resolved. */
+  messageId: null | string;
+  /** Who sent the referenced message; null until the stamper resolved it. */
+  sender: null | string;
+  /** Reply: the start of the quoted text (at most 100 characters), or a placeholder like [image] for media; empty when recalled. */
+  excerpt: null | string;
+  contentType: null | string;
+  /** Reply: the quoted message was recalled when the reply was stamped (a tombstone excerpt). */
+  recalled: boolean;
+  /** Forward: when the original was stamped. */
+  stampedAt: number;
 }
 
 /** A notification for a user with no live connection (or who did not ack in time). */
@@ -226,12 +255,14 @@ export interface Reaction {
   users: string[];
 }
 
-/** A user's read position in a conversation, keyed by <conversationId>|<userId>. */
+/** A user's read and delivered positions in a conversation, keyed by <conversationId>|<userId>. */
 export interface ReadState {
   conversationId: string;
   userId: string;
   readSeq: number;
   updatedAt: number;
+  /** Highest seq delivered to one of the user's devices (the gateway's batched acks; reading implies it). */
+  deliveredSeq?: number;
 }
 
 /** A delivered or read receipt from a client, keyed by conversation. */
@@ -290,6 +321,10 @@ export interface SendCommand {
   receivedAt: number;
   /** Set when the record changes an earlier message (recall, edit, reaction, delete for me) instead of being one. */
   action?: null | MessageAction;
+  /** A reply: the message it quotes as the client named it (conversation, seq, message id), resolved by the stamper. */
+  replyTo?: null | MessageRef;
+  /** A forward: the original as the client named it; the command goes first to the original's conversation, where the stamper checks it and sends it on resolved. */
+  forwardOf?: null | MessageRef;
 }
 
 /** The stamper's changelog: the last sequence number of a conversation. */
@@ -320,6 +355,10 @@ export interface StampedMessage {
   stampedAt: number;
   /** Set when the record changes an earlier message (recall, edit, reaction, delete for me) instead of being one. */
   action?: null | MessageAction;
+  /** A reply: the quoted message, resolved (sender, excerpt, seq; a tombstone when recalled). */
+  replyTo?: null | MessageRef;
+  /** A forward: the original's conversation, seq, id, sender and time: the attribution. */
+  forwardOf?: null | MessageRef;
 }
 
 /** A client's request for missed messages (after reconnect), answered with a sync_result frame. */

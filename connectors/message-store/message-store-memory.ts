@@ -1,6 +1,6 @@
 import { readPositionKey } from '../../domain/conversations.js';
-import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, StoredMessage } from './message-store.js';
-import { conversationKind, directMembers, latestPerConversation, targetChange, toStored, withChange } from './message-store.js';
+import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, ReceiptParty, ReceiptPosition, StoredMessage } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withChange, withQuoteRecalled } from './message-store.js';
 
 /**
  * The message store in one process (`make run`, tests). Same semantics as MongoDB's; what it
@@ -9,7 +9,12 @@ import { conversationKind, directMembers, latestPerConversation, targetChange, t
 export function createMemoryMessageStore(): MessageStore {
   const messages = new Map<string, Map<number, StoredMessage>>();
   const conversations = new Map<string, ConversationRecord>();
-  const reads = new Map<string, number>();
+  const reads = new Map<string, ReceiptParty & ReceiptPosition>();
+  const position = (conversationId: string, userId: string, read: number, delivered: number) => {
+    const key = readPositionKey(conversationId, userId);
+    const cur = reads.get(key);
+    reads.set(key, { conversationId, userId, ...receiptPosition(Math.max(cur?.readSeq ?? 0, read), Math.max(cur?.deliveredSeq ?? 0, delivered)) });
+  };
   const hidden = new Set<string>();
   const hiddenKey = (userId: string, conversationId: string, seq: number) => `${userId}|${conversationId}|${seq}`;
 
@@ -55,6 +60,12 @@ export function createMemoryMessageStore(): MessageStore {
         if (next === target) continue; // stale or already applied
         conv.set(c.seq, next);
         changed.push(next);
+        if (c.kind !== 'recall') continue;
+        for (const [seq, reply] of conv) {
+          if (reply.replyTo?.seq !== c.seq || reply.replyTo.recalled) continue;
+          conv.set(seq, withQuoteRecalled(reply));
+          changed.push(conv.get(seq)!);
+        }
       }
       return changed;
     },
@@ -65,16 +76,33 @@ export function createMemoryMessageStore(): MessageStore {
       return new Set(seqs.filter((s) => hidden.has(hiddenKey(userId, conversationId, s))));
     },
     async setReadSeq(conversationId, userId, seq) {
-      const key = readPositionKey(conversationId, userId);
-      reads.set(key, Math.max(reads.get(key) ?? 0, seq));
+      position(conversationId, userId, seq, seq);
     },
     async readSeqs(userId, ids) {
       const out = new Map<string, number>();
       for (const id of ids) {
-        const seq = reads.get(readPositionKey(id, userId));
-        if (seq !== undefined) out.set(id, seq);
+        const p = reads.get(readPositionKey(id, userId));
+        if (p && p.readSeq > 0) out.set(id, p.readSeq);
       }
       return out;
+    },
+    async setDeliveredSeq(conversationId, userId, seq) {
+      position(conversationId, userId, 0, seq);
+    },
+    async positions(of) {
+      const out = new Map<string, ReceiptPosition>();
+      for (const { conversationId, userId } of of) {
+        const key = readPositionKey(conversationId, userId);
+        const p = reads.get(key);
+        if (p) out.set(key, { readSeq: p.readSeq, deliveredSeq: p.deliveredSeq });
+      }
+      return out;
+    },
+    async receiptsAt(conversationId, seq, kind, page) {
+      const field = kind === 'read' ? 'readSeq' : 'deliveredSeq';
+      const users = [...reads.values()].filter((p) => p.conversationId === conversationId && p[field] >= seq && p.userId !== page.exclude).map((p) => p.userId).sort();
+      const after = users.filter((u) => page.after === undefined || u > page.after);
+      return { count: users.length, users: after.slice(0, page.limit), hasMore: after.length > page.limit };
     },
     async close() {},
   };

@@ -3,7 +3,7 @@ import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type
 import { readPositionKey } from '../../domain/conversations.js';
 import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
-import { conversationKind, directMembers, latestPerConversation, targetChange, toStored, type TargetChange } from './message-store.js';
+import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withQuoteRecalled, type TargetChange } from './message-store.js';
 
 import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
@@ -29,7 +29,9 @@ interface ReadDoc {
   _id: string;
   conversationId: string;
   userId: string;
-  readSeq: number;
+  readSeq?: number;
+  /** Reading sets it too, so "delivered to" is one range on one field. */
+  deliveredSeq?: number;
 }
 
 export interface MongoMessageStoreOptions {
@@ -58,7 +60,19 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
   await messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq_unique' });
   await conversations.createIndex({ members: 1, updatedAt: -1 }, { name: 'members_recent' });
   await reads.createIndex({ userId: 1 }, { name: 'reads_user' });
+  await reads.createIndex({ conversationId: 1, userId: 1 }, { name: 'reads_conversation_user' });
   await hidden.createIndex({ userId: 1, conversationId: 1, seq: 1 }, { name: 'hidden_user_conversation' });
+
+  /** Moves positions forward only ($max), creating the document on first use; a racing first insert is retried once. */
+  async function movePosition(conversationId: string, userId: string, seqs: Partial<Pick<ReadDoc, 'readSeq' | 'deliveredSeq'>>): Promise<void> {
+    const write = () => reads.updateOne({ _id: readPositionKey(conversationId, userId) }, { $max: seqs, $setOnInsert: { conversationId, userId } }, { upsert: true });
+    try {
+      await write();
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await write();
+      else throw err;
+    }
+  }
 
   /**
    * One statement per change, its filter doing what `withChange` does in memory: a recall is
@@ -77,6 +91,15 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
     if (!doc) return null;
     const { _id: _ignored, ...stored } = doc;
     return stored as StoredMessage;
+  }
+
+  /** Replies quoting a recalled message get a tombstone quote: read first (for the cache), then one update for all. */
+  async function recallQuotes(conversationId: string, seq: number): Promise<StoredMessage[]> {
+    const filter = { conversationId, 'replyTo.seq': seq, 'replyTo.recalled': false };
+    const replies = await messages.find(filter, { projection: { _id: 0 } }).toArray();
+    if (replies.length === 0) return [];
+    await messages.updateMany(filter, { $set: { 'replyTo.excerpt': '', 'replyTo.recalled': true } });
+    return replies.map((r) => withQuoteRecalled(r as StoredMessage));
   }
 
   async function insertIgnoringDuplicates(batch: readonly StampedMessage[]): Promise<number> {
@@ -178,6 +201,7 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
         const c = targetChange(e);
         const doc = c && (await applyChange(c));
         if (doc) changed.push(doc);
+        if (c?.kind === 'recall') changed.push(...(await recallQuotes(c.conversationId, c.seq)));
       }
       return changed;
     },
@@ -204,18 +228,27 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
       return new Set(docs.map((d) => d.seq));
     },
     async setReadSeq(conversationId, userId, seq) {
-      const write = () => reads.updateOne({ _id: readPositionKey(conversationId, userId) }, { $max: { readSeq: seq }, $setOnInsert: { conversationId, userId } }, { upsert: true });
-      try {
-        await write();
-      } catch (err) {
-        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await write();
-        else throw err;
-      }
+      await movePosition(conversationId, userId, { readSeq: seq, deliveredSeq: seq });
     },
     async readSeqs(userId, ids) {
       if (ids.length === 0) return new Map();
       const docs = await reads.find({ _id: { $in: ids.map((id) => readPositionKey(id, userId)) } }).toArray();
-      return new Map(docs.map((d) => [d.conversationId, d.readSeq]));
+      return new Map(docs.filter((d) => (d.readSeq ?? 0) > 0).map((d) => [d.conversationId, d.readSeq ?? 0]));
+    },
+    async setDeliveredSeq(conversationId, userId, seq) {
+      await movePosition(conversationId, userId, { deliveredSeq: seq });
+    },
+    async positions(of) {
+      if (of.length === 0) return new Map();
+      const docs = await reads.find({ _id: { $in: of.map((p) => readPositionKey(p.conversationId, p.userId)) } }).toArray();
+      return new Map(docs.map((d) => [d._id, receiptPosition(d.readSeq, d.deliveredSeq)]));
+    },
+    async receiptsAt(conversationId, seq, kind, page) {
+      const reached = { conversationId, [kind === 'read' ? 'readSeq' : 'deliveredSeq']: { $gte: seq }, ...(page.exclude !== undefined ? { userId: { $ne: page.exclude } } : {}) };
+      const count = await reads.countDocuments(reached);
+      const afterUser = page.after !== undefined ? { $gt: page.after, ...(page.exclude !== undefined ? { $ne: page.exclude } : {}) } : reached.userId;
+      const docs = await reads.find({ ...reached, ...(afterUser ? { userId: afterUser } : {}) }, { projection: { userId: 1 } }).sort({ userId: 1 }).limit(page.limit + 1).toArray();
+      return { count, users: docs.slice(0, page.limit).map((d) => d.userId), hasMore: docs.length > page.limit };
     },
     async close() {
       await options.onClose?.();

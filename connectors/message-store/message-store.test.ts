@@ -82,6 +82,41 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
   });
 
+  it('keeps delivered and read positions forward only, reading implying delivery; counts and pages who reached a seq', async () => {
+    await setup();
+    const g = 'g:R';
+    await store.setDeliveredSeq(g, 'u3', 5);
+    await store.setDeliveredSeq(g, 'u3', 2);
+    await store.setReadSeq(g, 'u1', 4);
+    await store.setDeliveredSeq(g, 'u1', 3);
+    await store.setDeliveredSeq(g, 'u2', 4);
+    await store.setReadSeq(g, 'u4', 1);
+    await store.setReadSeq(g, 'sender', 9);
+    await store.setReadSeq('g:other', 'u5', 9);
+    expect(await store.positions([{ conversationId: g, userId: 'u1' }, { conversationId: g, userId: 'u3' }, { conversationId: g, userId: 'nobody' }]))
+      .toEqual(new Map([[`${g}|u1`, { readSeq: 4, deliveredSeq: 4 }], [`${g}|u3`, { readSeq: 0, deliveredSeq: 5 }]]));
+    expect(await store.readSeqs('u3', [g])).toEqual(new Map());
+    expect(await store.receiptsAt(g, 4, 'read', { limit: 10, exclude: 'sender' })).toEqual({ count: 1, users: ['u1'], hasMore: false });
+    const first = await store.receiptsAt(g, 4, 'delivered', { limit: 2, exclude: 'sender' });
+    expect(first).toEqual({ count: 3, users: ['u1', 'u2'], hasMore: true });
+    expect(await store.receiptsAt(g, 4, 'delivered', { limit: 2, after: 'u2', exclude: 'sender' })).toEqual({ count: 3, users: ['u3'], hasMore: false });
+    expect(await store.receiptsAt(g, 4, 'delivered', { limit: 10 })).toEqual({ count: 4, users: ['sender', 'u1', 'u2', 'u3'], hasMore: false });
+  });
+
+  it('a recall turns the quotes of replies to the recalled message into tombstones, once', async () => {
+    await setup();
+    const c = 'd:amy:bo';
+    const quote = (seq: number) => ({ conversationId: c, seq, messageId: `m-${c}-${seq}`, sender: 'amy', excerpt: 'the secret', contentType: 'text', recalled: false, stampedAt: 1 });
+    await store.writeBatch([msg(c, 1), msg(c, 2, { replyTo: quote(1) }), msg(c, 3, { replyTo: quote(1) }), msg(c, 4, { replyTo: { ...quote(2), sender: 'bo' } })]);
+    const recall = changeEvent(c, 5, 'RECALL', 1);
+    await store.writeBatch([recall]);
+    const changed = await store.applyChanges([recall]);
+    expect(changed.map((m) => [m.seq, m.replyTo?.excerpt ?? null, m.replyTo?.recalled ?? null])).toEqual([[1, null, null], [2, '', true], [3, '', true]]);
+    expect((await store.applyChanges([recall])).map((m) => m.seq)).toEqual([1]); // the recall again: its quotes were done
+    const page = await store.history(c, { afterSeq: 0, limit: 10 });
+    expect(page.messages.map((m) => m.replyTo?.excerpt ?? null)).toEqual([null, '', '', 'the secret', null]);
+  });
+
   it('applies changes to their targets: a recall is final, edits and reactions only over older ones; delete for me per user', async () => {
     await setup();
     const c = 'd:amy:bo';

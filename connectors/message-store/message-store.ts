@@ -72,19 +72,57 @@ export interface MessageStore {
   conversationsOf(userId: string, groupConversationIds: readonly string[], limit: number): Promise<ConversationRecord[]>;
   /**
    * Applies change events (records with an `action`: recall, edit, reactions) to their targets,
-   * which are stored already (same conversation, lower seq, written first). Returns the targets
-   * as they are now, for the recent cache.
+   * which are stored already (same conversation, lower seq, written first); a recall also turns
+   * the quotes of replies to the target into tombstones. Returns the messages changed as they are
+   * now, for the recent cache.
    */
   applyChanges(events: readonly StampedMessage[]): Promise<StoredMessage[]>;
   /** Records delete-for-me entries (idempotent). */
   hide(entries: readonly HiddenMessage[]): Promise<void>;
   /** Which of `seqs` of a conversation `userId` hid. */
   hiddenSeqs(userId: string, conversationId: string, seqs: readonly number[]): Promise<Set<number>>;
-  /** Moves a read position forward only (a late, smaller one is ignored). */
+  /** Moves a read position forward only (a late, smaller one is ignored); reading implies delivered. */
   setReadSeq(conversationId: string, userId: string, seq: number): Promise<void>;
   readSeqs(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>>;
+  /** Moves a delivered position forward only. */
+  setDeliveredSeq(conversationId: string, userId: string, seq: number): Promise<void>;
+  /** The read and delivered positions of these users in these conversations, by `readPositionKey`; absent ones left out. */
+  positions(of: readonly ReceiptParty[]): Promise<Map<string, ReceiptPosition>>;
+  /** Who of a conversation has read (or been delivered) up to `seq` at least: the count, and a page of them by user id. */
+  receiptsAt(conversationId: string, seq: number, kind: ReceiptKindName, page: ReceiptPageQuery): Promise<ReceiptPage>;
   close(): Promise<void>;
 }
+
+/** A user in a conversation, whose receipt positions are asked for. */
+export interface ReceiptParty {
+  conversationId: string;
+  userId: string;
+}
+
+export interface ReceiptPosition {
+  readSeq: number;
+  deliveredSeq: number;
+}
+
+export type ReceiptKindName = 'read' | 'delivered';
+
+export interface ReceiptPageQuery {
+  limit: number;
+  /** Users after this id (the last of the previous page). */
+  after?: string;
+  /** Left out of count and page: the message's sender. */
+  exclude?: string;
+}
+
+export interface ReceiptPage {
+  count: number;
+  /** Ascending by id, at most `limit`. */
+  users: string[];
+  hasMore: boolean;
+}
+
+/** The positions of one user: reading implies delivery, whichever was recorded last. */
+export const receiptPosition = (readSeq = 0, deliveredSeq = 0): ReceiptPosition => ({ readSeq, deliveredSeq: Math.max(readSeq, deliveredSeq) });
 
 export function toStored(m: StampedMessage): StoredMessage {
   const { origin: _origin, ...rest } = m;
@@ -135,6 +173,11 @@ export function withChange(m: StoredMessage, c: TargetChange): StoredMessage {
     case 'reactions':
       return m.recalled || (m.reactionsSeq ?? 0) >= c.eventSeq ? m : { ...m, reactions: c.reactions, reactionsSeq: c.eventSeq };
   }
+}
+
+/** A reply whose quoted message was recalled after it: the quote becomes a tombstone, so the recalled text is not kept in replies either. */
+export function withQuoteRecalled(m: StoredMessage): StoredMessage {
+  return m.replyTo ? { ...m, replyTo: { ...m.replyTo, excerpt: '', recalled: true } } : m;
 }
 
 export function conversationKind(m: Pick<StampedMessage, 'recipientKind'>): ConversationRecord['kind'] {

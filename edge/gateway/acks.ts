@@ -8,18 +8,25 @@ interface PendingAck {
   frame: string;
   /** Users it was written to who have not acked it yet. */
   users: Set<string>;
+  /** Where the message is, read from `frame` at its first ack and kept for the others (a group's). */
+  at?: { conversationId: string; seq: number } | null;
 }
 
 const PREVIEW_CHARS = 100;
 
-/** Builds the offline task for a message from its `message` frame JSON. */
-export function offlineTaskFor(userId: string, messageId: string, correlationId: string, frameText: string, reason: OfflineReason): OfflinePushTask {
-  let f: Partial<MessageFrame> = {};
+/** A pushed `message` frame's fields, read back only when needed (an ack, a timeout). */
+function parseFrame(frameText: string): Partial<MessageFrame> {
   try {
-    f = JSON.parse(frameText) as Partial<MessageFrame>;
+    return JSON.parse(frameText) as Partial<MessageFrame>;
   } catch {
     // A push whose frame is not JSON still gets its notification, just without details.
+    return {};
   }
+}
+
+/** Builds the offline task for a message from its `message` frame JSON. */
+export function offlineTaskFor(userId: string, messageId: string, correlationId: string, frameText: string, reason: OfflineReason): OfflinePushTask {
+  const f = parseFrame(frameText);
   return {
     correlationId,
     userId,
@@ -65,12 +72,19 @@ export class AckTracker {
     if (entry.users.size > 0) this.pending.set(messageId, entry);
   }
 
-  /** True when the ack settled a pending message. */
-  ack(userId: string, messageId: string): boolean {
+  /**
+   * Settles the message for the user; returns where it is (its conversation and seq, for the
+   * DELIVERED receipt), or null when nothing was pending (unknown, settled already, expired).
+   */
+  ack(userId: string, messageId: string): { conversationId: string; seq: number } | null {
     const entry = this.pending.get(messageId);
-    if (!entry?.users.delete(userId)) return false;
+    if (!entry?.users.delete(userId)) return null;
     if (entry.users.size === 0) this.pending.delete(messageId);
-    return true;
+    if (entry.at === undefined) {
+      const f = parseFrame(entry.frame);
+      entry.at = f.conversation_id && f.sequence_number ? { conversationId: f.conversation_id, seq: f.sequence_number } : null;
+    }
+    return entry.at;
   }
 
   /** Removes and returns the expired ones (all of them with `all`, at shutdown) as offline tasks. */

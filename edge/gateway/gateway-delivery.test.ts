@@ -57,6 +57,31 @@ describe('gateway delivery', () => {
     expect(h.offline.records[0]!.key).toBe('alice');
   });
 
+  it('folds the acks of a user\'s devices into one DELIVERED record per conversation, the highest seq; a client cannot send one', async () => {
+    // A long interval: the only flush is the one at shutdown, so the folding is all there is to see.
+    h = await startTestGateway({ config: { deliveredReceiptIntervalMs: 60_000 } });
+    const phone = await h.client('alice', 'phone');
+    const laptop = await h.client('alice', 'laptop');
+    const at = (msgId: string, seq: number) => JSON.stringify({ ...(JSON.parse(messageFrame(msgId)) as object), sequence_number: seq });
+    await push(h, [3, 5, 4].map((seq) => ({ userId: 'alice', connectionId: null, messageId: `s${seq}`, frame: at(`s${seq}`, seq) })));
+    await phone.next((f) => f.msg_id === 's4');
+    laptop.send({ type: 'ack', msg_id: 's3' });
+    phone.send({ type: 'ack', msg_id: 's5' });
+    phone.send({ type: 'ack', msg_id: 's4' });
+    phone.send({ type: 'ack', msg_id: 'never-pushed' });
+    phone.send({ type: 'delivered', conversation_id: 'd:alice:bob', seq: 99 });
+    expect(await phone.nextOfType('error')).toMatchObject({ error_code: 'UNKNOWN_FRAME_TYPE' });
+    // Frames of a connection are handled in order: once its heartbeat is answered, its acks were.
+    for (const c of [phone, laptop]) {
+      c.send({ type: 'heartbeat' });
+      await c.nextOfType('heartbeat');
+    }
+    await h.gateway.stop();
+    await eventually(() => h!.ingress.records.some((r) => r.value.frameType === 'delivered'), 'the delivered record', 5_000);
+    const delivered = h.ingress.records.filter((r) => r.value.frameType === 'delivered');
+    expect(delivered.map((r) => [r.key, r.value.userId, JSON.parse(r.value.payload)])).toEqual([['d:alice:bob', 'alice', { type: 'delivered', conversation_id: 'd:alice:bob', seq: 5 }]]);
+  });
+
   it('reports a message for a user with no local connection as OFFLINE at once', async () => {
     h = await startTestGateway();
     await push(h, [{ userId: 'ghost', connectionId: null, messageId: 'm9', frame: messageFrame('m9') }]);

@@ -11,6 +11,7 @@ import { createPresenceSync } from '../presence/sync.js';
 import { CloseCodes, type ErrorCode } from '../../protocol/codes.js';
 import type { ReconnectFrame } from '../../protocol/frames.js';
 import { AckTracker } from './acks.js';
+import { DeliveredReceipts } from './delivered.js';
 import { closeConn, Connections, presenceEntry, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
 import { ConversationTopics } from './conversation-topics.js';
 import { deliver } from './delivery.js';
@@ -73,6 +74,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   const bound = config.maxBackpressureBytes;
   const conns = new Connections(config.userRatePerSec);
   const acks = new AckTracker(config.deliveryAckTimeoutMs);
+  const delivered = new DeliveredReceipts();
   const boot = Date.now().toString(36);
   let seq = 0;
   let accepting = false;
@@ -272,6 +274,10 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       else if (ping) ws.ping();
     }
   };
+  const flushDelivered = (): void => {
+    if (!upstream || delivered.size === 0) return;
+    for (const r of delivered.flush(Date.now())) upstream.ingress(r.frame, r.key);
+  };
   const expireAcks = (): void => {
     const tasks = acks.expire();
     if (tasks.length === 0 || !upstream) return;
@@ -305,7 +311,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
           },
         });
         upstream = up;
-        ctx = { gatewayId, conns, acks, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound, people: deps.people };
+        ctx = { gatewayId, conns, acks, delivered, upstream: up, verifier: deps.verifier, logger, maxFrameBytes: config.maxFrameBytes, bound, people: deps.people };
         // Before any connection: supersedes what a killed predecessor with this id left behind.
         await presenceSync.run('start');
         unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace, topics));
@@ -320,6 +326,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       timers.push(setInterval(sweep, tick));
       presenceSync.start(config.heartbeatIntervalMs);
       timers.push(setInterval(expireAcks, Math.max(10, Math.floor(config.deliveryAckTimeoutMs / 5))));
+      timers.push(setInterval(flushDelivered, config.deliveredReceiptIntervalMs));
       accepting = true;
       logger.info('gateway listening', { gatewayId, host: config.host, port });
       return { port };
@@ -346,6 +353,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       }
       // Unacked pushes will not be acked now: report them so they reach the user as notifications.
       for (const t of acks.expire(Date.now(), true)) upstream?.offline(t);
+      flushDelivered();
       await upstream?.flush();
       await producer?.close();
       await presence.removeGateway(gatewayId).catch(warn('presence removeGateway failed'));

@@ -5,6 +5,7 @@ import { ingressKey } from './ingress-key.js';
 import { GATEWAY_LOCAL_FRAMES, type HeartbeatOutFrame, type TokenRefreshedFrame } from '../../protocol/frames.js';
 import type { PeopleHooks } from '../presence/people.js';
 import type { AckTracker } from './acks.js';
+import type { DeliveredReceipts } from './delivered.js';
 import { sendError, writeFrame, type Conn, type Connections } from './connections.js';
 import type { Upstream } from './ingress.js';
 import { gatewayMetrics as m } from './metrics.js';
@@ -14,6 +15,8 @@ export interface MessageContext {
   gatewayId: string;
   conns: Connections;
   acks: AckTracker;
+  /** Acks folded into DELIVERED receipts, flushed by the gateway every IM_DELIVERED_RECEIPT_INTERVAL_MS. */
+  delivered: DeliveredReceipts;
   upstream: Upstream;
   verifier: TokenVerifier;
   logger: Logger;
@@ -51,7 +54,8 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
     return;
   }
   if (frame.type === 'ack') {
-    ctx.acks.ack(d.userId, frame.msg_id);
+    const at = ctx.acks.ack(d.userId, frame.msg_id);
+    if (at) ctx.delivered.note(d.userId, { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId }, at.conversationId, at.seq);
     return;
   }
   // Any frame may carry a msg_id (unknown fields pass): an error about it echoes one that is a string.

@@ -3,15 +3,13 @@ import type { GroupDirectory } from '../../connectors/message-store/group-direct
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from '../../connectors/message-store/message-store.js';
 import { pageFromCache, type RecentCache } from '../../connectors/message-store/recent-cache.js';
 import { counter } from '../../core/metrics.js';
-import { conversationOf, groupConversationId } from '../../domain/conversations.js';
+import { conversationOf, groupConversationId, readPositionKey } from '../../domain/conversations.js';
 import { reactionCounts } from '../../domain/message-changes.js';
 import type { MessageFrame } from '../../protocol/frames.js';
 import { messageFrame } from '../../protocol/server-frames.js';
 
-/** Read positions by conversation for one user (the `im.state.reads` table, or its MongoDB mirror). */
-export interface ReadPositions {
-  readSeqs(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>>;
-}
+/** Read and delivered positions (the `im.state.reads` table's MongoDB mirror, written by the receipts processor). */
+export type ReadPositions = Pick<MessageStore, 'readSeqs' | 'positions' | 'receiptsAt'>;
 
 export interface QueryServiceDeps {
   store: MessageStore;
@@ -45,10 +43,38 @@ export interface ConversationSummary {
   with: string;
   maxSeq: number;
   readSeq: number;
+  /** Direct conversations: how far the other user has read and been delivered (the ticks on one's own messages). */
+  peerReadSeq?: number;
+  peerDeliveredSeq?: number;
   unread: number;
   lastMessage: MessageFrame;
   updatedAt: number;
 }
+
+/** Who of a conversation reached a message, as the receipts query answers it. */
+export interface ReceiptList {
+  count: number;
+  users: string[];
+  /** The `after` of the next page; null on the last. */
+  nextAfter: string | null;
+}
+
+export interface MessageReceipts {
+  sender: string;
+  read?: ReceiptList;
+  delivered?: ReceiptList;
+}
+
+export interface ReceiptsRequest {
+  /** Both kinds when absent. */
+  kind?: 'read' | 'delivered';
+  limit?: number;
+  after?: string;
+}
+
+/** Users per page of a receipts answer: a large group's list comes in pages, its counts at once. */
+export const RECEIPTS_DEFAULT_PAGE = 20;
+export const RECEIPTS_MAX_PAGE = 100;
 
 const tier = counter('im_query_history_total', 'History pages answered, by tier', ['tier'] as const);
 
@@ -97,11 +123,39 @@ export class QueryService {
     const groups = (await this.deps.groups.groupsOf(userId)).map(groupConversationId);
     const records = await this.deps.store.conversationsOf(userId, groups, Math.min(limit, this.config.maxConversations));
     const reads = await this.deps.reads.readSeqs(userId, records.map((r) => r.conversationId));
+    const peers = records.flatMap((r) => {
+      const ref = conversationOf(r.conversationId, userId);
+      return ref?.kind === 'direct' ? [{ conversationId: r.conversationId, userId: ref.peer }] : [];
+    });
+    const peerPositions = await this.deps.reads.positions(peers);
     return records.map((r) => {
       const readSeq = Math.min(reads.get(r.conversationId) ?? 0, r.maxSeq);
       const ref = conversationOf(r.conversationId, userId);
       const other = ref?.kind === 'direct' ? ref.peer : ref?.kind === 'group' ? ref.groupId : '';
-      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage, false), updatedAt: r.updatedAt };
+      const peer = ref?.kind === 'direct' ? (peerPositions.get(readPositionKey(r.conversationId, ref.peer)) ?? { readSeq: 0, deliveredSeq: 0 }) : null;
+      const ticks = peer ? { peerReadSeq: peer.readSeq, peerDeliveredSeq: peer.deliveredSeq } : {};
+      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, ...ticks, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage, false), updatedAt: r.updatedAt };
     });
+  }
+
+  /**
+   * "Read by" and "delivered to" for one message, for participants only: the counts, and the
+   * first users by id (paged with `after`), the message's sender left out. Bounded for large
+   * groups: a page is at most RECEIPTS_MAX_PAGE users, the counts are one count query each.
+   */
+  async receipts(userId: string, conversationId: string, seq: number, req: ReceiptsRequest): Promise<MessageReceipts> {
+    await this.assertParticipant(userId, conversationId);
+    const page = await this.deps.store.history(conversationId, { afterSeq: seq - 1, limit: 1 });
+    const message = page.messages[0];
+    if (!message || message.seq !== seq) throw new PlatformError('MESSAGE_NOT_FOUND', `no message ${seq} in ${conversationId}`);
+    const limit = Math.max(1, Math.min(req.limit ?? RECEIPTS_DEFAULT_PAGE, RECEIPTS_MAX_PAGE));
+    const list = async (kind: 'read' | 'delivered'): Promise<ReceiptList> => {
+      const r = await this.deps.reads.receiptsAt(conversationId, seq, kind, { limit, after: req.after, exclude: message.sender });
+      return { count: r.count, users: r.users, nextAfter: r.hasMore ? (r.users.at(-1) ?? null) : null };
+    };
+    const out: MessageReceipts = { sender: message.sender };
+    if (req.kind !== 'delivered') out.read = await list('read');
+    if (req.kind !== 'read') out.delivered = await list('delivered');
+    return out;
   }
 }

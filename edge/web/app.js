@@ -17,7 +17,7 @@ let retryAfter = null; // from a `reconnect` frame
 let reconnectTimer = null;
 let refreshTimer = null;
 let refreshing = null;
-const convs = new Map(); // conversation_id -> {id, kind, with, top, readSeq, msgs: Map(key -> msg), last, loaded, hasOlder, peerRead}
+const convs = new Map(); // conversation_id -> {id, kind, with, top, readSeq, msgs: Map(key -> msg), last, loaded, hasOlder, peerRead, peerDelivered}
 const friends = new Set();
 const incoming = new Set();
 const groups = new Map(); // group_id -> name
@@ -30,6 +30,9 @@ const changes = new Map(); // key -> {recalled, content, version, edited_at, rea
 const CHANGE_TYPES = new Set(['system/recalled', 'system/edited', 'system/reaction', 'system/deleted_for_me']);
 const REACTIONS = ['👍', '❤️', '😂', '🎉'];
 let editing = null; // {conversation_id, seq} of the message being edited
+// A reply or a forward being composed: {kind: 'reply' | 'forward', m}. The server resolves the
+// quote and the attribution (docs/protocol.md, "Replies and forwards").
+let composing = null;
 let typingTimer = null;
 let lastTypingSent = 0;
 
@@ -176,9 +179,10 @@ function onFrame(f) {
       toast(`${f.error_code}: ${f.error_message}`, true);
       break;
     case 'receipt':
-      if (f.kind === 'read' && f.user !== session.user_id) {
+      if (f.user !== session.user_id) {
         const c = conv(f.conversation_id);
-        c.peerRead = Math.max(c.peerRead, f.seq);
+        if (f.kind === 'read') c.peerRead = Math.max(c.peerRead, f.seq);
+        c.peerDelivered = Math.max(c.peerDelivered, f.seq); // reading implies delivery
         if (c.id === active) renderMessages();
       }
       break;
@@ -388,7 +392,7 @@ function conv(id) {
   if (!c) {
     const group = id.startsWith('g:');
     const [, a, b] = id.split(':');
-    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0 };
+    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0, peerDelivered: 0 };
     convs.set(id, c);
   }
   return c;
@@ -522,12 +526,16 @@ async function loadLists() {
       c.with = s.with;
       c.top = Math.max(c.top, s.max_seq);
       c.readSeq = Math.max(c.readSeq, s.read_seq);
+      // The ticks on one's own messages, as the server has them (they survive a reload).
+      c.peerRead = Math.max(c.peerRead, s.peer_read_seq ?? 0);
+      c.peerDelivered = Math.max(c.peerDelivered, s.peer_delivered_seq ?? 0);
       if (s.last_message && s.last_message.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = s.last_message;
       if (s.last_message) onSystemQuiet(s.last_message);
     }
     renderFriends();
     renderConversations();
     loadPresence();
+    if (active) renderMessages();
   } catch (err) {
     toast(`Could not load lists: ${err.message}`, true);
   }
@@ -582,11 +590,60 @@ function sendMessage(text) {
     stopEdit();
     if (target.conversation_id === c.id) return void change('edit_msg', { conversation_id: target.conversation_id, sequence_number: target.seq, msg_id: target.msg_id }, { content: text });
   }
-  const frame = { type: 'send_msg', msg_id: uuid(), recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', content: text, timestamp: Date.now() };
-  pending.set(frame.msg_id, frame);
-  c.msgs.set(frame.msg_id, { client_msg_id: frame.msg_id, conversation_id: c.id, sender: session.user_id, content: text, content_type: 'text', timestamp: frame.timestamp, state: 'sending' });
-  send(frame); // if offline it goes out on reconnect
+  const reply = composing?.kind === 'reply' && composing.m.conversation_id === c.id ? composing.m : null;
+  if (reply) stopCompose();
+  // Shown at once with the quote as this page has it; the server's comes back in history.
+  post(c, text, 'text', reply ? { reply_to: { seq: reply.sequence_number, message_id: reply.msg_id } } : {},
+    reply ? { reply_to: { conversation_id: c.id, seq: reply.sequence_number, sender: reply.sender, excerpt: excerpt(current(reply)) } } : {});
   renderMessages();
+}
+
+/** Sends a message into `c` (fields of a reply or forward in `extra`) and shows it until acked. */
+function post(c, content, contentType, extra, shown) {
+  const frame = { type: 'send_msg', msg_id: uuid(), recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', content, content_type: contentType, timestamp: Date.now(), ...extra };
+  pending.set(frame.msg_id, frame);
+  c.msgs.set(frame.msg_id, { client_msg_id: frame.msg_id, conversation_id: c.id, sender: session.user_id, content, content_type: contentType, timestamp: frame.timestamp, state: 'sending', ...shown });
+  send(frame); // if offline it goes out on reconnect
+}
+
+/** A forward carries the original's content as it is now; the server checks it and adds the attribution. */
+function forwardTo(id) {
+  const m = composing?.kind === 'forward' ? current(composing.m) : null;
+  stopCompose();
+  if (!m || !id) return;
+  post(conv(id), m.content, m.content_type, { forward_of: { conversation_id: m.conversation_id, seq: m.sequence_number, message_id: m.msg_id } },
+    { forwarded_from: { conversation_id: m.conversation_id, seq: m.sequence_number, sender: m.sender } });
+  open(id);
+}
+
+function startCompose(kind, m) {
+  stopEdit();
+  composing = { kind, m };
+  renderCompose();
+  if (kind === 'reply') $('send-text').focus();
+}
+
+function stopCompose() {
+  composing = null;
+  renderCompose();
+}
+
+const excerpt = (m) => (m.content_type && m.content_type !== 'text' ? `[${m.content_type.split('/')[0]}]` : m.content.length > 80 ? `${m.content.slice(0, 79)}…` : m.content);
+
+/** A reply's quote: the server's excerpt, or a tombstone once the quoted message is recalled. */
+function quoteText(ref) {
+  const recalled = ref.recalled || changes.get(`${ref.conversation_id}|${ref.seq}`)?.recalled;
+  return `${ref.sender === session.user_id ? 'you' : short(ref.sender)}: ${recalled ? 'message recalled' : ref.excerpt ?? ''}`;
+}
+
+function renderCompose() {
+  $('compose-bar').hidden = !composing;
+  if (!composing) return;
+  const { kind, m } = composing;
+  const who = m.sender === session.user_id ? 'you' : short(m.sender);
+  $('compose-text').textContent = kind === 'reply' ? `replying to ${who}: ${excerpt(current(m))}` : `forward “${excerpt(current(m))}” to`;
+  $('forward-to').hidden = $('forward-btn').hidden = kind !== 'forward';
+  if (kind === 'forward') $('forward-to').replaceChildren(...[...convs.values()].map((c) => el('option', { value: c.id, textContent: title(c) })));
 }
 
 // ---------- rendering ----------
@@ -631,27 +688,49 @@ function renderMessages() {
   box.replaceChildren(...msgs.map((m) => {
     const mine = m.sender === session.user_id;
     const system = m.content_type?.startsWith('system/');
-    const state = m.state !== 'sent' ? m.state : mine && !system && c.kind === 'direct' && c.peerRead >= m.sequence_number ? 'read' : '';
+    const state = m.state !== 'sent' ? m.state : mine && !system && c.kind === 'direct' ? tick(c, m) : '';
     const changeable = !system && !m.recalled && m.sequence_number;
     const reactions = (m.reactions || []).map((r) =>
       el('button', { type: 'button', className: `reaction small secondary${r.users.includes(session.user_id) ? ' mine' : ''}`, textContent: `${r.emoji} ${r.count}`, title: r.users.map(short).join(', '),
         onclick: () => change('react', m, { emoji: r.emoji, ...(r.users.includes(session.user_id) ? { remove: true } : {}) }) }));
     return el('li', { className: `msg${mine ? ' mine' : ''}${system ? ' system' : ''}${m.recalled ? ' recalled' : ''}`, dataset: { seq: m.sequence_number ?? '' } },
       system ? null : el('span', { className: 'from', textContent: mine ? 'you' : short(m.sender), title: m.sender }),
+      m.forwarded_from && !m.recalled ? el('span', { className: 'forwarded', textContent: `forwarded from ${m.forwarded_from.sender === session.user_id ? 'you' : short(m.forwarded_from.sender)}`, title: m.forwarded_from.sender ?? '' }) : null,
+      m.reply_to && !m.recalled ? el('blockquote', { className: 'quote', textContent: quoteText(m.reply_to) }) : null,
       el('span', { className: 'text', textContent: describe(m) }),
       reactions.length ? el('span', { className: 'reactions' }, ...reactions) : null,
       el('span', { className: 'meta' },
         m.edited_at && !m.recalled ? el('span', { className: 'edited', textContent: 'edited ' }) : null,
         el('span', { className: 'seq', textContent: m.sequence_number ? `#${m.sequence_number}` : '' }),
         ` ${new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`,
-        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null),
+        state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null,
+        seenBy.has(m.msg_id) ? el('span', { className: 'seen', textContent: ` ${seenBy.get(m.msg_id)}` }) : null),
       changeable ? el('span', { className: 'actions' },
         ...REACTIONS.map((e) => el('button', { type: 'button', className: 'react small secondary', textContent: e, title: `react ${e}`, onclick: () => change('react', m, { emoji: e }) })),
+        el('button', { type: 'button', className: 'reply small secondary', textContent: 'reply', onclick: () => startCompose('reply', m) }),
+        el('button', { type: 'button', className: 'forward small secondary', textContent: 'forward', onclick: () => startCompose('forward', m) }),
         mine && m.content_type === 'text' ? el('button', { type: 'button', className: 'edit small secondary', textContent: 'edit', onclick: () => startEdit(m) }) : null,
         mine || c.kind === 'group' ? el('button', { type: 'button', className: 'recall small secondary', textContent: 'recall', onclick: () => change('recall_msg', m) }) : null,
-        el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) })) : null);
+        el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) }),
+        mine && c.kind === 'group' ? el('button', { type: 'button', className: 'seen-by small secondary', textContent: 'seen by', onclick: () => loadSeenBy(m) }) : null) : null);
   }));
   if (stick) box.scrollTop = box.scrollHeight;
+}
+
+/** A direct message's tick from the peer's positions: read, delivered, or just sent. */
+const tick = (c, m) => (c.peerRead >= m.sequence_number ? 'read' : c.peerDelivered >= m.sequence_number ? 'delivered' : '');
+
+// "Read by" and "delivered to" of one's own group messages, by server msg_id, as last asked.
+const seenBy = new Map();
+async function loadSeenBy(m) {
+  try {
+    const r = await api('GET', `/v1/conversations/${encodeURIComponent(m.conversation_id)}/messages/${m.sequence_number}/receipts?limit=10`);
+    const names = (l) => l.users.map(short).join(', ') + (l.next_after ? '…' : '');
+    seenBy.set(m.msg_id, `read by ${r.read.count}${r.read.count ? ` (${names(r.read)})` : ''} · delivered to ${r.delivered.count}`);
+    renderMessages();
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
 }
 
 function setConn(state) {
@@ -726,6 +805,8 @@ $('send-text').oninput = () => {
   send({ type: 'typing', recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', active: true });
 };
 $('older').onclick = () => active && open(active, true);
+$('compose-cancel').onclick = () => stopCompose();
+$('forward-btn').onclick = () => forwardTo($('forward-to').value);
 document.addEventListener('visibilitychange', markRead);
 document.addEventListener('visibilitychange', sendMyStatus);
 $('my-status').onchange = sendMyStatus;

@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * deletes a message for themselves only. People show by display name: alice finds bob by the
  * start of his username, a name nobody has is refused, and her profile change shows after bob's reload;
  * alice sees bob online, away, and offline with his last seen.
+ * Two more reply with a quote, forward into a group with
+ * the attribution, see delivered and read ticks and a group message's "seen by" from the server
+ * (after a reload too), and a quote turn into a tombstone when its message is recalled.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -94,6 +97,17 @@ async function say(page: Page, text: string): Promise<number> {
 }
 
 const conversation = (page: Page, name: string) => page.locator('#conversations li.conv', { hasText: name });
+const bubble = (page: Page, text: string) => page.locator('#messages li.msg', { hasText: text });
+
+/** `asker` sends a friend request by id through the page, `accepter` accepts it; both see the friendship, by display name. */
+async function befriendOnPages(asker: Page, askerName: string, accepter: Page, accepterId: string, accepterName: string): Promise<void> {
+  await asker.fill('#friend-id', accepterId);
+  await asker.click('#friend-form button');
+  const request = accepter.locator('#requests li', { hasText: askerName });
+  await request.waitFor({ timeout: WAIT });
+  await request.locator('button', { hasText: 'Accept' }).click();
+  await asker.locator('#friends li', { hasText: accepterName }).waitFor({ timeout: WAIT });
+}
 
 describe('web client in Chromium', () => {
   beforeAll(async () => {
@@ -216,7 +230,6 @@ describe('web client in Chromium', () => {
 
     // Changing messages (both have the direct conversation open): alice edits her text, bob
     // reacts to it, alice recalls another; both pages converge, and so do a reload and a new device.
-    const bubble = (page: Page, text: string) => page.locator('#messages li.msg', { hasText: text });
     await say(alice, 'typo mesage');
     await bubble(alice, 'typo mesage').locator('button.edit').click();
     await alice.fill('#send-text', 'typo message fixed');
@@ -260,4 +273,64 @@ describe('web client in Chromium', () => {
     await alice.screenshot({ path: SCREENSHOT });
     expect(pageErrors).toEqual([]);
   }, 180_000);
+
+  it('replies show the quoted message, forwards their original sender, ticks and "seen by" come from the server, also after a reload', async () => {
+    const carol = await newPage();
+    const dave = await newPage();
+    await register(carol, 'carol', 'Carol Ames');
+    const daveId = await register(dave, 'dave', 'Dave Brook');
+    await befriendOnPages(carol, 'Carol Ames', dave, daveId, 'Dave Brook');
+    await carol.locator('#friends li', { hasText: 'Dave Brook' }).locator('button', { hasText: 'Chat' }).click();
+    const askSeq = await say(carol, 'where shall we meet?');
+    await conversation(dave, '@ Carol Ames').click();
+    await seqOf(dave, 'where shall we meet?');
+
+    // Dave replies: the quote shows at once on his page, on carol's from the server, and after her reload.
+    await bubble(dave, 'where shall we meet?').locator('button.reply').click();
+    await dave.locator('#compose-text', { hasText: 'replying to' }).waitFor({ timeout: WAIT });
+    expect(await say(dave, 'at the station')).toBe(askSeq + 1);
+    for (const page of [dave, carol]) await bubble(page, 'at the station').locator('.quote', { hasText: 'where shall we meet?' }).waitFor({ timeout: WAIT });
+    await carol.reload();
+    await bubble(carol, 'at the station').locator('.quote', { hasText: 'you: where shall we meet?' }).waitFor({ timeout: WAIT });
+
+    // Carol forwards dave's answer into a new group: attributed to dave on both pages.
+    await carol.fill('#group-name', 'trip');
+    await carol.fill('#group-members', daveId);
+    await carol.click('#group-form button');
+    await expect.poll(() => carol.textContent('#chat-title'), { timeout: WAIT }).toBe('# trip');
+    const groupId = (await conversation(carol, '# trip').getAttribute('data-id'))!;
+    await conversation(carol, '@ Dave Brook').click();
+    await bubble(carol, 'at the station').locator('button.forward').click();
+    await carol.selectOption('#forward-to', groupId);
+    await carol.click('#forward-btn');
+    await expect.poll(() => carol.textContent('#chat-title'), { timeout: WAIT }).toBe('# trip');
+    await seqOf(carol, 'at the station');
+    await conversation(dave, '# trip').click();
+    for (const page of [carol, dave]) await bubble(page, 'at the station').locator('.forwarded', { hasText: page === dave ? 'forwarded from you' : 'forwarded from Dave Brook' }).waitFor({ timeout: WAIT });
+
+    // Receipts from the server: dave has the group open, so he reads carol's message there ("seen by");
+    // in the direct conversation, which he is not looking at, hers is delivered, then read once he opens it, and stays so after her reload.
+    await say(carol, 'see you there');
+    await seqOf(dave, 'see you there');
+    await expect.poll(async () => {
+      await bubble(carol, 'see you there').locator('button.seen-by').click();
+      return bubble(carol, 'see you there').locator('.seen').textContent();
+    }, { timeout: WAIT }).toContain('read by 1');
+    await conversation(carol, '@ Dave Brook').click();
+    await say(carol, 'bring snacks');
+    await bubble(carol, 'bring snacks').locator('.state.delivered').waitFor({ timeout: WAIT });
+    await conversation(dave, '@ Carol Ames').click();
+    await bubble(carol, 'bring snacks').locator('.state.read').waitFor({ timeout: WAIT });
+    await carol.reload();
+    await bubble(carol, 'bring snacks').locator('.state.read').waitFor({ timeout: WAIT });
+    await conversation(dave, '# trip').click();
+
+    // Carol recalls her question: dave's quote of it becomes a tombstone.
+    await conversation(carol, '@ Dave Brook').click();
+    await bubble(carol, 'where shall we meet?').locator('button.recall').click();
+    await conversation(dave, '@ Carol Ames').click();
+    await bubble(dave, 'at the station').locator('.quote', { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
+    await dave.screenshot({ path: '/tmp/im-web-client-replies.png' });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { applyReaction, DEFAULT_CHANGE_LIMITS, isEmoji, type ChangeLimits } from '../../domain/message-changes.js';
-import type { IngressFrame, StampedMessage } from '../../schemas/types.generated.js';
-import { Topology } from '../../streams/index.js';
-import { TopologyTestDriver, type TestDriverOptions } from '../../streams/testing.js';
-import { messageLogicProcessor } from './message-logic.js';
-import { routerProcessor } from './router.js';
-import { stamperProcessor } from './stamper.js';
+import type { TestDriverOptions } from '../../streams/testing.js';
+import { startSendPath } from './send-path.testing.js';
 import { frames, origin } from './testing.js';
 import { ingressKey } from '../../edge/gateway/ingress-key.js';
 import type { ClientFrame } from '../../protocol/frames.js';
+import type { IngressFrame } from '../../schemas/types.generated.js';
 
 /**
  * Recall, edit, reactions and delete for me on the send path (router → message logic →
@@ -16,45 +13,7 @@ import type { ClientFrame } from '../../protocol/frames.js';
  * and the events each accepted change becomes.
  */
 const limits: ChangeLimits = { recallWindowMs: 60_000, editWindowMs: 120_000, maxReactionEmoji: 3, maxReactionsPerMessage: 4, maxReactionsPerUser: 2 };
-const routerConfig = { maxContentChars: 100, routerRatePerSec: 1_000, routerBurst: 1_000, routerStaleMs: 60_000, breakerFailureThreshold: 3, breakerOpenMs: 500 };
-
-async function start(stateLimits?: TestDriverOptions['stateLimits']) {
-  const topology = new Topology('changes-test')
-    .processor('router', routerProcessor({}, routerConfig))
-    .processor('message-logic', messageLogicProcessor({}, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
-    .processor('stamper', stamperProcessor({}, limits));
-  const driver = await TopologyTestDriver.start(topology, { stateLimits });
-  await driver.pipe('im.state.relations', [
-    { key: 'amy|bo', value: { userA: 'amy', userB: 'bo', status: 'FRIENDS', blockedByA: false, blockedByB: false, updatedAt: 1 } },
-    { key: 'amy|cy', value: { userA: 'amy', userB: 'cy', status: 'FRIENDS', blockedByA: false, blockedByB: true, updatedAt: 1 } },
-  ]);
-  await driver.pipe('im.state.groups', [{ key: 'team', value: { groupId: 'team', name: 'team', ownerId: 'own', status: 'ACTIVE', muteAll: false, announcement: null, createdAt: 1, updatedAt: 1 } }]);
-  const member = (userId: string, role: 'OWNER' | 'ADMIN' | 'MEMBER', mutedUntil = 0) => ({ key: `team|${userId}`, value: { groupId: 'team', userId, role, mutedUntil, joinedAt: 1 } });
-  await driver.pipe('im.state.members', [member('own', 'OWNER'), member('adm', 'ADMIN'), member('amy', 'MEMBER'), member('bo', 'MEMBER'), member('mu', 'MEMBER', Number.MAX_SAFE_INTEGER - 1)]);
-
-  let n = 0;
-  /** Sends frames of one user, each received now, and returns the answers (ack or error) by msg_id. */
-  const frame = async (userId: string, payload: Record<string, unknown>) => {
-    const msgId = `${userId}-${++n}`;
-    const value: IngressFrame = { correlationId: `c${n}`, userId, origin: origin(`conn-${userId}`), receivedAt: driver.clock.now(), frameType: String(payload.type), payload: JSON.stringify({ msg_id: msgId, ...payload }) };
-    const before = driver.read('im.push.online').length;
-    await driver.pipe('im.ingress', [{ key: ingressKey(userId, { msg_id: msgId, ...payload } as unknown as ClientFrame), value }]);
-    const answers = frames(driver.read('im.push.online').slice(before)).map((f) => f.frame).filter((f) => f.msg_id === msgId);
-    expect(answers, `one answer to ${msgId}`).toHaveLength(1);
-    return answers[0]! as { type: string; error_code?: string; sequence_number?: number; server_msg_id?: string };
-  };
-  const send = async (userId: string, recipient: string, content: string, group = false) => {
-    const a = await frame(userId, { type: 'send_msg', recipient, recipient_type: group ? 'group' : 'user', content, timestamp: 1 });
-    expect(a.type).toBe('ack');
-    return { seq: a.sequence_number!, id: a.server_msg_id! };
-  };
-  const code = async (userId: string, payload: Record<string, unknown>) => {
-    const a = await frame(userId, payload);
-    return a.type === 'ack' ? 'ack' : a.error_code;
-  };
-  const events = (): StampedMessage[] => driver.read('im.msg.stamped').map((r) => r.value).filter((m) => m.action);
-  return { driver, frame, send, code, events };
-}
+const start = (stateLimits?: TestDriverOptions['stateLimits']) => startSendPath(limits, stateLimits);
 
 describe('message changes on the send path', () => {
   it('recall: the sender within the window, owners and admins any time; the event has its own seq and names the target', async () => {

@@ -4,10 +4,11 @@ import type { ErrorCode } from '../../protocol/codes.js';
 import type { CheckedMessage, GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
 import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
-import { memberKey, userPairKey } from '../../domain/conversations.js';
+import { groupIdOf, memberKey, userPairKey } from '../../domain/conversations.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 import type { Webhooks } from '../../connectors/webhooks/from-config.js';
 import { askBeforeSend, refusalFrame } from './before-send.js';
+import { forwardPending, sendKey } from '../../domain/message-references.js';
 
 /**
  * Message logic: a stream-table join of each send against the state the
@@ -50,13 +51,13 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     // a friendship or membership made a moment ago must not be refused for a stale table.
     // Refusals are rare and rate limited by the router, so the catch-up costs little.
     direct!
-      .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel) => judged(r, judgeDirect(r.value, rel)), 'join-relations')
+      .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel, ctx) => judged(r, judgeDirect(r.value, rel, ctx.table(members))), 'join-relations')
       .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        const ask = (j: Judged) => askBeforeSend(beforeSend, j, (cmd) => judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))));
+        const ask = (j: Judged) => askBeforeSend(beforeSend, j, (cmd) => judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId)), ctx.table(members)));
         if (!r.value.refusal) return finish(await ask(r.value), p.clock.now());
-        await ctx.catchUp(relations);
+        await Promise.all([ctx.catchUp(relations), ctx.catchUp(members)]);
         const cmd = r.value.cmd;
-        return finish(await ask({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId))) }), p.clock.now());
+        return finish(await ask({ cmd, ...judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId)), ctx.table(members)) }), p.clock.now());
       }, 'content');
 
     group!
@@ -70,8 +71,9 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
       }, 'content');
   };
 
-  function judgeDirect(cmd: SendCommand, rel: RelationState | undefined): Omit<Judged, 'cmd'> {
+  function judgeDirect(cmd: SendCommand, rel: RelationState | undefined, memberTable: TableView<MemberState>): Omit<Judged, 'cmd'> {
     const peer = cmd.recipientId;
+    if (!canSeeOriginal(cmd, memberTable)) return { refusal: 'FORWARD_NOT_VISIBLE', mentions: [] };
     if (peer === cmd.sender) return { refusal: null, mentions: [] };
     // A change to a message already there needs no friendship; a block still stops edits and
     // reactions, never a recall (taking one's words back is always allowed).
@@ -87,6 +89,7 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     if (g.status === 'DISBANDED') return refuse('GROUP_DISBANDED');
     const me = memberTable.get(memberKey(g.groupId, cmd.sender));
     if (!me) return refuse('NOT_A_MEMBER');
+    if (!canSeeOriginal(cmd, memberTable)) return refuse('FORWARD_NOT_VISIBLE');
     // Owners and admins may recall anyone's message (the stamper judges the rest); a muted
     // member may still recall, not edit or react.
     if (cmd.action) {
@@ -101,13 +104,25 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     return { refusal: null, mentions };
   }
 
+  /**
+   * A forward's original must be one its forwarder can see: a member of the original's group (a
+   * direct original's pair the router checked from its id). Checked before the forward leaves for
+   * the original's stamper.
+   */
+  function canSeeOriginal(cmd: SendCommand, memberTable: TableView<MemberState>): boolean {
+    if (!forwardPending(cmd)) return true;
+    const source = cmd.forwardOf!.conversationId;
+    return !source.startsWith('g:') || memberTable.get(memberKey(groupIdOf(source), cmd.sender)) !== undefined;
+  }
+
   /** The checked message, or the refusal stamped `now` back to the sender. */
   function finish(j: Judged, now: number): Emit[] {
     const { cmd } = j;
     const kind = cmd.recipientKind === 'USER' ? 'direct' : 'group';
     let refusal = j.refusal;
-    // The content filter sees new text: a send's, or an edit's (a reaction's emoji is checked by the router).
-    const text = !cmd.action || cmd.action.kind === 'EDIT';
+    // The content filter sees new text: a send's, or an edit's (a reaction's emoji is checked by
+    // the router). A forward's text was the original's, filtered then, and must stay as it was.
+    const text = (!cmd.action || cmd.action.kind === 'EDIT') && !forwardPending(cmd);
     if (!refusal && text && config.sensitiveMode === 'reject' && filter.matches(cmd.content)) refusal = 'CONTENT_REJECTED';
     if (refusal) {
       decisions.inc({ kind, outcome: refusal });
@@ -116,7 +131,7 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     decisions.inc({ kind, outcome: 'ok' });
     const action = cmd.action ? { action: { ...cmd.action, privileged: j.privileged === true } } : {};
     const checked: CheckedMessage = { ...cmd, content: text ? filter.mask(cmd.content) : cmd.content, mentions: j.mentions, ...action };
-    return [{ topic: 'im.msg.checked', key: cmd.conversationId, value: checked }];
+    return [{ topic: 'im.msg.checked', key: sendKey(cmd), value: checked }];
   }
 }
 

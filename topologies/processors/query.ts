@@ -1,6 +1,6 @@
 import { PlatformError } from '../../core/errors.js';
 import type { GroupDirectory } from '../../connectors/message-store/group-directory.js';
-import type { MessageStore } from '../../connectors/message-store/message-store.js';
+import { receiptPosition, type MessageStore } from '../../connectors/message-store/message-store.js';
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
 import type { ErrorCode } from '../../protocol/codes.js';
 import type { SyncResultFrame } from '../../protocol/frames.js';
@@ -36,7 +36,15 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
           store: deps.store,
           recent: deps.recent,
           groups: { isMember: async (g, u) => ctx.table(members).get(memberKey(g, u)) !== undefined, groupsOf: (u) => deps.groups.groupsOf(u) },
-          reads: { readSeqs: async (u, ids) => new Map(ids.flatMap((id) => { const rs = ctx.table(reads).get(readPositionKey(id, u)); return rs ? [[id, rs.readSeq] as const] : []; })) },
+          reads: {
+            readSeqs: async (u, ids) => new Map(ids.flatMap((id) => { const rs = ctx.table(reads).get(readPositionKey(id, u)); return rs ? [[id, rs.readSeq] as const] : []; })),
+            positions: async (of) => new Map(of.flatMap(({ conversationId, userId }) => {
+              const key = readPositionKey(conversationId, userId);
+              const rs = ctx.table(reads).get(key);
+              return rs ? [[key, receiptPosition(rs.readSeq, rs.deliveredSeq)] as const] : [];
+            })),
+            receiptsAt: (...args) => deps.store.receiptsAt(...args),
+          },
         },
         config,
       );

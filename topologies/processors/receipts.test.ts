@@ -45,21 +45,47 @@ describe('receipts and typing', () => {
       { key: 'd:alice:bob', value: receipt({ seq: 5 }) },
       { key: 'd:alice:bob', value: receipt({ seq: 3 }) }, // late: ignored
       { key: 'd:alice:bob', value: receipt({ seq: 50 }) }, // beyond the last seq: clamped to 10
-      { key: 'd:alice:bob', value: receipt({ seq: 7, kind: 'DELIVERED' }) },
+      { key: 'd:alice:bob', value: receipt({ seq: 7, kind: 'DELIVERED' }) }, // read up to 10 implies delivered: nothing new
       { key: 'd:alice:carol', value: receipt({ seq: 1, conversationId: 'd:alice:carol' }) },
     ]);
     expect(driver.read('im.state.reads').map((r) => [r.key, r.value.readSeq])).toEqual([['d:alice:bob|bob', 5], ['d:alice:bob|bob', 10]]);
     expect(await mirror.readSeqs('bob', ['d:alice:bob'])).toEqual(new Map([['d:alice:bob', 10]]));
     const pushes = driver.read('im.push.online');
-    expect(pushes).toHaveLength(6);
+    expect(pushes).toHaveLength(5);
     const frames = pushes.flatMap((r) => r.value.deliveries.map((d) => ({ gw: r.value.gatewayId, conn: d.connectionId, user: d.userId, f: JSON.parse(d.frame) })));
     const toAlice = frames.filter((f) => f.user === 'alice').map((f) => [f.gw, f.f.kind, f.f.seq]);
-    expect(toAlice).toEqual([['gw-b', 'read', 5], ['gw-b', 'read', 10], ['gw-b', 'delivered', 7]]);
+    expect(toAlice).toEqual([['gw-b', 'read', 5], ['gw-b', 'read', 10]]);
     const toBob = frames.filter((f) => f.user === 'bob' && f.f.type === 'receipt').map((f) => [f.conn, f.f.seq]);
     expect(toBob).toEqual([['bob-laptop', 5], ['bob-laptop', 10]]);
     const errors = frames.filter((f) => f.f.type === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ conn: 'bob-phone', f: { error_code: 'FORBIDDEN' } });
+  });
+
+  it('DELIVERED moves the delivered position forward only and tells the other participants, not for outsiders; the mirror answers who reached a seq', async () => {
+    const presence = createMemoryPresence({ ttlMs: 60_000 });
+    await online(presence, 'alice', 'alice-1', 'gw-b');
+    await online(presence, 'bob', 'bob-laptop', 'gw-c');
+    const mirror = createMemoryMessageStore();
+    const driver = await TopologyTestDriver.start(new Topology('receipts-test').processor('receipts', receiptsProcessor({ presence, readMirror: mirror }, { ...defaultFanoutConfig, maxGroupNotify: 100 })));
+    const members = ['alice', 'bob', 'carol'].map((u) => ({ key: `G|${u}`, value: { groupId: 'G', userId: u, role: 'MEMBER' as const, mutedUntil: 0, joinedAt: 1 } }));
+    await driver.pipe('im.state.members', members);
+    await driver.pipe('im.state.sequences', [{ key: 'g:G', value: { conversationId: 'g:G', seq: 9, updatedAt: 1 } }]);
+    const g = { conversationId: 'g:G' };
+    await driver.pipe('im.cmd.receipt', [
+      { key: 'g:G', value: receipt({ ...g, seq: 4, kind: 'DELIVERED' }) },
+      { key: 'g:G', value: receipt({ ...g, seq: 4, kind: 'DELIVERED' }) }, // nothing new: no one told
+      { key: 'g:G', value: receipt({ ...g, seq: 2, kind: 'READ' }) },
+      { key: 'g:G', value: receipt({ ...g, seq: 6, kind: 'DELIVERED', userId: 'carol', origin: origin('carol-1') }) },
+      { key: 'g:G', value: receipt({ ...g, seq: 6, kind: 'DELIVERED', userId: 'mallory', origin: origin('mallory-1') }) },
+    ]);
+    expect(driver.read('im.state.reads').map((r) => [r.key, r.value.readSeq, r.value.deliveredSeq])).toEqual([['g:G|bob', 0, 4], ['g:G|bob', 2, 4], ['g:G|carol', 0, 6]]);
+    const frames = driver.read('im.push.online').flatMap((r) => r.value.deliveries.map((d) => ({ user: d.userId, f: JSON.parse(d.frame) })));
+    expect(frames.filter((f) => f.f.kind === 'delivered').map((f) => [f.user, f.f.user, f.f.seq])).toEqual([['alice', 'bob', 4], ['alice', 'carol', 6], ['bob', 'carol', 6]]);
+    // A non-member's DELIVERED (a gateway's record, not a frame of theirs) is dropped unanswered.
+    expect(frames.filter((f) => f.user === 'mallory' || f.f.user === 'mallory')).toEqual([]);
+    expect(await mirror.receiptsAt('g:G', 4, 'delivered', { limit: 10, exclude: 'alice' })).toEqual({ count: 2, users: ['bob', 'carol'], hasMore: false });
+    expect(await mirror.receiptsAt('g:G', 2, 'read', { limit: 10 })).toEqual({ count: 1, users: ['bob'], hasMore: false });
   });
 
   it('delivers typing to online peers only, never stored, rate limited per user, not to outsiders', async () => {

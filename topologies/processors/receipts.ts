@@ -10,8 +10,8 @@ import { deadLetterReply, replyTo } from '../replies.js';
 
 export interface ReceiptsDeps {
   presence: Presence;
-  /** Mirror of read positions for the HTTP query service (which runs outside the topology). */
-  readMirror?: Pick<MessageStore, 'setReadSeq'>;
+  /** Mirror of read and delivered positions for the HTTP query service (which runs outside the topology). */
+  readMirror?: Pick<MessageStore, 'setReadSeq' | 'setDeliveredSeq'>;
 }
 
 export interface ReceiptsConfig extends FanoutConfig {
@@ -24,8 +24,11 @@ const receipts = counter('im_receipts_total', 'Receipt commands, by kind and out
 /**
  * Receipts: READ moves the user's read position forward (a store on `im.state.reads`, never
  * backwards, clamped to the conversation's last seq) and tells the other participants and the
- * user's other devices; DELIVERED only tells the other participants. Non-participants get an
- * error and tell no one. Notifications go to online connections only, never offline push.
+ * user's other devices; DELIVERED (a gateway's batched acks) moves the delivered position
+ * forward and tells the other participants; reading implies delivery. Both are mirrored to the
+ * message store, where history's ticks and the "read by" / "delivered to" queries read them.
+ * A non-participant's READ gets an error, its DELIVERED is dropped (counted); neither tells anyone. Notifications go to online connections only,
+ * never offline push; a DELIVERED that moves nothing tells no one.
  */
 export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
   return (p: ProcessorBuilder): void => {
@@ -39,6 +42,9 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       const others = otherParticipants(ctx.table(members), c.conversationId, c.userId);
       if (others === null) {
         receipts.inc({ kind, outcome: 'forbidden' });
+        // A DELIVERED is the gateway's record, not a frame of the client (an ack of a push made
+        // before the user left the group, say): there is no frame of theirs to answer.
+        if (c.kind === 'DELIVERED') return [];
         const code = conversationOf(c.conversationId, c.userId)?.kind === 'group' ? 'NOT_A_MEMBER' : 'FORBIDDEN';
         const at = p.clock.now();
         return [replyTo(c.origin, c.userId, errorFrame(code, at, c.clientMsgId ?? undefined, `not a participant of ${c.conversationId}`), c.correlationId, at)];
@@ -48,17 +54,25 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       if (seq <= 0) return [];
 
       const notifyOwnDevices = c.kind === 'READ';
+      const key = readPositionKey(c.conversationId, c.userId);
+      const store = ctx.store(reads);
+      const prev = store.get(key);
+      const [prevRead, prevDelivered] = [prev?.readSeq ?? 0, Math.max(prev?.readSeq ?? 0, prev?.deliveredSeq ?? 0)];
       if (c.kind === 'READ') {
-        const key = readPositionKey(c.conversationId, c.userId);
-        const store = ctx.store(reads);
-        const prev = store.get(key)?.readSeq ?? 0;
         // Equal is a redelivery or a repeat: store nothing new but notify again (at-least-once).
-        if (seq < prev) {
+        if (seq < prevRead) {
           receipts.inc({ kind, outcome: 'stale' });
           return [];
         }
-        if (seq > prev) store.put(key, { conversationId: c.conversationId, userId: c.userId, readSeq: seq, updatedAt: c.at });
+        if (seq > prevRead) store.put(key, { conversationId: c.conversationId, userId: c.userId, readSeq: seq, deliveredSeq: Math.max(prevDelivered, seq), updatedAt: c.at });
         await deps.readMirror?.setReadSeq(c.conversationId, c.userId, seq);
+      } else {
+        if (seq <= prevDelivered) {
+          receipts.inc({ kind, outcome: 'stale' });
+          return [];
+        }
+        store.put(key, { conversationId: c.conversationId, userId: c.userId, readSeq: prevRead, deliveredSeq: seq, updatedAt: c.at });
+        await deps.readMirror?.setDeliveredSeq(c.conversationId, c.userId, seq);
       }
 
       const targets = others.length > config.maxGroupNotify ? [] : others;

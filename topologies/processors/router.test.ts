@@ -24,6 +24,7 @@ describe('router', () => {
       ingress('bob', { type: 'send_msg', msg_id: 'm1', recipient: 'alice', content: 'hi', timestamp: 1 }, now),
       ingress('bob', { type: 'send_msg', msg_id: 'm2', recipient: 'g1', recipient_type: 'group', content: 'all', content_type: 'text/markdown', timestamp: 2 }, now),
       ingress('bob', { type: 'read', conversation_id: 'd:alice:bob', seq: 7 }, now),
+      ingress('bob', { type: 'delivered', conversation_id: 'g:g1', seq: 9 }, now),
       ingress('bob', { type: 'typing', recipient: 'g1', recipient_type: 'group', active: true }, now),
       ingress('alice', { type: 'sync', conversation_id: 'd:alice:bob', after_seq: 3, limit: 10_000 }, now),
       ingress('alice', { type: 'heartbeat' }, now),
@@ -35,7 +36,7 @@ describe('router', () => {
     expect(byId.get('m1')!.value).toMatchObject({ sender: 'bob', recipientKind: 'USER', recipientId: 'alice', content: 'hi', contentType: 'text', clientTimestamp: 1, receivedAt: now });
     expect(byId.get('m2')!.key).toBe('g:g1');
     expect(byId.get('m2')!.value).toMatchObject({ recipientKind: 'GROUP', recipientId: 'g1', contentType: 'text/markdown' });
-    expect(driver.read('im.cmd.receipt')).toMatchObject([{ key: 'd:alice:bob', value: { userId: 'bob', kind: 'READ', seq: 7 } }]);
+    expect(driver.read('im.cmd.receipt')).toMatchObject([{ key: 'd:alice:bob', value: { userId: 'bob', kind: 'READ', seq: 7 } }, { key: 'g:g1', value: { userId: 'bob', kind: 'DELIVERED', seq: 9 } }]);
     expect(driver.read('im.cmd.typing')).toMatchObject([{ key: 'g:g1', value: { userId: 'bob', recipientKind: 'GROUP', active: true } }]);
     expect(driver.read('im.cmd.sync')).toMatchObject([{ key: 'alice', value: { conversationId: 'd:alice:bob', afterSeq: 3, limit: 500 } }]);
     expect(driver.read('im.push.online')).toEqual([]);

@@ -8,6 +8,7 @@ import { CircuitBreaker } from '../../core/circuit-breaker.js';
 import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import { routeChange } from '../../domain/message-changes.js';
+import { routeReferences, sendKey } from '../../domain/message-references.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -92,8 +93,13 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           const m = v.frame;
           const group = m.recipient_type === 'group';
           const conversationId = conversationTo(f.userId, m.recipient, m.recipient_type);
+          // A reply or a forward names another message; the stamper resolves it (domain/message-references.ts).
+          const refs = routeReferences(o, f.userId, conversationId);
+          if (!refs.ok) return reject(f, 'invalid', refs.code, refs.detail, m.msg_id);
+          const references = { ...(refs.replyTo ? { replyTo: refs.replyTo } : {}), ...(refs.forwardOf ? { forwardOf: refs.forwardOf } : {}) };
           routed.inc({ type: 'send_msg', outcome: 'routed' });
-          return [{ topic: 'im.cmd.send', key: conversationId, value: { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' : 'USER', recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt } }];
+          const value = { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' as const : 'USER' as const, recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt, ...references };
+          return [{ topic: 'im.cmd.send', key: sendKey(value), value }];
         }
         case 'read': {
           const v = validate.read(o);
@@ -102,6 +108,14 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           if (conversationOf(v.frame.conversation_id, f.userId) === null) return reject(f, 'invalid', 'FORBIDDEN', 'not a party of that conversation', msgId);
           routed.inc({ type: 'read', outcome: 'routed' });
           return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: msgId ?? null } }];
+        }
+        case 'delivered': {
+          // Made by gateways from delivery acks (edge/gateway/delivered.ts), the same shape as `read`.
+          const v = validate.read({ ...o, type: 'read' });
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
+          if (conversationOf(v.frame.conversation_id, f.userId) === null) return reject(f, 'invalid', 'FORBIDDEN', 'not a party of that conversation');
+          routed.inc({ type: 'delivered', outcome: 'routed' });
+          return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'DELIVERED', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: null } }];
         }
         case 'typing': {
           const v = validate.typing(o);
@@ -160,5 +174,5 @@ function clientMsgId(value: unknown): string | undefined {
 }
 
 /** Metric label: known types by name, everything else folded so labels stay bounded. */
-const KNOWN = new Set(['send_msg', 'read', 'typing', 'sync', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
+const KNOWN = new Set(['send_msg', 'read', 'delivered', 'typing', 'sync', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
 const knownType = (t: string): string => (KNOWN.has(t) ? t : 'other');

@@ -6,6 +6,8 @@ import { newMessageId } from './message-id.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 import { changeBody, DEFAULT_CHANGE_LIMITS, indexKey, judgeChange, type ChangeLimits } from '../../domain/message-changes.js';
 import { errorFrame } from '../../protocol/server-frames.js';
+import { forwardPending, indexedContent, resolveForward, resolveReply } from '../../domain/message-references.js';
+import type { ErrorCode } from '../../protocol/codes.js';
 
 /**
  * Stamping: a time-ordered server message id and the conversation's next sequence number.
@@ -23,6 +25,10 @@ import { errorFrame } from '../../protocol/server-frames.js';
  * A change to a message (recall, edit, reaction; domain/message-changes.ts) is judged against
  * its target in `im.state.messages` and, accepted, stamped as an event with its own seq whose
  * content and action carry the target's resulting state; refused, it costs no seq.
+ *
+ * A reply's quote and a forward's original are resolved against the same store
+ * (domain/message-references.ts): a forward reaches this stamper first keyed by its original's
+ * conversation and is sent on, checked and attributed, keyed by its own.
  */
 export interface StamperDeps {
   newMessageId?: (now: number) => string;
@@ -43,7 +49,7 @@ export function stamperProcessor(deps: StamperDeps = {}, config: StamperConfig =
     // the conversation's records pass one at a time in order, so it always sees its target.
     const index = p.store('im.state.messages');
     p.answerDeadLetters('im.msg.checked', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
-    p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online'], async (r, ctx) => {
+    p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online', 'im.msg.checked'], async (r, ctx) => {
       const m = r.value;
       const seqs = ctx.store(sequences);
       const seen = ctx.store(dedup);
@@ -54,34 +60,50 @@ export function stamperProcessor(deps: StamperDeps = {}, config: StamperConfig =
       if (prior && prior.source === position) {
         stamped.inc({ outcome: 'redelivered' });
         const change = prior.changeAction ? { content: prior.changeContent ?? '', action: prior.changeAction } : {};
-        return emitWithAck({ ...m, ...change, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt }, p.clock.now());
-      }
-      if (prior) {
+        const reply = prior.replyTo ? { replyTo: prior.replyTo } : {};
+        if (!forwardPending(m)) return emitWithAck({ ...m, ...change, ...reply, messageId: prior.messageId, seq: prior.seq, stampedAt: prior.stampedAt }, p.clock.now());
+      } else if (prior) {
         stamped.inc({ outcome: 'duplicate' });
         return ackOf(m, prior, p.clock.now());
       }
 
       const stampedAt = p.clock.now();
       const messages = ctx.store(index);
+      const refuse = (code: ErrorCode): Emit[] => {
+        stamped.inc({ outcome: code });
+        return m.origin ? [replyTo(m.origin, m.sender, errorFrame(code, stampedAt, m.clientMsgId), m.correlationId, stampedAt)] : [];
+      };
+      if (forwardPending(m)) {
+        // Here, in the original's conversation: checked, attributed, and sent on to its own.
+        const ref = m.forwardOf!;
+        const original = resolveForward(ref, m.content, m.contentType, messages.get(indexKey(ref.conversationId, ref.seq)));
+        if (!original.ok) return refuse(original.code);
+        stamped.inc({ outcome: 'forwarded' });
+        return [{ topic: 'im.msg.checked', key: m.conversationId, value: { ...m, forwardOf: original.ref } }];
+      }
       let record: CheckedMessage = m;
+      if (m.replyTo) {
+        const quoted = resolveReply(m.replyTo, messages.get(indexKey(m.conversationId, m.replyTo.seq)));
+        if (!quoted.ok) return refuse(quoted.code);
+        record = { ...m, replyTo: quoted.ref };
+      }
       if (m.action) {
         const a = m.action;
         const key = indexKey(a.targetConversationId, a.targetSeq);
         const verdict = judgeChange(m.sender, a, messages.get(key), m.receivedAt, limits);
-        if (!verdict.ok) {
-          stamped.inc({ outcome: verdict.code });
-          return m.origin ? [replyTo(m.origin, m.sender, errorFrame(verdict.code, stampedAt, m.clientMsgId), m.correlationId, stampedAt)] : [];
-        }
-        if (verdict.target) messages.put(key, verdict.target);
+        if (!verdict.ok) return refuse(verdict.code);
+        // An edit's text is what later replies quote and forwards copy.
+        if (verdict.target) messages.put(key, a.kind === 'EDIT' ? { ...verdict.target, ...indexedContent(m.content, verdict.target.contentType) } : verdict.target);
         record = { ...m, content: changeBody(m.sender, verdict.action, m.content, stampedAt), action: verdict.action };
       }
       const seq = (seqs.get(m.conversationId)?.seq ?? 0) + 1;
       const messageId = makeId(stampedAt);
       seqs.put(m.conversationId, { conversationId: m.conversationId, seq, updatedAt: stampedAt });
       const change = record.action ? { changeContent: record.content, changeAction: record.action } : {};
-      seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position, ...change });
+      const reply = record.replyTo ? { replyTo: record.replyTo } : {};
+      seen.put(dedupKey, { messageId, conversationId: m.conversationId, seq, stampedAt, source: position, ...change, ...reply });
       // Users' messages are what a change can target; the server's notices are not.
-      if (m.origin && !m.action) messages.put(indexKey(m.conversationId, seq), { conversationId: m.conversationId, seq, messageId, sender: m.sender, stampedAt, contentType: m.contentType, recalled: false, version: 0, reactions: [] });
+      if (m.origin && !m.action) messages.put(indexKey(m.conversationId, seq), { conversationId: m.conversationId, seq, messageId, sender: m.sender, stampedAt, contentType: m.contentType, recalled: false, version: 0, reactions: [], ...indexedContent(m.content, m.contentType), ...(m.forwardOf ? { forwardOf: m.forwardOf } : {}) });
       stamped.inc({ outcome: 'stamped' });
       return emitWithAck({ ...record, messageId, seq, stampedAt }, stampedAt);
     }, 'stamp');
