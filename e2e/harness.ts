@@ -94,6 +94,8 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
           if (f.type === 'message') client.send({ type: 'ack', msg_id: f.msg_id });
         });
         clients.push(client);
+        // Live delivery starts at `connected`, as a client of docs/protocol.md waits for it.
+        await client.next((f) => f.type === 'connected', 20_000);
         return client;
       },
     };

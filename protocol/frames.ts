@@ -222,6 +222,18 @@ export interface ReconnectFrame {
   timestamp: number;
 }
 
+/**
+ * The connection is admitted and its presence entry written: messages reach it live from here
+ * on. The client syncs after this frame, not after the socket opens (what was sent before it
+ * may have gone to the store only).
+ */
+export interface ConnectedFrame {
+  type: 'connected';
+  connection_id: string;
+  user_id: string;
+  timestamp: number;
+}
+
 export interface HeartbeatOutFrame {
   type: 'heartbeat';
   timestamp: number;
@@ -246,4 +258,4 @@ export interface PresenceOutFrame {
   timestamp: number;
 }
 
-export type ServerFrame = PresenceOutFrame | TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;
+export type ServerFrame = ConnectedFrame | PresenceOutFrame | TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;

@@ -164,7 +164,7 @@ describe.each(variants)('gateway group delivery ($name)', ({ store }) => {
     const [convA, convB] = [`g:${randomUUID().slice(0, 8)}`, `g:${randomUUID().slice(0, 8)}`];
     await presence.join(convA, ['dana', 'erin']);
     const erin = await g!.client('erin', 'phone');
-    const dana = await g!.client('dana', 'phone');
+    const dana = await g!.client('dana', 'phone', { untilAdmitted: true });
     await ops(g!, [publishOp(convA, 'while-reading')]);
     await ops(g!, [memberOp('SUBSCRIBE', convB, 'dana'), publishOp(convB, 'joined-while-reading')]);
     await erin.next((f) => f.msg_id === 'while-reading');

@@ -9,7 +9,7 @@ import type { PeopleHooks } from '../presence/people.js';
 import type { Presence } from '../presence/presence.js';
 import { createPresenceSync } from '../presence/sync.js';
 import { CloseCodes, type ErrorCode } from '../../protocol/codes.js';
-import type { ReconnectFrame } from '../../protocol/frames.js';
+import type { ConnectedFrame, ReconnectFrame } from '../../protocol/frames.js';
 import { AckTracker } from './acks.js';
 import { DeliveredReceipts } from './delivered.js';
 import { closeConn, Connections, presenceEntry, sendError, writeFrame, type CloseName, type Conn, type ConnData } from './connections.js';
@@ -122,6 +122,16 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     const joined = presence.connect(presenceEntry(d, gatewayId));
     topics.admit(ws, joined);
     if (deps.people) joined.then(() => deps.people?.opened(d.userId, d.id), () => {});
+    // From this frame on, messages reach the connection live: its presence entry is written.
+    // Before it, a message may go to the user's other devices and the store only, so the
+    // client syncs once it has it (docs/protocol.md). A presence that failed to answer still
+    // admits: the gateway rebuilds its entries when the store is back.
+    const connected = (): void => {
+      if (d.closed) return;
+      const frame: ConnectedFrame = { type: 'connected', connection_id: d.id, user_id: d.userId, timestamp: Date.now() };
+      ws.cork(() => writeFrame(ws, JSON.stringify(frame), 'connected', bound));
+    };
+    joined.then(connected, connected);
   };
 
   const open = (ws: Conn): void => {

@@ -153,7 +153,11 @@ export interface GatewayHarness {
   ingress: Collected<IngressFrame>;
   offline: Collected<OfflinePushTask>;
   /** Opens a client as user/device with a fresh token (query parameter); resolves once it is admitted or refused. */
-  client(userId: string, deviceId: string, opts?: { autoPong?: boolean; origin?: string }): Promise<TestClient>;
+  /**
+   * A connection of `userId`, returned once admitted and in presence (`connected`); with
+   * `untilAdmitted`, once admitted only (a test holding the presence write back).
+   */
+  client(userId: string, deviceId: string, opts?: { autoPong?: boolean; origin?: string; untilAdmitted?: boolean }): Promise<TestClient>;
   url(query?: string): string;
   close(): Promise<void>;
 }
@@ -200,10 +204,12 @@ export async function startTestGateway(options: {
     async client(userId, deviceId, opts = {}) {
       const c = await TestClient.connect(url(`token=${await auth.sign(userId, deviceId)}`), opts);
       clients.push(c);
-      // The socket opens before its token is verified: a heartbeat is answered once it is
-      // admitted (frames sent before are handled then), a refused one is closed instead.
-      c.send({ type: 'heartbeat' });
-      await c.next((f) => f.type === 'heartbeat' || f.type === 'error').then(
+      // The socket opens before its token is verified: `connected` comes once it is admitted
+      // and in presence (live from then on), a heartbeat is answered once it is admitted (frames
+      // sent before are handled then); a refused one gets an error and is closed instead.
+      if (opts.untilAdmitted) c.send({ type: 'heartbeat' });
+      const ready = opts.untilAdmitted ? 'heartbeat' : 'connected';
+      await c.next((f) => f.type === ready || f.type === 'error').then(
         (f) => (f.type === 'error' ? c.frames.unshift(f) : undefined),
         async (err: unknown) => {
           if (!c.closed) throw err;

@@ -126,9 +126,6 @@ async function connect() {
     setConn('online');
     loadLists();
     if ($('my-status').value === 'away' || document.visibilityState === 'hidden') sendMyStatus();
-    // Catch up: each conversation we hold messages of, from its last seq; then everything unread.
-    for (const c of convs.values()) if (c.loaded) send({ type: 'sync', conversation_id: c.id, after_seq: maxSeq(c) });
-    send({ type: 'sync' });
     for (const f of pending.values()) send(f); // unacked sends, same msg_id: stamped once
   };
   sock.onmessage = (e) => {
@@ -149,6 +146,12 @@ async function connect() {
 
 function onFrame(f) {
   switch (f.type) {
+    case 'connected':
+      // Live from here on; catch up on what came before: each conversation we hold messages
+      // of, from its last seq, then everything unread.
+      for (const c of convs.values()) if (c.loaded) send({ type: 'sync', conversation_id: c.id, after_seq: maxSeq(c) });
+      send({ type: 'sync' });
+      break;
     case 'message':
       send({ type: 'ack', msg_id: f.msg_id });
       addMessage(f);
