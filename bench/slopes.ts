@@ -74,8 +74,8 @@ export const SOAK_TOLERANCE = {
   redisBytes: (first: number): number => Math.max(8 * MiB, first * 0.1),
   /** Handles and file descriptors: a few come and go with reconnects and pools. */
   handles: (first: number): number => Math.max(10, first * 0.1),
-  /** Event-loop delay p99 (seconds): 20 ms more at the end is a process falling behind. */
-  eventLoopSec: (): number => 0.02,
+  /** Event-loop delay p99 (seconds): half again, or 20 ms, more at the end is a process falling behind. */
+  eventLoopSec: (first: number): number => Math.max(0.02, first * 0.5),
   /** Consumer lag (records): a second of traffic may sit in flight at a sample. */
   lagRecords: (ratePerSec: number) => (): number => Math.max(200, ratePerSec),
   /** Delivery p99 (ms): half again, or 50 ms, whichever is more. */
