@@ -1,5 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { namespacedLog, openKafkaLog, type LogClient, catalogTopicDefinitions } from '../streams/index.js';
 import { benchKafkaClient, brokers } from './kafka-admin.js';
+
+/**
+ * This run's tag, in its user ids and its gateway's id. Topics, consumer groups and the database
+ * are the run's own (below); Redis is shared, and a second run's gateway under the same id
+ * would clear the first's presence as a restarted gateway clears its predecessor's, while the
+ * same user ids would take each other's messages.
+ */
+export const RUN_TAG = randomBytes(3).toString('hex');
 
 /**
  * Each run gets its own topics and consumer groups (IM_TOPIC_PREFIX): records and committed

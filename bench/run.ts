@@ -25,7 +25,7 @@ import { targetRows, targetsTable, type TargetInputs } from './targets-table.js'
 import type { BaselineFigures } from './scenarios/baseline.js';
 import type { RateStep } from './scenarios/direct.js';
 import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
-import { imKeys } from './tokens.js';
+import { imKeys, userIds } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
 
@@ -154,7 +154,7 @@ async function startSut(): Promise<SutHandle> {
 async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
   const pool = new WorkerPool(1);
   try {
-    const clients = await target.clients(['warm-a', 'warm-b']);
+    const clients = await target.clients(userIds('warm-', 2));
     await connectAll(pool, [clients], { protocol: 'im', url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs: 0 });
     const start = Date.now();
     while (Date.now() - start < 120_000) {
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
       // FerretDB's SQLite handler has been seen to stop answering under the writer's load.
       const answers = await mongoAnswers(sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017', 5000, sut.env.IM_MONGO_DB);
       out.figures.mongoAnswering = answers ? 1 : 0;
-      if (!answers) out.notes.push(`MongoDB (${sut.env.IM_MONGO_URL}, database ${sut.env.IM_MONGO_DB}) did not answer a count within 5 s after this scenario`);
+      if (!answers) out.notes.push(`MongoDB (${sut.env.IM_MONGO_URL}, database ${sut.env.IM_MONGO_DB}) did not answer a one-document read within 5 s after this scenario`);
     }
     out.figures.sutRssBytes = rss;
     ctx.earlier.set(name, out);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { soakOutput, soakSummary, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
+import { combine, median, soakOutput, soakSummary, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
 import { stepValidity } from './validity.js';
 
 const MiB = 2 ** 20;
@@ -59,5 +59,14 @@ describe('soak verdict', () => {
     const short = run(Array.from({ length: 3 }, (_, i) => window(i, { gatewayRss: 180 * MiB })));
     expect(short.validity.valid).toBe(false);
     expect(short.validity.reasons.join()).toMatch(/too few windows/);
+  });
+});
+
+describe('samples within a window', () => {
+  it('keep each process\'s lowest memory and median delay, over the samples that have it', () => {
+    const samples = [{ a: 120, b: 7 }, { a: 80 }, { a: 100, b: 5 }];
+    expect(combine(samples, Math.min)).toEqual({ a: 80, b: 5 });
+    expect(combine(samples, median)).toEqual({ a: 100, b: 6 });
+    expect(combine([], Math.min)).toEqual({});
   });
 });

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from './clock.js';
 import { benchKafkaClient } from './kafka-admin.js';
+import { RUN_TAG } from './namespace.js';
 
 /** The local stack (ops/stack) and the system under test's processes, as the bench starts them. */
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -84,7 +85,7 @@ export function sutEnv(o: SutOptions, privateKeyPem: string): Record<string, str
     IM_REDIS_URL: process.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379',
     IM_MONGO_URL: process.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017',
     IM_LOG_LEVEL: process.env.BENCH_SUT_LOG_LEVEL ?? 'warn',
-    IM_GATEWAY_ID: 'bench-gw-1',
+    IM_GATEWAY_ID: `bench-gw-${RUN_TAG}`,
     IM_EDGE_HOST: '127.0.0.1',
     IM_EDGE_PORT: String(o.edgePort),
     IM_METRICS_PORT: String(o.metricsPort),

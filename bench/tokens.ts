@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { issueAccessToken, loadKeys, type AuthKeys } from '../edge/auth/index.js';
 import type { ClientSpec } from './load/messages.js';
+import { RUN_TAG } from './namespace.js';
 import { AUTH } from './sut.js';
 
 /** Access tokens minted with the SUT's own signing key, so no user goes through registration. */
@@ -28,5 +29,5 @@ export function centrifugoToken(secret: string, userId: string, ttlSec = 3600): 
 }
 
 export function userIds(prefix: string, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  return Array.from({ length: n }, (_, i) => `${prefix}${RUN_TAG}-${i}`);
 }

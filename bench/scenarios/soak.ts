@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { sampleSum } from '../../core/prometheus-text.js';
 import { intFlag } from '../args.js';
-import { nowMs } from '../clock.js';
+import { nowMs, sleep } from '../clock.js';
 import type { BenchContext, ScenarioOutput } from '../context.js';
 import { brokers, LagReader } from '../kafka-admin.js';
 import { WorkerPool } from '../load/pool.js';
@@ -28,9 +28,9 @@ export interface SoakWindow {
   validity: Validity;
   deliveryP50Ms: number;
   deliveryP99Ms: number;
-  /** RSS of every process that matters (stack and SUT), bytes. */
+  /** RSS of every process that matters (stack and SUT), bytes: the lowest sample of the window. */
   rssBytes: Record<string, number>;
-  /** Per SUT process, from its /metrics page. */
+  /** Per SUT process, from its /metrics page: heap at its lowest, event-loop p99 the median of the samples, the rest at the window's end. */
   heapUsedBytes: Record<string, number>;
   activeHandles: Record<string, number>;
   openFds: Record<string, number>;
@@ -52,6 +52,54 @@ export interface SoakFigures {
   /** Every window measured what it claims to; otherwise the slopes say nothing. */
   validity: Validity;
   passes: boolean;
+}
+
+/** Samples within a window: often enough for a minimum that finds the heap after a collection. */
+const SAMPLE_EVERY_MS = 5_000;
+
+interface ProcessSample {
+  rssBytes: Record<string, number>;
+  heapUsedBytes: Record<string, number>;
+  activeHandles: Record<string, number>;
+  openFds: Record<string, number>;
+  eventLoopP99Sec: Record<string, number>;
+  consumerLag: Record<string, number>;
+}
+
+/** Each process's figure over the samples that have it, by `pick` (min, median...). */
+export function combine(samples: readonly Record<string, number>[], pick: (...values: number[]) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of new Set(samples.flatMap((x) => Object.keys(x)))) out[name] = pick(...samples.flatMap((x) => (x[name] === undefined ? [] : [x[name]!])));
+  return out;
+}
+
+export function median(...values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
+  const x: ProcessSample = { rssBytes: {}, heapUsedBytes: {}, activeHandles: {}, openFds: {}, eventLoopP99Sec: {}, consumerLag: {} };
+  for (const [name, pid] of ctx.sut.pids()) {
+    const rss = sampleProc(pid)?.rssBytes;
+    if (rss) x.rssBytes[name] = rss;
+  }
+  const pages = await Promise.all(ctx.sut.metricsUrls.map(metricsPage));
+  pages.forEach((page, k) => {
+    const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
+    if (!page) return;
+    const put = (into: Record<string, number>, metric: string): void => {
+      const v = sampleSum(page, metric);
+      if (v !== null) into[name] = v;
+    };
+    put(x.heapUsedBytes, 'nodejs_heap_size_used_bytes');
+    put(x.activeHandles, 'nodejs_active_handles_total');
+    put(x.openFds, 'process_open_fds');
+    put(x.eventLoopP99Sec, 'nodejs_eventloop_lag_p99_seconds');
+    put(x.consumerLag, 'im_consumer_lag');
+  });
+  return x;
 }
 
 /** The SUT process names of `metricsUrls`, in the order bench/run.ts lists them. */
@@ -99,10 +147,24 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
     const t0 = nowMs();
     ctx.progress.start('soak', pool);
     for (let i = 0; i < windowsWanted; i++) {
+      // Sampled every few seconds through the window: memory at its lowest (nearest the live
+      // heap after a collection, where a leak shows without the garbage's sawtooth), handles
+      // and lag at the end, event-loop delay p99 as the median of the samples.
+      const samples: ProcessSample[] = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          samples.push(await sampleProcesses(ctx));
+          await sleep(SAMPLE_EVERY_MS);
+        }
+      })();
       await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: windowSec * 1000, startAt: nowMs() + 50, drainMs: 5_000 } : null));
+      sampling = false;
+      await sampler;
       const s = await collectAll(pool);
       const closes: Record<string, number> = {};
       for (const st of await pool.all({ op: 'status' as const })) for (const [k, v] of Object.entries(st.closes)) closes[k] = (closes[k] ?? 0) + v;
+      const last = samples[samples.length - 1];
       const w: SoakWindow = {
         tSec: Math.round((nowMs() - t0) / 1000),
         sent: s.sent,
@@ -110,33 +172,15 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
         validity: stepValidity({ connections: { requested: c.requested, open: s.open, closes }, sent: s.sent, acked: s.acked, sendErrors: s.sendErrors, unanswered: s.unanswered, delivered: s.delivered, expectedDeliveries: s.acked }),
         deliveryP50Ms: s.sendToDelivery.p50,
         deliveryP99Ms: s.sendToDelivery.p99,
-        rssBytes: {},
-        heapUsedBytes: {},
-        activeHandles: {},
-        openFds: {},
-        eventLoopP99Sec: {},
-        consumerLag: {},
+        rssBytes: combine(samples.map((x) => x.rssBytes), Math.min),
+        heapUsedBytes: combine(samples.map((x) => x.heapUsedBytes), Math.min),
+        activeHandles: last?.activeHandles ?? {},
+        openFds: last?.openFds ?? {},
+        eventLoopP99Sec: combine(samples.map((x) => x.eventLoopP99Sec), median),
+        consumerLag: last?.consumerLag ?? {},
         persistenceLag: await lag.lag('im.persistence', 'im.msg.stamped').catch(() => null),
         redisUsedBytes: await redis.info('memory').then(redisUsedMemory, () => null),
       };
-      for (const [name, pid] of ctx.sut.pids()) {
-        const rss = sampleProc(pid)?.rssBytes;
-        if (rss) w.rssBytes[name] = rss;
-      }
-      const pages = await Promise.all(ctx.sut.metricsUrls.map(metricsPage));
-      pages.forEach((page, k) => {
-        const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
-        if (!page) return;
-        const put = (into: Record<string, number>, metric: string): void => {
-          const v = sampleSum(page, metric);
-          if (v !== null) into[name] = v;
-        };
-        put(w.heapUsedBytes, 'nodejs_heap_size_used_bytes');
-        put(w.activeHandles, 'nodejs_active_handles_total');
-        put(w.openFds, 'process_open_fds');
-        put(w.eventLoopP99Sec, 'nodejs_eventloop_lag_p99_seconds');
-        put(w.consumerLag, 'im_consumer_lag');
-      });
       windows.push(w);
       const label = invalidLabel(w.validity);
       ctx.log(`[soak] ${w.tSec} s: ${s.delivered}/${s.sent} delivered, p50 ${w.deliveryP50Ms} p99 ${w.deliveryP99Ms} ms, RSS ${Object.entries(w.rssBytes).filter(([n]) => n.startsWith('sut-')).map(([n, b]) => `${n} ${(b / 2 ** 20).toFixed(0)} MiB`).join(', ')}${label ? ` ${label}` : ''}`);
