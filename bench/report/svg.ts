@@ -1,7 +1,9 @@
 /** Inline SVG line charts: no scripts, no external assets, so the report is one file. */
 export interface Series {
   label: string;
+  /** A NaN y is a gap: the line stops there and starts again at the next point. */
   points: [number, number][];
+  dashed?: boolean;
 }
 
 export interface ChartOptions {
@@ -40,7 +42,7 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const m = { l: 64, r: 16, t: 28, b: 44 };
   const tx = o.xTransform ?? ((x: number) => x);
   const ty = o.logY ? (y: number) => Math.log10(Math.max(y, 1e-3)) : (y: number) => y;
-  const pts = series.flatMap((s) => s.points);
+  const pts = series.flatMap((s) => s.points).filter(([, y]) => !Number.isNaN(y));
   if (pts.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="40"><text x="4" y="24">${escapeXml(o.title)}: no data</text></svg>`;
   const xs = pts.map(([x]) => tx(x));
   const ys = pts.map(([, y]) => ty(y));
@@ -68,9 +70,73 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   parts.push(`<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">${escapeXml(o.yLabel)}</text>`);
   series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length]!;
-    const d = s.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
-    parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.6"/>`);
+    let gap = true;
+    const d = s.points
+      .map(([x, y]) => {
+        if (Number.isNaN(y)) return ((gap = true), '');
+        const move = gap ? 'M' : 'L';
+        gap = false;
+        return `${move}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
+      })
+      .filter(Boolean)
+      .join(' ');
+    parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    // Few points (a short step, a fan-out of a few seconds): marked, so a lone point still shows.
+    const shown = s.points.filter(([, y]) => !Number.isNaN(y));
+    if (shown.length < 20) for (const [x, y] of shown) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.2" fill="${c}"/>`);
     parts.push(`<rect x="${m.l + 8}" y="${m.t + 4 + i * 14}" width="10" height="3" fill="${c}"/><text x="${m.l + 22}" y="${m.t + 9 + i * 14}">${escapeXml(s.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** One bar of a stacked bar chart; `segments: null` is a step that measured nothing (INVALID): drawn as such, no figures. */
+export interface StackedBar {
+  label: string;
+  segments: { name: string; value: number }[] | null;
+}
+
+/** Bars of stacked segments (CPU per process per step); a segment name keeps its colour across bars. */
+export function stackedBarChart(bars: readonly StackedBar[], o: { title: string; yLabel: string; width?: number; height?: number }): string {
+  const names = [...new Set(bars.flatMap((b) => (b.segments ?? []).map((s) => s.name)))];
+  const W = o.width ?? Math.max(480, 220 + bars.length * 70);
+  const H = o.height ?? 320;
+  const m = { l: 56, r: 190, t: 28, b: 52 };
+  if (bars.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="40"><text x="4" y="24">${escapeXml(o.title)}: no data</text></svg>`;
+  const total = (b: StackedBar): number => (b.segments ?? []).reduce((a, s) => a + s.value, 0);
+  const top = Math.max(...bars.map(total)) * 1.1 || 1;
+  const sy = (v: number): number => H - m.b - (v / top) * (H - m.t - m.b);
+  const band = (W - m.l - m.r) / bars.length;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  parts.push(`<text x="${(W - m.r + m.l) / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(o.title)}</text>`);
+  for (const v of niceTicks(0, top)) {
+    const y = sy(v).toFixed(1);
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${m.l - 4}" y="${Number(y) + 4}" text-anchor="end">${fmt(v)}</text>`);
+  }
+  parts.push(`<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">${escapeXml(o.yLabel)}</text>`);
+  bars.forEach((b, i) => {
+    const x = m.l + i * band + band * 0.2;
+    const w = band * 0.6;
+    const cx = (x + w / 2).toFixed(1);
+    parts.push(`<text x="${cx}" y="${H - m.b + 14}" text-anchor="middle">${escapeXml(b.label)}</text>`);
+    if (!b.segments) {
+      parts.push(`<rect class="invalid-step" x="${x.toFixed(1)}" y="${m.t}" width="${w.toFixed(1)}" height="${H - m.t - m.b}" fill="#fde0e0" stroke="#900" stroke-dasharray="4 3"/>`);
+      parts.push(`<text x="${cx}" y="${(m.t + H - m.b) / 2}" text-anchor="middle" fill="#900" font-weight="bold" transform="rotate(-90 ${cx} ${(m.t + H - m.b) / 2})">INVALID: not measured</text>`);
+      return;
+    }
+    let acc = 0;
+    for (const s of b.segments) {
+      if (!(s.value > 0)) continue;
+      const c = COLORS[names.indexOf(s.name) % COLORS.length]!;
+      parts.push(`<rect x="${x.toFixed(1)}" y="${sy(acc + s.value).toFixed(1)}" width="${w.toFixed(1)}" height="${(sy(acc) - sy(acc + s.value)).toFixed(1)}" fill="${c}"><title>${escapeXml(`${b.label}: ${s.name} ${s.value}`)}</title></rect>`);
+      acc += s.value;
+    }
+    parts.push(`<text x="${cx}" y="${(sy(acc) - 3).toFixed(1)}" text-anchor="middle">${fmt(acc)}</text>`);
+  });
+  names.forEach((n, i) => {
+    const c = COLORS[i % COLORS.length]!;
+    parts.push(`<rect x="${W - m.r + 12}" y="${m.t + i * 15}" width="10" height="10" fill="${c}"/><text x="${W - m.r + 26}" y="${m.t + 9 + i * 15}">${escapeXml(n)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
