@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flattenFigures, markdownTable, renderReport } from './report/html.js';
+import { flattenFigures, invalidPhases, markdownTable, renderReport } from './report/html.js';
 import { lineChart, nines } from './report/svg.js';
 import type { BenchResult } from './results.js';
 import { TABLE_TITLES } from './report/step-tables.js';
@@ -89,5 +89,25 @@ describe('report', () => {
 
   it('says so at the top when no step was INVALID', () => {
     expect(renderReport([result], '')).toContain('no INVALID step');
+  });
+
+  it('blanks an INVALID step in the throughput chart and draws its span as INVALID', () => {
+    const point = (t: number, phase: string) => ({ t, phase, sent: 500, acked: 500, delivered: 500, errors: 0, open: 2 });
+    const r: BenchResult = {
+      ...result,
+      series: {
+        ...result.series,
+        throughput: [point(1, 'direct 500/s'), point(2, 'direct 500/s'), point(3, 'direct 1000/s'), point(4, 'direct 1000/s')],
+        steps: [validStep('500/s'), invalidStep('1000/s')],
+      },
+    };
+    expect(invalidPhases(r)).toEqual({ blanked: new Set(['direct 1000/s']), bands: [{ from: 2, to: 4, label: '1000/s INVALID' }] });
+    const html = renderReport([r], '');
+    const title = html.indexOf('throughput over time');
+    const chart = html.slice(html.lastIndexOf('<svg', title), html.indexOf('</svg>', title));
+    expect(chart).toContain('>1000/s INVALID</text>');
+    // sent/s and delivered/s: the 500/s seconds only, none of the invalid step's.
+    const lines = [...chart.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
+    expect(lines).toEqual([2, 2]);
   });
 });

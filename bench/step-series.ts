@@ -16,6 +16,8 @@ export interface StepSeries {
   overTime: LatencyInterval[];
   /** Cores used by each process over the step (CpuMeter names, `machine:busy`/`machine:other` included). */
   cpu: Record<string, number>;
+  /** The throughput-over-time phases (Progress) the step ran as: an INVALID step's are blanked there too. */
+  phases: string[];
 }
 
 export interface StepLatency {
@@ -46,8 +48,8 @@ export class StepRecorder {
     return this;
   }
 
-  series(label: string, validity: Validity | null, cpu: Record<string, number>): StepSeries {
-    if (validity && !validity.valid) return { label, validity, sendToAck: nothing(), sendToDelivery: nothing(), overTime: [], cpu: {} };
+  series(label: string, validity: Validity | null, cpu: Record<string, number>, phases: string[]): StepSeries {
+    if (validity && !validity.valid) return { label, validity, sendToAck: nothing(), sendToDelivery: nothing(), overTime: [], cpu: {}, phases };
     return {
       label,
       validity,
@@ -55,6 +57,7 @@ export class StepRecorder {
       sendToDelivery: { summary: summarize(this.delivery), curve: hdrCurve(this.delivery) },
       overTime: latencyOverTime(this.intervals),
       cpu,
+      phases,
     };
   }
 }

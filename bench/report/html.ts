@@ -1,4 +1,5 @@
 import type { BenchResult } from '../results.js';
+import { measured } from '../step-series.js';
 import { invalidSteps } from '../validity.js';
 import { cpuChart, stepCard } from './step-charts.js';
 import { cpuRows, TABLE_TITLES } from './step-tables.js';
@@ -23,6 +24,18 @@ export function flattenFigures(value: unknown, prefix = ''): [string, number][] 
 
 const PERCENTILE_TICKS = [0, 90, 99, 99.9, 99.99, 99.999];
 
+/** The throughput phases of INVALID steps, blanked in the chart, and the time each spans (a point is the second before its t). */
+export function invalidPhases(r: Pick<BenchResult, 'series'>): { blanked: Set<string>; bands: { from: number; to: number; label: string }[] } {
+  const blanked = new Set<string>();
+  const bands: { from: number; to: number; label: string }[] = [];
+  for (const s of (r.series.steps ?? []).filter((x) => !measured(x))) {
+    const ts = r.series.throughput.filter((p) => s.phases.includes(p.phase)).map((p) => p.t);
+    for (const p of s.phases) blanked.add(p);
+    if (ts.length > 0) bands.push({ from: Math.min(...ts) - 1, to: Math.max(...ts), label: `${s.label} INVALID` });
+  }
+  return { blanked, bands };
+}
+
 function charts(r: BenchResult): string[] {
   const out: string[] = [];
   if (r.series.latency.length > 0) {
@@ -31,9 +44,10 @@ function charts(r: BenchResult): string[] {
   }
   const phases = [...new Set(r.series.throughput.map((p) => p.phase))];
   if (r.series.throughput.length > 1) {
-    const pick = (k: 'sent' | 'delivered' | 'open'): Series => ({ label: k === 'open' ? 'open connections' : `${k}/s`, points: r.series.throughput.map((p) => [p.t, p[k]]) });
+    const { blanked, bands } = invalidPhases(r);
+    const pick = (k: 'sent' | 'delivered' | 'open'): Series => ({ label: k === 'open' ? 'open connections' : `${k}/s`, points: r.series.throughput.map((p) => [p.t, blanked.has(p.phase) ? Number.NaN : p[k]]) });
     const kinds = r.scenario === 'connections' ? [pick('open')] : [pick('sent'), pick('delivered')];
-    out.push(lineChart(kinds, { title: `${r.scenario}: throughput over time (${phases.length} phases)`, xLabel: 'seconds', yLabel: r.scenario === 'connections' ? 'connections' : 'per second' }));
+    out.push(lineChart(kinds, { title: `${r.scenario}: throughput over time (${phases.length} phases)`, xLabel: 'seconds', yLabel: r.scenario === 'connections' ? 'connections' : 'per second', invalidBands: bands }));
   }
   if (r.series.memory.length > 1) {
     const targets = [...new Set(r.series.memory.map((m) => m.target))];

@@ -16,6 +16,8 @@ export interface ChartOptions {
   xTransform?: (x: number) => number;
   xTicks?: number[];
   logY?: boolean;
+  /** x ranges drawn as INVALID (a red band, labelled) behind the lines: steps whose figures are not plotted. */
+  invalidBands?: { from: number; to: number; label: string }[];
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
@@ -44,7 +46,9 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const ty = o.logY ? (y: number) => Math.log10(Math.max(y, 1e-3)) : (y: number) => y;
   const pts = series.flatMap((s) => s.points).filter(([, y]) => !Number.isNaN(y));
   if (pts.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="40"><text x="4" y="24">${escapeXml(o.title)}: no data</text></svg>`;
-  const xs = pts.map(([x]) => tx(x));
+  // The x range covers the gaps and the INVALID bands too: a blanked step at the end still shows.
+  const rawXs = [...series.flatMap((s) => s.points.map(([x]) => x)), ...(o.invalidBands ?? []).flatMap((b) => [b.from, b.to])];
+  const xs = rawXs.map(tx);
   const ys = pts.map(([, y]) => ty(y));
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   const y0 = o.logY ? Math.floor(Math.min(...ys)) : Math.min(0, ...ys);
@@ -61,10 +65,15 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   }
   // Explicit ticks (percentiles) are labelled exactly: 99.99 must not round to 100.
   const xLabel = o.xTicks ? (v: number) => String(v) : fmt;
-  const xTicks = o.xTicks ?? niceTicks(Math.min(...pts.map(([x]) => x)), Math.max(...pts.map(([x]) => x)));
+  const xTicks = o.xTicks ?? niceTicks(Math.min(...rawXs), Math.max(...rawXs));
   for (const v of xTicks) {
     const x = sx(v);
     parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/><text x="${x.toFixed(1)}" y="${H - m.b + 14}" text-anchor="middle">${xLabel(v)}</text>`);
+  }
+  for (const b of o.invalidBands ?? []) {
+    const [a, z] = [sx(b.from), sx(b.to)];
+    parts.push(`<rect class="invalid-step" x="${a.toFixed(1)}" y="${m.t}" width="${Math.max(2, z - a).toFixed(1)}" height="${H - m.t - m.b}" fill="#fde0e0" stroke="#900" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${((a + z) / 2).toFixed(1)}" y="${H - m.b - 6}" text-anchor="middle" fill="#900" font-weight="bold">${escapeXml(b.label)}</text>`);
   }
   parts.push(`<text x="${W / 2}" y="${H - 6}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
   parts.push(`<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">${escapeXml(o.yLabel)}</text>`);

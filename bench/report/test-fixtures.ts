@@ -4,38 +4,29 @@ import type { StepSeries } from '../step-series.js';
 /** Known step series for the report's tests (not used by the bench itself). */
 export const latency = (p50: number, p99: number, count = 1000): LatencySummary => ({ count, p50, p90: p50 * 2, p99, p999: p99 * 2, max: p99 * 3, mean: p50 });
 
+/** A latency whose curve has `values` at percentiles 0, 90, 99 and 99.9. */
+const side = (values: number[], p50: number, p99: number, scale: number): StepSeries['sendToAck'] => ({
+  summary: latency(p50 * scale, p99 * scale),
+  curve: values.map((v, i) => [[0, 90, 99, 99.9][i]!, v * scale]),
+});
+
 export function validStep(label: string, scale = 1): StepSeries {
   return {
     label,
     validity: { valid: true, reasons: [], missingDeliveries: 0 },
-    sendToAck: {
-      summary: latency(1 * scale, 4 * scale),
-      curve: [
-        [0, 0.5 * scale],
-        [90, 2 * scale],
-        [99, 4 * scale],
-        [99.9, 12 * scale],
-      ],
-    },
-    sendToDelivery: {
-      summary: latency(2 * scale, 8 * scale),
-      curve: [
-        [0, 1 * scale],
-        [90, 4 * scale],
-        [99, 8 * scale],
-        [99.9, 24 * scale],
-      ],
-    },
+    sendToAck: side([0.5, 2, 4, 12], 1, 4, scale),
+    sendToDelivery: side([1, 4, 8, 24], 2, 8, scale),
     overTime: [
       { t: 0, ack: { count: 500, p50: 1 * scale, p99: 3 * scale, max: 5 * scale }, delivery: { count: 500, p50: 2 * scale, p99: 6 * scale, max: 9 * scale } },
       { t: 1, ack: null, delivery: null },
       { t: 2, ack: { count: 500, p50: 1.5 * scale, p99: 5 * scale, max: 6 * scale }, delivery: { count: 500, p50: 2.5 * scale, p99: 10 * scale, max: 24 * scale } },
     ],
     cpu: { kafka: 0.4, registry: 0.01, mongo: 0.1, redis: 0.05, 'sut-gateway': 0.3, 'sut-pipeline': 0.6, 'bench-worker-0': 0.1, 'bench-worker-1': 0.15, 'machine:busy': 1.9, 'machine:other': 0.19 },
+    phases: [`direct ${label}`],
   };
 }
 
 export function invalidStep(label: string): StepSeries {
   const none = { summary: latency(0, 0, 0), curve: [] };
-  return { label, validity: { valid: false, reasons: ['only 990 of 1000 sockets open'], missingDeliveries: null }, sendToAck: none, sendToDelivery: none, overTime: [], cpu: {} };
+  return { label, validity: { valid: false, reasons: ['only 990 of 1000 sockets open'], missingDeliveries: null }, sendToAck: none, sendToDelivery: none, overTime: [], cpu: {}, phases: [`direct ${label}`] };
 }

@@ -136,7 +136,7 @@ export async function runDirect(
         stages: stages.ack || stages.delivery ? stages : null,
       };
       r.passes = r.validity.valid && stepPasses(r, o.p99BoundMs);
-      seriesOf.set(r, new StepRecorder().add(s).series(`${rate}/s`, r.validity, cpu));
+      seriesOf.set(r, new StepRecorder().add(s).series(`${rate}/s`, r.validity, cpu, [label]));
       if (r.validity.valid) curves.push({ label: `${target.name} ${rate}/s delivery`, curve: s.deliveryCurve });
       const verdict = invalidLabel(r.validity) ?? (r.passes ? 'PASS' : 'FAIL');
       ctx.log(`[direct] ${rate}/s: delivered ${s.delivered}/${s.sent}, ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms ${verdict} (${r.saturation.reason})`);

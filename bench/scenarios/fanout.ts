@@ -48,6 +48,8 @@ export async function measureFanout(
   series: StepSeries[] = [],
 ): Promise<FanoutFigures> {
   const gid = `g${members}-${Date.now().toString(36)}`;
+  /** The throughput-over-time phases are this and probe, latency or burst. */
+  const phase = `fanout:${target.name} ${members}`;
   const owner = `${gid}-owner`;
   const memberIds = userIds(`${gid}-m`, members);
   const pool = new WorkerPool(workersFor(members + 1));
@@ -66,7 +68,7 @@ export async function measureFanout(
     // Membership reaches the pipeline's tables asynchronously: probe until a message reaches everyone.
     const t0 = Date.now();
     let readyAfterSec: number | null = null;
-    ctx.progress.start(`fanout:${target.name} ${members} probe`, pool);
+    ctx.progress.start(`${phase} probe`, pool);
     for (let i = 0; i < 30 && readyAfterSec === null; i++) {
       await send(1, 1, `probe${i}`);
       await sleep(1000);
@@ -77,7 +79,7 @@ export async function measureFanout(
     if (readyAfterSec === null) ctx.log(`[fanout:${target.name}] the group never reached all ${members} members; measuring anyway`);
 
     meter.begin();
-    ctx.progress.start(`fanout:${target.name} ${members} latency`, pool);
+    ctx.progress.start(`${phase} latency`, pool);
     await send(o.latencyMessages, 1000, 'lat');
     await sleep(3000);
     const lat = await collectAll(pool);
@@ -86,7 +88,7 @@ export async function measureFanout(
     const h = createHistogram();
     for (const t of times) recordMs(h, t);
 
-    ctx.progress.start(`fanout:${target.name} ${members} burst`, pool);
+    ctx.progress.start(`${phase} burst`, pool);
     const burstStart = nowMs() + 100;
     await send(o.burstMessages, 1000 / o.burstRate, 'burst');
     const expected = o.burstMessages * members;
@@ -131,7 +133,7 @@ export async function measureFanout(
       cpu,
       validity,
     };
-    series.push(recorder.series(`${target.name} ${members} members`, validity, cpu));
+    series.push(recorder.series(`${target.name} ${members} members`, validity, cpu, ['probe', 'latency', 'burst'].map((p) => `${phase} ${p}`)));
     const bad = invalidLabel(validity);
     if (bad) ctx.log(`[fanout:${target.name}] ${members}: ${bad}`);
     ctx.log(`[fanout:${target.name}] ${members}: last member p50 ${f.latency.timeToLastMember.p50} ms max ${f.latency.timeToLastMember.max} ms (${complete}/${o.latencyMessages} complete); burst ${deliveries}/${expected} deliveries at ${f.throughput.deliveriesPerSec}/s`);
