@@ -3,7 +3,7 @@ import { measured } from '../step-series.js';
 import { invalidSteps } from '../validity.js';
 import { cpuChart, stepCard } from './step-charts.js';
 import { cpuRows, TABLE_TITLES } from './step-tables.js';
-import { escapeXml, lineChart, nines, type Series } from './svg.js';
+import { escapeXml, lineChart, nines, PERCENTILE_TICKS, type Series } from './svg.js';
 
 /** Numeric leaves of a figures object as dotted paths (arrays by index or by `rate`/`members`). */
 export function flattenFigures(value: unknown, prefix = ''): [string, number][] {
@@ -21,8 +21,6 @@ export function flattenFigures(value: unknown, prefix = ''): [string, number][] 
   }
   return [];
 }
-
-const PERCENTILE_TICKS = [0, 90, 99, 99.9, 99.99, 99.999];
 
 /** The throughput phases of INVALID steps, blanked in the chart, and the time each spans (a point is the second before its t). */
 export function invalidPhases(r: Pick<BenchResult, 'series'>): { blanked: Set<string>; bands: { from: number; to: number; label: string }[] } {

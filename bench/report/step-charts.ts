@@ -2,15 +2,13 @@ import type { LatencyInterval } from '../latency-intervals.js';
 import { measured, type StepSeries } from '../step-series.js';
 import { cpuByProcess } from './cpu.js';
 import type { CpuRow } from './step-tables.js';
-import { escapeXml, lineChart, nines, stackedBarChart, type Series } from './svg.js';
+import { escapeXml, lineChart, nines, PERCENTILE_TICKS, stackedBarChart, type Series } from './svg.js';
 
 /**
  * The report's per-step charts as inline SVG: the HDR percentile plot, latency per second and
  * CPU per process stacked. An INVALID step is drawn as such (a red box, an INVALID bar) and
  * none of its figures are plotted.
  */
-const PERCENTILE_TICKS = [0, 90, 99, 99.9, 99.99, 99.999];
-
 const countLabel = (name: string, s: StepSeries['sendToAck']): string => `${name} (n=${s.summary.count}, max ${s.summary.max} ms)`;
 
 /** Latency against percentile on the 1/(1-p) axis (90, 99, 99.9 evenly spaced), send→ack and send→delivery. */

@@ -151,5 +151,8 @@ export function stackedBarChart(bars: readonly StackedBar[], o: { title: string;
   return parts.join('');
 }
 
+/** Percentile axis ticks, labelled exactly. */
+export const PERCENTILE_TICKS = [0, 90, 99, 99.9, 99.99, 99.999];
+
 /** Percentile to "nines" (90 -> 1, 99 -> 2, 99.9 -> 3), capped at 5. */
 export const nines = (p: number): number => Math.min(5, -Math.log10(Math.max(1e-5, 1 - p / 100)));
