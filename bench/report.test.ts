@@ -3,7 +3,7 @@ import { flattenFigures, invalidPhases, markdownTable, renderReport } from './re
 import { lineChart, nines } from './report/svg.js';
 import type { BenchResult } from './results.js';
 import { TABLE_TITLES } from './report/step-tables.js';
-import { invalidStep, validStep } from './report/test-fixtures.js';
+import { invalidStep, peerFigures, validStep } from './report/test-fixtures.js';
 
 const result: BenchResult = {
   format: 1,
@@ -109,5 +109,12 @@ describe('report', () => {
     // sent/s and delivered/s: the 500/s seconds only, none of the invalid step's.
     const lines = [...chart.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
     expect(lines).toEqual([2, 2]);
+  });
+
+  it('puts the ratio chart of a peer run that measured both sides at the top, and none for a failed one', () => {
+    const peer: BenchResult = { ...result, scenario: 'peer', figures: { ...peerFigures() } };
+    const glance = (html: string): string => html.slice(html.indexOf('<h2>at a glance</h2>'), html.indexOf('<h2>summary</h2>'));
+    expect(glance(renderReport([peer], ''))).toContain('IM ÷ Centrifugo (log axis; green: the platform ahead)');
+    expect(glance(renderReport([{ ...peer, figures: { failed: 1 } }], ''))).not.toContain('<svg');
   });
 });

@@ -1,8 +1,8 @@
 import type { BenchResult } from '../results.js';
 import { measured } from '../step-series.js';
 import { invalidSteps } from '../validity.js';
-import { cpuChart, stepCard } from './step-charts.js';
-import { cpuRows, TABLE_TITLES } from './step-tables.js';
+import { cpuChart, peerChart, stepCard } from './step-charts.js';
+import { cpuRows, peerRows, TABLE_TITLES, type PeerFigures } from './step-tables.js';
 import { escapeXml, lineChart, nines, PERCENTILE_TICKS, type Series } from './svg.js';
 
 /** Numeric leaves of a figures object as dotted paths (arrays by index or by `rate`/`members`). */
@@ -110,8 +110,16 @@ function atAGlance(results: readonly BenchResult[]): string {
   const verdict = invalid.length
     ? `<p class="invalid">${invalid.length} INVALID step(s), not measurements (not plotted):<br>${invalid.map(escapeXml).join('<br>')}</p>`
     : `<p class="valid">no INVALID step: every checked step (${steps} charted) had all its connections open and every message accounted for</p>`;
+  const peer = results.map(peerFigures).find((f) => f !== null);
   return `<section><h2>at a glance</h2>${verdict}
-${tables.map(({ scenario, t }) => `<h3>${escapeXml(scenario)}: ${escapeXml(t.title)}</h3>\n${markdownTable(t.lines)}`).join('\n')}</section>`;
+${tables.map(({ scenario, t }) => `<h3>${escapeXml(scenario)}: ${escapeXml(t.title)}</h3>\n${markdownTable(t.lines)}`).join('\n')}
+${peer ? `<div class="charts">${peerChart(peerRows(peer))}</div>` : ''}</section>`;
+}
+
+/** The peer scenario's figures when it measured both sides (bench/scenarios/peer.ts writes them). */
+function peerFigures(r: BenchResult): PeerFigures | null {
+  const f = r.figures;
+  return r.scenario === 'peer' && !f.failed && f.im && f.centrifugo && f.ratios ? (f as unknown as PeerFigures) : null;
 }
 
 function section(r: BenchResult): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cpuChart, hdrChart, overTimeChart, stepCard } from './step-charts.js';
-import { cpuRows } from './step-tables.js';
-import { invalidStep, validStep } from './test-fixtures.js';
+import { cpuChart, hdrChart, overTimeChart, peerChart, stepCard } from './step-charts.js';
+import { cpuRows, peerRows } from './step-tables.js';
+import { invalidStep, peerFigures, validStep } from './test-fixtures.js';
 
 /** The coordinates of each `<path d>` in order: [[x, y, isMove], ...] per path. */
 function paths(svg: string): [number, number, boolean][][] {
@@ -72,5 +72,18 @@ describe('the per-step charts', () => {
     expect(card).toContain('1000/s: INVALID');
     expect(card).toContain('only 990 of 1000 sockets open');
     expect(stepCard(validStep('500/s')).match(/<svg /g)).toHaveLength(2);
+  });
+
+  it('draws IM ÷ Centrifugo from ×1 on a log axis, green where the platform is ahead, the reason where there is no ratio', () => {
+    const svg = peerChart(peerRows(peerFigures()));
+    expect(wellFormed(svg)).toBe(true);
+    expect(texts(svg)).toEqual(expect.arrayContaining(['×0.1', '×1', '×10', '×0.5', '×2', 'connect rate (higher is better)']));
+    expect(texts(svg).filter((t) => t === 'INVALID on IM: no ratio')).toHaveLength(3);
+    const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="(#[0-9a-f]+)"\/>/g)].map((m) => ({ x: Number(m[1]), w: Number(m[2]), fill: m[3] }));
+    // RSS ×0.17, connect rate ×0.5, handshake ×2, the 100-member p50 ×0.5, max ×0.71, deliveries/s ×2.
+    expect(bars.map((b) => b.fill)).toEqual(['#2ca02c', '#d62728', '#d62728', '#2ca02c', '#2ca02c', '#2ca02c']);
+    // ×0.5 and ×2 are as long as each other, on either side of ×1.
+    expect(bars[1]!.w).toBeCloseTo(bars[2]!.w, 0);
+    expect(bars[1]!.x + bars[1]!.w).toBeCloseTo(bars[2]!.x, 0);
   });
 });

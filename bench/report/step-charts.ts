@@ -1,8 +1,8 @@
 import type { LatencyInterval } from '../latency-intervals.js';
 import { measured, type StepSeries } from '../step-series.js';
 import { cpuByProcess } from './cpu.js';
-import type { CpuRow } from './step-tables.js';
-import { escapeXml, lineChart, nines, PERCENTILE_TICKS, stackedBarChart, type Series } from './svg.js';
+import { imAhead, type CpuRow, type PeerRow } from './step-tables.js';
+import { escapeXml, lineChart, nines, PERCENTILE_TICKS, ratioChart, stackedBarChart, type Series } from './svg.js';
 
 /**
  * The report's per-step charts as inline SVG: the HDR percentile plot, latency per second and
@@ -48,4 +48,10 @@ export function stepCard(step: StepSeries): string {
     return `<div class="step invalid-step"><h4>${escapeXml(step.label)}: INVALID</h4><p class="invalid">not a measurement, nothing plotted: ${escapeXml(step.validity?.reasons.join('; ') ?? '')}</p></div>`;
   }
   return `<div class="step"><h4>${escapeXml(step.label)}</h4>${hdrChart(step)}${overTimeChart(step)}</div>`;
+}
+
+/** IM ÷ Centrifugo per figure: green where the platform is ahead, red where it is behind, the reason where there is no ratio. */
+export function peerChart(rows: readonly PeerRow[]): string {
+  const bars = rows.map((r) => ({ label: `${r.figure} (${r.better} is better)`, ratio: r.ratio, good: imAhead(r), note: r.why }));
+  return ratioChart(bars, { title: 'IM ÷ Centrifugo (log axis; green: the platform ahead)' });
 }

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LatencySummary } from '../histogram.js';
-import type { Validity } from '../validity.js';
 import { cpuByProcess } from './cpu.js';
-import { cpuRows, cpuTable, intervalTable, peerTable, percentileTable, stepTables, TABLE_TITLES, type PeerConnection, type PeerFanout } from './step-tables.js';
-import { invalidStep, latency, validStep } from './test-fixtures.js';
-
-const ok: Validity = { valid: true, reasons: [], missingDeliveries: 0 };
-const bad: Validity = { valid: false, reasons: ['3 sends on sockets that were not open'], missingDeliveries: null };
+import { cpuRows, cpuTable, intervalTable, peerTable, percentileTable, stepTables, TABLE_TITLES } from './step-tables.js';
+import { invalidStep, peerFigures, validStep } from './test-fixtures.js';
 
 describe('the per-step markdown tables', () => {
   it('gives each valid step a row per latency and an INVALID step one row with its reasons and no figures', () => {
@@ -51,23 +46,9 @@ describe('the per-step markdown tables', () => {
   });
 });
 
-const conn = (kib: number, rate: number, p99: number, validity = ok): PeerConnection => ({
-  rss: { baselineBytes: 0, loadedBytes: 0, perConnectionBytes: kib * 1024 },
-  connect: { requested: 100, opened: 100, failed: 0, failures: {}, seconds: 1, ratePerSec: rate, handshake: latency(1, p99) },
-  validity,
-});
-const fan = (members: number, p50: number, max: number, perSec: number, validity = ok): PeerFanout => {
-  const last: LatencySummary = { ...latency(p50, max), max };
-  return { members, latency: { messages: 5, complete: 5, timeToLastMember: last, sendToDelivery: last }, throughput: { messages: 20, deliveries: 2000, expected: 2000, seconds: 1, deliveriesPerSec: perSec }, validity };
-};
-
 describe('the peer side by side', () => {
   it('shows both sides, the ratio and who is ahead by the figure\'s direction; an INVALID side gives no ratio', () => {
-    const lines = peerTable({
-      im: { connections: conn(5, 2000, 40), fanout: [fan(100, 30, 50, 40_000), fan(1000, 90, 140, 17_000, bad)] },
-      centrifugo: { connections: conn(30, 4000, 20), fanout: [fan(100, 60, 70, 20_000), fan(1000, 20, 30, 22_000)] },
-      ratios: { rssPerConnection: 0.17, connectRate: 0.5, connectP99: 2, 'fanout100.timeToLastP50': 0.5, 'fanout100.timeToLastMax': 0.71, 'fanout100.deliveriesPerSec': 2, 'fanout1000.timeToLastP50': 4.5, 'fanout1000.timeToLastMax': 4.67, 'fanout1000.deliveriesPerSec': 0.77 },
-    });
+    const lines = peerTable(peerFigures());
     expect(lines).toEqual([
       '| figure | IM | Centrifugo | IM ÷ Centrifugo | better is | ahead |',
       '| --- | --- | --- | --- | --- | --- |',

@@ -123,22 +123,24 @@ type Better = 'lower' | 'higher';
 /** One side's figure and the validity of the step it came from. */
 type Side = { v: number; ok: Validity };
 
-/**
- * IM beside Centrifugo with IM ÷ Centrifugo (peerRatios) and which side did better; a figure
- * whose step on either side is INVALID has no value and no ratio.
- */
-export function peerTable(f: PeerFigures): string[] {
-  const lines = [...head(['figure', 'IM', 'Centrifugo', 'IM ÷ Centrifugo', 'better is', 'ahead'])];
+/** One figure of both: the ratio is null where it means nothing (`why` says so). */
+export interface PeerRow {
+  figure: string;
+  unit: string;
+  better: Better;
+  im: Side;
+  peer: Side | null;
+  ratio: number | null;
+  why: string | null;
+}
+
+/** Every compared figure; a figure whose step on either side is INVALID has no ratio. */
+export function peerRows(f: PeerFigures): PeerRow[] {
+  const rows: PeerRow[] = [];
   const add = (figure: string, ratioKey: string, better: Better, unit: string, im: Side, peer: Side | null): void => {
-    const cell = (s: Side | null): string => (!s ? '—' : s.ok.valid ? `${num(s.v)} ${unit}` : 'INVALID');
     const invalidOn = [im.ok.valid ? null : 'IM', peer && !peer.ok.valid ? 'Centrifugo' : null].filter((x): x is string => x !== null);
-    if (!peer || invalidOn.length > 0) {
-      lines.push(row([figure, cell(im), cell(peer), peer ? `INVALID on ${invalidOn.join(' and ')}: no ratio` : 'not measured on Centrifugo', better, '—']));
-      return;
-    }
-    const r = f.ratios[ratioKey] ?? null;
-    const ahead = r === null ? '—' : r === 1 ? 'even' : (better === 'lower') === r < 1 ? '**IM**' : 'Centrifugo';
-    lines.push(row([figure, cell(im), cell(peer), r === null ? 'n/a' : `×${r}`, better, ahead]));
+    const why = !peer ? 'not measured on Centrifugo' : invalidOn.length > 0 ? `INVALID on ${invalidOn.join(' and ')}: no ratio` : null;
+    rows.push({ figure, unit, better, im, peer, ratio: why ? null : (f.ratios[ratioKey] ?? null), why });
   };
   const conn = (c: PeerConnection, v: (c: PeerConnection) => number): Side => ({ v: v(c), ok: c.validity });
   const [ic, pc] = [f.im.connections, f.centrifugo.connections];
@@ -154,5 +156,24 @@ export function peerTable(f: PeerFigures): string[] {
     add(`${x.members} members: last member max`, `${key}.timeToLastMax`, 'lower', 'ms', ...both((g) => g.latency.timeToLastMember.max));
     add(`${x.members} members: deliveries/s in a burst`, `${key}.deliveriesPerSec`, 'higher', '/s', ...both((g) => g.throughput.deliveriesPerSec));
   }
-  return lines;
+  return rows;
+}
+
+/** Whether the platform is ahead on a row: null where there is no ratio or it is even. */
+export function imAhead(r: Pick<PeerRow, 'ratio' | 'better'>): boolean | null {
+  if (r.ratio === null || r.ratio === 1) return null;
+  return (r.better === 'lower') === r.ratio < 1;
+}
+
+/** IM beside Centrifugo with IM ÷ Centrifugo (peerRatios) and which side did better. */
+export function peerTable(f: PeerFigures): string[] {
+  const cell = (s: Side | null, unit: string): string => (!s ? '—' : s.ok.valid ? `${num(s.v)} ${unit}` : 'INVALID');
+  return [
+    ...head(['figure', 'IM', 'Centrifugo', 'IM ÷ Centrifugo', 'better is', 'ahead']),
+    ...peerRows(f).map((r) => {
+      const ahead = imAhead(r);
+      const who = r.why || r.ratio === null ? '—' : ahead === null ? 'even' : ahead ? '**IM**' : 'Centrifugo';
+      return row([r.figure, cell(r.im, r.unit), cell(r.peer, r.unit), r.why ?? (r.ratio === null ? 'n/a' : `×${r.ratio}`), r.better, who]);
+    }),
+  ];
 }

@@ -151,6 +151,47 @@ export function stackedBarChart(bars: readonly StackedBar[], o: { title: string;
   return parts.join('');
 }
 
+/** One row of a ratio chart: `good` colours the bar (green when the platform is ahead); no ratio, `note` says why. */
+export interface RatioBar {
+  label: string;
+  ratio: number | null;
+  good: boolean | null;
+  note: string | null;
+}
+
+/** Horizontal bars from ×1 to each ratio on a log axis, so ×0.5 and ×2 are the same length. */
+export function ratioChart(bars: readonly RatioBar[], o: { title: string; width?: number }): string {
+  const W = o.width ?? 760;
+  const m = { l: 250, r: 60, t: 30, b: 30 };
+  const rowH = 22;
+  const H = m.t + m.b + rowH * Math.max(1, bars.length);
+  const logs = bars.flatMap((b) => (b.ratio !== null && b.ratio > 0 ? [Math.abs(Math.log10(b.ratio))] : []));
+  const decades = Math.max(1, Math.ceil(Math.max(0, ...logs)));
+  const sx = (r: number): number => m.l + ((Math.log10(r) + decades) / (2 * decades)) * (W - m.l - m.r);
+  const one = sx(1);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(o.title)}</text>`);
+  for (let k = -decades; k <= decades; k++) {
+    const x = sx(10 ** k).toFixed(1);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="${k === 0 ? '#444' : '#ddd'}"/><text x="${x}" y="${H - m.b + 14}" text-anchor="middle">×${fmt(10 ** k)}</text>`);
+  }
+  bars.forEach((b, i) => {
+    const y = m.t + i * rowH;
+    parts.push(`<text x="${m.l - 6}" y="${y + 15}" text-anchor="end">${escapeXml(b.label)}</text>`);
+    if (b.ratio === null || !(b.ratio > 0)) {
+      parts.push(`<text x="${one + 6}" y="${y + 15}" fill="${b.note?.startsWith('INVALID') ? '#900' : '#777'}" font-style="italic">${escapeXml(b.note ?? 'no ratio')}</text>`);
+      return;
+    }
+    const x = sx(b.ratio);
+    const fill = b.good === null ? '#999' : b.good ? '#2ca02c' : '#d62728';
+    parts.push(`<rect x="${Math.min(one, x).toFixed(1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x - one)).toFixed(1)}" height="${rowH - 8}" fill="${fill}"/>`);
+    parts.push(`<text x="${(x >= one ? x + 4 : x - 4).toFixed(1)}" y="${y + 15}" text-anchor="${x >= one ? 'start' : 'end'}">×${b.ratio}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
 /** Percentile axis ticks, labelled exactly. */
 export const PERCENTILE_TICKS = [0, 90, 99, 99.9, 99.99, 99.999];
 
