@@ -161,8 +161,9 @@ export interface RatioBar {
 
 /** Horizontal bars from ×1 to each ratio on a log axis, so ×0.5 and ×2 are the same length. */
 export function ratioChart(bars: readonly RatioBar[], o: { title: string; width?: number }): string {
-  const W = o.width ?? 760;
-  const m = { l: 250, r: 60, t: 30, b: 30 };
+  // Room for the longest label (about 6 px a character at this font size).
+  const m = { l: Math.min(440, 16 + 6.2 * Math.max(0, ...bars.map((b) => b.label.length))), r: 60, t: 30, b: 30 };
+  const W = o.width ?? m.l + 460;
   const rowH = 22;
   const H = m.t + m.b + rowH * Math.max(1, bars.length);
   const logs = bars.flatMap((b) => (b.ratio !== null && b.ratio > 0 ? [Math.abs(Math.log10(b.ratio))] : []));
