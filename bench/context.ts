@@ -1,6 +1,7 @@
 import type { Flags } from './args.js';
 import type { PercentileCurve } from './histogram.js';
 import type { Progress } from './progress.js';
+import type { StepSeries } from './step-series.js';
 
 /** What a scenario gets from bench/run.ts. */
 export interface BenchContext {
@@ -44,6 +45,8 @@ export interface ScenarioOutput {
   notes: string[];
   /** Tables for the reader (markdown lines; `**x**` marks a column's winner), in latest.md and the HTML report. */
   tables?: ReportTable[];
+  /** Per step: latency distributions, latency per second, CPU per process (the report's charts and tables). */
+  steps?: StepSeries[];
 }
 
 export interface ReportTable {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHistogram, encodeHistogram, mergeEncoded, percentileCurve, recordMs, summarize } from './histogram.js';
+import { createHistogram, encodeHistogram, hdrCurve, mergeEncoded, percentileCurve, recordMs, summarize } from './histogram.js';
 
 describe('histograms', () => {
   it('merges encoded histograms from several workers into the same distribution', () => {
@@ -36,5 +36,33 @@ describe('histograms', () => {
     for (let i = 1; i < curve.length; i++) expect(curve[i]![1]).toBeGreaterThanOrEqual(curve[i - 1]![1]);
     expect(curve.at(-1)![0]).toBe(100);
     expect(curve.at(-1)![1]).toBeGreaterThanOrEqual(summarize(h).max);
+  });
+});
+
+describe('the HDR percentile plot', () => {
+  it('spaces points evenly on the 1/(1-p) axis up to the percentile the count resolves, then the maximum', () => {
+    const h = createHistogram();
+    for (let i = 1; i <= 1000; i++) recordMs(h, i);
+    const curve = hdrCurve(h);
+    // 10 points per decade of 1/(1-p) for 3 decades (1000 samples), then p99.9 carries the max.
+    expect(curve).toHaveLength(31);
+    expect(curve[0]).toEqual([0, 1]);
+    expect(curve[10]![0]).toBeCloseTo(90, 6);
+    expect(curve[10]![1]).toBeCloseTo(900, -1);
+    expect(curve[20]![0]).toBeCloseTo(99, 6);
+    expect(curve.at(-1)).toEqual([99.9, 1000]);
+    for (let i = 1; i < curve.length; i++) {
+      expect(curve[i]![0]).toBeGreaterThan(curve[i - 1]![0]);
+      expect(curve[i]![1]).toBeGreaterThanOrEqual(curve[i - 1]![1]);
+    }
+  });
+
+  it('stops at five nines when the count resolves more, and has no points for an empty histogram', () => {
+    const h = createHistogram();
+    for (let i = 0; i < 200_000; i++) recordMs(h, 1 + (i % 100));
+    const curve = hdrCurve(h);
+    expect(curve.at(-1)![0]).toBe(99.999);
+    expect(curve).toHaveLength(51);
+    expect(hdrCurve(createHistogram())).toEqual([]);
   });
 });

@@ -58,6 +58,25 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+/**
+ * The HDR percentile plot's points: `perDecade` per decade of 1/(1-p) (90, 99, 99.9 ... are
+ * evenly spaced on that axis), up to the last percentile the count resolves (at most `maxNines`),
+ * then the maximum when the count reaches it. [percentile, ms].
+ */
+export function hdrCurve(h: Histogram, perDecade = 10, maxNines = 5): PercentileCurve {
+  if (h.totalCount === 0) return [];
+  const resolved = Math.log10(h.totalCount);
+  const top = Math.min(maxNines, resolved);
+  const out: PercentileCurve = [];
+  for (let i = 0; i < top * perDecade - 1e-9; i++) {
+    const p = 100 * (1 - 10 ** (-i / perDecade));
+    out.push([Number(p.toFixed(6)), ms(h.getValueAtPercentile(p))]);
+  }
+  const last = 100 * (1 - 10 ** -top);
+  out.push([Number(last.toFixed(6)), resolved <= maxNines ? ms(h.maxValue) : ms(h.getValueAtPercentile(last))]);
+  return out;
+}
+
 export function percentileCurve(h: Histogram): PercentileCurve {
   if (h.totalCount === 0) return [];
   // Highest equivalent values throughout, so the curve never decreases at its end.

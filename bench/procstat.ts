@@ -85,11 +85,17 @@ export class CpuMeter {
   private m0 = { busy: 0, total: 0 };
   constructor(private readonly pids: () => Map<string, number>) {}
 
+  /** Each pid once, under its first name: the fanout target's server is the SUT gateway again. */
+  private named(): [string, number][] {
+    const seen = new Set<number>();
+    return [...this.pids()].filter(([, pid]) => !seen.has(pid) && Boolean(seen.add(pid)));
+  }
+
   begin(): void {
     this.start.clear();
     this.t0 = performance.now();
     this.m0 = machineJiffies();
-    for (const [name, pid] of this.pids()) {
+    for (const [name, pid] of this.named()) {
       const s = sampleProc(pid);
       if (s) this.start.set(name, s.cpuSec);
     }
@@ -99,7 +105,7 @@ export class CpuMeter {
   end(): Record<string, number> {
     const wall = (performance.now() - this.t0) / 1000;
     const out: Record<string, number> = {};
-    for (const [name, pid] of this.pids()) {
+    for (const [name, pid] of this.named()) {
       const s = sampleProc(pid);
       const s0 = this.start.get(name);
       if (s && s0 !== undefined && wall > 0) out[name] = Math.round(((s.cpuSec - s0) / wall) * 1000) / 1000;

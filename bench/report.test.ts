@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { flattenFigures, markdownTable, renderReport } from './report/html.js';
+import { flattenFigures, invalidPhases, markdownTable, renderReport } from './report/html.js';
 import { lineChart, nines } from './report/svg.js';
 import type { BenchResult } from './results.js';
+import { TABLE_TITLES } from './report/step-tables.js';
+import { invalidStep, peerFigures, validStep } from './report/test-fixtures.js';
 
 const result: BenchResult = {
   format: 1,
@@ -55,5 +57,64 @@ describe('report', () => {
     expect(lineChart([], { title: 't', xLabel: 'x', yLabel: 'y' })).toContain('no data');
     expect(nines(99)).toBeCloseTo(2);
     expect(nines(100)).toBe(5);
+  });
+
+  it('puts per step the percentile plot, latency per second and CPU stacked, an INVALID step unplotted, and the verdicts at the top', () => {
+    const invalid = { valid: false, reasons: ['only 990 of 1000 sockets open'], missingDeliveries: null };
+    const direct: BenchResult = {
+      ...result,
+      figures: { steps: [{ rate: 500 }, { rate: 1000, validity: invalid }], cpuScenario: { kafka: 0.3, 'machine:busy': 1 } },
+      series: { ...result.series, steps: [validStep('500/s'), invalidStep('1000/s')] },
+      tables: [{ title: "issue 8's targets (figures of this invocation)", lines: ['| target | verdict |', '| --- | --- |', '| rate | FAIL |', '| p50 | **PASS** |', '| ratio | NOT MEASURED |'] }],
+    };
+    const peer: BenchResult = { ...result, scenario: 'peer', figures: {}, series: { ...result.series, steps: [] }, tables: [{ title: TABLE_TITLES.peer, lines: ['| figure | ahead |', '| --- | --- |', '| rss | **IM** |'] }] };
+    const html = renderReport([direct, peer], '');
+    const glance = html.slice(html.indexOf('<h2>at a glance</h2>'), html.indexOf('<h2>summary</h2>'));
+    expect(glance).toContain('1 INVALID step(s)');
+    expect(glance).toContain('direct steps[1000/s]: only 990 of 1000 sockets open');
+    expect(glance).toContain('<td class="fail">FAIL</td>');
+    expect(glance).toContain('<td class="pass"><b>PASS</b></td>');
+    expect(glance).toContain('<td class="unmeasured">NOT MEASURED</td>');
+    expect(glance).toContain(`peer: ${TABLE_TITLES.peer}`);
+    const section = html.slice(html.indexOf('<section><h2>direct</h2>'));
+    expect(section).toContain('500/s: latency by percentile');
+    expect(section).toContain('500/s: latency per second');
+    expect(section).not.toContain('1000/s: latency by percentile');
+    expect(section).toContain('1000/s: INVALID');
+    expect(section).toContain('direct: CPU per process');
+    // The step's card in place of its charts, and its empty bar in the CPU chart.
+    expect(section.match(/class="step invalid-step"/g)).toHaveLength(1);
+    expect(section.match(/<rect class="invalid-step"/g)).toHaveLength(1);
+  });
+
+  it('says so at the top when no step was INVALID', () => {
+    expect(renderReport([result], '')).toContain('no INVALID step');
+  });
+
+  it('blanks an INVALID step in the throughput chart and draws its span as INVALID', () => {
+    const point = (t: number, phase: string) => ({ t, phase, sent: 500, acked: 500, delivered: 500, errors: 0, open: 2 });
+    const r: BenchResult = {
+      ...result,
+      series: {
+        ...result.series,
+        throughput: [point(1, 'direct 500/s'), point(2, 'direct 500/s'), point(3, 'direct 1000/s'), point(4, 'direct 1000/s')],
+        steps: [validStep('500/s'), invalidStep('1000/s')],
+      },
+    };
+    expect(invalidPhases(r)).toEqual({ blanked: new Set(['direct 1000/s']), bands: [{ from: 2, to: 4, label: '1000/s INVALID' }] });
+    const html = renderReport([r], '');
+    const title = html.indexOf('throughput over time');
+    const chart = html.slice(html.lastIndexOf('<svg', title), html.indexOf('</svg>', title));
+    expect(chart).toContain('>1000/s INVALID</text>');
+    // sent/s and delivered/s: the 500/s seconds only, none of the invalid step's.
+    const lines = [...chart.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
+    expect(lines).toEqual([2, 2]);
+  });
+
+  it('puts the ratio chart of a peer run that measured both sides at the top, and none for a failed one', () => {
+    const peer: BenchResult = { ...result, scenario: 'peer', figures: { ...peerFigures() } };
+    const glance = (html: string): string => html.slice(html.indexOf('<h2>at a glance</h2>'), html.indexOf('<h2>summary</h2>'));
+    expect(glance(renderReport([peer], ''))).toContain('IM ÷ Centrifugo (log axis; green: the platform ahead)');
+    expect(glance(renderReport([{ ...peer, figures: { failed: 1 } }], ''))).not.toContain('<svg');
   });
 });

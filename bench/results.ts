@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ScenarioOutput } from './context.js';
 import type { MemoryPoint, ThroughputPoint } from './progress.js';
 import { ROOT } from './sut.js';
+import type { StepSeries } from './step-series.js';
 
 /** One results file: bench/results/<timestamp>-<scenario>.json. */
 export interface BenchResult {
@@ -18,7 +19,8 @@ export interface BenchResult {
   git: { commit: string; dirty: boolean };
   configuration: Record<string, unknown>;
   figures: Record<string, unknown>;
-  series: { throughput: ThroughputPoint[]; memory: MemoryPoint[]; latency: ScenarioOutput['latencyCurves'] };
+  /** `steps`: per step, what the report charts (absent in files written before it existed). */
+  series: { throughput: ThroughputPoint[]; memory: MemoryPoint[]; latency: ScenarioOutput['latencyCurves']; steps?: StepSeries[] };
   notes: string[];
   tables?: ScenarioOutput['tables'];
 }

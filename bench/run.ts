@@ -8,6 +8,7 @@ import { WorkerPool } from './load/pool.js';
 import { CpuMeter, sampleProc } from './procstat.js';
 import { Progress } from './progress.js';
 import { renderReport } from './report/html.js';
+import { stepTables } from './report/step-tables.js';
 import { describeStages, readStages, scrapeStages, stageFigures, stagesSince } from './stages.js';
 import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
 import { baselineScenario } from './scenarios/baseline.js';
@@ -270,7 +271,10 @@ async function main(): Promise<void> {
     }
     const rss: Record<string, number> = {};
     for (const [n, pid] of sut.pids()) if (n.startsWith('sut-')) rss[n] = sampleProc(pid)?.rssBytes ?? 0;
-    out.figures.cpuScenario = meter.end();
+    const cpuScenario = meter.end();
+    out.figures.cpuScenario = cpuScenario;
+    // Per step: percentiles, latency per second, CPU per process (latest.md and the HTML alike).
+    out.tables = [...(out.tables ?? []), ...stepTables(out.steps ?? [], cpuScenario)];
     if (!external) {
       // FerretDB's SQLite handler has been seen to stop answering under the writer's load.
       const answers = await mongoAnswers(sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017', 5000, sut.env.IM_MONGO_DB);
@@ -291,7 +295,7 @@ async function main(): Promise<void> {
       git: gitInfo(),
       configuration: { scenario: out.configuration, sut: external ? { wsUrl: external } : { ...configured, processes: ['gateway', 'processors (all but persistence)', 'processors (persistence)'], requireFriendship: false }, sourceAddresses: ctx.sourceAddresses },
       figures: out.figures,
-      series: { throughput: progress.throughput.slice(tp), memory: progress.memory.slice(mp), latency: out.latencyCurves },
+      series: { throughput: progress.throughput.slice(tp), memory: progress.memory.slice(mp), latency: out.latencyCurves, steps: out.steps ?? [] },
       notes: out.notes,
       tables: out.tables ?? [],
     };

@@ -1,3 +1,5 @@
+import type { EncodedInterval } from '../latency-intervals.js';
+
 /** The IPC contract between bench/run.ts and its load-generator workers (bench/load/worker.ts). */
 export type WireProtocol = 'im' | 'centrifugo';
 
@@ -93,6 +95,8 @@ export interface PhaseReply {
   open: number;
   sendAck: string;
   sendDelivery: string;
+  /** The same latencies, one pair of histograms per second they arrived in. */
+  intervals: EncodedInterval[];
   tags: Record<string, TagStat>;
 }
 

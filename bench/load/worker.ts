@@ -1,5 +1,6 @@
 import { nowMs, sleep } from '../clock.js';
 import { createHistogram, encodeHistogram, recordMs } from '../histogram.js';
+import { IntervalRecorder } from '../latency-intervals.js';
 import { OpenLoopSchedule } from '../scheduler.js';
 import { centrifugoClient } from './client-centrifugo.js';
 import type { BenchClient, ClientHooks } from './client.js';
@@ -27,6 +28,8 @@ const wid = process.env.BENCH_WORKER_ID ?? String(process.pid);
 let clients: ({ userId: string; c: BenchClient } | undefined)[] = [];
 let sendAck = createHistogram();
 let sendDelivery = createHistogram();
+/** The same latencies by the second they arrived in: latency over time within a step. */
+const intervals = new IntervalRecorder();
 const pending = new Map<string, number>();
 let tags = new Map<string, TagStat>();
 const counts = { sent: 0, acked: 0, delivered: 0, errors: {} as Record<string, number>, sendErrors: {} as Record<string, number> };
@@ -62,7 +65,9 @@ const hooks: ClientHooks = {
     const t = pending.get(key);
     if (t === undefined) return;
     pending.delete(key);
-    recordMs(sendAck, nowMs() - t);
+    const now = nowMs();
+    recordMs(sendAck, now - t);
+    intervals.record('ack', now, now - t);
     counts.acked++;
     tick.acked++;
   },
@@ -77,6 +82,7 @@ const hooks: ClientHooks = {
     }
     const lat = now - b.intendedMs;
     recordMs(sendDelivery, lat);
+    intervals.record('delivery', now, lat);
     counts.delivered++;
     tick.delivered++;
     if (b.tag.startsWith('f:')) {
@@ -210,6 +216,7 @@ function collect(keepPending: boolean): PhaseReply {
     open,
     sendAck: encodeHistogram(sendAck),
     sendDelivery: encodeHistogram(sendDelivery),
+    intervals: intervals.take(),
     tags: Object.fromEntries(tags),
   };
   sendAck = createHistogram();

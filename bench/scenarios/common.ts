@@ -1,5 +1,6 @@
 import { nowMs, sleep } from '../clock.js';
-import { mergeEncoded, percentileCurve, summarize, type LatencySummary, type PercentileCurve } from '../histogram.js';
+import { mergeEncoded, percentileCurve, summarize, type Histogram, type LatencySummary, type PercentileCurve } from '../histogram.js';
+import { addEncodedIntervals, type IntervalHistograms } from '../latency-intervals.js';
 import type { ClientSpec, ConnectReply, PhaseReply, TagStat, WireProtocol } from '../load/messages.js';
 import { WorkerPool } from '../load/pool.js';
 
@@ -75,6 +76,10 @@ export interface PhaseSummary {
   sendToDelivery: LatencySummary;
   ackCurve: PercentileCurve;
   deliveryCurve: PercentileCurve;
+  /** The merged histograms and per-second histograms, for a step made of several collects (StepRecorder). */
+  ackHistogram: Histogram;
+  deliveryHistogram: Histogram;
+  intervals: IntervalHistograms;
   tags: Map<string, TagStat>;
 }
 
@@ -107,6 +112,9 @@ export async function collectAll(pool: WorkerPool, keepPending = false): Promise
     sendToDelivery: summarize(del),
     ackCurve: percentileCurve(ack),
     deliveryCurve: percentileCurve(del),
+    ackHistogram: ack,
+    deliveryHistogram: del,
+    intervals: addEncodedIntervals(new Map(), replies.flatMap((r) => r.intervals)),
     tags,
   };
 }

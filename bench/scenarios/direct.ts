@@ -11,6 +11,7 @@ import type { Target } from './targets.js';
 import { invalidLabel, stepValidity, type Validity } from '../validity.js';
 import { directRoads, scrapeStages, stagesSince, stageTable, type StageBreakdown } from '../stages.js';
 import { cpus } from 'node:os';
+import { StepRecorder, type StepSeries } from '../step-series.js';
 
 export interface RateStep {
   rate: number;
@@ -55,6 +56,8 @@ export function nextSearchRate(passed: number | null, failed: number | null, gro
 export interface DirectRun {
   steps: RateStep[];
   curves: { label: string; curve: PhaseSummary['deliveryCurve'] }[];
+  /** The report's series of each step, in the order of `steps`. */
+  series: StepSeries[];
   maxRate: number | null;
 }
 
@@ -75,6 +78,7 @@ export async function runDirect(
   const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids()]));
   const steps: RateStep[] = [];
   const curves: DirectRun['curves'] = [];
+  const seriesOf = new Map<RateStep, StepSeries>();
   try {
     // Pairs stay inside one worker: a block of 2 users per pair, blocks dealt round-robin.
     const perWorker: typeof clients[] = Array.from({ length: workers }, () => []);
@@ -132,6 +136,7 @@ export async function runDirect(
         stages: stages.ack || stages.delivery ? stages : null,
       };
       r.passes = r.validity.valid && stepPasses(r, o.p99BoundMs);
+      seriesOf.set(r, new StepRecorder().add(s).series(`${rate}/s`, r.validity, cpu, [label]));
       if (r.validity.valid) curves.push({ label: `${target.name} ${rate}/s delivery`, curve: s.deliveryCurve });
       const verdict = invalidLabel(r.validity) ?? (r.passes ? 'PASS' : 'FAIL');
       ctx.log(`[direct] ${rate}/s: delivered ${s.delivered}/${s.sent}, ack p50 ${s.sendToAck.p50} p99 ${s.sendToAck.p99} ms, delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms ${verdict} (${r.saturation.reason})`);
@@ -157,7 +162,7 @@ export async function runDirect(
       }
       maxRate = passed;
     }
-    return { steps, curves, maxRate };
+    return { steps, curves, series: steps.map((s) => seriesOf.get(s)!), maxRate };
   } finally {
     ctx.progress.stop();
     await lag?.close();
@@ -210,6 +215,7 @@ export async function directScenario(ctx: BenchContext, target: Target): Promise
     configuration: o,
     figures: { steps: run.steps, maxRateP99: invalid.length === 0 ? run.maxRate : null, maxRateQuoted: invalid.length === 0 && (notes[0]?.startsWith('max rate') ?? false), invalidSteps: invalid.length },
     latencyCurves: run.curves,
+    steps: run.series,
     notes,
   };
 }

@@ -9,6 +9,7 @@ import { userIds } from '../tokens.js';
 import { assign, collectAll, connectAll, round, workersFor } from './common.js';
 import type { Target } from './targets.js';
 import { addCounts, invalidLabel, stepValidity, type Validity } from '../validity.js';
+import { StepRecorder, type StepSeries } from '../step-series.js';
 
 export interface FanoutFigures {
   target: string;
@@ -37,10 +38,18 @@ export function lastMemberTimes(tags: Map<string, TagStat>, members: number, pre
 /**
  * One sender into a group of `members` online members: first messages spaced apart (time until
  * the last member has each), then a burst (deliveries per second). Deliveries to the sender's
- * own connection are not counted as members'.
+ * own connection are not counted as members'. The step's report series goes to `series`.
  */
-export async function measureFanout(ctx: BenchContext, target: Target, members: number, o: { latencyMessages: number; burstMessages: number; burstRate: number }): Promise<FanoutFigures> {
+export async function measureFanout(
+  ctx: BenchContext,
+  target: Target,
+  members: number,
+  o: { latencyMessages: number; burstMessages: number; burstRate: number },
+  series: StepSeries[] = [],
+): Promise<FanoutFigures> {
   const gid = `g${members}-${Date.now().toString(36)}`;
+  /** The throughput-over-time phases are this and probe, latency or burst. */
+  const phase = `fanout:${target.name} ${members}`;
   const owner = `${gid}-owner`;
   const memberIds = userIds(`${gid}-m`, members);
   const pool = new WorkerPool(workersFor(members + 1));
@@ -59,7 +68,7 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
     // Membership reaches the pipeline's tables asynchronously: probe until a message reaches everyone.
     const t0 = Date.now();
     let readyAfterSec: number | null = null;
-    ctx.progress.start(`fanout:${target.name} ${members} probe`, pool);
+    ctx.progress.start(`${phase} probe`, pool);
     for (let i = 0; i < 30 && readyAfterSec === null; i++) {
       await send(1, 1, `probe${i}`);
       await sleep(1000);
@@ -70,21 +79,23 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
     if (readyAfterSec === null) ctx.log(`[fanout:${target.name}] the group never reached all ${members} members; measuring anyway`);
 
     meter.begin();
-    ctx.progress.start(`fanout:${target.name} ${members} latency`, pool);
+    ctx.progress.start(`${phase} latency`, pool);
     await send(o.latencyMessages, 1000, 'lat');
     await sleep(3000);
     const lat = await collectAll(pool);
+    const recorder = new StepRecorder().add(lat);
     const { complete, times } = lastMemberTimes(lat.tags, members, 'lat');
     const h = createHistogram();
     for (const t of times) recordMs(h, t);
 
-    ctx.progress.start(`fanout:${target.name} ${members} burst`, pool);
+    ctx.progress.start(`${phase} burst`, pool);
     const burstStart = nowMs() + 100;
     await send(o.burstMessages, 1000 / o.burstRate, 'burst');
     const expected = o.burstMessages * members;
     const until = Date.now() + 30_000;
     // Collected while it drains: outstanding sends stay outstanding until their answer or the end.
     let burst = await collectAll(pool, true);
+    recorder.add(burst);
     let counts = addCounts(burst, { sent: 0, acked: 0, sendErrors: {}, unanswered: 0, delivered: 0 }, false);
     let deliveries = burst.delivered;
     // Deliveries of the measured messages only: a straggling probe copy is not one of them.
@@ -95,12 +106,14 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
     while ((deliveries < expected || burst.unanswered > 0) && Date.now() < until) {
       await sleep(500);
       burst = await collectAll(pool, true);
+      recorder.add(burst);
       counts = addCounts(counts, burst, true);
       deliveries += burst.delivered;
       measuredDeliveries += measured(burst.tags);
       for (const t of burst.tags.values()) lastAt = Math.max(lastAt, t.lastAt);
     }
     const last = await collectAll(pool);
+    recorder.add(last);
     counts = addCounts(lat, addCounts(counts, last, true), false);
     deliveries += last.delivered;
     measuredDeliveries += measured(last.tags);
@@ -120,6 +133,7 @@ export async function measureFanout(ctx: BenchContext, target: Target, members: 
       cpu,
       validity,
     };
+    series.push(recorder.series(`${target.name} ${members} members`, validity, cpu, ['probe', 'latency', 'burst'].map((p) => `${phase} ${p}`)));
     const bad = invalidLabel(validity);
     if (bad) ctx.log(`[fanout:${target.name}] ${members}: ${bad}`);
     ctx.log(`[fanout:${target.name}] ${members}: last member p50 ${f.latency.timeToLastMember.p50} ms max ${f.latency.timeToLastMember.max} ms (${complete}/${o.latencyMessages} complete); burst ${deliveries}/${expected} deliveries at ${f.throughput.deliveriesPerSec}/s`);
@@ -143,7 +157,8 @@ export function fanoutOptions(ctx: BenchContext): { sizes: number[]; latencyMess
 export async function fanoutScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {
   const o = fanoutOptions(ctx);
   const results: FanoutFigures[] = [];
-  for (const size of o.sizes) results.push(await measureFanout(ctx, target, size, o));
+  const steps: StepSeries[] = [];
+  for (const size of o.sizes) results.push(await measureFanout(ctx, target, size, o, steps));
   const notes = results.filter((r) => !r.validity.valid).map((r) => `${r.members} members INVALID, not a measurement: ${r.validity.reasons.join('; ')}`);
-  return { scenario: 'fanout', configuration: o, figures: { im: results }, latencyCurves: [], notes };
+  return { scenario: 'fanout', configuration: o, figures: { im: results }, latencyCurves: [], steps, notes };
 }

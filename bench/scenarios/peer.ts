@@ -8,6 +8,8 @@ import { round } from './common.js';
 import { connectionCap, measureConnections, type ConnectionFigures } from './connections.js';
 import { fanoutOptions, measureFanout, type FanoutFigures } from './fanout.js';
 import type { Target } from './targets.js';
+import type { StepSeries } from '../step-series.js';
+import { peerTable, TABLE_TITLES } from '../report/step-tables.js';
 
 /** Ratios IM / Centrifugo, oriented so that > 1 means the platform spends more (or is slower). */
 export function peerRatios(im: { conn?: ConnectionFigures; fanout: FanoutFigures[] }, peer: { conn?: ConnectionFigures; fanout: FanoutFigures[] }): Record<string, number | null> {
@@ -55,9 +57,10 @@ export async function peerScenario(ctx: BenchContext, im: Target): Promise<Scena
     const earlierFan = ctx.earlier.get('fanout')?.figures.im as FanoutFigures[] | undefined;
     const imFan: FanoutFigures[] = [];
     const peerFan: FanoutFigures[] = [];
+    const steps: StepSeries[] = [];
     for (const size of fo.sizes) {
-      imFan.push(earlierFan?.find((f) => f.members === size) ?? (await measureFanout(ctx, im, size, fo)));
-      peerFan.push(await measureFanout(ctx, peer, size, fo));
+      imFan.push(earlierFan?.find((f) => f.members === size) ?? (await measureFanout(ctx, im, size, fo, steps)));
+      peerFan.push(await measureFanout(ctx, peer, size, fo, steps));
     }
     const ratios = peerRatios({ conn: imConn, fanout: imFan }, { conn: peerConn, fanout: peerFan });
     ctx.log(`[peer] ratios IM/Centrifugo: ${JSON.stringify(ratios)}`);
@@ -66,6 +69,8 @@ export async function peerScenario(ctx: BenchContext, im: Target): Promise<Scena
       configuration: { centrifugo: c.version, port, connections: n, holdSec, fanout: fo },
       figures: { im: { connections: imConn, fanout: imFan }, centrifugo: { connections: peerConn, fanout: peerFan }, ratios },
       latencyCurves: [],
+      steps,
+      tables: [{ title: TABLE_TITLES.peer, lines: peerTable({ im: { connections: imConn, fanout: imFan }, centrifugo: { connections: peerConn, fanout: peerFan }, ratios }) }],
       notes,
     };
   } finally {

@@ -173,6 +173,7 @@ export async function persistScenario(ctx: BenchContext, target: Target): Promis
         underLoad: { rate: loadRate, seconds: loadSec, lagMax: step?.persistenceLagMax ?? null, lagAfterDrain: lagAfter, sent: step?.sent ?? 0, delivered: step?.delivered ?? 0, validity },
       },
       latencyCurves: [],
+      steps: underLoad.series.map((s) => ({ ...s, label: `1:1 load ${s.label}` })),
       notes,
     };
   } finally {
