@@ -64,7 +64,7 @@ describe('soak verdict', () => {
 
 describe('samples within a window', () => {
   it('keep each process\'s lowest memory and median delay, over the samples that have it', () => {
-    const samples = [{ a: 120, b: 7 }, { a: 80 }, { a: 100, b: 5 }];
+    const samples: Record<string, number>[] = [{ a: 120, b: 7 }, { a: 80 }, { a: 100, b: 5 }];
     expect(combine(samples, Math.min)).toEqual({ a: 80, b: 5 });
     expect(combine(samples, median)).toEqual({ a: 100, b: 6 });
     expect(combine([], Math.min)).toEqual({});
