@@ -20,7 +20,7 @@ import type { Target } from './targets.js';
  * window's latency. What matters is the slope: a figure that keeps growing is a leak or a
  * backlog, however small it still is at the end.
  */
-export interface SoakWindow {
+export interface SoakWindow extends ProcessSample {
   /** Seconds since the soak's first send, at the sample. */
   tSec: number;
   sent: number;
@@ -28,15 +28,6 @@ export interface SoakWindow {
   validity: Validity;
   deliveryP50Ms: number;
   deliveryP99Ms: number;
-  /** RSS of every process that matters (stack and SUT), bytes: the lowest sample of the window. */
-  rssBytes: Record<string, number>;
-  /** Per SUT process, from its /metrics page: heap at its lowest, event-loop p99 the median of the samples, the rest at the window's end. */
-  heapUsedBytes: Record<string, number>;
-  activeHandles: Record<string, number>;
-  openFds: Record<string, number>;
-  eventLoopP99Sec: Record<string, number>;
-  /** The runtime's own view (im_consumer_lag, every group of the process) and the writer's from the broker. */
-  consumerLag: Record<string, number>;
   persistenceLag: number | null;
   redisUsedBytes: number | null;
 }
@@ -57,12 +48,18 @@ export interface SoakFigures {
 /** Samples within a window: often enough for a minimum that finds the heap after a collection. */
 const SAMPLE_EVERY_MS = 5_000;
 
+/**
+ * What one sample reads, by process. A window keeps RSS (every process that matters, stack and
+ * SUT) and heap at their lowest, event-loop p99 the median of its samples, the rest at its end.
+ */
 interface ProcessSample {
   rssBytes: Record<string, number>;
+  /** From each SUT process's /metrics page. */
   heapUsedBytes: Record<string, number>;
   activeHandles: Record<string, number>;
   openFds: Record<string, number>;
   eventLoopP99Sec: Record<string, number>;
+  /** The runtime's own view (im_consumer_lag, every group of the process); the writer's from the broker is `persistenceLag`. */
   consumerLag: Record<string, number>;
 }
 
