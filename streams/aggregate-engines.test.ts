@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StampedMessage, TopicName } from '../schemas/types.generated.js';
-import { APPLIED_HEADER } from './aggregate.js';
+import { APPLIED_HEADER } from './table.js';
 import { subTopologyGroup } from './plan.js';
 import { StreamsApp } from './streams-app.js';
 import { collect, engines, eventually, suiteHarnesses, type EngineHarness } from './testing.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckedMessage, SendCommand, StampedMessage } from '../schemas/types.generated.js';
-import { APPLIED_HEADER } from './aggregate.js';
+import { APPLIED_HEADER } from './table.js';
 import { describeAsMermaid, describeAsText, describeTopology } from './describe.js';
 import { TopologyTestDriver } from './test-driver.js';
 import { Topology } from './topology.js';

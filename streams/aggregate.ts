@@ -1,4 +1,4 @@
-import type { StagedStore } from './table.js';
+import { APPLIED_HEADER, type StagedStore } from './table.js';
 import type { Rec } from './topology.js';
 
 /**
@@ -8,7 +8,6 @@ import type { Rec } from './topology.js';
  * the same produce: a redelivered or replayed record finds its update already there and is
  * skipped, whatever the aggregator does. The processor remembers nothing itself.
  */
-export const APPLIED_HEADER = 'im-applied';
 
 /**
  * Where one update comes from. By default the record the task consumed (`topic#partition`, its

@@ -26,5 +26,4 @@ export * from './log-memory.js';
 export * from './log-namespace.js';
 export * from './partitioner.js';
 export * from './table.js';
-export { APPLIED_HEADER } from './aggregate.js';
 export { runtimeMetrics } from './metrics.js';

@@ -5,10 +5,12 @@ import type { TopicName } from '../schemas/types.generated.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
 import { runtimeMetrics } from './metrics.js';
 import type { StoreView, TableView } from './topology.js';
-import { APPLIED_HEADER } from './aggregate.js';
 
 /** Header naming the instance that wrote a changelog record, so it skips its own echoes. */
 export const WRITER_HEADER = 'im-writer';
+
+/** Header of an aggregated table's changelog record: what its key has applied (aggregate.ts). */
+export const APPLIED_HEADER = 'im-applied';
 
 /**
  * How much of its changelog a state keeps in memory. A changelog with `cleanup.policy`
