@@ -225,7 +225,10 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     topics.drop(ws);
     m.connections.dec({ gateway: gatewayId });
     // At shutdown removeGateway drops all entries in one go.
-    if (!stopping) presence.disconnect(d.userId, d.id).then(() => deps.people?.closed(d.userId, d.id), warn('presence disconnect failed'));
+    if (stopping) return;
+    const leave = (): Promise<void> => presence.disconnect(d.userId, d.id);
+    if (deps.people) void deps.people.closed(d.userId, d.id, leave);
+    else leave().catch(warn('presence disconnect failed'));
   };
 
   /** An exception in a uWS callback would kill the process: log it, tell the client, go on. */

@@ -135,13 +135,11 @@ describe.each(worlds)('presence for people ($name)', ({ make }) => {
     gw2.opened(alice, 'a2');
     expect((await nextAbout(bob, alice, 2)).state).toBe('online');
     // The first device goes: still online (nothing told), then the second goes away.
-    await world.presence.disconnect(alice, 'a1');
-    gw1.closed(alice, 'a1');
+    await gw1.closed(alice, 'a1', () => world.presence.disconnect(alice, 'a1'));
     gw2.away(alice, 'a2', true);
     expect((await nextAbout(bob, alice, 3)).state).toBe('away');
     const before = Date.now();
-    await world.presence.disconnect(alice, 'a2');
-    gw2.closed(alice, 'a2');
+    await gw2.closed(alice, 'a2', () => world.presence.disconnect(alice, 'a2'));
     const off = await nextAbout(bob, alice, 4);
     expect(off.state).toBe('offline');
     expect(off.last_seen).toBeGreaterThanOrEqual(before);
@@ -196,8 +194,7 @@ describe.each(worlds)('presence for people ($name)', ({ make }) => {
       const conn = `a${i}`;
       await online(alice, conn, i % 2 ? 'gw-1' : 'gw-2');
       gw.opened(alice, conn);
-      await world.presence.disconnect(alice, conn);
-      gw.closed(alice, conn);
+      await gw.closed(alice, conn, () => world.presence.disconnect(alice, conn));
     }
     // A last, distinct change marks the end: every friend hears it.
     await online(alice, 'last', 'gw-1');

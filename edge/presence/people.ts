@@ -21,7 +21,12 @@ export interface PresenceView {
 /** The gateway's side: what happened to a connection. Fire and forget; failures are logged. */
 export interface PeopleHooks {
   opened(userId: string, connectionId: string): void;
-  closed(userId: string, connectionId: string): void;
+  /**
+   * A connection ended: its last seen is stamped first, then `leave` removes it from presence,
+   * so whoever finds the user offline finds this last seen too. Resolves when both are done
+   * (it never rejects: failures are logged).
+   */
+  closed(userId: string, connectionId: string, leave: () => Promise<void>): Promise<void>;
   away(userId: string, connectionId: string, away: boolean): void;
   /** Every heartbeat: the users with a connection on this gateway. */
   alive(userIds: readonly string[]): void;
@@ -142,8 +147,12 @@ export function createPeoplePresence(deps: PeopleDeps, config: PeopleConfig): Pe
   return {
     changed,
     opened: (userId) => changed(userId),
-    closed(userId, connectionId) {
-      status.closed(userId, connectionId, now()).then(() => changed(userId), fail('presence close failed', userId));
+    closed(userId, connectionId, leave) {
+      return status
+        .closed(userId, connectionId, now())
+        .catch(fail('presence last seen failed', userId))
+        .then(leave)
+        .then(() => changed(userId), fail('presence close failed', userId));
     },
     away(userId, connectionId, away) {
       status.setAway(userId, connectionId, away).then(() => changed(userId), fail('presence away failed', userId));
