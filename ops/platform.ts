@@ -31,7 +31,7 @@ import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, OPTIONAL_PROCESSORS, type PipelineDeps } from '../topologies/im-topology.js';
-import { type LogClient, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
+import { type LogClient, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp, createGroupProgressWatch, wallClock } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 
 /**
@@ -169,8 +169,13 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   const runMirror = !processors || processors.includes('state-mirror');
   const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, groupId: `${config.appId}.state-mirror`, logger }) : null;
   await mirrorSink?.start();
+  // Every processors process watches every group's commits from the broker: a stuck process
+  // cannot report its own stall (ImConsumerStuck).
+  const progress = config.engine === 'kafka' ? createGroupProgressWatch({ log, appId: config.appId, topology, clock: wallClock, logger, logStallAfterMs: 20_000 }) : null;
+  progress?.start(config.health.intervalMs);
   return {
     stop: async () => {
+      progress?.stop();
       await app.stop();
       await mirrorSink?.stop();
       await groupDirectory.stop();
