@@ -3,6 +3,7 @@ import type { BaselineFigures } from './scenarios/baseline.js';
 import type { ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
+import type { FaultFigures } from './scenarios/faults.js';
 import { invalidLabel } from './validity.js';
 
 const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
@@ -62,6 +63,12 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
           for (const s of r.steps) lines.push(`- ${r.client}, ${r.hops} hop(s), ${s.rate}/s: ${s.complete ? '' : 'PARTIAL '}${s.delivered}/${s.sent}; send-to-ack p50 ${s.sendToAck.p50} ms; send-to-delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms`);
         }
         for (const r of b.ratios ?? []) lines.push(`- pipeline/baseline (${b.platform.client}, ${b.platform.hops} hop(s)) at ${r.rate}/s: p50 ×${r.p50}, p99 ×${r.p99}`);
+        break;
+      }
+      case 'faults': {
+        const rows = f.faults as FaultFigures[];
+        const valid = rows.filter((r) => r.validity.valid);
+        lines.push(`- ${rows.length} faults, ${valid.length} measured (${rows.length - valid.length} INVALID), ${f.faultsWithLoss as number} with a loss, a duplicate or a gap`);
         break;
       }
       case 'peer': {
