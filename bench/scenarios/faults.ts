@@ -51,7 +51,7 @@ export interface FaultFigures {
   recovery: { ackSec: number | null; deliverySec: number | null };
   persistence: { lagMax: number | null; storedAllSec: number | null };
   watch: WatchReport;
-  clients: { reconnects: number; resends: number; errors: Record<string, number> };
+  clients: { reconnects: number; resends: number; errors: Record<string, number>; unansweredIn: Record<string, number> };
   validity: Validity;
 }
 
@@ -121,6 +121,15 @@ async function storedDocs(coll: Collection, conversations: string[]): Promise<St
   }
 }
 
+/** Holds a stopped process for the fault's length, then ends the stop with `then`, whatever happens meanwhile. */
+async function stopped(pid: number, seconds: number, then: 'SIGCONT' | 'SIGKILL'): Promise<void> {
+  try {
+    await sleep(seconds * 1000);
+  } finally {
+    process.kill(pid, then);
+  }
+}
+
 /** The fault itself: resolves at its end (the service healthy again, or resumed), with what was done. */
 async function inject(fault: FaultName, o: Options, procs: SutProcess[], log: (s: string) => void): Promise<string> {
   const proc = (name: string): SutProcess => {
@@ -136,12 +145,7 @@ async function inject(fault: FaultName, o: Options, procs: SutProcess[], log: (s
       return `Kafka SIGKILLed, restarted by up.sh (healthy after ${round((Date.now() - t) / 1000, 1)} s)`;
     }
     case 'broker-stop': {
-      const pid = signalService('kafka', 'SIGSTOP');
-      try {
-        await sleep(o.brokerStopSec * 1000);
-      } finally {
-        process.kill(pid, 'SIGCONT');
-      }
+      await stopped(signalService('kafka', 'SIGSTOP'), o.brokerStopSec, 'SIGCONT');
       return `Kafka SIGSTOPped for ${o.brokerStopSec} s, then SIGCONT`;
     }
     case 'redis-restart': {
@@ -151,11 +155,7 @@ async function inject(fault: FaultName, o: Options, procs: SutProcess[], log: (s
     }
     case 'db-freeze': {
       const pid = signalService('mongo', 'SIGSTOP');
-      try {
-        await sleep(o.dbFreezeSec * 1000);
-      } finally {
-        process.kill(pid, 'SIGKILL');
-      }
+      await stopped(pid, o.dbFreezeSec, 'SIGKILL');
       await gone(pid);
       const t = Date.now();
       await startService('mongo');
@@ -170,11 +170,7 @@ async function inject(fault: FaultName, o: Options, procs: SutProcess[], log: (s
     case 'processor-stuck': {
       const pid = proc('sut-pipeline').pid();
       process.kill(pid, 'SIGSTOP');
-      try {
-        await sleep(o.stuckSec * 1000);
-      } finally {
-        process.kill(pid, 'SIGCONT');
-      }
+      await stopped(pid, o.stuckSec, 'SIGCONT');
       return `the pipeline processors process SIGSTOPped for ${o.stuckSec} s (session timeout 10 s), then SIGCONT`;
     }
   }
@@ -234,7 +230,7 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
   stopTraffic();
 
   // Every send answered (clients resend), then every member synced to the last acknowledged seq.
-  await waitFor(() => [...clients.values()].every((cl) => cl.pending.size === 0), 60_000);
+  await waitFor(() => [...clients.values()].every((cl) => cl.pending.size === 0), 120_000);
   const top = new Map<string, number>();
   for (const cl of clients.values()) for (const a of cl.acks.values()) top.set(a.conversation, Math.max(top.get(a.conversation) ?? 0, a.seq));
   const synced = (): boolean => {
@@ -278,6 +274,9 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
   if (lagMax === null) validity.reasons.push('the persistence lag was never read');
   if (!syncedAll && books.lostDeliveries === 0 && books.gaps === 0) validity.reasons.push('the final sync did not finish, though nothing is missing');
   validity.valid = validity.reasons.length === 0;
+  // Where the unanswered sends are: one conversation (a partition) or everywhere.
+  const unansweredIn: Record<string, number> = {};
+  for (const cl of clients.values()) for (const p of cl.pending.values()) unansweredIn[p.conversation] = (unansweredIn[p.conversation] ?? 0) + 1;
   for (const cl of clients.values()) cl.close();
 
   if (fault === 'gateway-kill') {
@@ -292,7 +291,7 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
     recovery,
     persistence: { lagMax, storedAllSec },
     watch: report,
-    clients: { reconnects: [...clients.values()].reduce((a, cl) => a + cl.stats.reconnects, 0), resends: [...clients.values()].reduce((a, cl) => a + cl.resends, 0), errors },
+    clients: { reconnects: [...clients.values()].reduce((a, cl) => a + cl.stats.reconnects, 0), resends: [...clients.values()].reduce((a, cl) => a + cl.resends, 0), errors, unansweredIn },
     validity,
   };
 }
