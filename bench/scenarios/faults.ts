@@ -49,6 +49,8 @@ export interface FaultFigures {
   books: Books;
   /** Fault end to acks, and to deliveries, flowing at half the offered rate or more; null: never. */
   recovery: { ackSec: number | null; deliverySec: number | null };
+  /** Acks and deliveries per second while the fault lasted, beside the offered rates: does sending go on. */
+  duringFault: { acksPerSec: number; deliveriesPerSec: number; offeredAcksPerSec: number; offeredDeliveriesPerSec: number };
   persistence: { lagMax: number | null; storedAllSec: number | null };
   watch: WatchReport;
   clients: { reconnects: number; resends: number; errors: Record<string, number>; unansweredIn: Record<string, number> };
@@ -264,6 +266,8 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
   const deliveryTimes = records.flatMap((r) => [...r.views.values()].flatMap((v) => [...v.values()].filter((e) => e.sender !== r.userId && e.via !== 'own').map((e) => e.at)));
   const deliveriesPerSec = o.rate + o.groupRate * (o.groupSize - 1);
   const recovery = { ackSec: secs(recoveryMs(ackTimes(), end, o.rate + o.groupRate)), deliverySec: secs(recoveryMs(deliveryTimes, end, deliveriesPerSec)) };
+  const within = (ts: number[]): number => round(ts.filter((t) => t >= t0 && t < end).length / Math.max(0.001, (end - t0) / 1000), 1);
+  const duringFault = { acksPerSec: within(ackTimes()), deliveriesPerSec: within(deliveryTimes), offeredAcksPerSec: o.rate + o.groupRate, offeredDeliveriesPerSec: deliveriesPerSec };
   const open = [...clients.values()].filter((cl) => cl.open).length;
   const errors: Record<string, number> = {};
   for (const cl of clients.values()) for (const [k, v] of cl.errors) errors[k] = (errors[k] ?? 0) + v;
@@ -289,6 +293,7 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
     faultSec: round((end - t0) / 1000, 1),
     books,
     recovery,
+    duringFault,
     persistence: { lagMax, storedAllSec },
     watch: report,
     clients: { reconnects: [...clients.values()].reduce((a, cl) => a + cl.stats.reconnects, 0), resends: [...clients.values()].reduce((a, cl) => a + cl.resends, 0), errors, unansweredIn },
@@ -300,11 +305,11 @@ const secs = (ms: number | null): number | null => (ms === null ? null : round(m
 
 /** One row per fault; an INVALID one shows its reasons instead of figures. */
 export function faultTable(rows: readonly FaultFigures[]): ReportTable {
-  const head = '| fault | acked | delivered (live / sync) | stored | lost | seen twice | gaps | recovery ack / delivery | persistence lag max, all stored | /readyz red | alerts (pending → firing, s from fault start) |';
-  const lines = [head, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const head = '| fault | acked | delivered (live / sync) | stored | lost | seen twice | gaps | acks / deliveries per s during (offered) | recovery ack / delivery | persistence lag max, all stored | /readyz red | alerts (pending → firing, s from fault start) |';
+  const lines = [head, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of rows) {
     if (!r.validity.valid) {
-      lines.push(`| ${r.fault} | INVALID: ${r.validity.reasons.join('; ')} | | | | | | | | | |`);
+      lines.push(`| ${r.fault} | INVALID: ${r.validity.reasons.join('; ')} | | | | | | | | | | |`);
       continue;
     }
     const b = r.books;
@@ -313,7 +318,7 @@ export function faultTable(rows: readonly FaultFigures[]): ReportTable {
     const alerts = r.watch.alerts.map((a) => `${a.alert}${a.labels ? `{${a.labels.replace(/instance=127\.0\.0\.1:/g, ':')}}` : ''} ${a.pendingSec}→${a.firingSec ?? 'pending'}`);
     const s = (v: number | null): string => (v === null ? 'never' : `${v} s`);
     lines.push(
-      `| ${r.fault} | ${b.acked} | ${b.delivered} (${b.deliveredLive} / ${b.deliveredBySync}) | ${b.stored} | ${b.lostDeliveries + b.lostStored} | ${b.duplicates + b.storedTwice} | ${b.gaps} | ${s(r.recovery.ackSec)} / ${s(r.recovery.deliverySec)} | ${r.persistence.lagMax ?? '?'}, ${s(r.persistence.storedAllSec)} | ${[...red, ...named].join('; ') || 'none'} | ${alerts.join('; ') || 'none'} |`,
+      `| ${r.fault} | ${b.acked} | ${b.delivered} (${b.deliveredLive} / ${b.deliveredBySync}) | ${b.stored} | ${b.lostDeliveries + b.lostStored} | ${b.duplicates + b.storedTwice} | ${b.gaps} | ${r.duringFault.acksPerSec} / ${r.duringFault.deliveriesPerSec} (${r.duringFault.offeredAcksPerSec} / ${r.duringFault.offeredDeliveriesPerSec}) | ${s(r.recovery.ackSec)} / ${s(r.recovery.deliverySec)} | ${r.persistence.lagMax ?? '?'}, ${s(r.persistence.storedAllSec)} | ${[...red, ...named].join('; ') || 'none'} | ${alerts.join('; ') || 'none'} |`,
     );
   }
   return { title: 'faults (lost = deliveries never seen + acknowledged messages not stored; seen twice = one message under two seqs, at a client or in MongoDB)', lines };
