@@ -27,6 +27,10 @@ describe('faultTable', () => {
     expect(line).toBe('| redis-restart | 10 | 14 (12 / 2) | 10 | 0 | 0 | 0 | 48 / 70 (50 / 80) | 0.5 s / 1.2 s | 12, 4.1 s | gateway 1.5→4 | ImPresenceRebuilt{:28080,trigger=reconnect} 5→5.5 |');
   });
 
+  it('says instant for a fault with no length (a kill)', () => {
+    expect(faultTable([row({ fault: 'gateway-kill', duringFault: null })]).lines[2]).toContain('| 0 | instant | 0.5 s / 1.2 s |');
+  });
+
   it('shows an INVALID fault with its reasons and no figures', () => {
     const line = faultTable([row({ validity: { valid: false, reasons: ['3 of 10 sends got neither an ack nor an error before the step ended'], missingDeliveries: 0 } })]).lines[2]!;
     expect(line).toContain('INVALID: 3 of 10 sends got neither an ack nor an error');

@@ -49,8 +49,8 @@ export interface FaultFigures {
   books: Books;
   /** Fault end to acks, and to deliveries, flowing at half the offered rate or more; null: never. */
   recovery: { ackSec: number | null; deliverySec: number | null };
-  /** Acks and deliveries per second while the fault lasted, beside the offered rates: does sending go on. */
-  duringFault: { acksPerSec: number; deliveriesPerSec: number; offeredAcksPerSec: number; offeredDeliveriesPerSec: number };
+  /** Acks and deliveries per second while the fault lasted, beside the offered rates: does sending go on (null: an instant fault, a kill). */
+  duringFault: { acksPerSec: number; deliveriesPerSec: number; offeredAcksPerSec: number; offeredDeliveriesPerSec: number } | null;
   persistence: { lagMax: number | null; storedAllSec: number | null };
   watch: WatchReport;
   clients: { reconnects: number; resends: number; errors: Record<string, number>; unansweredIn: Record<string, number> };
@@ -267,7 +267,7 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
   const deliveriesPerSec = o.rate + o.groupRate * (o.groupSize - 1);
   const recovery = { ackSec: secs(recoveryMs(ackTimes(), end, o.rate + o.groupRate)), deliverySec: secs(recoveryMs(deliveryTimes, end, deliveriesPerSec)) };
   const within = (ts: number[]): number => round(ts.filter((t) => t >= t0 && t < end).length / Math.max(0.001, (end - t0) / 1000), 1);
-  const duringFault = { acksPerSec: within(ackTimes()), deliveriesPerSec: within(deliveryTimes), offeredAcksPerSec: o.rate + o.groupRate, offeredDeliveriesPerSec: deliveriesPerSec };
+  const duringFault = end - t0 < 1000 ? null : { acksPerSec: within(ackTimes()), deliveriesPerSec: within(deliveryTimes), offeredAcksPerSec: o.rate + o.groupRate, offeredDeliveriesPerSec: deliveriesPerSec };
   const open = [...clients.values()].filter((cl) => cl.open).length;
   const errors: Record<string, number> = {};
   for (const cl of clients.values()) for (const [k, v] of cl.errors) errors[k] = (errors[k] ?? 0) + v;
@@ -313,12 +313,13 @@ export function faultTable(rows: readonly FaultFigures[]): ReportTable {
       continue;
     }
     const b = r.books;
+    const d = r.duringFault;
     const red = Object.entries(r.watch.ready).filter(([, t]) => t.firstRedSec !== null).map(([n, t]) => `${n.replace(/^sut-/, '')} ${t.firstRedSec}→${t.greenAgainSec ?? 'red'}`);
     const named = Object.entries(r.watch.ready).filter(([, t]) => t.firstRedSec === null && t.failing.length > 0).map(([n, t]) => `${n.replace(/^sut-/, '')} green, failing ${t.failing.join('+')}`);
     const alerts = r.watch.alerts.map((a) => `${a.alert}${a.labels ? `{${a.labels.replace(/instance=127\.0\.0\.1:/g, ':')}}` : ''} ${a.pendingSec}→${a.firingSec ?? 'pending'}`);
     const s = (v: number | null): string => (v === null ? 'never' : `${v} s`);
     lines.push(
-      `| ${r.fault} | ${b.acked} | ${b.delivered} (${b.deliveredLive} / ${b.deliveredBySync}) | ${b.stored} | ${b.lostDeliveries + b.lostStored} | ${b.duplicates + b.storedTwice} | ${b.gaps} | ${r.duringFault.acksPerSec} / ${r.duringFault.deliveriesPerSec} (${r.duringFault.offeredAcksPerSec} / ${r.duringFault.offeredDeliveriesPerSec}) | ${s(r.recovery.ackSec)} / ${s(r.recovery.deliverySec)} | ${r.persistence.lagMax ?? '?'}, ${s(r.persistence.storedAllSec)} | ${[...red, ...named].join('; ') || 'none'} | ${alerts.join('; ') || 'none'} |`,
+      `| ${r.fault} | ${b.acked} | ${b.delivered} (${b.deliveredLive} / ${b.deliveredBySync}) | ${b.stored} | ${b.lostDeliveries + b.lostStored} | ${b.duplicates + b.storedTwice} | ${b.gaps} | ${d ? `${d.acksPerSec} / ${d.deliveriesPerSec} (${d.offeredAcksPerSec} / ${d.offeredDeliveriesPerSec})` : 'instant'} | ${s(r.recovery.ackSec)} / ${s(r.recovery.deliverySec)} | ${r.persistence.lagMax ?? '?'}, ${s(r.persistence.storedAllSec)} | ${[...red, ...named].join('; ') || 'none'} | ${alerts.join('; ') || 'none'} |`,
     );
   }
   return { title: 'faults (lost = deliveries never seen + acknowledged messages not stored; seen twice = one message under two seqs, at a client or in MongoDB)', lines };
