@@ -30,6 +30,22 @@ export interface SutHandle {
   topicPrefix: string;
   /** Prometheus endpoints of the SUT's processes (the stage breakdown reads them around each step). */
   metricsUrls: string[];
+  /** The SUT's processes, to kill, stop and restart (faults); absent for an external SUT. */
+  processes?: () => SutProcess[];
+}
+
+/** One process of a SUT the bench started. */
+export interface SutProcess {
+  name: string;
+  role: 'gateway' | 'processors';
+  /** host:port of its /metrics and /readyz. */
+  address: string;
+  /** A gateway's WebSocket URL. */
+  wsUrl?: string;
+  pid(): number;
+  alive(): boolean;
+  /** Starts it again after it died (same settings, gateway id included) and waits for /readyz. */
+  restart(): Promise<void>;
 }
 
 export interface LatencyCurveSeries {

@@ -3,7 +3,7 @@ import { mongoAnswers } from './mongo-check.js';
 import { join } from 'node:path';
 import { PROCESSOR_NAMES } from '../topologies/im-topology.js';
 import { intFlag, parseFlags, strFlag } from './args.js';
-import type { BenchContext, ScenarioOutput, SutHandle } from './context.js';
+import type { BenchContext, ScenarioOutput, SutHandle, SutProcess } from './context.js';
 import { WorkerPool } from './load/pool.js';
 import { CpuMeter, sampleProc } from './procstat.js';
 import { Progress } from './progress.js';
@@ -19,6 +19,7 @@ import { fanoutScenario } from './scenarios/fanout.js';
 import { persistScenario } from './scenarios/persist.js';
 import { peerScenario } from './scenarios/peer.js';
 import { soakScenario } from './scenarios/soak.js';
+import { faultsScenario } from './scenarios/faults.js';
 import { imTarget } from './scenarios/target-im.js';
 import type { Target } from './scenarios/targets.js';
 import { summarize } from './summary.js';
@@ -37,7 +38,7 @@ import { createNamespace, dropNamespace } from './namespace.js';
  * scenarios (all, at a reduced size, by default) and writes JSON, HTML and latest.md under
  * bench/results/. Flags: see USAGE.
  */
-const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer,soak]
+const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer,soak,faults]
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
   --persistence true|false (direct: false stops the writer for the steps)
   --clients kafkajs,confluent,platformatic  --hops 1,2 (baseline: relays; 1 is the plan's)  --tuning '{"lingerMs":0}' (baseline: a KafkaTuning for every client)
@@ -46,14 +47,18 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
   --soak-minutes M (30 when soak is named, 5 in the full run)  --soak-rate R (half of direct's highest passing rate in this run, else 50)  --soak-window-sec S (60)  --soak-pairs N (25)
+  --faults broker-kill,broker-stop,redis-restart,db-freeze,gateway-kill,processor-stuck (faults: which, in order; default all)
+  --fault-rate R (40, 1:1 msg/s)  --fault-group-rate R (10)  --fault-pairs N (20)  --fault-groups N (2)  --fault-group-size N (5)
+  --broker-stop-sec S (30)  --db-freeze-sec S (60)  --stuck-sec S (40)  --fault-before-sec S (8)  --fault-after-sec S (15)  --fault-ack-timeout-ms MS (3000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --profile (CPU profiles of each SUT process, bench/results/<run>-profiles/<process>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
-// fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic.
-// soak last: its default rate is half of what direct found.
-const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer', 'soak'] as const;
+// fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic;
+// soak after them: its default rate is half of what direct found; faults last: it kills and
+// restarts the stack's services under the SUT.
+const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer', 'soak', 'faults'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 const flags = parseFlags(process.argv.slice(2));
@@ -79,8 +84,10 @@ const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
 const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
+/** The faults scenario runs a second gateway, for the clients of a killed one to move to. */
+const secondGateway = chosen.includes('faults') && !external;
 /** The SUT's processes and their Prometheus ports. */
-const metricsPorts = [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3]] as const;
+const metricsPorts: readonly (readonly [string, number])[] = [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3], ...(secondGateway ? [['gateway-2', edgePort + 4] as const] : [])];
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
@@ -111,26 +118,53 @@ async function startSut(): Promise<SutHandle> {
     { port: edgePort, what: 'SUT gateway, --edge-port' },
     { port: edgePort + 2, what: 'SUT pipeline metrics, --edge-port + 2' },
     { port: edgePort + 3, what: 'SUT persistence metrics, --edge-port + 3' },
+    ...(secondGateway ? [{ port: edgePort + 4, what: 'SUT second gateway (faults), --edge-port + 4' }, { port: edgePort + 5, what: 'SUT second gateway metrics, --edge-port + 5' }] : []),
     ...(chosen.includes('peer') ? [{ port: intFlag(flags, 'peer-port', 18000), what: 'Centrifugo, --peer-port' }] : []),
   ]);
   if (topicPrefix) await createNamespace(topicPrefix);
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
   let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
-  const gateway = nodeProcess('sut-gateway', entry.gateway, env);
-  processes.push(pipeline, gateway, persistence);
-  log('[sut] starting gateway, pipeline processors and the persistence writer');
+  let gateway = nodeProcess('sut-gateway', entry.gateway, env);
+  // Its own gateway id and ports; the same key, topics and stack.
+  const gateway2Env = { ...env, IM_GATEWAY_ID: 'bench-gw-2', IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
+  let gateway2 = secondGateway ? nodeProcess('sut-gateway-2', entry.gateway, gateway2Env) : null;
+  processes.push(pipeline, gateway, persistence, ...(gateway2 ? [gateway2] : []));
+  log(`[sut] starting ${gateway2 ? 'two gateways' : 'gateway'}, pipeline processors and the persistence writer`);
   await Promise.all([
     waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, gateway),
     waitHttp(`http://127.0.0.1:${edgePort + 2}/readyz`, 120_000, pipeline),
     waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence),
+    ...(gateway2 ? [waitHttp(`http://127.0.0.1:${edgePort + 4}/readyz`, 120_000, gateway2)] : []),
   ]);
+  /** A process the faults scenario controls: restart() starts it again with the same settings. */
+  const controlled = (name: string, role: SutProcess['role'], port: number, current: () => ManagedProcess | null, respawn: () => ManagedProcess): SutProcess => ({
+    name,
+    role,
+    address: `127.0.0.1:${port}`,
+    wsUrl: role === 'gateway' ? `ws://127.0.0.1:${port}/ws` : undefined,
+    pid: () => current()?.pid ?? 0,
+    alive: () => current()?.alive ?? false,
+    async restart() {
+      const p = respawn();
+      processes.push(p);
+      await waitHttp(`http://127.0.0.1:${port}/readyz`, 120_000, p);
+    },
+  });
+  const sutProcesses: SutProcess[] = [
+    controlled('sut-gateway', 'gateway', edgePort, () => gateway, () => (gateway = nodeProcess('sut-gateway', entry.gateway, env))),
+    ...(gateway2 ? [controlled('sut-gateway-2', 'gateway', edgePort + 4, () => gateway2, () => (gateway2 = nodeProcess('sut-gateway-2', entry.gateway, gateway2Env)))] : []),
+    controlled('sut-pipeline', 'processors', edgePort + 2, () => pipeline, () => {
+      throw new Error('the pipeline process is stopped and resumed, not restarted');
+    }),
+    controlled('sut-persistence', 'processors', edgePort + 3, () => persistence, () => (persistence = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) }))),
+  ];
   return {
     wsUrl: `ws://127.0.0.1:${edgePort}/ws`,
     httpUrl: `http://127.0.0.1:${edgePort}`,
     pids: () => {
       const m = stackPids();
-      for (const p of [gateway, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
+      for (const p of [gateway, gateway2, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
       return m;
     },
     gatewayPid: () => gateway.pid,
@@ -148,6 +182,7 @@ async function startSut(): Promise<SutHandle> {
     env,
     topicPrefix,
     metricsUrls: metricsPorts.map(([, port]) => `http://127.0.0.1:${port}/metrics`),
+    processes: () => sutProcesses,
   };
 }
 
@@ -242,6 +277,7 @@ async function main(): Promise<void> {
     peer: () => peerScenario(ctx, im),
     // Half an hour when asked for by name; the full run keeps its reduced size.
     soak: () => soakScenario(ctx, im, flags.has('scenario') ? 30 : 5),
+    faults: () => faultsScenario(ctx, im),
   };
   const configured = { ...sut.env, IM_AUTH_PRIVATE_KEY_PEM: '(generated Ed25519, not recorded)' };
   for (const name of ALL.filter((n) => chosen.includes(n))) {
@@ -293,7 +329,7 @@ async function main(): Promise<void> {
       machine: machineInfo(),
       versions: versions(name === 'peer' ? { centrifugo: CENTRIFUGO_VERSION } : {}),
       git: gitInfo(),
-      configuration: { scenario: out.configuration, sut: external ? { wsUrl: external } : { ...configured, processes: ['gateway', 'processors (all but persistence)', 'processors (persistence)'], requireFriendship: false }, sourceAddresses: ctx.sourceAddresses },
+      configuration: { scenario: out.configuration, sut: external ? { wsUrl: external } : { ...configured, processes: ['gateway', ...(secondGateway ? ['gateway (second, bench-gw-2)'] : []), 'processors (all but persistence)', 'processors (persistence)'], requireFriendship: false }, sourceAddresses: ctx.sourceAddresses },
       figures: out.figures,
       series: { throughput: progress.throughput.slice(tp), memory: progress.memory.slice(mp), latency: out.latencyCurves, steps: out.steps ?? [] },
       notes: out.notes,

@@ -4,6 +4,7 @@ import type { ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
 import { soakSummary, type SoakFigures } from './scenarios/soak.js';
+import type { FaultFigures } from './scenarios/faults.js';
 import { invalidLabel } from './validity.js';
 
 const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
@@ -68,6 +69,12 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
       case 'soak':
         lines.push(`- ${soakSummary(f as unknown as SoakFigures)}`);
         break;
+      case 'faults': {
+        const rows = f.faults as FaultFigures[];
+        const valid = rows.filter((r) => r.validity.valid);
+        lines.push(`- ${rows.length} faults, ${valid.length} measured (${rows.length - valid.length} INVALID), ${f.faultsWithLoss as number} with a loss, a duplicate or a gap`);
+        break;
+      }
       case 'peer': {
         const c = f.centrifugo as { connections: ConnectionFigures; fanout: FanoutFigures[] };
         lines.push(`- ${conn(c.connections)}`);

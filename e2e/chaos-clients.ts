@@ -64,6 +64,8 @@ export interface AckRecord {
   serverMsgId: string;
   conversation: string;
   latencyMs: number;
+  /** When the ack arrived (epoch ms). */
+  at: number;
 }
 
 const RECONNECT_MIN_MS = 200;
@@ -224,7 +226,7 @@ export class ChaosClient {
 
   private onAck(f: WireFrame): void {
     const msgId = String(f.msg_id);
-    const rec: AckRecord = { seq: Number(f.sequence_number), serverMsgId: String(f.server_msg_id), conversation: String(f.conversation_id), latencyMs: 0 };
+    const rec: AckRecord = { seq: Number(f.sequence_number), serverMsgId: String(f.server_msg_id), conversation: String(f.conversation_id), latencyMs: 0, at: Date.now() };
     const prior = this.acks.get(msgId);
     if (prior) {
       this.duplicateAcks++;

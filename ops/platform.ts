@@ -38,7 +38,7 @@ import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
 import { imTopology, OPTIONAL_PROCESSORS, type PipelineDeps } from '../topologies/im-topology.js';
-import { type LogClient, type QueryableState, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp } from '../streams/index.js';
+import { type LogClient, type QueryableState, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp, createGroupProgressWatch, wallClock } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
 
 /**
@@ -178,9 +178,14 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   const runMirror = !processors || processors.includes('state-mirror');
   const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, groupId: `${config.appId}.state-mirror`, logger }) : null;
   await mirrorSink?.start();
+  // Every processors process watches every group's commits from the broker: a stuck process
+  // cannot report its own stall (ImConsumerStuck).
+  const progress = config.engine === 'kafka' ? createGroupProgressWatch({ log, appId: config.appId, topology, clock: wallClock, logger, logStallAfterMs: 20_000 }) : null;
+  progress?.start(config.health.intervalMs);
   return {
     state: () => app.queryableState(),
     stop: async () => {
+      progress?.stop();
       await app.stop();
       await mirrorSink?.stop();
       await groupDirectory.stop();

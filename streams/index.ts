@@ -27,3 +27,4 @@ export * from './log-namespace.js';
 export * from './partitioner.js';
 export * from './table.js';
 export { runtimeMetrics } from './metrics.js';
+export * from './group-progress.js';

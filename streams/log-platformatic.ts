@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import {
   Admin,
   ConfigResourceTypes,
@@ -17,7 +18,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { createLogger } from '../core/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import { errorMessage, PlatformError } from '../core/errors.js';
 import type {
@@ -296,10 +297,22 @@ function clientOptions(config: KafkaLogConfig): BaseOptions {
 }
 
 /** The package reports through events; what needs an operator's eye goes to the log. */
-function withLoggedEvents<C extends Admin | RecordProducer | RecordConsumer>(client: C, role: string): C {
+export function withLoggedEvents<C extends Pick<EventEmitter, 'on'>>(client: C, role: string, logger: Logger = log): C {
   // An 'error' event without a listener would crash the process.
-  client.on('error', (err: Error) => log.error('kafka client error', { role, error: err.message }));
-  client.on('client:broker:failed', (payload: { broker: { host: string; port: number } }) => log.warn('kafka broker connection failed', { role, broker: `${payload.broker.host}:${payload.broker.port}` }));
+  client.on('error', (err: Error) => logger.error('kafka client error', { role, error: err.message }));
+  // The client retries a lost broker every few hundred ms: one line when it is lost, one when
+  // it is back, not one per attempt (a 40 s outage printed hundreds).
+  const down = new Set<string>();
+  const name = (payload: { broker: { host: string; port: number } }): string => `${payload.broker.host}:${payload.broker.port}`;
+  client.on('client:broker:failed', (payload: { broker: { host: string; port: number } }) => {
+    const broker = name(payload);
+    if (down.has(broker)) return;
+    down.add(broker);
+    logger.warn('kafka broker connection failed', { role, broker });
+  });
+  client.on('client:broker:connect', (payload: { broker: { host: string; port: number } }) => {
+    if (down.delete(name(payload))) logger.warn('kafka broker connected again', { role, broker: name(payload) });
+  });
   return client;
 }
 

@@ -42,6 +42,13 @@ describe('the platform topology', () => {
     expect(describePlan(plan, 'im')).toContain('Sub-topology 0 (consumer group im.router+');
   });
 
+  it('runs the query processor in a group of its own: a database that stops answering holds back syncs, not sends', () => {
+    // Sync reads MongoDB; fused with the router, a frozen database stalled the send path (bench faults, db-freeze).
+    expect(subOf('query')!.processors).toEqual(['query']);
+    expect(subOf('query')!.sources).toEqual(['im.cmd.sync']);
+    expect([...subOf('router')!.fused.keys()]).not.toContain('im.cmd.sync');
+  });
+
   it('declares the webhook processors only when an after-event has an endpoint, each in a group of its own', () => {
     const off = imTopology(memoryPipelineDeps(config), config);
     expect(OPTIONAL_PROCESSORS.filter((n) => off.processors.has(n))).toEqual([]);

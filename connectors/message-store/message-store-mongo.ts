@@ -5,6 +5,7 @@ import type { StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withQuoteRecalled, type TargetChange } from './message-store.js';
 
+import { PlatformError } from '../../core/errors.js';
 import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
 
@@ -110,7 +111,26 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
       if (!(err instanceof MongoBulkWriteError)) throw err;
       const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
       if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+      await assertStored(batch, err.insertedCount);
       return err.insertedCount;
+    }
+  }
+
+  /**
+   * E11000 means "already stored" only where the document really is there. With FerretDB
+   * frozen and then killed under a batch in flight, the retried insert answered 29 messages as
+   * duplicates that were never stored, and the writer committed past them (bench faults,
+   * db-freeze). Read back what the answer did not insert; a message missing fails the write,
+   * retriably: the writer's retry inserts it (the rest are duplicates again).
+   */
+  async function assertStored(batch: readonly StampedMessage[], inserted: number): Promise<void> {
+    const byConversation = new Map<string, number[]>();
+    for (const m of batch) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m.seq]);
+    const filter = { $or: [...byConversation].map(([conversationId, seqs]) => ({ conversationId, seq: { $in: seqs } })) };
+    const found = new Set((await messages.find(filter, { projection: { _id: 0, conversationId: 1, seq: 1 } }).toArray()).map((d) => `${d.conversationId}|${d.seq}`));
+    const missing = batch.filter((m) => !found.has(`${m.conversationId}|${m.seq}`));
+    if (missing.length > 0) {
+      throw new PlatformError('STORE_INCOMPLETE', `bulk insert of ${batch.length} messages answered ${inserted} inserted and the rest duplicates, but ${missing.length} are not stored (first: ${missing[0]!.conversationId} seq ${missing[0]!.seq})`, { retriable: true });
     }
   }
 
