@@ -14,6 +14,13 @@ export interface ConversationSettingsDeps {
   mirror?: Pick<MessageStore, 'setConversationSettings'>;
 }
 
+/** Who a change answers: the connection that asked, with its frame's msg_id; none for a read's clearing. */
+interface Asker {
+  origin: Origin | null;
+  msgId?: string;
+  correlationId: string;
+}
+
 const outcomes = counter('im_conversation_settings_total', 'Conversation settings changes, by outcome', ['outcome'] as const);
 
 /**
@@ -31,7 +38,7 @@ export function conversationSettingsProcessor(deps: ConversationSettingsDeps, co
     p.answerDeadLetters('im.cmd.settings', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.userId, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
 
     /** The settings stored, mirrored and sent to the user's devices; the origin gets its answer with its msg_id. */
-    const apply = async (next: ConversationSettings, origin: Origin | null, msgId: string | undefined, correlationId: string, store: StoreView<ConversationSettings>): Promise<Emit[]> => {
+    const apply = async (store: StoreView<ConversationSettings>, next: ConversationSettings, { origin, msgId, correlationId }: Asker): Promise<Emit[]> => {
       store.put(settingsKey(next.userId, next.conversationId), next);
       await deps.mirror?.setConversationSettings(next);
       const now = p.clock.now();
@@ -69,7 +76,7 @@ export function conversationSettingsProcessor(deps: ConversationSettingsDeps, co
         updatedAt: c.at,
       };
       outcomes.inc({ outcome: 'ok' });
-      return apply(next, c.origin, msgId, c.correlationId, store);
+      return apply(store, next, { origin: c.origin, msgId, correlationId: c.correlationId });
     }, 'settings');
 
     // Reading a conversation clears its mark; the receipts processor answers the READ itself.
@@ -78,9 +85,10 @@ export function conversationSettingsProcessor(deps: ConversationSettingsDeps, co
       if (c.kind !== 'READ') return [];
       const store = ctx.store(settings);
       const prev = store.get(settingsKey(c.userId, c.conversationId));
+      // A read the gateway received before the mark was made (in flight meanwhile) leaves it.
       if (!prev?.markedUnread || c.at < prev.updatedAt) return [];
       outcomes.inc({ outcome: 'unread_cleared' });
-      return apply({ ...prev, markedUnread: false, updatedAt: c.at }, null, undefined, c.correlationId, store);
+      return apply(store, { ...prev, markedUnread: false, updatedAt: c.at }, { origin: null, correlationId: c.correlationId });
     }, 'read-clears-unread');
   };
 }
