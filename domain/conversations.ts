@@ -16,6 +16,8 @@ export const userPairKey = (a: string, b: string): string => (a < b ? `${a}|${b}
 export const memberKey = (groupId: string, userId: string): string => `${groupId}|${userId}`;
 /** Key of a user's read position in a conversation: `<conversationId>|<userId>`. */
 export const readPositionKey = (conversationId: string, userId: string): string => `${conversationId}|${userId}`;
+/** Key of a user's settings of a conversation: `<userId>|<conversationId>`, so a user's settings are one key prefix. */
+export const settingsKey = (userId: string, conversationId: string): string => `${userId}|${conversationId}`;
 
 /** A conversation as one of its participants sees it: the peer of a direct one, or the group. */
 export type ConversationRef = { kind: 'direct'; peer: string } | { kind: 'group'; groupId: string };

@@ -1,5 +1,5 @@
 import type { ErrorCode } from './codes.js';
-import type { ClientFrame, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
+import type { ClientFrame, ConversationSettingsInFrame, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isClientMsgId, isUserOrGroupId, MAX_ID_CHARS } from './limits.js';
 import { isIntField, isLongField } from './numbers.js';
 
@@ -31,6 +31,7 @@ const long: FieldCheck = (v) => isLongField(v);
 const optLong: FieldCheck = (v) => v === undefined || isLongField(v);
 const optLimit: FieldCheck = (v) => v === undefined || isIntField(v, 1);
 const bool: FieldCheck = (v) => typeof v === 'boolean';
+const optBool: FieldCheck = (v) => v === undefined || typeof v === 'boolean';
 const kind: FieldCheck = (v) => v === undefined || v === 'user' || v === 'group';
 
 /** The fields each client frame type must have (frames.ts); extra fields pass through untouched. */
@@ -47,6 +48,7 @@ export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck
   react: { msg_id: str, conversation_id: str, seq: long, message_id: optStr, emoji: str, remove: (v) => v === undefined || typeof v === 'boolean' },
   delete_for_me: { msg_id: str, conversation_id: str, seq: long, message_id: optStr },
   presence: { status: (v) => v === 'online' || v === 'away' },
+  conversation_settings: { msg_id: str, conversation_id: str, muted: (v) => v === undefined || v === 'none' || v === 'mentions' || v === 'all', pinned: optBool, archived: optBool, marked_unread: optBool },
 };
 
 /** The first field of `o` that `FRAME_FIELDS` refuses for its type, as a message; null when none. */
@@ -107,4 +109,18 @@ export function sync(o: Obj): Checked<SyncFrame> {
   const after = (o.after_seq as number | undefined) ?? 0;
   const limit = (o.limit as number | undefined) ?? SYNC_DEFAULT_LIMIT;
   return { ok: true, frame: { type: 'sync', ...(conv !== undefined ? { conversation_id: conv } : {}), after_seq: after, limit: Math.min(limit, SYNC_MAX_LIMIT) } };
+}
+
+/** A settings change names a conversation and changes at least one setting. */
+export function conversationSettings(o: Obj): Checked<ConversationSettingsInFrame> {
+  const problem = fieldProblem('conversation_settings', o);
+  if (problem) return fail(problem, typeof o.msg_id === 'string' ? o.msg_id : undefined);
+  const msgId = o.msg_id as string;
+  if (!isClientMsgId(msgId)) return fail(`msg_id must be a non-empty string of at most ${MAX_ID_CHARS} characters without spaces or '|'`);
+  const conv = o.conversation_id as string;
+  if (!CONVERSATION.test(conv)) return fail('conversation_id must be d:<user>:<user> or g:<group>', msgId);
+  const f = o as Partial<ConversationSettingsInFrame>;
+  const changes = { ...(f.muted !== undefined ? { muted: f.muted } : {}), ...(f.pinned !== undefined ? { pinned: f.pinned } : {}), ...(f.archived !== undefined ? { archived: f.archived } : {}), ...(f.marked_unread !== undefined ? { marked_unread: f.marked_unread } : {}) };
+  if (Object.keys(changes).length === 0) return fail('conversation_settings changes nothing: give muted, pinned, archived or marked_unread', msgId);
+  return { ok: true, frame: { type: 'conversation_settings', msg_id: msgId, conversation_id: conv, ...changes } };
 }

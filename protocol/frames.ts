@@ -120,8 +120,25 @@ export interface DeleteForMeFrame extends MessageChange {
 export type MessageChangeFrame = RecallMsgFrame | EditMsgFrame | ReactFrame | DeleteForMeFrame;
 export const MESSAGE_CHANGE_FRAMES = ['recall_msg', 'edit_msg', 'react', 'delete_for_me'] as const;
 
-export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame | PresenceInFrame;
-export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES, 'presence'] as const;
+/** How much of a conversation notifies this user offline: all, only mentions of them, nothing. */
+export type MuteSetting = 'none' | 'mentions' | 'all';
+
+/**
+ * Change one's own settings of a conversation (docs/protocol.md#conversation-settings); a field
+ * left out keeps its value. Answered by a `conversation_settings` frame to every device of the user.
+ */
+export interface ConversationSettingsInFrame {
+  type: 'conversation_settings';
+  msg_id: string;
+  conversation_id: string;
+  muted?: MuteSetting;
+  pinned?: boolean;
+  archived?: boolean;
+  marked_unread?: boolean;
+}
+
+export type ClientFrame = SendMsgFrame | AckInFrame | HeartbeatFrame | SyncFrame | ReadFrame | TypingInFrame | TokenRefreshFrame | MessageChangeFrame | PresenceInFrame | ConversationSettingsInFrame;
+export const CLIENT_FRAME_TYPES = ['send_msg', 'ack', 'heartbeat', 'sync', 'read', 'typing', 'token_refresh', ...MESSAGE_CHANGE_FRAMES, 'presence', 'conversation_settings'] as const;
 /**
  * DELIVERED up to `seq`: made by a gateway from its connections' delivery acks (the highest per
  * user and conversation per interval, edge/gateway/delivered.ts), never sent by a client.
@@ -258,4 +275,20 @@ export interface PresenceOutFrame {
   timestamp: number;
 }
 
-export type ServerFrame = ConnectedFrame | PresenceOutFrame | TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;
+/**
+ * A user's settings of a conversation as they now are, to every device of the user (after a
+ * change from any of them, or a read clearing `marked_unread`); `msg_id` answers the frame that made it.
+ */
+export interface ConversationSettingsOutFrame {
+  type: 'conversation_settings';
+  conversation_id: string;
+  muted: MuteSetting;
+  pinned: boolean;
+  archived: boolean;
+  marked_unread: boolean;
+  updated_at: number;
+  msg_id?: string;
+  timestamp: number;
+}
+
+export type ServerFrame = ConversationSettingsOutFrame | ConnectedFrame | PresenceOutFrame | TokenRefreshedFrame | MessageFrame | AckOutFrame | ErrorFrame | ReceiptFrame | TypingOutFrame | SyncResultFrame | ReconnectFrame | HeartbeatOutFrame;

@@ -1,6 +1,6 @@
-import type { StampedMessage } from '../schemas/types.generated.js';
+import type { ConversationSettings, MuteLevel, StampedMessage } from '../schemas/types.generated.js';
 import { ErrorCodes, type ErrorCode } from './codes.js';
-import type { ErrorFrame, MessageFrame, MessageReference } from './frames.js';
+import type { ConversationSettingsOutFrame, ErrorFrame, MessageFrame, MessageReference, MuteSetting } from './frames.js';
 
 /**
  * The `error` frame, built the same way by the gateway and by the processors. `msgId` is the
@@ -43,4 +43,20 @@ function referenceFrame(ref: NonNullable<StampedMessage['replyTo']>): MessageRef
     ...(ref.recalled ? { recalled: true } : {}),
     ...(ref.stampedAt > 0 ? { timestamp: ref.stampedAt } : {}),
   };
+}
+
+/** The wire's mute setting and the records' (lower case on the wire, an Avro enum in the log). */
+export const muteSetting = (m: MuteLevel): MuteSetting => (m === 'ALL' ? 'all' : m === 'MENTIONS' ? 'mentions' : 'none');
+export const muteLevel = (m: MuteSetting): MuteLevel => (m === 'all' ? 'ALL' : m === 'mentions' ? 'MENTIONS' : 'NONE');
+
+/** What a conversation's settings are for a user who never changed them. */
+export const DEFAULT_SETTINGS = { muted: 'NONE', pinned: false, archived: false, markedUnread: false } as const satisfies Partial<ConversationSettings>;
+
+/** The settings as a client gets them: live in a `conversation_settings` frame, and in the conversation list. */
+export function settingsView(s: Pick<ConversationSettings, 'muted' | 'pinned' | 'archived' | 'markedUnread' | 'updatedAt'>): Omit<ConversationSettingsOutFrame, 'type' | 'conversation_id' | 'timestamp' | 'msg_id'> {
+  return { muted: muteSetting(s.muted), pinned: s.pinned, archived: s.archived, marked_unread: s.markedUnread, updated_at: s.updatedAt };
+}
+
+export function conversationSettingsFrame(s: ConversationSettings, timestamp: number, msgId?: string): ConversationSettingsOutFrame {
+  return { type: 'conversation_settings', conversation_id: s.conversationId, ...settingsView(s), timestamp, ...(msgId !== undefined ? { msg_id: msgId } : {}) };
 }

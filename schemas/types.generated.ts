@@ -39,6 +39,18 @@ export interface ConversationOp {
 /** SUBSCRIBE/UNSUBSCRIBE: a member's connections here join or leave the topic. PUBLISH: the frame to every subscriber here. CLOSE: every subscriber here leaves (the group is gone). */
 export type ConversationOpKind = 'SUBSCRIBE' | 'UNSUBSCRIBE' | 'PUBLISH' | 'CLOSE';
 
+/** One user's settings of one conversation (mute, pin, archive, marked unread), keyed by <userId>|<conversationId>. */
+export interface ConversationSettings {
+  userId: string;
+  conversationId: string;
+  muted: MuteLevel;
+  pinned: boolean;
+  archived: boolean;
+  /** Marked unread by the user; a read of the conversation clears it. */
+  markedUnread: boolean;
+  updatedAt: number;
+}
+
 /** A table's count per key, as `groupByKey().count(topic)` keeps it (streams/topology.ts): the value of every count table's compacted topic. */
 export interface Count {
   /** The key counted (the record key, repeated so a reader of the value alone knows it). */
@@ -217,6 +229,9 @@ export interface MessageRef {
   stampedAt: number;
 }
 
+/** NONE: notified; MENTIONS: only messages that mention the user notify; ALL: nothing notifies. */
+export type MuteLevel = 'NONE' | 'MENTIONS' | 'ALL';
+
 /** A notification for a user with no live connection (or who did not ack in time). */
 export interface OfflinePushTask {
   correlationId: string;
@@ -228,6 +243,8 @@ export interface OfflinePushTask {
   preview: string;
   reason: OfflineReason;
   createdAt: number;
+  /** The message mentions the user (or @all): it notifies even in a conversation muted for all but mentions. */
+  mentioned?: boolean;
 }
 
 export type OfflineReason = 'OFFLINE' | 'ACK_TIMEOUT' | 'BACKPRESSURE';
@@ -334,6 +351,20 @@ export interface SequenceState {
   updatedAt: number;
 }
 
+/** A user's change to their settings of one conversation, keyed by conversation; an absent field keeps its value. */
+export interface SettingsCommand {
+  correlationId: string;
+  userId: string;
+  origin: Origin;
+  conversationId: string;
+  clientMsgId?: null | string;
+  muted?: null | MuteLevel;
+  pinned?: null | boolean;
+  archived?: null | boolean;
+  markedUnread?: null | boolean;
+  at: number;
+}
+
 /** A message with its server id and per-conversation sequence number; the durable fact. */
 export interface StampedMessage {
   correlationId: string;
@@ -405,6 +436,7 @@ export interface TopicValues {
   'im.cmd.send': SendCommand;
   'im.cmd.receipt': ReceiptCommand;
   'im.cmd.typing': TypingCommand;
+  'im.cmd.settings': SettingsCommand;
   'im.cmd.sync': SyncCommand;
   'im.cmd.relation': RelationCommand;
   'im.cmd.group': GroupCommand;
@@ -419,6 +451,7 @@ export interface TopicValues {
   'im.state.dedup': DedupState;
   'im.state.messages': MessageIndexState;
   'im.state.reads': ReadState;
+  'im.state.conversation-settings': ConversationSettings;
   'im.webhook.deliveries': WebhookDelivery;
   'im.example.mentions': MentionNotice;
   'im.example.conversation-counts': Count;

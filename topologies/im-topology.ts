@@ -8,6 +8,7 @@ import type { PushBus } from '../edge/delivery/push-bus.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { conversationCounter } from './examples/conversation-counter.js';
 import { mentionsProcessor } from './examples/mentions.js';
+import { conversationSettingsProcessor } from './processors/conversation-settings.js';
 import { groupsProcessor } from './processors/groups.js';
 import { messageLogicProcessor } from './processors/message-logic.js';
 import { persistence } from './processors/persistence.js';
@@ -71,6 +72,7 @@ export const PROCESSORS = {
   'push-offline': { groups: ['offline'], declare: (deps) => pushOffline({ router: deps.offlinePush }) },
   persistence: { groups: ['storage'], declare: (deps, c) => persistence({ store: deps.messageStore, recent: deps.recentCache }, c.delivery.writer) },
   receipts: { groups: ['command'], declare: (deps, c) => receiptsProcessor({ presence: deps.presence, readMirror: deps.messageStore }, { ...fanoutOf(c), maxGroupNotify: c.delivery.receipts.maxGroupNotify }) },
+  'conversation-settings': { groups: ['command'], declare: (deps, c) => conversationSettingsProcessor({ presence: deps.presence, mirror: deps.messageStore }, fanoutOf(c)) },
   typing: { groups: ['command'], declare: (deps, c) => typingProcessor({ presence: deps.presence }, { ...fanoutOf(c), perUser: c.delivery.typing.perUser, maxGroupMembers: c.delivery.typing.maxGroupMembers }) },
   query: { groups: ['command'], declare: (deps, c) => queryProcessor({ store: deps.messageStore, recent: deps.recentCache, groups: deps.groupDirectory }, c.delivery.query) },
   'example-mentions': { groups: ['delivery'], declare: (_, c) => mentionsProcessor({ previewChars: c.delivery.fanout.previewChars }) },

@@ -1,4 +1,5 @@
-import { readPositionKey } from '../../domain/conversations.js';
+import { readPositionKey, settingsKey } from '../../domain/conversations.js';
+import type { ConversationSettings } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, HistoryQuery, MessageStore, ReceiptParty, ReceiptPosition, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withChange, withQuoteRecalled } from './message-store.js';
 
@@ -16,6 +17,7 @@ export function createMemoryMessageStore(): MessageStore {
     reads.set(key, { conversationId, userId, ...receiptPosition(Math.max(cur?.readSeq ?? 0, read), Math.max(cur?.deliveredSeq ?? 0, delivered)) });
   };
   const hidden = new Set<string>();
+  const settings = new Map<string, ConversationSettings>();
   const hiddenKey = (userId: string, conversationId: string, seq: number) => `${userId}|${conversationId}|${seq}`;
 
   return {
@@ -103,6 +105,17 @@ export function createMemoryMessageStore(): MessageStore {
       const users = [...reads.values()].filter((p) => p.conversationId === conversationId && p[field] >= seq && p.userId !== page.exclude).map((p) => p.userId).sort();
       const after = users.filter((u) => page.after === undefined || u > page.after);
       return { count: users.length, users: after.slice(0, page.limit), hasMore: after.length > page.limit };
+    },
+    async setConversationSettings(s) {
+      settings.set(settingsKey(s.userId, s.conversationId), { ...s });
+    },
+    async conversationSettings(userId, ids) {
+      const out = new Map<string, ConversationSettings>();
+      for (const id of ids) {
+        const s = settings.get(settingsKey(userId, id));
+        if (s) out.set(id, { ...s });
+      }
+      return out;
     },
     async close() {},
   };

@@ -1,7 +1,7 @@
 import { oneAtATime } from '../../core/one-at-a-time.js';
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
-import { readPositionKey } from '../../domain/conversations.js';
-import type { StampedMessage } from '../../schemas/types.generated.js';
+import { readPositionKey, settingsKey } from '../../domain/conversations.js';
+import type { ConversationSettings, StampedMessage } from '../../schemas/types.generated.js';
 import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withQuoteRecalled, type TargetChange } from './message-store.js';
 
@@ -26,6 +26,8 @@ interface HiddenDoc {
   conversationId: string;
   seq: number;
 }
+type SettingsDoc = ConversationSettings & { _id: string };
+
 interface ReadDoc {
   _id: string;
   conversationId: string;
@@ -58,6 +60,7 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
   const conversations: Collection<ConversationDoc> = options.db.collection<ConversationDoc>(`${prefix}conversations`);
   const reads: Collection<ReadDoc> = options.db.collection<ReadDoc>(`${prefix}reads`);
   const hidden: Collection<HiddenDoc> = options.db.collection<HiddenDoc>(`${prefix}hidden`);
+  const settings: Collection<SettingsDoc> = options.db.collection<SettingsDoc>(`${prefix}conversation_settings`);
   await messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq_unique' });
   await conversations.createIndex({ members: 1, updatedAt: -1 }, { name: 'members_recent' });
   await reads.createIndex({ userId: 1 }, { name: 'reads_user' });
@@ -269,6 +272,22 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
       const afterUser = page.after !== undefined ? { $gt: page.after, ...(page.exclude !== undefined ? { $ne: page.exclude } : {}) } : reached.userId;
       const docs = await reads.find({ ...reached, ...(afterUser ? { userId: afterUser } : {}) }, { projection: { userId: 1 } }).sort({ userId: 1 }).limit(page.limit + 1).toArray();
       return { count, users: docs.slice(0, page.limit).map((d) => d.userId), hasMore: docs.length > page.limit };
+    },
+    async setConversationSettings(s) {
+      const _id = settingsKey(s.userId, s.conversationId);
+      const write = () => settings.replaceOne({ _id }, { ...s }, { upsert: true });
+      try {
+        await write();
+      } catch (err) {
+        // Two upserts of a new document racing: the second finds it now.
+        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await write();
+        else throw err;
+      }
+    },
+    async conversationSettings(userId, ids) {
+      if (ids.length === 0) return new Map();
+      const docs = await settings.find({ _id: { $in: ids.map((id) => settingsKey(userId, id)) } }).toArray();
+      return new Map(docs.map(({ _id, ...s }) => [s.conversationId, s]));
     },
     async close() {
       await options.onClose?.();

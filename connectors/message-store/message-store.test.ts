@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageAction, MessageActionKind, StampedMessage } from '../../schemas/types.generated.js';
+import type { ConversationSettings, MessageAction, MessageActionKind, StampedMessage } from '../../schemas/types.generated.js';
 import type { MessageStore } from './message-store.js';
 import { createMemoryMessageStore } from './message-store-memory.js';
 import { createMongoMessageStore } from './message-store-mongo.js';
@@ -80,6 +80,17 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     await store.setReadSeq('d:alice:bob', 'bob', 2);
     await store.setReadSeq('d:alice:bob', 'bob', 1);
     expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
+  });
+
+  it('mirrors each user\'s conversation settings as they now are, per user', async () => {
+    await setup();
+    const settings = (userId: string, conversationId: string, over: Partial<ConversationSettings> = {}): ConversationSettings => ({ userId, conversationId, muted: 'NONE', pinned: false, archived: false, markedUnread: false, updatedAt: 1, ...over });
+    await store.setConversationSettings(settings('bob', 'd:alice:bob', { muted: 'MENTIONS', pinned: true }));
+    await store.setConversationSettings(settings('alice', 'd:alice:bob', { archived: true }));
+    await store.setConversationSettings(settings('bob', 'd:alice:bob', { muted: 'ALL', markedUnread: true, updatedAt: 2 }));
+    expect(await store.conversationSettings('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', settings('bob', 'd:alice:bob', { muted: 'ALL', markedUnread: true, updatedAt: 2 })]]));
+    expect((await store.conversationSettings('alice', ['d:alice:bob'])).get('d:alice:bob')?.archived).toBe(true);
+    expect(await store.conversationSettings('carol', [])).toEqual(new Map());
   });
 
   it('keeps delivered and read positions forward only, reading implying delivery; counts and pages who reached a seq', async () => {

@@ -1,4 +1,4 @@
-import type { Reaction, StampedMessage } from '../../schemas/types.generated.js';
+import type { ConversationSettings, Reaction, StampedMessage } from '../../schemas/types.generated.js';
 
 /**
  * The message store (written by the persistence processor; the cold tier the query service
@@ -90,6 +90,10 @@ export interface MessageStore {
   positions(of: readonly ReceiptParty[]): Promise<Map<string, ReceiptPosition>>;
   /** Who of a conversation has read (or been delivered) up to `seq` at least: the count, and a page of them by user id. */
   receiptsAt(conversationId: string, seq: number, kind: ReceiptKindName, page: ReceiptPageQuery): Promise<ReceiptPage>;
+  /** Mirrors a user's settings of a conversation as they now are (the conversation-settings processor writes each key in order). */
+  setConversationSettings(settings: ConversationSettings): Promise<void>;
+  /** The user's settings of these conversations, by conversation id; never-changed ones left out. */
+  conversationSettings(userId: string, conversationIds: readonly string[]): Promise<Map<string, ConversationSettings>>;
   close(): Promise<void>;
 }
 

@@ -57,6 +57,10 @@ const validField: Record<string, fc.Arbitrary<string>> = {
   emoji: fc.constantFrom('"👍"', '"🎉"'),
   remove: fc.constantFrom('true', 'false'),
   status: fc.constantFrom('"online"', '"away"'),
+  muted: fc.constantFrom('"none"', '"mentions"', '"all"'),
+  pinned: fc.constantFrom('true', 'false'),
+  archived: fc.constantFrom('true', 'false'),
+  marked_unread: fc.constantFrom('true', 'false'),
 };
 
 /** The fields each frame type has (docs/protocol.md), plus ones a client may add. */
@@ -73,6 +77,7 @@ const fieldsOf: Record<string, string[]> = {
   react: ['msg_id', 'conversation_id', 'seq', 'message_id', 'emoji', 'remove'],
   delete_for_me: ['msg_id', 'conversation_id', 'seq', 'message_id'],
   presence: ['status', 'msg_id'],
+  conversation_settings: ['msg_id', 'conversation_id', 'muted', 'pinned', 'archived', 'marked_unread'],
 };
 
 /** A frame of a known type: each field valid, wrong, or left out, plus unknown fields and `__proto__`. */
@@ -124,6 +129,7 @@ type Expected =
   | { kind: 'token_refresh'; msgId?: string };
 
 const isStr = (v: unknown): boolean => typeof v === 'string';
+const isBool = (v: unknown): boolean => typeof v === 'boolean';
 const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 const whole = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const optional = (check: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || check(v);
@@ -143,6 +149,7 @@ const rules: Record<string, Record<string, (v: unknown) => boolean>> = {
   react: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr), emoji: nonEmpty, remove: optional((v) => typeof v === 'boolean') },
   delete_for_me: { msg_id: nonEmpty, conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX), message_id: optional(isStr) },
   presence: { status: (v) => v === 'online' || v === 'away' },
+  conversation_settings: { msg_id: nonEmpty, conversation_id: nonEmpty, muted: optional((v) => v === 'none' || v === 'mentions' || v === 'all'), pinned: optional(isBool), archived: optional(isBool), marked_unread: optional(isBool) },
 };
 
 function expectedAnswer(sent: Sent, maxFrameBytes: number, userId: string): Expected {

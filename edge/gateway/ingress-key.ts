@@ -11,7 +11,7 @@ export function ingressKey(userId: string, frame: ClientFrame): string {
   const f = frame as { type: string; recipient?: unknown; recipient_type?: unknown; conversation_id?: unknown };
   if ((f.type === 'send_msg' || f.type === 'typing') && typeof f.recipient === 'string' && f.recipient.length > 0)
     return conversationTo(userId, f.recipient, f.recipient_type === 'group' ? 'group' : 'user');
-  if ((f.type === 'read' || f.type === 'recall_msg' || f.type === 'edit_msg' || f.type === 'react') && typeof f.conversation_id === 'string' && f.conversation_id.length > 0) return f.conversation_id;
+  if ((f.type === 'read' || f.type === 'recall_msg' || f.type === 'edit_msg' || f.type === 'react' || f.type === 'conversation_settings') && typeof f.conversation_id === 'string' && f.conversation_id.length > 0) return f.conversation_id;
   // delete_for_me is stamped in the user's own conversation.
   if (f.type === 'delete_for_me') return directConversationId(userId, userId);
   return userId;

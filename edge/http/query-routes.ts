@@ -5,6 +5,7 @@ import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';
 /**
  * The HTTP side of data query: the conversation list with unread counts, and history pages.
  * GET /v1/conversations?limit
+ *   each with the user's own `settings` (muted, pinned, archived, marked_unread: docs/protocol.md#conversation-settings).
  * GET /v1/conversations/:id/messages?after_seq&before_seq&limit
  *   after_seq: the page after it (catching up); otherwise the latest page before before_seq
  *   (scrolling back). Answers `{ messages, has_more }`, messages ascending by sequence_number.
@@ -32,6 +33,7 @@ export function queryRoutes(service: QueryService): HttpRoute[] {
               unread_count: c.unread,
               last_message: c.lastMessage,
               updated_at: c.updatedAt,
+              settings: c.settings,
             })),
           },
         };

@@ -6,10 +6,10 @@ import { counter } from '../../core/metrics.js';
 import { conversationOf, groupConversationId, readPositionKey } from '../../domain/conversations.js';
 import { reactionCounts } from '../../domain/message-changes.js';
 import type { MessageFrame } from '../../protocol/frames.js';
-import { messageFrame } from '../../protocol/server-frames.js';
+import { DEFAULT_SETTINGS, messageFrame, settingsView } from '../../protocol/server-frames.js';
 
 /** Read and delivered positions (the `im.state.reads` table's MongoDB mirror, written by the receipts processor). */
-export type ReadPositions = Pick<MessageStore, 'readSeqs' | 'positions' | 'receiptsAt'>;
+export type ReadPositions = Pick<MessageStore, 'readSeqs' | 'positions' | 'receiptsAt' | 'conversationSettings'>;
 
 export interface QueryServiceDeps {
   store: MessageStore;
@@ -49,7 +49,11 @@ export interface ConversationSummary {
   unread: number;
   lastMessage: MessageFrame;
   updatedAt: number;
+  /** The user's own settings of it (mute, pin, archive, marked unread); the defaults when never changed. */
+  settings: ConversationSettingsView;
 }
+
+export type ConversationSettingsView = ReturnType<typeof settingsView>;
 
 /** Who of a conversation reached a message, as the receipts query answers it. */
 export interface ReceiptList {
@@ -128,13 +132,14 @@ export class QueryService {
       return ref?.kind === 'direct' ? [{ conversationId: r.conversationId, userId: ref.peer }] : [];
     });
     const peerPositions = await this.deps.reads.positions(peers);
+    const settings = await this.deps.reads.conversationSettings(userId, records.map((r) => r.conversationId));
     return records.map((r) => {
       const readSeq = Math.min(reads.get(r.conversationId) ?? 0, r.maxSeq);
       const ref = conversationOf(r.conversationId, userId);
       const other = ref?.kind === 'direct' ? ref.peer : ref?.kind === 'group' ? ref.groupId : '';
       const peer = ref?.kind === 'direct' ? (peerPositions.get(readPositionKey(r.conversationId, ref.peer)) ?? { readSeq: 0, deliveredSeq: 0 }) : null;
       const ticks = peer ? { peerReadSeq: peer.readSeq, peerDeliveredSeq: peer.deliveredSeq } : {};
-      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, ...ticks, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage, false), updatedAt: r.updatedAt };
+      return { conversationId: r.conversationId, kind: r.kind, with: other, maxSeq: r.maxSeq, readSeq, ...ticks, unread: r.maxSeq - readSeq, lastMessage: frameOf(r.lastMessage, false), updatedAt: r.updatedAt, settings: settingsView(settings.get(r.conversationId) ?? { ...DEFAULT_SETTINGS, updatedAt: 0 }) };
     });
   }
 

@@ -203,6 +203,9 @@ function onFrame(f) {
     case 'presence':
       onPresence(f);
       break;
+    case 'conversation_settings':
+      applySettings(f);
+      break;
     case 'token_refreshed':
     case 'heartbeat':
       break;
@@ -395,10 +398,27 @@ function conv(id) {
   if (!c) {
     const group = id.startsWith('g:');
     const [, a, b] = id.split(':');
-    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0, peerDelivered: 0 };
+    c = { id, kind: group ? 'group' : 'direct', with: group ? id.slice(2) : a === session.user_id ? b : a, top: 0, readSeq: 0, msgs: new Map(), loaded: false, hasOlder: false, peerRead: 0, peerDelivered: 0, settings: { ...DEFAULT_SETTINGS } };
     convs.set(id, c);
   }
   return c;
+}
+
+// ---------- conversation settings: mute, pin, archive, mark unread (docs/protocol.md) ----------
+
+const DEFAULT_SETTINGS = { muted: 'none', pinned: false, archived: false, marked_unread: false };
+let showArchived = false;
+
+/** The settings as the server has them now: from a `conversation_settings` frame (any device's change) or the list. */
+function applySettings(s) {
+  const c = conv(s.conversation_id);
+  c.settings = { muted: s.muted, pinned: s.pinned, archived: s.archived, marked_unread: s.marked_unread };
+  renderConversations();
+}
+
+/** Asks the server; the page changes when its answer (the frame with this msg_id) comes back, as on the other devices. */
+function setSettings(c, change) {
+  send({ type: 'conversation_settings', msg_id: `set-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, conversation_id: c.id, ...change });
 }
 
 // Unread as the server counts it: the highest seq known minus the read position.
@@ -532,6 +552,7 @@ async function loadLists() {
       // The ticks on one's own messages, as the server has them (they survive a reload).
       c.peerRead = Math.max(c.peerRead, s.peer_read_seq ?? 0);
       c.peerDelivered = Math.max(c.peerDelivered, s.peer_delivered_seq ?? 0);
+      if (s.settings) applySettings({ conversation_id: s.conversation_id, ...s.settings });
       if (s.last_message && s.last_message.sequence_number >= (c.last?.sequence_number ?? 0)) c.last = s.last_message;
       if (s.last_message) onSystemQuiet(s.last_message);
     }
@@ -582,7 +603,8 @@ function markRead() {
   const c = active && convs.get(active);
   if (!c || document.visibilityState === 'hidden') return;
   const seq = maxSeq(c);
-  if (seq > c.readSeq && send({ type: 'read', conversation_id: c.id, seq })) c.readSeq = seq;
+  // A conversation marked unread is read again on opening: the read clears the mark (server side).
+  if ((seq > c.readSeq || (c.settings.marked_unread && seq > 0)) && send({ type: 'read', conversation_id: c.id, seq })) c.readSeq = seq;
 }
 
 function sendMessage(text) {
@@ -670,12 +692,33 @@ function renderFriends() {
 }
 
 function renderConversations() {
-  const list = [...convs.values()].sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
-  $('conversations').replaceChildren(...list.map((c) =>
-    el('li', { className: `conv${c.id === active ? ' active' : ''}`, onclick: () => open(c.id), title: c.id, dataset: { id: c.id } },
-      el('span', { className: 'name', textContent: title(c) }),
-      unread(c) ? el('span', { className: 'badge', textContent: String(unread(c)) }) : null,
-      el('div', { className: 'preview', textContent: c.last ? describe(c.last) : '' }))));
+  // Pinned first, then the most recent; archived ones only under the toggle.
+  const all = [...convs.values()].sort((a, b) => Number(b.settings.pinned) - Number(a.settings.pinned) || (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
+  const archived = all.filter((c) => c.settings.archived).length;
+  $('show-archived').hidden = archived === 0;
+  $('show-archived').textContent = showArchived ? 'Hide archived' : `Show archived (${archived})`;
+  $('conversations').replaceChildren(...all.filter((c) => showArchived || !c.settings.archived).map((c) => {
+    const s = c.settings;
+    const badge = unread(c) ? String(unread(c)) : s.marked_unread ? '•' : '';
+    return el('li', { className: `conv${c.id === active ? ' active' : ''}${s.pinned ? ' pinned' : ''}${s.archived ? ' archived' : ''}`, onclick: () => open(c.id), title: c.id, dataset: { id: c.id, muted: s.muted } },
+      el('span', { className: 'name', textContent: `${s.pinned ? '📌 ' : ''}${title(c)}${s.muted !== 'none' ? ' 🔕' : ''}` }),
+      badge ? el('span', { className: `badge${s.marked_unread ? ' marked' : ''}`, textContent: badge }) : null,
+      el('div', { className: 'preview', textContent: c.last ? describe(c.last) : '' }),
+      conversationActions(c));
+  }));
+}
+
+/** Mute, pin, archive, mark unread: clicks here change settings, not open the conversation. */
+function conversationActions(c) {
+  const s = c.settings;
+  const mute = el('select', { className: 'mute small', title: 'notifications', onchange: () => setSettings(c, { muted: mute.value }) },
+    ...[['none', '🔔 all'], ['mentions', '@ mentions'], ['all', '🔕 muted']].map(([value, textContent]) => el('option', { value, textContent })));
+  mute.value = s.muted;
+  const button = (className, textContent, change) => el('button', { type: 'button', className: `small secondary ${className}`, textContent, onclick: () => setSettings(c, change) });
+  return el('div', { className: 'conv-actions', onclick: (e) => e.stopPropagation() }, mute,
+    button('pin', s.pinned ? 'Unpin' : 'Pin', { pinned: !s.pinned }),
+    button('archive', s.archived ? 'Unarchive' : 'Archive', { archived: !s.archived }),
+    s.marked_unread ? null : button('mark-unread', 'Mark unread', { marked_unread: true }));
 }
 
 function renderMessages() {
@@ -808,6 +851,7 @@ $('send-text').oninput = () => {
   send({ type: 'typing', recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', active: true });
 };
 $('older').onclick = () => active && open(active, true);
+$('show-archived').onclick = () => ((showArchived = !showArchived), renderConversations());
 $('compose-cancel').onclick = () => stopCompose();
 $('forward-btn').onclick = () => forwardTo($('forward-to').value);
 document.addEventListener('visibilitychange', markRead);

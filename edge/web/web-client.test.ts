@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * Two more reply with a quote, forward into a group with
  * the attribution, see delivered and read ticks and a group message's "seen by" from the server
  * (after a reload too), and a quote turn into a tombstone when its message is recalled.
+ * A fifth pins, archives, mutes and marks a conversation unread from the list, and her second device follows.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -331,6 +332,57 @@ describe('web client in Chromium', () => {
     await conversation(dave, '@ Carol Ames').click();
     await bubble(dave, 'at the station').locator('.quote', { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
     await dave.screenshot({ path: '/tmp/im-web-client-replies.png' });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('conversation settings: pin, archive, mute and mark unread from the list, on a second device live and after logging in', async () => {
+    const erin = await newPage();
+    const fred = await newPage();
+    await register(erin, 'erin_settings', 'Erin Stone');
+    const fredId = await register(fred, 'fred_settings', 'Fred Lake');
+    await befriendOnPages(erin, 'Erin Stone', fred, fredId, 'Fred Lake');
+    await erin.locator('#friends li', { hasText: 'Fred Lake' }).locator('button', { hasText: 'Chat' }).click();
+    await say(erin, 'hi fred');
+    await erin.fill('#group-name', 'book club');
+    await erin.fill('#group-members', fredId);
+    await erin.click('#group-form button');
+    await expect.poll(() => erin.textContent('#chat-title'), { timeout: WAIT }).toBe('# book club');
+    await say(erin, 'club news');
+    const names = (page: Page) => page.locator('#conversations li.conv .name').allTextContents();
+    await expect.poll(async () => (await names(erin))[0], { timeout: WAIT }).toBe('# book club');
+
+    // Pinned comes first; a second device logging in finds it so.
+    await conversation(erin, 'Fred Lake').locator('button.pin').click();
+    await expect.poll(async () => (await names(erin))[0], { timeout: WAIT }).toBe('📌 @ Fred Lake');
+    const tablet = await newPage();
+    await tablet.goto(base);
+    await tablet.fill('#username', 'erin_settings');
+    await tablet.fill('#password', 'correct horse battery');
+    await tablet.click('#login-btn');
+    await tablet.locator('#conn', { hasText: 'online' }).waitFor({ timeout: WAIT });
+    await expect.poll(async () => (await names(tablet))[0], { timeout: WAIT }).toBe('📌 @ Fred Lake');
+
+    // Archived on the tablet: hidden on both pages, under the toggle.
+    await conversation(tablet, '# book club').locator('button.archive').click();
+    for (const page of [erin, tablet]) {
+      await expect.poll(() => conversation(page, '# book club').count(), { timeout: WAIT }).toBe(0);
+      await page.locator('#show-archived', { hasText: 'Show archived (1)' }).waitFor({ timeout: WAIT });
+    }
+    await erin.click('#show-archived');
+    await conversation(erin, '# book club').locator('button.archive', { hasText: 'Unarchive' }).waitFor({ timeout: WAIT });
+
+    // Muted for all but mentions on erin's page: the tablet shows it live.
+    await conversation(erin, 'Fred Lake').locator('select.mute').selectOption('mentions');
+    await tablet.locator('#conversations li.conv[data-muted="mentions"]', { hasText: 'Fred Lake' }).waitFor({ timeout: WAIT });
+    expect(await conversation(tablet, 'Fred Lake').locator('select.mute').inputValue()).toBe('mentions');
+
+    // Marked unread: a badge on both; opening it reads it, and the mark goes on both.
+    await conversation(erin, '# book club').click();
+    await conversation(erin, 'Fred Lake').locator('button.mark-unread').click();
+    for (const page of [erin, tablet]) await conversation(page, 'Fred Lake').locator('.badge.marked').waitFor({ timeout: WAIT });
+    await conversation(tablet, 'Fred Lake').click();
+    for (const page of [erin, tablet]) await expect.poll(() => conversation(page, 'Fred Lake').locator('.badge').count(), { timeout: WAIT }).toBe(0);
+    await erin.screenshot({ path: '/tmp/im-web-client-settings.png' });
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -5,6 +5,7 @@ import type { OfflinePushTask, StampedMessage } from '../../schemas/types.genera
 import type { Emit, ProcessContext, ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from '../fanout.js';
 import { messageFrame } from '../../protocol/server-frames.js';
+import { MENTION_ALL } from './content.js';
 
 export interface PushOrchestratorDeps {
   presence: Presence;
@@ -166,5 +167,7 @@ const actingConnection = (m: StampedMessage): string | null => (m.action ? null 
 
 function offlineTask(m: StampedMessage, userId: string, previewChars: number, now: number): OfflinePushTask {
   const preview = m.content.length > previewChars ? `${m.content.slice(0, previewChars)}…` : m.content;
-  return { correlationId: m.correlationId, userId, messageId: m.messageId, conversationId: m.conversationId, seq: m.seq, sender: m.sender, preview, reason: 'OFFLINE', createdAt: now };
+  // Told to push-offline, which holds back what a user muted except what mentions them.
+  const mentioned = m.mentions.includes(userId) || (m.recipientKind === 'GROUP' && m.mentions.includes(MENTION_ALL));
+  return { correlationId: m.correlationId, userId, messageId: m.messageId, conversationId: m.conversationId, seq: m.seq, sender: m.sender, preview, reason: 'OFFLINE', createdAt: now, mentioned };
 }

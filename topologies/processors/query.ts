@@ -44,6 +44,7 @@ export function queryProcessor(deps: QueryDeps, config: QueryConfig) {
               return rs ? [[key, receiptPosition(rs.readSeq, rs.deliveredSeq)] as const] : [];
             })),
             receiptsAt: (...args) => deps.store.receiptsAt(...args),
+            conversationSettings: (...args) => deps.store.conversationSettings(...args),
           },
         },
         config,

@@ -42,6 +42,23 @@ describe('router', () => {
     expect(driver.read('im.push.online')).toEqual([]);
   });
 
+  it('routes conversation settings by conversation; refuses a stranger\'s pair, an unknown mute and a frame that changes nothing', async () => {
+    const driver = await start();
+    const now = driver.clock.now();
+    await driver.pipe('im.ingress', [
+      ingress('bob', { type: 'conversation_settings', msg_id: 's1', conversation_id: 'd:alice:bob', muted: 'mentions', pinned: true }, now),
+      ingress('bob', { type: 'conversation_settings', msg_id: 's2', conversation_id: 'g:g1', marked_unread: true }, now),
+      ingress('eve', { type: 'conversation_settings', msg_id: 's3', conversation_id: 'd:alice:bob', archived: true }, now),
+      ingress('eve', { type: 'conversation_settings', msg_id: 's4', conversation_id: 'd:alice:eve', muted: 'loud' }, now),
+      ingress('eve', { type: 'conversation_settings', msg_id: 's5', conversation_id: 'd:alice:eve' }, now),
+    ]);
+    expect(driver.read('im.cmd.settings')).toMatchObject([
+      { key: 'd:alice:bob', value: { userId: 'bob', clientMsgId: 's1', muted: 'MENTIONS', pinned: true, archived: null, markedUnread: null, at: now } },
+      { key: 'g:g1', value: { userId: 'bob', clientMsgId: 's2', muted: null, markedUnread: true } },
+    ]);
+    expect(frames(driver.read('im.push.online')).map((f) => [f.userId, f.frame.msg_id, f.frame.error_code])).toEqual([['eve', 's3', 'FORBIDDEN'], ['eve', 's4', 'MALFORMED_FRAME'], ['eve', 's5', 'MALFORMED_FRAME']]);
+  });
+
   it('answers client mistakes with error frames to the sending connection, never the DLQ', async () => {
     const driver = await start({}, { ...config, routerBurst: 50 });
     const now = driver.clock.now();

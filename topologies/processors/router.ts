@@ -10,7 +10,7 @@ import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import { routeChange } from '../../domain/message-changes.js';
 import { routeReferences, sendKey } from '../../domain/message-references.js';
 import * as validate from '../../protocol/frame-validation.js';
-import { errorFrame } from '../../protocol/server-frames.js';
+import { errorFrame, muteLevel } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
 /**
@@ -31,7 +31,7 @@ const routed = counter('im_router_frames_total', 'Ingress frames by type and out
 const late = counter('im_router_late_frames_total', 'Frames routed after waiting longer than IM_ROUTER_STALE_MS (served; a backlog)', ['type']);
 const breakerState = counter('im_router_breaker_transitions_total', 'Router circuit breaker state changes', ['state']);
 
-export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing', 'im.cmd.sync', 'im.push.online'] as const;
+export const ROUTER_OUTPUTS = ['im.cmd.send', 'im.cmd.receipt', 'im.cmd.typing', 'im.cmd.sync', 'im.cmd.settings', 'im.push.online'] as const;
 
 export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: ProcessorBuilder) => void {
   return (p) => {
@@ -132,6 +132,16 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           routed.inc({ type: 'sync', outcome: 'routed' });
           return [{ topic: 'im.cmd.sync', key: f.userId, value: { ...base, userId: f.userId, conversationId: v.frame.conversation_id ?? null, afterSeq: v.frame.after_seq ?? 0, limit: v.frame.limit ?? validate.SYNC_DEFAULT_LIMIT, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
+        case 'conversation_settings': {
+          const v = validate.conversationSettings(o);
+          if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
+          const s = v.frame;
+          // A group's membership is the settings processor's to check; a direct id names its pair.
+          if (conversationOf(s.conversation_id, f.userId) === null) return reject(f, 'invalid', 'FORBIDDEN', 'not a party of that conversation', s.msg_id);
+          routed.inc({ type: 'conversation_settings', outcome: 'routed' });
+          const changes = { muted: s.muted ? muteLevel(s.muted) : null, pinned: s.pinned ?? null, archived: s.archived ?? null, markedUnread: s.marked_unread ?? null };
+          return [{ topic: 'im.cmd.settings', key: s.conversation_id, value: { ...base, userId: f.userId, conversationId: s.conversation_id, clientMsgId: s.msg_id, ...changes, at: f.receivedAt } }];
+        }
         case 'recall_msg':
         case 'edit_msg':
         case 'react':
@@ -174,5 +184,5 @@ function clientMsgId(value: unknown): string | undefined {
 }
 
 /** Metric label: known types by name, everything else folded so labels stay bounded. */
-const KNOWN = new Set(['send_msg', 'read', 'delivered', 'typing', 'sync', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
+const KNOWN = new Set(['send_msg', 'read', 'delivered', 'typing', 'sync', 'conversation_settings', ...MESSAGE_CHANGE_FRAMES, ...GATEWAY_LOCAL_FRAMES]);
 const knownType = (t: string): string => (KNOWN.has(t) ? t : 'other');
