@@ -81,6 +81,7 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
     const reg = await http('POST', '/v1/auth/register', { body: { username, password: 'correct horse battery' } });
     if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${JSON.stringify(reg.body)}`);
     const login = await http<{ access_token: string; user_id: string }>('POST', '/v1/auth/login', { body: { username, password: 'correct horse battery' } });
+    if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${JSON.stringify(login.body)}`);
     const token = login.body.access_token;
     return {
       id: login.body.user_id,
@@ -88,6 +89,7 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
       token,
       connect: async (device = 'web', url = wsUrl) => {
         const loginDevice = await http<{ access_token: string }>('POST', '/v1/auth/login', { body: { username, password: 'correct horse battery', device_id: device } });
+        if (loginDevice.status !== 200) throw new Error(`login ${username} on ${device}: ${loginDevice.status} ${JSON.stringify(loginDevice.body)}`);
         const client = await TestClient.connect(`${url}?token=${loginDevice.body.access_token}`);
         client.ws.on('message', (data) => {
           const f = JSON.parse(String(data)) as Frame;

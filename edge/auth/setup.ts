@@ -62,7 +62,9 @@ export async function startAuth(config: PlatformConfig, deps: StartAuthDeps): Pr
   } else {
     stores = { users: createMemoryUserStore(), refreshTokens: createMemoryRefreshStore() };
   }
-  const loginFailures = deps.redis ? redisFailureLogs({ redis: deps.redis, logger }) : undefined;
+  // Counted per deployment: platforms sharing a Redis under different namespaces (IM_TOPIC_PREFIX)
+  // do not block each other's addresses.
+  const loginFailures = deps.redis ? redisFailureLogs({ redis: deps.redis, logger, keyPrefix: `im:auth:login:${config.kafka.topicPrefix}` }) : undefined;
   const service = createAuthService({ ...stores, keys, logger, loginFailures }, config.auth);
   const profiles = createProfiles({ users: stores.users }, config.people);
   const interval = deps.purgeIntervalMs ?? 3600_000;
