@@ -1,18 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { mongoAnswers } from './mongo-check.js';
 import { join } from 'node:path';
 import { PROCESSOR_NAMES } from '../topologies/im-topology.js';
 import { intFlag, parseFlags, strFlag } from './args.js';
 import type { BenchContext, ScenarioOutput, SutHandle } from './context.js';
 import { WorkerPool } from './load/pool.js';
-import { CpuMeter, sampleProc } from './procstat.js';
+import { childPids, CpuMeter, sampleProc } from './procstat.js';
 import { Progress } from './progress.js';
 import { renderReport } from './report/html.js';
 import { describeStages, readStages, scrapeStages, stageFigures, stagesSince } from './stages.js';
 import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
 import { baselineScenario } from './scenarios/baseline.js';
 import { collectAll, connectAll } from './scenarios/common.js';
-import { connectionsScenario } from './scenarios/connections.js';
+import { connectionsScenario, socketsPerProcess } from './scenarios/connections.js';
 import { directScenario } from './scenarios/direct.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { persistScenario } from './scenarios/persist.js';
@@ -23,7 +24,7 @@ import { summarize } from './summary.js';
 import { targetRows, targetsTable, type TargetInputs } from './targets-table.js';
 import type { BaselineFigures } from './scenarios/baseline.js';
 import type { RateStep } from './scenarios/direct.js';
-import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
+import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, hardFileLimit, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitGatewayWorkers, waitHttp, type ManagedProcess } from './sut.js';
 import { imKeys } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
@@ -46,6 +47,8 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --profile (CPU profiles of each SUT process, bench/results/<run>-profiles/<process>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
+  --gateway-workers N (IM_GATEWAY_WORKERS of the SUT: one per core, or enough for --connections at the file limit)
+  --memory-steps N (4: connection counts the memory slope is taken over)  --settle-sec S (5)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
 // fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic.
@@ -77,13 +80,22 @@ const processes: ManagedProcess[] = [];
 const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
 /** The SUT's processes and their Prometheus ports. */
 const metricsPorts = [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3]] as const;
+/**
+ * The SUT gateway's worker processes: one per core, or as many as the connections scenario
+ * needs, each holding at most its file limit of sockets.
+ */
+const gatewayWorkers = intFlag(
+  flags,
+  'gateway-workers',
+  Math.max(availableParallelism(), chosen.includes('connections') ? Math.ceil(intFlag(flags, 'connections', 10_000) / socketsPerProcess(hardFileLimit())) : 1),
+);
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
   if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
   if (!flags.has('no-stack')) ensureStack(log);
   // The stack's MongoDB endpoint (FerretDB on PostgreSQL), in the run's own database.
-  const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix };
+  const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix, IM_GATEWAY_WORKERS: String(gatewayWorkers) };
   const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: overrides }, privateKeyPem);
   if (external) {
     const gwPid = intFlag(flags, 'gateway-pid', 0);
@@ -117,7 +129,7 @@ async function startSut(): Promise<SutHandle> {
   processes.push(pipeline, gateway, persistence);
   log('[sut] starting gateway, pipeline processors and the persistence writer');
   await Promise.all([
-    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, gateway),
+    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, gateway).then(() => waitGatewayWorkers(`http://127.0.0.1:${edgePort}/metrics`, gatewayWorkers, 180_000, gateway)),
     waitHttp(`http://127.0.0.1:${edgePort + 2}/readyz`, 120_000, pipeline),
     waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence),
   ]);
@@ -127,6 +139,8 @@ async function startSut(): Promise<SutHandle> {
     pids: () => {
       const m = stackPids();
       for (const p of [gateway, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
+      // The gateway instance's workers do its work; the primary only supervises them.
+      if (gateway.alive) childPids(gateway.pid).forEach((pid, i) => m.set(`${gateway.name}-w${i}`, pid));
       return m;
     },
     gatewayPid: () => gateway.pid,

@@ -98,6 +98,8 @@ export interface PhaseReply {
 
 export interface StatusReply {
   open: number;
+  /** Open connections the server has shown it authenticated (see worker.ts). */
+  authenticated: number;
   closes: Record<string, number>;
   heartbeatsSent: number;
   heartbeatsAnswered: number;
