@@ -129,7 +129,9 @@ async function startSut(): Promise<SutHandle> {
   processes.push(pipeline, gateway, persistence);
   log('[sut] starting gateway, pipeline processors and the persistence writer');
   await Promise.all([
-    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, gateway).then(() => waitGatewayWorkers(`http://127.0.0.1:${edgePort}/metrics`, gatewayWorkers, 180_000, gateway)),
+    // Every worker starts at once (each loads the code and joins Kafka and Redis): on a busy
+    // machine that takes a while per worker.
+    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000 + 60_000 * gatewayWorkers, gateway).then(() => waitGatewayWorkers(`http://127.0.0.1:${edgePort}/metrics`, gatewayWorkers, 120_000 + 60_000 * gatewayWorkers, gateway)),
     waitHttp(`http://127.0.0.1:${edgePort + 2}/readyz`, 120_000, pipeline),
     waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence),
   ]);
