@@ -49,6 +49,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --gateway-workers N (IM_GATEWAY_WORKERS of the SUT: one per core, or enough for --connections at the file limit)
   --memory-steps N (4: connection counts the memory slope is taken over)  --settle-sec S (5)
+  --connect-concurrency N (64 handshakes in flight per generator process)  --connect-timeout-ms MS (30000)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
 // fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic.

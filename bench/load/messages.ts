@@ -16,6 +16,8 @@ export interface ConnectRequest {
   sourceAddresses: string[];
   /** Handshakes in flight at once. */
   concurrency: number;
+  /** How long one connection may take to be ready before it counts as failed (default 30 s). */
+  timeoutMs?: number;
   /** Client heartbeat period (IM); 0 sends none. */
   heartbeatMs: number;
   /** Centrifugo: channel each client subscribes to after connecting. */

@@ -131,7 +131,7 @@ async function connect(req: ConnectRequest): Promise<ConnectReply> {
       const spec = req.clients[i]!;
       const start = nowMs();
       const localAddress = req.sourceAddresses[i % req.sourceAddresses.length]!;
-      const c = make({ url: req.url, token: spec.token, localAddress, hooks: hooksFor(base + i), channel: req.channel, timeoutMs: 30_000 });
+      const c = make({ url: req.url, token: spec.token, localAddress, hooks: hooksFor(base + i), channel: req.channel, timeoutMs: req.timeoutMs ?? 30_000 });
       try {
         await c.ready;
         recordMs(hist, nowMs() - start);

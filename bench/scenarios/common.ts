@@ -30,7 +30,7 @@ export interface ConnectSummary {
   handshake: LatencySummary;
 }
 
-export type ConnectOptions = { protocol: WireProtocol; url: string; sourceAddresses: string[]; heartbeatMs: number; channel?: string; concurrency?: number };
+export type ConnectOptions = { protocol: WireProtocol; url: string; sourceAddresses: string[]; heartbeatMs: number; channel?: string; concurrency?: number; timeoutMs?: number };
 
 export async function connectAll(pool: WorkerPool, a: Assignment, o: ConnectOptions): Promise<ConnectSummary> {
   const t0 = nowMs();
@@ -47,6 +47,7 @@ export function connectReplies(pool: WorkerPool, a: Assignment, o: ConnectOption
     clients: a[w.index] ?? [],
     sourceAddresses: o.sourceAddresses,
     concurrency: o.concurrency ?? 64,
+    timeoutMs: o.timeoutMs,
     heartbeatMs: o.heartbeatMs,
     channel: o.channel,
   }));

@@ -159,7 +159,7 @@ function serverProcesses(name: string, pid: number): Map<string, number> {
  * negative or zero: a slope that is not positive is no figure (the step is invalid). Then holds
  * all of them for `holdSec` with heartbeats. Client and server are both on this machine: the kernel holds both ends.
  */
-export async function measureConnections(ctx: BenchContext, target: Target, requested: number, holdSec: number, heartbeatMs: number, o: { steps?: number; settleSec?: number } = {}): Promise<ConnectionFigures> {
+export async function measureConnections(ctx: BenchContext, target: Target, requested: number, holdSec: number, heartbeatMs: number, o: { steps?: number; settleSec?: number; concurrency?: number; connectTimeoutMs?: number } = {}): Promise<ConnectionFigures> {
   const pid = target.serverPid();
   const steps = Math.max(2, o.steps ?? 4);
   const settleMs = (o.settleSec ?? 5) * 1000;
@@ -201,7 +201,7 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
       const to = Math.round((requested * k) / steps);
       ctx.progress.start(`connections:${target.name} ramp to ${to}`, pool, { target: target.name, pid });
       const t0 = nowMs();
-      replies.push(...(await connectReplies(pool, assign(clients.slice(from, to), pool.workers.length), { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs, concurrency: 64 })));
+      replies.push(...(await connectReplies(pool, assign(clients.slice(from, to), pool.workers.length), { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs, concurrency: o.concurrency ?? 64, timeoutMs: o.connectTimeoutMs })));
       connectSec += (nowMs() - t0) / 1000;
       ctx.progress.stop();
       const s = await sample(to);
@@ -267,13 +267,17 @@ export async function connectionsScenario(ctx: BenchContext, target: Target): Pr
   const heartbeatMs = intFlag(ctx.flags, 'heartbeat-ms', 10_000);
   const steps = intFlag(ctx.flags, 'memory-steps', 4);
   const settleSec = intFlag(ctx.flags, 'settle-sec', 5);
-  const f = await measureConnections(ctx, target, n, holdSec, heartbeatMs, { steps, settleSec });
+  // Handshakes in flight per generator process, and how long one may take: on a busy machine
+  // fewer in flight wait less each.
+  const concurrency = intFlag(ctx.flags, 'connect-concurrency', 64);
+  const connectTimeoutMs = intFlag(ctx.flags, 'connect-timeout-ms', 30_000);
+  const f = await measureConnections(ctx, target, n, holdSec, heartbeatMs, { steps, settleSec, concurrency, connectTimeoutMs });
   const bad = invalidLabel(f.validity);
   if (bad) ctx.log(`[connections] ${bad}`);
   ctx.log(`[connections] ${f.openAfterHold}/${n} open (${f.authenticatedAfterHold} authenticated) over ${workers} gateway worker(s), ${f.connect.ratePerSec} conn/s; ${describeMemory(f.memory)}`);
   return {
     scenario: 'connections',
-    configuration: { connections: n, holdSec, heartbeatMs, steps, settleSec, gatewayWorkers: workers, sourceAddresses: ctx.sourceAddresses.length },
+    configuration: { connections: n, holdSec, heartbeatMs, steps, settleSec, concurrency, connectTimeoutMs, gatewayWorkers: workers, sourceAddresses: ctx.sourceAddresses.length },
     figures: { im: f },
     latencyCurves: [],
     notes: [...(note ? [note] : []), ...(bad ? [`connections ${bad}: per-connection figures are not a measurement`] : [`memory per connection: ${describeMemory(f.memory)}`])],
