@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** CPU and memory of processes from /proc, and the kernel's socket accounting. */
@@ -117,8 +117,23 @@ export class CpuMeter {
   }
 }
 
-/** Children of a process (a gateway instance's workers), from /proc/<pid>/task/<tid>/children. */
+/**
+ * Children of a process that run its executable (a gateway instance's workers, not helpers such
+ * as tsx's esbuild service), from /proc/<pid>/task/<tid>/children.
+ */
 export function childPids(pid: number): number[] {
+  const exe = (p: number): string | null => {
+    try {
+      return readlinkSync(`/proc/${p}/exe`);
+    } catch {
+      return null;
+    }
+  };
+  const own = exe(pid);
+  return allChildren(pid).filter((c) => own !== null && exe(c) === own);
+}
+
+function allChildren(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
       try {

@@ -105,6 +105,7 @@ async function startSut(): Promise<SutHandle> {
       httpUrl: external.replace(/^ws/, 'http').replace(/\/ws$/, ''),
       pids: () => new Map([...stackPids(), ...(gwPid ? [['sut-gateway', gwPid] as [string, number]] : [])]),
       gatewayPid: () => gwPid,
+      collectGarbage: null,
       persistence: async () => {
         throw new Error('the persist scenario needs a SUT started by the bench (it stops and starts the writer)');
       },
@@ -126,7 +127,8 @@ async function startSut(): Promise<SutHandle> {
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
   let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
-  const gateway = nodeProcess('sut-gateway', entry.gateway, env);
+  // --expose-gc: the connections scenario collects the gateway's garbage before each memory sample.
+  const gateway = nodeProcess('sut-gateway', entry.gateway, { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() });
   processes.push(pipeline, gateway, persistence);
   log('[sut] starting gateway, pipeline processors and the persistence writer');
   await Promise.all([
@@ -147,6 +149,11 @@ async function startSut(): Promise<SutHandle> {
       return m;
     },
     gatewayPid: () => gateway.pid,
+    collectGarbage: () => {
+      // The workers when it is an instance (its primary has no such hook), else the process itself.
+      const workers = childPids(gateway.pid);
+      for (const pid of workers.length > 0 ? workers : [gateway.pid]) process.kill(pid, 'SIGUSR2');
+    },
     async persistence(running) {
       if (!running && persistence) {
         await persistence.stop();

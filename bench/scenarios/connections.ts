@@ -153,7 +153,8 @@ function serverProcesses(name: string, pid: number): Map<string, number> {
 
 /**
  * Ramps to N authenticated idle connections in `steps` equal steps, and at each count (every
- * connection open and authenticated, then `settleSec` for the allocators to settle) samples the
+ * connection open and authenticated, the server's garbage collected where it offers a way, then
+ * `settleSec` for the allocators to settle) samples the
  * servers' RSS, the kernel's socket slab caches and sockstat. Memory per connection is the slope
  * over those counts, so garbage not yet collected or a heap grown in one go cannot make it
  * negative or zero: a slope that is not positive is no figure (the step is invalid). Then holds
@@ -181,6 +182,7 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
       await sleep(500);
       s = await status();
     }
+    target.collectGarbage?.();
     await sleep(settleMs);
     s = await status();
     const rssBytes = Object.fromEntries([...servers()].map(([n, p]) => [n, sampleProc(p)?.rssBytes ?? 0]));

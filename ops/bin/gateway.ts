@@ -55,6 +55,10 @@ async function runGateway(base: PlatformConfig, role: WorkerRole | null): Promis
     stop,
   );
   logger.info('gateway listening', { gatewayId: config.edge.gatewayId, url: `ws://${config.edge.host}:${port}/ws` });
+  // A debug hook for memory measurements (the bench's connections scenario): with node's
+  // --expose-gc, SIGUSR2 runs a full collection, so RSS shows what the connections hold.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) process.on('SIGUSR2', () => gc());
   role?.ready(port);
   if (role) {
     // A terminal's Ctrl-C reaches the whole process group: the primary turns it into one SIGTERM
