@@ -22,6 +22,11 @@ export interface SutHandle {
   /** Named pids of every process on the machine that matters (stack, SUT). */
   pids(): Map<string, number>;
   gatewayPid(): number;
+  /**
+   * A full garbage collection in every gateway process (ops/bin/gateway.ts: SIGUSR2 when node
+   * runs with --expose-gc, as the bench starts it); null for an external SUT.
+   */
+  collectGarbage: (() => void) | null;
   /** Restarts the persistence writer in its own process, or stops it (persist scenario). */
   persistence(running: boolean): Promise<void>;
   privateKeyPem: string;

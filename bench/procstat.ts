@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** CPU and memory of processes from /proc, and the kernel's socket accounting. */
@@ -120,5 +120,69 @@ export class CpuMeter {
       out['machine:other'] = Math.round(Math.max(0, busy - named) * 1000) / 1000;
     }
     return out;
+  }
+}
+
+/**
+ * Children of a process that run its executable (a gateway instance's workers, not helpers such
+ * as tsx's esbuild service), from /proc/<pid>/task/<tid>/children.
+ */
+export function childPids(pid: number): number[] {
+  const exe = (p: number): string | null => {
+    try {
+      return readlinkSync(`/proc/${p}/exe`);
+    } catch {
+      return null;
+    }
+  };
+  const own = exe(pid);
+  return allChildren(pid).filter((c) => own !== null && exe(c) === own);
+}
+
+function allChildren(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** One slab cache of /proc/slabinfo: objects in use and the pages its slabs hold, in bytes. */
+export interface SlabCache {
+  activeObjects: number;
+  objectSize: number;
+  bytes: number;
+}
+
+/**
+ * /proc/slabinfo (version 2.x, readable by root) by cache name. `bytes` counts whole slabs
+ * (num_slabs x pagesperslab x page size): what the kernel holds for the cache, never less than
+ * its objects.
+ */
+export function parseSlabinfo(text: string, pageSize = 4096): Map<string, SlabCache> {
+  const out = new Map<string, SlabCache>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('slabinfo') || line.startsWith('#')) continue;
+    const [head, , slabdata] = line.split(' : ');
+    const f = head?.trim().split(/\s+/) ?? [];
+    const s = slabdata?.trim().split(/\s+/) ?? [];
+    if (f.length < 6 || s.length < 3 || s[0] !== 'slabdata') continue;
+    const [name, active, , objsize, , pagesPerSlab] = f as [string, string, string, string, string, string];
+    out.set(name, { activeObjects: Number(active), objectSize: Number(objsize), bytes: Number(s[2]) * Number(pagesPerSlab) * pageSize });
+  }
+  return out;
+}
+
+export function readSlabinfo(): Map<string, SlabCache> | null {
+  try {
+    return parseSlabinfo(readFileSync('/proc/slabinfo', 'utf8'));
+  } catch {
+    return null;
   }
 }

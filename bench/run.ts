@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { mongoAnswers } from './mongo-check.js';
 import { join } from 'node:path';
 import { PROCESSOR_NAMES } from '../topologies/im-topology.js';
 import { intFlag, parseFlags, strFlag } from './args.js';
 import type { BenchContext, ScenarioOutput, SutHandle, SutProcess } from './context.js';
 import { WorkerPool } from './load/pool.js';
-import { CpuMeter, sampleProc } from './procstat.js';
+import { childPids, CpuMeter, sampleProc } from './procstat.js';
 import { Progress } from './progress.js';
 import { renderReport } from './report/html.js';
 import { stepTables } from './report/step-tables.js';
@@ -13,7 +14,7 @@ import { describeStages, readStages, scrapeStages, stageFigures, stagesSince } f
 import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
 import { baselineScenario } from './scenarios/baseline.js';
 import { collectAll, connectAll } from './scenarios/common.js';
-import { connectionsScenario } from './scenarios/connections.js';
+import { connectionsScenario, socketsPerProcess } from './scenarios/connections.js';
 import { directScenario } from './scenarios/direct.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { persistScenario } from './scenarios/persist.js';
@@ -26,7 +27,7 @@ import { summarize } from './summary.js';
 import { targetRows, targetsTable, type TargetInputs } from './targets-table.js';
 import type { BaselineFigures } from './scenarios/baseline.js';
 import type { RateStep } from './scenarios/direct.js';
-import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitHttp, type ManagedProcess } from './sut.js';
+import { assertPortsFree, PortsTaken, ensureStack, generatePrivateKeyPem, hardFileLimit, nodeProcess, ROOT, stackPids, sutEntryPoints, sutEnv, waitGatewayWorkers, waitHttp, type ManagedProcess } from './sut.js';
 import { imKeys, userIds } from './tokens.js';
 import { CENTRIFUGO_VERSION } from './centrifugo.js';
 import { nowMs } from './clock.js';
@@ -53,6 +54,9 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --profile (CPU profiles of each SUT process, bench/results/<run>-profiles/<process>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
+  --gateway-workers N (IM_GATEWAY_WORKERS of the SUT: one per core, or enough for --connections at the file limit)
+  --memory-steps N (4: connection counts the memory slope is taken over)  --settle-sec S (5)
+  --connect-concurrency N (64 handshakes in flight per generator process)  --connect-timeout-ms MS (30000)
   --topic-prefix P (bench-<timestamp>.: the run's own topics and groups, deleted at the end unless --keep-topics)`;
 
 // fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic;
@@ -88,13 +92,22 @@ const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runS
 const secondGateway = chosen.includes('faults') && !external;
 /** The SUT's processes and their Prometheus ports. */
 const metricsPorts: readonly (readonly [string, number])[] = [['gateway', edgePort], ['pipeline', edgePort + 2], ['persistence', edgePort + 3], ...(secondGateway ? [['gateway-2', edgePort + 4] as const] : [])];
+/**
+ * The SUT gateway's worker processes: one per core, or as many as the connections scenario
+ * needs, each holding at most its file limit of sockets.
+ */
+const gatewayWorkers = intFlag(
+  flags,
+  'gateway-workers',
+  Math.max(availableParallelism(), chosen.includes('connections') ? Math.ceil(intFlag(flags, 'connections', 10_000) / socketsPerProcess(hardFileLimit())) : 1),
+);
 
 async function startSut(): Promise<SutHandle> {
   const privateKeyPem = external ? (process.env.IM_AUTH_PRIVATE_KEY_PEM ?? '') : generatePrivateKeyPem();
   if (external && !privateKeyPem) throw new Error('--ws-url needs IM_AUTH_PRIVATE_KEY_PEM: the signing key of that system, to mint tokens');
   if (!flags.has('no-stack')) ensureStack(log);
   // The stack's MongoDB endpoint (FerretDB on PostgreSQL), in the run's own database.
-  const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix };
+  const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix, IM_GATEWAY_WORKERS: String(gatewayWorkers) };
   const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: overrides }, privateKeyPem);
   if (external) {
     const gwPid = intFlag(flags, 'gateway-pid', 0);
@@ -103,6 +116,7 @@ async function startSut(): Promise<SutHandle> {
       httpUrl: external.replace(/^ws/, 'http').replace(/\/ws$/, ''),
       pids: () => new Map([...stackPids(), ...(gwPid ? [['sut-gateway', gwPid] as [string, number]] : [])]),
       gatewayPid: () => gwPid,
+      collectGarbage: null,
       persistence: async () => {
         throw new Error('the persist scenario needs a SUT started by the bench (it stops and starts the writer)');
       },
@@ -125,14 +139,18 @@ async function startSut(): Promise<SutHandle> {
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
   let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
-  let gateway = nodeProcess('sut-gateway', entry.gateway, env);
+  // --expose-gc: the connections scenario collects the gateway's garbage before each memory sample.
+  const gatewayEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() };
+  let gateway = nodeProcess('sut-gateway', entry.gateway, gatewayEnv);
   // Its own gateway id and ports; the same key, topics and stack.
-  const gateway2Env = { ...env, IM_GATEWAY_ID: 'bench-gw-2', IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
+  const gateway2Env = { ...gatewayEnv, IM_GATEWAY_ID: `${env.IM_GATEWAY_ID}-second`, IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
   let gateway2 = secondGateway ? nodeProcess('sut-gateway-2', entry.gateway, gateway2Env) : null;
   processes.push(pipeline, gateway, persistence, ...(gateway2 ? [gateway2] : []));
   log(`[sut] starting ${gateway2 ? 'two gateways' : 'gateway'}, pipeline processors and the persistence writer`);
   await Promise.all([
-    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, gateway),
+    // Every worker starts at once (each loads the code and joins Kafka and Redis): on a busy
+    // machine that takes a while per worker.
+    waitHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000 + 60_000 * gatewayWorkers, gateway).then(() => waitGatewayWorkers(`http://127.0.0.1:${edgePort}/metrics`, gatewayWorkers, 120_000 + 60_000 * gatewayWorkers, gateway)),
     waitHttp(`http://127.0.0.1:${edgePort + 2}/readyz`, 120_000, pipeline),
     waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence),
     ...(gateway2 ? [waitHttp(`http://127.0.0.1:${edgePort + 4}/readyz`, 120_000, gateway2)] : []),
@@ -152,7 +170,7 @@ async function startSut(): Promise<SutHandle> {
     },
   });
   const sutProcesses: SutProcess[] = [
-    controlled('sut-gateway', 'gateway', edgePort, () => gateway, () => (gateway = nodeProcess('sut-gateway', entry.gateway, env))),
+    controlled('sut-gateway', 'gateway', edgePort, () => gateway, () => (gateway = nodeProcess('sut-gateway', entry.gateway, gatewayEnv))),
     ...(gateway2 ? [controlled('sut-gateway-2', 'gateway', edgePort + 4, () => gateway2, () => (gateway2 = nodeProcess('sut-gateway-2', entry.gateway, gateway2Env)))] : []),
     controlled('sut-pipeline', 'processors', edgePort + 2, () => pipeline, () => {
       throw new Error('the pipeline process is stopped and resumed, not restarted');
@@ -165,9 +183,16 @@ async function startSut(): Promise<SutHandle> {
     pids: () => {
       const m = stackPids();
       for (const p of [gateway, gateway2, pipeline, persistence]) if (p?.alive) m.set(p.name, p.pid);
+      // A gateway instance's workers do its work; the primary only supervises them.
+      for (const g of [gateway, gateway2]) if (g?.alive) childPids(g.pid).forEach((pid, i) => m.set(`${g.name}-w${i}`, pid));
       return m;
     },
     gatewayPid: () => gateway.pid,
+    collectGarbage: () => {
+      // The workers when it is an instance (its primary has no such hook), else the process itself.
+      const workers = childPids(gateway.pid);
+      for (const pid of workers.length > 0 ? workers : [gateway.pid]) process.kill(pid, 'SIGUSR2');
+    },
     async persistence(running) {
       if (!running && persistence) {
         await persistence.stop();
@@ -329,7 +354,7 @@ async function main(): Promise<void> {
       machine: machineInfo(),
       versions: versions(name === 'peer' ? { centrifugo: CENTRIFUGO_VERSION } : {}),
       git: gitInfo(),
-      configuration: { scenario: out.configuration, sut: external ? { wsUrl: external } : { ...configured, processes: ['gateway', ...(secondGateway ? ['gateway (second, bench-gw-2)'] : []), 'processors (all but persistence)', 'processors (persistence)'], requireFriendship: false }, sourceAddresses: ctx.sourceAddresses },
+      configuration: { scenario: out.configuration, sut: external ? { wsUrl: external } : { ...configured, processes: ['gateway', ...(secondGateway ? ['gateway (second, <id>-second)'] : []), 'processors (all but persistence)', 'processors (persistence)'], requireFriendship: false }, sourceAddresses: ctx.sourceAddresses },
       figures: out.figures,
       series: { throughput: progress.throughput.slice(tp), memory: progress.memory.slice(mp), latency: out.latencyCurves, steps: out.steps ?? [] },
       notes: out.notes,

@@ -1,6 +1,6 @@
 import type { ScenarioOutput } from './context.js';
 import type { BaselineFigures } from './scenarios/baseline.js';
-import type { ConnectionFigures } from './scenarios/connections.js';
+import { describeMemory, type ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
 import { soakSummary, type SoakFigures } from './scenarios/soak.js';
@@ -16,7 +16,7 @@ const flag = (v: Parameters<typeof invalidLabel>[0]): string => {
 };
 
 function conn(f: ConnectionFigures): string {
-  return `${flag(f.validity)}${f.target}: ${f.openAfterHold}/${f.requested} open after ${f.holdSec} s hold, ${f.connect.ratePerSec} conn/s (handshake p99 ${f.connect.handshake.p99} ms), RSS ${kib(f.rss.perConnectionBytes)}/conn (${(f.rss.loadedBytes / 2 ** 20).toFixed(0)} MiB total), kernel TCP mem ${kib(f.sockstat.tcpMemBytesPerConnection)}/conn (both ends), heartbeat failures ${f.heartbeats.failures}, unexpected closes ${JSON.stringify(f.unexpectedCloses)}`;
+  return `${flag(f.validity)}${f.target}: ${f.openAfterHold}/${f.requested} open after ${f.holdSec} s hold, ${f.connect.ratePerSec} conn/s (handshake p99 ${f.connect.handshake.p99} ms), ${f.memory ? describeMemory(f.memory) : `RSS ${kib(f.rss.perConnectionBytes)}/conn`} (${(f.rss.loadedBytes / 2 ** 20).toFixed(0)} MiB total), heartbeat failures ${f.heartbeats.failures}, unexpected closes ${JSON.stringify(f.unexpectedCloses)}`;
 }
 
 function fan(f: FanoutFigures): string {

@@ -183,6 +183,27 @@ export async function waitHttp(url: string, timeoutMs: number, proc?: ManagedPro
   throw new Error(`${url} not ready after ${timeoutMs} ms${proc ? `: ${proc.output}` : ''}`);
 }
 
+/**
+ * Until a gateway instance's /metrics shows all its workers (the primary aggregates only the
+ * workers that listen): /readyz is answered by the first worker up.
+ */
+export async function waitGatewayWorkers(metricsUrl: string, workers: number, timeoutMs: number, proc?: ManagedProcess): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < until) {
+    if (proc && !proc.alive) throw new Error(`${proc.name} exited: ${proc.output}`);
+    try {
+      const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) })).text();
+      seen = new Set([...text.matchAll(/^process_resident_memory_bytes\{[^}]*worker="(\d+)"/gm)].map((m) => m[1])).size;
+      if (seen >= workers || (workers === 1 && text.includes('process_resident_memory_bytes'))) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(500);
+  }
+  throw new Error(`${metricsUrl}: ${seen} of ${workers} gateway workers up after ${timeoutMs} ms`);
+}
+
 export function sutEntryPoints(): { gateway: string; processors: string } | null {
   const gateway = join(ROOT, 'ops/bin/gateway.ts');
   const processors = join(ROOT, 'ops/bin/processors.ts');

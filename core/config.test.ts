@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -16,6 +17,13 @@ describe('config', () => {
     expect(loadConfig({ IM_KAFKA_CLIENT: 'confluent' }).kafka.client).toBe('confluent');
     expect(loadConfig({ IM_KAFKA_CLIENT: 'kafkajs' }).kafka.client).toBe('kafkajs');
     expect(() => loadConfig({ IM_KAFKA_CLIENT: 'rdkafka' })).toThrow(/IM_KAFKA_CLIENT/);
+  });
+
+  it('runs one gateway worker per core on Kafka, one on the embedded engine unless set, and refuses a bad count', () => {
+    expect(loadConfig({ IM_ENGINE: 'kafka' }).edge.workers).toBe(availableParallelism());
+    expect(loadConfig({}).edge.workers).toBe(1);
+    expect(loadConfig({ IM_GATEWAY_WORKERS: '3' }).edge.workers).toBe(3);
+    expect(() => loadConfig({ IM_GATEWAY_WORKERS: '0' })).toThrow(/IM_GATEWAY_WORKERS=0 must be an integer in \[1, 1024\]/);
   });
 
   it('reports every invalid value at once', () => {

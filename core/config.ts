@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
 
 /**
@@ -47,6 +48,13 @@ export interface PlatformConfig {
     host: string;
     port: number;
     gatewayId: string;
+    /**
+     * Worker processes of one gateway instance (ops/bin/gateway.ts), all on `port`: each holds
+     * up to its own file limit. Default: one per core; one with IM_ENGINE=memory, whose workers
+     * would share no state (set it explicitly to run several anyway, as the instance's tests do).
+     * Worker i's gateway id is `<gatewayId>-<i>`.
+     */
+    workers: number;
     heartbeatIntervalMs: number;
     heartbeatTimeoutMs: number;
     maxFrameBytes: number;
@@ -242,9 +250,10 @@ class EnvReader {
 export function loadConfig(env: Env = process.env): PlatformConfig {
   const r = new EnvReader(env);
   const mode = r.oneOf('IM_MODE', ['development', 'production'] as const, 'development');
+  const engine = r.oneOf('IM_ENGINE', ['memory', 'kafka'] as const, 'memory');
   const config: PlatformConfig = {
     mode,
-    engine: r.oneOf('IM_ENGINE', ['memory', 'kafka'] as const, 'memory'),
+    engine,
     appId: r.string('IM_APP_ID', 'im'),
     kafka: {
       brokers: r.list('IM_KAFKA_BROKERS', ['127.0.0.1:9092']),
@@ -278,6 +287,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       host: r.string('IM_EDGE_HOST', '127.0.0.1'),
       port: r.int('IM_EDGE_PORT', 8080, 0, 65535),
       gatewayId: r.string('IM_GATEWAY_ID', `gw-${process.pid}`),
+      workers: r.int('IM_GATEWAY_WORKERS', engine === 'memory' ? 1 : availableParallelism(), 1, 1024),
       heartbeatIntervalMs: r.int('IM_HEARTBEAT_INTERVAL_MS', 30_000, 10),
       heartbeatTimeoutMs: r.int('IM_HEARTBEAT_TIMEOUT_MS', 90_000, 10),
       maxFrameBytes: r.int('IM_MAX_FRAME_BYTES', 10 * 1024, 128),

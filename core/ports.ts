@@ -7,12 +7,25 @@ import { PlatformError, PortInUseError } from './errors.js';
  * configuration variable that chose the port, named in the error.
  */
 export async function listenFailure(setting: string, host: string, port: number): Promise<PlatformError> {
-  const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+  return listenError(setting, host, port, await tryListen(host, port));
+}
+
+/**
+ * Null when host:port is free (an exclusive listen, closed at once); else PORT_IN_USE or
+ * LISTEN_FAILED naming `setting`. A gateway instance checks its port with it before forking
+ * workers that share the port among themselves.
+ */
+export async function probePort(setting: string, host: string, port: number): Promise<PlatformError | null> {
+  const err = await tryListen(host, port);
+  return err ? listenError(setting, host, port, err) : null;
+}
+
+function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', resolve);
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(null)));
   });
-  return listenError(setting, host, port, err);
 }
 
 /** The platform's error for a failed listen: PORT_IN_USE for EADDRINUSE, LISTEN_FAILED otherwise. */

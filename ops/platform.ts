@@ -21,7 +21,7 @@ import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js
 import { webhooksFromConfig } from '../connectors/webhooks/from-config.js';
 import { startAuth, type RunningAuth } from '../edge/auth/index.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
-import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPresence, createRedisPushBus, connectRedis, type Gateway } from '../edge/gateway/index.js';
+import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPresence, createRedisPushBus, connectRedis, type Gateway, type GatewayDeps } from '../edge/gateway/index.js';
 import { createCommandProducer } from '../edge/http/command-producer.js';
 import { deviceRoutes } from '../edge/http/device-routes.js';
 import { groupRoutes } from '../edge/http/groups-routes.js';
@@ -221,7 +221,7 @@ export interface RunningEdge {
 }
 
 /** The edge half: auth, the HTTP API (commands, queries, devices) and the WebSocket gateway. */
-export async function startEdge(infra: Infrastructure, logger: Logger, options: { staticDir?: string; routes?: readonly HttpRoute[] } = {}): Promise<RunningEdge> {
+export async function startEdge(infra: Infrastructure, logger: Logger, options: { staticDir?: string; routes?: readonly HttpRoute[]; worker?: GatewayDeps['worker'] } = {}): Promise<RunningEdge> {
   const { config, log, serde } = infra;
   const auth = await startAuth(config, { db: infra.db, redis: infra.redis, logger });
   const commands = createCommandProducer(await log.producer(), serde);
@@ -241,7 +241,7 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
     ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;
-  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger, people, dependencies: () => infra.health.status() }, edgeConfig);
+  const gateway = createGateway({ log, serde, presence: infra.presence, pushBus: infra.pushBus, verifier: auth.verifier, routes, logger, people, dependencies: () => infra.health.status(), worker: options.worker }, edgeConfig);
   const { port } = await gateway.start();
   return {
     gateway,

@@ -18,6 +18,8 @@ export interface ConnectRequest {
   sourceAddresses: string[];
   /** Handshakes in flight at once. */
   concurrency: number;
+  /** How long one connection may take to be ready before it counts as failed (default 30 s). */
+  timeoutMs?: number;
   /** Client heartbeat period (IM); 0 sends none. */
   heartbeatMs: number;
   /** Centrifugo: channel each client subscribes to after connecting. */
@@ -102,6 +104,8 @@ export interface PhaseReply {
 
 export interface StatusReply {
   open: number;
+  /** Open connections the server has shown it authenticated (see worker.ts). */
+  authenticated: number;
   closes: Record<string, number>;
   heartbeatsSent: number;
   heartbeatsAnswered: number;

@@ -51,12 +51,24 @@ let mutedClient = -1;
 
 /** Slots whose connection completed: only their closes count as open connections lost. */
 const counted = new Set<number>();
+/**
+ * Open slots the server has shown it authenticated: IM answers a heartbeat only on a connection
+ * it admitted (the upgrade comes before the token check); Centrifugo's connect reply says it.
+ */
+const authenticated = new Set<number>();
 
 function hooksFor(index: number): ClientHooks {
   return {
     ...hooks,
     onDelivery: (content) => (index === mutedClient ? undefined : hooks.onDelivery(content)),
-    onClose: (code) => (counted.delete(index) ? hooks.onClose(code) : undefined),
+    onHeartbeatAnswer: () => {
+      if (counted.has(index)) authenticated.add(index);
+      hooks.onHeartbeatAnswer();
+    },
+    onClose: (code) => {
+      authenticated.delete(index);
+      if (counted.delete(index)) hooks.onClose(code);
+    },
   };
 }
 
@@ -125,12 +137,18 @@ async function connect(req: ConnectRequest): Promise<ConnectReply> {
       const spec = req.clients[i]!;
       const start = nowMs();
       const localAddress = req.sourceAddresses[i % req.sourceAddresses.length]!;
-      const c = make({ url: req.url, token: spec.token, localAddress, hooks: hooksFor(base + i), channel: req.channel, timeoutMs: 30_000 });
+      const c = make({ url: req.url, token: spec.token, localAddress, hooks: hooksFor(base + i), channel: req.channel, timeoutMs: req.timeoutMs ?? 30_000 });
       try {
         await c.ready;
         recordMs(hist, nowMs() - start);
         clients[base + i] = { userId: spec.userId, c };
         counted.add(base + i);
+        if (req.protocol !== 'im') authenticated.add(base + i);
+        // A first heartbeat at once: its answer shows the server admitted the connection.
+        else if (req.heartbeatMs > 0) {
+          c.heartbeat();
+          hbSent++;
+        }
         open++;
         opened++;
       } catch (err) {
@@ -146,7 +164,11 @@ async function connect(req: ConnectRequest): Promise<ConnectReply> {
 }
 
 /** Every client heartbeats once per period, spread evenly over it (one slice per 100 ms). */
+let heartbeating = false;
 function startHeartbeats(periodMs: number): void {
+  // Once: later connect calls add clients to the same rotation.
+  if (heartbeating) return;
+  heartbeating = true;
   const slices = Math.max(1, Math.round(periodMs / 100));
   let slice = 0;
   setInterval(() => {
@@ -228,7 +250,7 @@ function collect(keepPending: boolean): PhaseReply {
 }
 
 function status(): StatusReply {
-  return { open, closes: { ...closes }, heartbeatsSent: hbSent, heartbeatsAnswered: hbAnswered };
+  return { open, authenticated: authenticated.size, closes: { ...closes }, heartbeatsSent: hbSent, heartbeatsAnswered: hbAnswered };
 }
 
 async function handle(req: WorkerRequest): Promise<ConnectReply | PhaseReply | StatusReply | null> {

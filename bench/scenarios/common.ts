@@ -31,30 +31,39 @@ export interface ConnectSummary {
   handshake: LatencySummary;
 }
 
-export async function connectAll(
-  pool: WorkerPool,
-  a: Assignment,
-  o: { protocol: WireProtocol; url: string; sourceAddresses: string[]; heartbeatMs: number; channel?: string; concurrency?: number },
-): Promise<ConnectSummary> {
+export type ConnectOptions = { protocol: WireProtocol; url: string; sourceAddresses: string[]; heartbeatMs: number; channel?: string; concurrency?: number; timeoutMs?: number };
+
+export async function connectAll(pool: WorkerPool, a: Assignment, o: ConnectOptions): Promise<ConnectSummary> {
   const t0 = nowMs();
-  const replies: ConnectReply[] = await pool.all((w) => ({
+  const replies = await connectReplies(pool, a, o);
+  return summarizeConnects(replies, (nowMs() - t0) / 1000);
+}
+
+/** Each worker's reply to one connect call (its share of `a`). */
+export function connectReplies(pool: WorkerPool, a: Assignment, o: ConnectOptions): Promise<ConnectReply[]> {
+  return pool.all((w) => ({
     op: 'connect' as const,
     protocol: o.protocol,
     url: o.url,
     clients: a[w.index] ?? [],
     sourceAddresses: o.sourceAddresses,
     concurrency: o.concurrency ?? 64,
+    timeoutMs: o.timeoutMs,
     heartbeatMs: o.heartbeatMs,
     channel: o.channel,
   }));
-  const seconds = (nowMs() - t0) / 1000;
+}
+
+/** Connect replies (of one call or several in a row) over the seconds they took. */
+export function summarizeConnects(replies: readonly ConnectReply[], seconds: number): ConnectSummary {
   const failures: Record<string, number> = {};
   for (const r of replies) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
   const opened = replies.reduce((s, r) => s + r.opened, 0);
+  const failed = replies.reduce((s, r) => s + r.failed, 0);
   return {
-    requested: a.reduce((s, x) => s + x.length, 0),
+    requested: opened + failed,
     opened,
-    failed: replies.reduce((s, r) => s + r.failed, 0),
+    failed,
     failures,
     seconds: round(seconds),
     ratePerSec: Math.round(opened / Math.max(seconds, 0.001)),

@@ -1,13 +1,69 @@
+import { readFileSync } from 'node:fs';
 import type { BenchContext, ScenarioOutput } from '../context.js';
 import { intFlag } from '../args.js';
-import { sleep } from '../clock.js';
+import { nowMs, sleep } from '../clock.js';
+import type { ConnectReply } from '../load/messages.js';
 import { WorkerPool } from '../load/pool.js';
-import { CpuMeter, readSockstat, sampleProc } from '../procstat.js';
+import { childPids, CpuMeter, readSlabinfo, readSockstat, sampleProc } from '../procstat.js';
 import { hardFileLimit } from '../sut.js';
 import { userIds } from '../tokens.js';
-import { assign, connectAll, round, workersFor, type ConnectSummary } from './common.js';
+import { assign, connectReplies, round, summarizeConnects, workersFor, type ConnectSummary } from './common.js';
 import type { Target } from './targets.js';
 import { connectionValidity, invalidLabel, type Validity } from '../validity.js';
+
+/**
+ * Slab caches a TCP connection's objects live in, on each end: the socket (`TCP`), its inode and
+ * wait queue (`sock_inode_cache`), the file and its dentry (`filp`, `dentry`), the epoll item
+ * watching it (`eventpoll_epi`). Both ends have one of each here (gateway and generator are
+ * both epoll-driven Node processes on this machine).
+ */
+export const SOCKET_CACHES = ['TCP', 'sock_inode_cache', 'filp', 'dentry', 'eventpoll_epi'] as const;
+/**
+ * Caches only the generator's end grows: the bind buckets of its explicitly bound source
+ * address and port (the server's accepted sockets share the listener's). Absent on a kernel
+ * that merged them into another cache.
+ */
+export const CLIENT_ONLY_CACHES = ['tcp_bind_bucket', 'tcp_bind2_bucket', 'inet_bind_bucket', 'inet_bind2_bucket'] as const;
+/** The issue's bar: at most this many bytes per idle connection, the kernel's share included. */
+export const BYTES_PER_CONNECTION_BAR = 8 * 1024;
+
+/** Memory at one connection count, every connection open and authenticated (else the step is invalid). */
+export interface MemorySample {
+  connections: number;
+  open: number;
+  authenticated: number;
+  /** RSS of each server process (an instance: the primary and every worker). */
+  rssBytes: Record<string, number>;
+  rssTotalBytes: number;
+  /** Bytes held by each socket cache (slabinfo: whole slabs), and the kernel's whole slab (meminfo). */
+  slabBytes: Record<string, number>;
+  meminfoSlabBytes: number;
+  /** sockstat's TCP buffer pages (both ends). */
+  tcpMemPages: number;
+}
+
+export interface MemoryFigures {
+  samples: MemorySample[];
+  /** Slopes over the samples (least squares, bytes per connection). */
+  server: { rssPerConnection: number; processes: number };
+  kernel: {
+    /** Per cache, both ends; null when /proc/slabinfo was not readable. */
+    perCache: Record<string, number> | null;
+    /** The socket caches summed (both ends), and the server's end (half of them). */
+    socketCachesBothEnds: number | null;
+    serverEnd: number | null;
+    /** The client's bind buckets (not counted for the server). */
+    clientOnly: number | null;
+    /** The whole slab's slope (meminfo Slab; everything on the machine, both ends): a cross-check. */
+    meminfoSlab: number;
+    /** sockstat TCP buffer pages x page size, both ends (idle sockets hold almost none). */
+    buffersBothEnds: number;
+  };
+  /** RSS slope + kernel server end + half the buffers: the figure the bar is about. */
+  serverTotalPerConnection: number | null;
+  bar: number;
+  verdict: 'PASS' | 'FAIL' | 'NOT MEASURED';
+}
 
 export interface ConnectionFigures {
   target: string;
@@ -15,67 +71,181 @@ export interface ConnectionFigures {
   connect: ConnectSummary;
   holdSec: number;
   openAfterHold: number;
+  authenticatedAfterHold: number;
   unexpectedCloses: Record<string, number>;
   heartbeats: { sent: number; answered: number; failures: number };
+  /** perConnectionBytes: the RSS slope over the samples (memory.server). */
   rss: { baselineBytes: number; loadedBytes: number; perConnectionBytes: number };
   sockstat: { before: Record<string, number>; after: Record<string, number>; tcpMemPagesDelta: number; tcpMemBytesPerConnection: number };
+  memory: MemoryFigures;
   cpu: Record<string, number>;
   validity: Validity;
 }
 
-/** Caps N below the per-process file limit, which the gateway cannot exceed. */
-export function connectionCap(requested: number): { n: number; note: string | null } {
+/**
+ * Caps N at what the server's processes can hold: each at most its file limit (the hard
+ * RLIMIT_NOFILE here; raising it needs CAP_SYS_RESOURCE), less room for its other descriptors
+ * and for the kernel's uneven spread of connections over an instance's workers.
+ */
+export function connectionCap(requested: number, serverProcesses = 1): { n: number; note: string | null } {
   const limit = hardFileLimit();
-  const cap = limit - 500;
+  const cap = serverProcesses * socketsPerProcess(limit);
   if (requested <= cap) return { n: requested, note: null };
-  return { n: cap, note: `requested ${requested} connections, capped to ${cap}: the hard RLIMIT_NOFILE here is ${limit} per process and cannot be raised (no CAP_SYS_RESOURCE), so one server process holds at most that many sockets` };
+  return { n: cap, note: `requested ${requested} connections, capped to ${cap}: ${serverProcesses} server process${serverProcesses > 1 ? 'es' : ''} with a hard RLIMIT_NOFILE of ${limit} each (not raisable here without CAP_SYS_RESOURCE); run the gateway with more workers (--gateway-workers)` };
+}
+
+/** Sockets one server process is planned for under a file limit (the rest: its own files, the spread's unevenness). */
+export function socketsPerProcess(fileLimit: number): number {
+  return Math.floor(fileLimit * 0.85);
+}
+
+/** Least-squares slope of y over x (0 with fewer than two distinct x). */
+export function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
+}
+
+/** Memory per connection from the samples, and why it is not a measurement if it is not. */
+export function memoryFigures(samples: readonly MemorySample[], processes: number): { figures: MemoryFigures; reasons: string[] } {
+  const reasons: string[] = [];
+  const over = (y: (s: MemorySample) => number): number => Math.round(slope(samples.map((s) => [s.connections, y(s)] as const)));
+  const rssPerConnection = over((s) => s.rssTotalBytes);
+  const slabRead = samples.every((s) => Object.keys(s.slabBytes).length > 0);
+  const perCache = slabRead ? Object.fromEntries(Object.keys(samples[0]?.slabBytes ?? {}).map((c) => [c, over((s) => s.slabBytes[c] ?? 0)])) : null;
+  const sum = (names: readonly string[]): number | null => (perCache ? names.reduce((a, c) => a + (perCache[c] ?? 0), 0) : null);
+  const socketCachesBothEnds = sum(SOCKET_CACHES);
+  const serverEnd = socketCachesBothEnds === null ? null : Math.round(socketCachesBothEnds / 2);
+  const buffersBothEnds = over((s) => s.tcpMemPages * 4096);
+  if (samples.length < 2) reasons.push(`${samples.length} memory sample(s): a slope needs two connection counts or more`);
+  if (rssPerConnection <= 0) reasons.push(`the servers' RSS did not grow with the connections (slope ${rssPerConnection} B/conn over ${samples.map((s) => s.connections).join('/')}): noise above the signal at this size, no figure`);
+  if (socketCachesBothEnds !== null && socketCachesBothEnds <= 0) reasons.push(`the kernel's socket caches did not grow with the connections (slope ${socketCachesBothEnds} B/conn)`);
+  const measured = reasons.length === 0 && serverEnd !== null;
+  const serverTotalPerConnection = measured ? rssPerConnection + serverEnd + Math.max(0, Math.round(buffersBothEnds / 2)) : null;
+  return {
+    reasons,
+    figures: {
+      samples: [...samples],
+      server: { rssPerConnection, processes },
+      kernel: { perCache, socketCachesBothEnds, serverEnd, clientOnly: sum(CLIENT_ONLY_CACHES), meminfoSlab: over((s) => s.meminfoSlabBytes), buffersBothEnds },
+      serverTotalPerConnection,
+      bar: BYTES_PER_CONNECTION_BAR,
+      verdict: serverTotalPerConnection === null ? 'NOT MEASURED' : serverTotalPerConnection <= BYTES_PER_CONNECTION_BAR ? 'PASS' : 'FAIL',
+    },
+  };
+}
+
+function meminfoSlabBytes(): number {
+  try {
+    return Number(/^Slab:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The server's processes: the one the target names and its children (a gateway instance's workers). */
+function serverProcesses(name: string, pid: number): Map<string, number> {
+  return new Map([[name, pid], ...childPids(pid).map((p, i) => [`${name}-w${i}`, p] as [string, number])]);
 }
 
 /**
- * Ramps to N authenticated idle connections, holds them with heartbeats, and reports the
- * server's RSS per connection and the kernel's socket memory (client and server sides both
- * live on this machine, so sockstat counts two sockets per connection).
+ * Ramps to N authenticated idle connections in `steps` equal steps, and at each count (every
+ * connection open and authenticated, the server's garbage collected where it offers a way, then
+ * `settleSec` for the allocators to settle) samples the
+ * servers' RSS, the kernel's socket slab caches and sockstat. Memory per connection is the slope
+ * over those counts, so garbage not yet collected or a heap grown in one go cannot make it
+ * negative or zero: a slope that is not positive is no figure (the step is invalid). Then holds
+ * all of them for `holdSec` with heartbeats. Client and server are both on this machine: the kernel holds both ends.
  */
-export async function measureConnections(ctx: BenchContext, target: Target, requested: number, holdSec: number, heartbeatMs: number): Promise<ConnectionFigures> {
+export async function measureConnections(ctx: BenchContext, target: Target, requested: number, holdSec: number, heartbeatMs: number, o: { steps?: number; settleSec?: number; concurrency?: number; connectTimeoutMs?: number } = {}): Promise<ConnectionFigures> {
   const pid = target.serverPid();
+  const steps = Math.max(2, o.steps ?? 4);
+  const settleMs = (o.settleSec ?? 5) * 1000;
   const ids = userIds(`c-${target.name}-`, requested);
   ctx.log(`[connections:${target.name}] minting ${requested} tokens`);
   const clients = await target.clients(ids);
   const pool = new WorkerPool(workersFor(requested));
-  const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids(), [`sut-${target.name}`, pid]]));
+  const servers = (): Map<string, number> => serverProcesses(`sut-${target.name}`, pid);
+  const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids(), ...servers()]));
+  const status = async (): Promise<{ open: number; authenticated: number }> => {
+    const all = await pool.all({ op: 'status' as const });
+    return { open: all.reduce((s, x) => s + x.open, 0), authenticated: all.reduce((s, x) => s + x.authenticated, 0) };
+  };
+  const sample = async (connections: number): Promise<MemorySample> => {
+    // Measured once every connection is open and authenticated (or the wait gave up: invalid).
+    const until = nowMs() + heartbeatMs + 30_000;
+    let s = await status();
+    while (s.authenticated < s.open && nowMs() < until) {
+      await sleep(500);
+      s = await status();
+    }
+    target.collectGarbage?.();
+    await sleep(settleMs);
+    s = await status();
+    const rssBytes = Object.fromEntries([...servers()].map(([n, p]) => [n, sampleProc(p)?.rssBytes ?? 0]));
+    const slab = readSlabinfo();
+    const slabBytes = slab ? Object.fromEntries([...SOCKET_CACHES, ...CLIENT_ONLY_CACHES].filter((c) => slab.has(c)).map((c) => [c, slab.get(c)!.bytes])) : {};
+    return { connections, ...s, rssBytes, rssTotalBytes: Object.values(rssBytes).reduce((a, b) => a + b, 0), slabBytes, meminfoSlabBytes: meminfoSlabBytes(), tcpMemPages: readSockstat()['TCP.mem'] ?? 0 };
+  };
   try {
     await sleep(1000);
     const sockBefore = readSockstat();
-    const rss0 = sampleProc(pid)?.rssBytes ?? 0;
+    const rss0 = [...servers().values()].reduce((a, p) => a + (sampleProc(p)?.rssBytes ?? 0), 0);
     meter.begin();
-    ctx.progress.start(`connections:${target.name} ramp`, pool, { target: target.name, pid });
-    const connect = await connectAll(pool, assign(clients, pool.workers.length), { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs, concurrency: 64 });
+    const replies: ConnectReply[] = [];
+    let connectSec = 0;
+    const samples: MemorySample[] = [];
+    for (let k = 1; k <= steps; k++) {
+      const from = Math.round((requested * (k - 1)) / steps);
+      const to = Math.round((requested * k) / steps);
+      ctx.progress.start(`connections:${target.name} ramp to ${to}`, pool, { target: target.name, pid });
+      const t0 = nowMs();
+      replies.push(...(await connectReplies(pool, assign(clients.slice(from, to), pool.workers.length), { protocol: target.protocol, url: target.url, sourceAddresses: ctx.sourceAddresses, heartbeatMs, concurrency: o.concurrency ?? 64, timeoutMs: o.connectTimeoutMs })));
+      connectSec += (nowMs() - t0) / 1000;
+      ctx.progress.stop();
+      const s = await sample(to);
+      samples.push(s);
+      ctx.log(`[connections:${target.name}] ${to}: ${s.open} open, ${s.authenticated} authenticated; server RSS ${(s.rssTotalBytes / 2 ** 20).toFixed(0)} MiB over ${Object.keys(s.rssBytes).length} processes; socket slabs ${(SOCKET_CACHES.reduce((a, c) => a + (s.slabBytes[c] ?? 0), 0) / 2 ** 20).toFixed(0)} MiB`);
+    }
+    const connect = summarizeConnects(replies, connectSec);
     ctx.progress.start(`connections:${target.name} hold`, pool, { target: target.name, pid });
     await sleep(holdSec * 1000);
     ctx.progress.stop();
     const cpu = meter.end();
     const statuses = await pool.all({ op: 'status' as const });
-    const rss1 = sampleProc(pid)?.rssBytes ?? 0;
     const sockAfter = readSockstat();
     const open = statuses.reduce((s, x) => s + x.open, 0);
+    const authenticatedAfterHold = statuses.reduce((s, x) => s + x.authenticated, 0);
     const closes: Record<string, number> = {};
     for (const s of statuses) for (const [k, v] of Object.entries(s.closes)) closes[k] = (closes[k] ?? 0) + v;
     const sent = statuses.reduce((s, x) => s + x.heartbeatsSent, 0);
     const answered = statuses.reduce((s, x) => s + x.heartbeatsAnswered, 0);
     const memDelta = (sockAfter['TCP.mem'] ?? 0) - (sockBefore['TCP.mem'] ?? 0);
+    const memory = memoryFigures(samples, servers().size);
+    const base = connectionValidity(requested, connect.opened, open, connect.failures);
+    const reasons = [...base.reasons];
+    for (const s of samples)
+      if (s.open < s.connections || s.authenticated < s.connections) reasons.push(`at the ${s.connections}-connection sample only ${s.open} open and ${s.authenticated} authenticated`);
+    if (authenticatedAfterHold < requested) reasons.push(`after the hold only ${authenticatedAfterHold} of ${requested} connections authenticated`);
+    reasons.push(...memory.reasons);
     return {
       target: target.name,
       requested,
       connect,
       holdSec,
       openAfterHold: open,
+      authenticatedAfterHold,
       unexpectedCloses: closes,
       // IM answers each client heartbeat; Centrifugo pings and counts our answers instead.
       heartbeats: { sent, answered, failures: target.name === 'im' ? Math.max(0, sent - answered) : 0 },
-      rss: { baselineBytes: rss0, loadedBytes: rss1, perConnectionBytes: open > 0 ? Math.round((rss1 - rss0) / open) : 0 },
+      rss: { baselineBytes: rss0, loadedBytes: samples[samples.length - 1]?.rssTotalBytes ?? 0, perConnectionBytes: memory.figures.server.rssPerConnection },
       sockstat: { before: sockBefore, after: sockAfter, tcpMemPagesDelta: memDelta, tcpMemBytesPerConnection: open > 0 ? Math.round((memDelta * 4096) / open) : 0 },
+      memory: memory.figures,
       cpu,
-      validity: connectionValidity(requested, connect.opened, open, connect.failures),
+      validity: { valid: reasons.length === 0, reasons, missingDeliveries: null },
     };
   } finally {
     ctx.progress.stop();
@@ -83,19 +253,35 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
   }
 }
 
+const kib = (b: number | null): string => (b === null ? 'n/a' : `${round(b / 1024)} KiB`);
+
+/** One line per figure for the log and the notes. */
+export function describeMemory(m: MemoryFigures): string {
+  const k = m.kernel;
+  const caches = k.perCache ? Object.entries(k.perCache).map(([c, b]) => `${c} ${b} B`).join(', ') : 'slabinfo not readable';
+  return `server RSS ${kib(m.server.rssPerConnection)}/conn (slope over ${m.samples.map((s) => s.connections).join('/')}, ${m.server.processes} processes); kernel server end ${kib(k.serverEnd)}/conn (half of the socket caches, both ends ${kib(k.socketCachesBothEnds)}: ${caches}; client bind buckets ${kib(k.clientOnly)}; whole slab ${kib(k.meminfoSlab)}); TCP buffers ${kib(k.buffersBothEnds)}/conn both ends; server total ${kib(m.serverTotalPerConnection)}/conn vs bar ${kib(m.bar)}: ${m.verdict}`;
+}
+
 export async function connectionsScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {
-  const { n, note } = connectionCap(intFlag(ctx.flags, 'connections', 10_000));
+  const workers = Number(ctx.sut.env.IM_GATEWAY_WORKERS ?? 1);
+  const { n, note } = connectionCap(intFlag(ctx.flags, 'connections', 10_000), workers);
   const holdSec = intFlag(ctx.flags, 'hold-sec', 30);
   const heartbeatMs = intFlag(ctx.flags, 'heartbeat-ms', 10_000);
-  const f = await measureConnections(ctx, target, n, holdSec, heartbeatMs);
+  const steps = intFlag(ctx.flags, 'memory-steps', 4);
+  const settleSec = intFlag(ctx.flags, 'settle-sec', 5);
+  // Handshakes in flight per generator process, and how long one may take: on a busy machine
+  // fewer in flight wait less each.
+  const concurrency = intFlag(ctx.flags, 'connect-concurrency', 64);
+  const connectTimeoutMs = intFlag(ctx.flags, 'connect-timeout-ms', 30_000);
+  const f = await measureConnections(ctx, target, n, holdSec, heartbeatMs, { steps, settleSec, concurrency, connectTimeoutMs });
   const bad = invalidLabel(f.validity);
   if (bad) ctx.log(`[connections] ${bad}`);
-  ctx.log(`[connections] ${f.openAfterHold}/${n} open, ${f.connect.ratePerSec} conn/s, RSS ${round(f.rss.perConnectionBytes / 1024)} KiB/conn, kernel TCP ${round(f.sockstat.tcpMemBytesPerConnection / 1024)} KiB/conn`);
+  ctx.log(`[connections] ${f.openAfterHold}/${n} open (${f.authenticatedAfterHold} authenticated) over ${workers} gateway worker(s), ${f.connect.ratePerSec} conn/s; ${describeMemory(f.memory)}`);
   return {
     scenario: 'connections',
-    configuration: { connections: n, holdSec, heartbeatMs, sourceAddresses: ctx.sourceAddresses.length },
+    configuration: { connections: n, holdSec, heartbeatMs, steps, settleSec, concurrency, connectTimeoutMs, gatewayWorkers: workers, sourceAddresses: ctx.sourceAddresses.length },
     figures: { im: f },
     latencyCurves: [],
-    notes: [...(note ? [note] : []), ...(bad ? [`connections ${bad}: per-connection figures are not a measurement`] : [])],
+    notes: [...(note ? [note] : []), ...(bad ? [`connections ${bad}: per-connection figures are not a measurement`] : [`memory per connection: ${describeMemory(f.memory)}`])],
   };
 }

@@ -10,6 +10,7 @@ import { keepBooks, recoveryMs, type Books, type ClientRecord, type StoredDoc } 
 import { assertFaultableStack, gone, signalService, startService } from '../faults/stack-control.js';
 import { FaultWatch, type WatchReport } from '../faults/watch.js';
 import { brokers, LagReader } from '../kafka-admin.js';
+import { childPids } from '../procstat.js';
 import { stepValidity, type Validity } from '../validity.js';
 import { round, waitFor } from './common.js';
 import type { Target } from './targets.js';
@@ -165,7 +166,8 @@ async function inject(fault: FaultName, o: Options, procs: SutProcess[], log: (s
     }
     case 'gateway-kill': {
       const gw = proc('sut-gateway');
-      process.kill(gw.pid(), 'SIGKILL');
+      // The whole instance: its workers first (they would follow their primary out gracefully).
+      for (const pid of [...childPids(gw.pid()), gw.pid()]) process.kill(pid, 'SIGKILL');
       log('[faults] sut-gateway SIGKILLed; its clients move to sut-gateway-2');
       return 'gateway sut-gateway SIGKILLed (restarted after the books, same IM_GATEWAY_ID)';
     }

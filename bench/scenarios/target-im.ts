@@ -14,6 +14,7 @@ export function imTarget(sut: SutHandle, keys: AuthKeys): Target {
     protocol: 'im',
     url: sut.wsUrl,
     serverPid: () => sut.gatewayPid(),
+    collectGarbage: sut.collectGarbage,
     clients: (ids) => mintImClients(keys, ids),
     subscribeChannel: () => undefined,
     async prepareGroup(groupId, owner, members) {

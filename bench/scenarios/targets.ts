@@ -7,6 +7,8 @@ export interface Target {
   url: string;
   /** The process whose RSS is charged to the connections. */
   serverPid(): number;
+  /** Collects the server's garbage before a memory sample, where the server offers a way (null: not offered). */
+  collectGarbage: (() => void) | null;
   clients(userIds: readonly string[]): Promise<ClientSpec[]>;
   /** Makes a group of `members` (plus the owner) exist; the sender then addresses `groupId`. */
   prepareGroup(groupId: string, owner: string, members: readonly string[]): Promise<void>;

@@ -20,7 +20,8 @@ import { Upstream } from './ingress.js';
 import { handleMessage, type MessageContext } from './messages.js';
 import { gatewayMetrics as m } from './metrics.js';
 import { upgradeHandler, type Verdict } from './upgrade.js';
-import { listenExclusive, loadNativeUws, type us_listen_socket } from './uws.js';
+import type { WorkerRole } from './instance.js';
+import { listenExclusive, listenShared, loadNativeUws, type us_listen_socket } from './uws.js';
 
 export interface GatewayDeps {
   /** Where ingress frames and offline tasks are produced. */
@@ -35,6 +36,11 @@ export interface GatewayDeps {
   people?: PeopleHooks;
   /** What the process's dependencies say (Kafka, Redis answering); /readyz adds it. Default: fine. */
   dependencies?: () => { ready: boolean; failing: string[] };
+  /**
+   * Set when this gateway is one worker of an instance (instance.ts): it listens beside its
+   * siblings on the instance's port, and /metrics answers for the whole instance.
+   */
+  worker?: Pick<WorkerRole, 'metrics'>;
 }
 
 export type GatewayConfig = PlatformConfig['edge'];
@@ -268,7 +274,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     },
     close: guard('close', close),
   });
-  mountHttp(app, { routes: deps.routes, verifier: deps.verifier, logger, maxBodyBytes: config.maxHttpBodyBytes, staticDir: config.staticDir, readiness: () => {
+  mountHttp(app, { routes: deps.routes, verifier: deps.verifier, logger, maxBodyBytes: config.maxHttpBodyBytes, staticDir: config.staticDir, metrics: deps.worker?.metrics, readiness: () => {
     const outside = deps.dependencies?.() ?? { ready: true, failing: [] };
     return { ready: accepting && !stopping && outside.ready, failing: outside.failing };
   } });
@@ -305,7 +311,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
 
     async start() {
       // Listen first: a port held by another process must fail before anything is joined.
-      const socket = await listenExclusive(app, config.host, config.port);
+      const socket = await (deps.worker ? listenShared : listenExclusive)(app, config.host, config.port);
       listenSocket = socket;
       const port = uws.us_socket_local_port(socket);
       try {

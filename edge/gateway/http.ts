@@ -16,6 +16,8 @@ export interface HttpMountOptions {
   staticDir: string | null;
   /** /readyz answers 200 only while `ready` holds, and names the dependencies not answering. */
   readiness: () => { ready: boolean; failing: string[] };
+  /** The text /metrics answers with; default this process's registry (a worker: its whole instance). */
+  metrics?: () => Promise<string>;
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
@@ -82,7 +84,7 @@ export function mountHttp(app: TemplatedApp, o: HttpMountOptions): void {
   });
   app.get('/metrics', (res) => {
     const r = responder(res);
-    registry.metrics().then((text) => r.send(200, text, { 'content-type': registry.contentType }), (err) => r.send(500, errorMessage(err), { 'content-type': 'text/plain' }));
+    (o.metrics ?? (() => registry.metrics()))().then((text) => r.send(200, text, { 'content-type': registry.contentType }), (err) => r.send(500, errorMessage(err), { 'content-type': 'text/plain' }));
   });
   for (const route of o.routes) {
     const paramNames = route.path.split('/').filter((s) => s.startsWith(':')).map((s) => s.slice(1));

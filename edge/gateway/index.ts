@@ -1,6 +1,7 @@
 /** The gateway's face: what the platform composition needs to run one. */
 export { createGateway, stopOnSignals, type Gateway, type GatewayConfig, type GatewayDeps } from './gateway.js';
 export { CORRELATION_HEADER } from './ingress.js';
+export { startGatewayInstance, workerRole, type GatewayInstance, type WorkerRole } from './instance.js';
 export { createMemoryPresence } from '../presence/presence-memory.js';
 export { createRedisPresence } from '../presence/presence-redis.js';
 export { createMemoryPushBus } from '../delivery/push-bus-memory.js';

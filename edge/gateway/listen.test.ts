@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlatformError, PortInUseError } from '../../core/errors.js';
 import { startMetricsServer } from '../../ops/metrics-server.js';
-import { startTestGateway, type GatewayHarness } from './testing.js';
+import { foreignUwsListener as foreignListener, startTestGateway, type GatewayHarness } from './testing.js';
 
 /** Every listener of the platform refuses a port another process holds (no silent SO_REUSEPORT sharing). */
 const harnesses: GatewayHarness[] = [];
@@ -14,18 +13,10 @@ afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
-const uwsPath = createRequire(import.meta.url).resolve('uWebSockets.js');
-
 /** Another process listening the way uWS does by default (SO_REUSEPORT): an unrelated copy of the platform. */
 async function foreignUwsListener(): Promise<number> {
-  const code = `const u=require(${JSON.stringify(uwsPath)});u.App().listen('127.0.0.1',0,(s)=>{process.stdout.write(String(s?u.us_socket_local_port(s):-1)+'\\n')});`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { port, child } = await foreignListener();
   children.push(child);
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
-    child.once('exit', (c) => reject(new Error(`listener exited ${c}`)));
-  });
-  const port = Number(line);
   expect(port).toBeGreaterThan(0);
   return port;
 }
@@ -64,10 +55,9 @@ describe('exclusive ports', () => {
   it('keeps a later uWS default listener off the gateway\'s port', async () => {
     const h = await startTestGateway();
     harnesses.push(h);
-    const code = `const u=require(${JSON.stringify(uwsPath)});u.App().listen('127.0.0.1',${h.port},(s)=>{process.exit(s?0:3)});`;
-    const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+    const { port, child } = await foreignListener(h.port);
     children.push(child);
-    expect(await new Promise<number | null>((r) => child.once('exit', r))).toBe(3);
+    expect(port).toBe(-1);
   });
 
   it('reports the metrics server\'s held port as PORT_IN_USE naming IM_METRICS_PORT', async () => {

@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, errors } from 'jose';
 import WebSocket from 'ws';
 import { loadConfig } from '../../core/config.js';
@@ -227,4 +229,20 @@ export async function startTestGateway(options: {
       await engine.close();
     },
   };
+}
+
+const uwsPath = createRequire(import.meta.url).resolve('uWebSockets.js');
+
+/**
+ * Another process listening the way uWS does by default (SO_REUSEPORT): an unrelated copy of
+ * the platform. Port 0 picks one; resolves with the port it holds (the caller kills `child`).
+ */
+export async function foreignUwsListener(port = 0): Promise<{ port: number; child: ChildProcess }> {
+  const code = `const u=require(${JSON.stringify(uwsPath)});u.App().listen('127.0.0.1',${port},(s)=>{process.stdout.write(String(s?u.us_socket_local_port(s):-1)+'\\n')});`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (c) => reject(new Error(`listener exited ${c}`)));
+  });
+  return { port: Number(line), child };
 }

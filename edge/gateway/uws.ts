@@ -30,6 +30,8 @@ export function loadNativeUws(): typeof UWS {
  * the binding takes it as the third argument of listen(host, port, options, cb) as well.)
  */
 export const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+/** uSockets' default listen: SO_REUSEPORT, so the workers of one gateway instance share a port. */
+export const LIBUS_LISTEN_DEFAULT = 0;
 
 type ListenHostOptions = (host: string, port: number, options: number, cb: (socket: UWS.us_listen_socket | false) => void) => unknown;
 
@@ -37,9 +39,22 @@ type ListenHostOptions = (host: string, port: number, options: number, cb: (sock
  * Listens on host:port alone; a port already held is a PortInUseError naming IM_EDGE_PORT
  * (PORT_IN_USE), any other failure LISTEN_FAILED.
  */
-export async function listenExclusive(app: UWS.TemplatedApp, host: string, port: number): Promise<UWS.us_listen_socket> {
+export function listenExclusive(app: UWS.TemplatedApp, host: string, port: number): Promise<UWS.us_listen_socket> {
+  return listenWith(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT);
+}
+
+/**
+ * Listens on host:port beside the other workers of the same instance (SO_REUSEPORT; the kernel
+ * spreads connections over them). Only for an instance's workers: the primary has made sure
+ * no other process holds the port (edge/gateway/instance.ts), which this listen cannot tell.
+ */
+export function listenShared(app: UWS.TemplatedApp, host: string, port: number): Promise<UWS.us_listen_socket> {
+  return listenWith(app, host, port, LIBUS_LISTEN_DEFAULT);
+}
+
+async function listenWith(app: UWS.TemplatedApp, host: string, port: number, options: number): Promise<UWS.us_listen_socket> {
   const listen = app.listen.bind(app) as unknown as ListenHostOptions;
-  const socket = await new Promise<UWS.us_listen_socket | false>((resolve) => listen(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, resolve));
+  const socket = await new Promise<UWS.us_listen_socket | false>((resolve) => listen(host, port, options, resolve));
   if (socket) return socket;
   throw await listenFailure('IM_EDGE_PORT', host, port);
 }

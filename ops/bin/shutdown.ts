@@ -2,11 +2,11 @@ import { PlatformError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
 /**
- * Runs `stop` once on SIGTERM/SIGINT, then exits; a second signal exits at once. With
+ * Runs `stop` once on SIGTERM/SIGINT (or `signals`), then exits; a second signal exits at once. With
  * `followParent`, also when the parent process goes away: `make` passes SIGTERM on to its child
  * but not a SIGINT sent to make alone, and nothing at all when it is killed.
  */
-export function onShutdown(logger: Logger, stop: () => Promise<void>, options: { followParent?: boolean } = {}): void {
+export function onShutdown(logger: Logger, stop: () => Promise<void>, options: { followParent?: boolean; signals?: NodeJS.Signals[] } = {}): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals | 'parent exited'): void => {
     if (stopping) process.exit(1);
@@ -20,8 +20,7 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>, options: {
       },
     );
   };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
+  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, handler);
   if (options.followParent) {
     const parent = process.ppid;
     const timer = setInterval(() => {
@@ -35,7 +34,7 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>, options: {
 }
 
 /** Errors a user can fix from their message alone: printed as it is, without a stack. */
-const EXPECTED = new Set(['PORT_IN_USE', 'CONFIG_INVALID', 'UWS_NOT_NATIVE']);
+const EXPECTED = new Set(['PORT_IN_USE', 'CONFIG_INVALID', 'UWS_NOT_NATIVE', 'GATEWAY_WORKER_FAILED']);
 
 /**
  * Runs a process's start-up; if it fails, stops what `cleanup` knows was started and exits 1.
