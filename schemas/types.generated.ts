@@ -1,5 +1,7 @@
 // Generated from schemas/avro/*.avsc by schemas/codegen.ts. Do not edit: run `npm run schemas`.
 
+export type AdmissionKind = 'INVITE' | 'REQUEST' | 'LINK';
+
 /** A message that passed the permission join and content processing, ready for stamping. */
 export interface CheckedMessage {
   correlationId: string;
@@ -90,7 +92,25 @@ export interface Delivery {
 
 export type FriendStatus = 'NONE' | 'PENDING_A_TO_B' | 'PENDING_B_TO_A' | 'FRIENDS';
 
-export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME';
+/** OTHER: an action this reader does not know (added later); refused. */
+export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME' | 'INVITE' | 'ACCEPT_INVITE' | 'DECLINE_INVITE' | 'CREATE_LINK' | 'REVOKE_LINK' | 'JOIN_BY_LINK' | 'REQUEST_JOIN' | 'APPROVE_REQUEST' | 'REJECT_REQUEST' | 'OTHER';
+
+/** An open way into a group: an invite to a user awaiting their answer, a user's join request awaiting an admin, or an invite link. Keyed by <groupId>|invite|<userId>, <groupId>|request|<userId> or <groupId>|link|<token>; compacted, a tombstone settles an invite or request. Links stay (revoked or used up) so a late joiner is told why. */
+export interface GroupAdmission {
+  groupId: string;
+  kind: AdmissionKind;
+  /** The invited or requesting user; the token of a link. */
+  subject: string;
+  /** Who invited, who asked, who created the link. */
+  by: string;
+  createdAt: number;
+  /** Links: epoch ms after which joins are refused; 0: never. */
+  expiresAt: number;
+  /** Links: joins allowed; 0: no limit. */
+  maxUses: number;
+  uses: number;
+  revoked: boolean;
+}
 
 /** A change to a group asked by a user, keyed by group. */
 export interface GroupCommand {
@@ -104,6 +124,12 @@ export interface GroupCommand {
   /** Name for CREATE/RENAME, text for ANNOUNCE. */
   text: null | string;
   at: number;
+  /** The invite link's token for CREATE_LINK, REVOKE_LINK and JOIN_BY_LINK. */
+  code?: null | string;
+  /** CREATE_LINK: when the link stops working (epoch ms); null: never. */
+  expiresAt?: null | number;
+  /** CREATE_LINK: how many joins the link allows; null: no limit. */
+  maxUses?: null | number;
 }
 
 export type GroupRole = 'OWNER' | 'ADMIN' | 'MEMBER';
@@ -415,6 +441,7 @@ export interface TopicValues {
   'im.state.relations': RelationState;
   'im.state.groups': GroupState;
   'im.state.members': MemberState;
+  'im.state.admissions': GroupAdmission;
   'im.state.sequences': SequenceState;
   'im.state.dedup': DedupState;
   'im.state.messages': MessageIndexState;

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { GroupAction, GroupCommand } from '../../schemas/types.generated.js';
+import { Topology } from '../../streams/index.js';
+import { TopologyTestDriver } from '../../streams/testing.js';
+import { admissionKey } from '../../domain/group-admissions.js';
+import { groupsProcessor, type GroupsConfig } from './groups.js';
+import { byCommand } from './testing.js';
+
+// The driver's clock starts at T0 (TestDriverOptions.startTime's default); commands are stamped after it.
+const T0 = Date.UTC(2024, 0, 1);
+const config: GroupsConfig = { membersCanInvite: false, maxGroupMembers: 5 };
+const start = () => TopologyTestDriver.start(new Topology('admissions-test').processor('groups', groupsProcessor({}, config)));
+let n = 0;
+const cmd = (actor: string, action: GroupAction, groupId: string, extra: Partial<GroupCommand> = {}) => {
+  const value: GroupCommand = { correlationId: `a${++n}`, actor, groupId, action, targets: [], role: null, mutedUntil: null, text: null, at: T0 + n, ...extra };
+  return { key: groupId, value };
+};
+type Checked = { value: { contentType: string; content: string; conversationId: string; correlationId: string; clientMsgId: string } };
+/** Each notice as `<conversation> <event>`, a refusal as `<conversation> rejected <code>`, in command order. */
+const events = (records: Checked[]) =>
+  byCommand(records).map((r) => {
+    const body = JSON.parse(r.value.content) as { error_code?: string };
+    return r.value.contentType === 'system/command_rejected' ? `${r.value.conversationId} rejected ${body.error_code}` : `${r.value.conversationId} ${r.value.contentType.slice(7)}`;
+  });
+const bodyOf = (records: Checked[], event: string) => JSON.parse(records.find((r) => r.value.contentType === `system/${event}`)!.value.content) as Record<string, unknown>;
+const memberIds = (driver: TopologyTestDriver, groupId: string) => [...driver.state('im.state.members').values()].filter((m) => m.groupId === groupId).map((m) => m.userId).sort();
+
+describe('group admissions', () => {
+  it('an invite makes a member only once accepted; declined or missing invites are refused', async () => {
+    const driver = await start();
+    await driver.pipe('im.cmd.group', [
+      cmd('ida', 'CREATE', 'i1', { text: 'Invites', targets: ['jon'] }),
+      cmd('jon', 'INVITE', 'i1', { targets: ['kim'] }), // a plain member may not invite here
+      cmd('ida', 'INVITE', 'i1', { targets: ['jon'] }), // already in
+      cmd('ida', 'INVITE', 'i1', { targets: ['kim', 'lou'] }),
+      cmd('ida', 'INVITE', 'i1', { targets: ['kim'] }), // waiting already: nothing new
+      cmd('max', 'ACCEPT_INVITE', 'i1'), // never invited
+      cmd('kim', 'ACCEPT_INVITE', 'i1'),
+      cmd('kim', 'ACCEPT_INVITE', 'i1'), // now a member
+      cmd('lou', 'DECLINE_INVITE', 'i1'),
+      cmd('lou', 'ACCEPT_INVITE', 'i1'), // the invite is gone
+    ]);
+    const checked = driver.read('im.msg.checked');
+    expect(events(checked)).toEqual([
+      'g:i1 group_created',
+      'd:jon:jon rejected FORBIDDEN',
+      'd:ida:ida rejected ALREADY_MEMBER',
+      'g:i1 members_invited', 'd:kim:kim group_invite', 'd:lou:lou group_invite',
+      'd:max:max rejected INVITE_NOT_FOUND',
+      'g:i1 members_added', 'd:kim:kim group_invite_accepted',
+      'd:kim:kim rejected ALREADY_MEMBER',
+      'd:lou:lou group_invite_declined',
+      'd:lou:lou rejected INVITE_NOT_FOUND',
+    ]);
+    expect(bodyOf(checked, 'members_added')).toMatchObject({ members: ['kim'], via: 'invite', actor: 'kim' });
+    expect(bodyOf(checked, 'group_invite')).toMatchObject({ group_id: 'i1', name: 'Invites', actor: 'ida' });
+    expect(memberIds(driver, 'i1')).toEqual(['ida', 'jon', 'kim']);
+    // Both invites are settled: nothing waits in the admissions table.
+    expect([...driver.state('im.state.admissions').keys()]).toEqual([]);
+  });
+
+  it('an invite link admits until it expires by the clock, is used up or revoked', async () => {
+    const driver = await start();
+    await driver.pipe('im.cmd.group', [
+      cmd('ola', 'CREATE', 'l1', { text: 'Links', targets: ['pia'] }),
+      cmd('pia', 'CREATE_LINK', 'l1', { code: 'tok-a' }), // admins only
+      cmd('ola', 'CREATE_LINK', 'l1', { code: 'tok-a', maxUses: 1 }),
+      cmd('ola', 'CREATE_LINK', 'l1', { code: 'tok-b', expiresAt: T0 + 60_000 }),
+      cmd('ola', 'CREATE_LINK', 'l1', { code: 'tok-c', expiresAt: T0 }), // already past
+      cmd('quy', 'JOIN_BY_LINK', 'l1', { code: 'tok-a' }),
+      cmd('ray', 'JOIN_BY_LINK', 'l1', { code: 'tok-a' }), // one use only
+      cmd('ray', 'JOIN_BY_LINK', 'l1', { code: 'nope' }),
+      cmd('pia', 'JOIN_BY_LINK', 'l1', { code: 'tok-b' }), // a member already
+      cmd('ray', 'JOIN_BY_LINK', 'l1', { code: 'tok-b' }),
+    ]);
+    driver.advanceTime(60_000);
+    await driver.pipe('im.cmd.group', [
+      cmd('sol', 'JOIN_BY_LINK', 'l1', { code: 'tok-b' }), // the link's time is up
+      cmd('ola', 'CREATE_LINK', 'l1', { code: 'tok-d' }),
+      cmd('ola', 'REVOKE_LINK', 'l1', { code: 'tok-d' }),
+      cmd('sol', 'JOIN_BY_LINK', 'l1', { code: 'tok-d' }),
+      cmd('ola', 'REVOKE_LINK', 'l1', { code: 'nope' }),
+    ]);
+    const checked = driver.read('im.msg.checked');
+    expect(events(checked)).toEqual([
+      'g:l1 group_created',
+      'd:pia:pia rejected FORBIDDEN',
+      'd:ola:ola invite_link_created',
+      'd:ola:ola invite_link_created',
+      'd:ola:ola rejected BAD_REQUEST',
+      'g:l1 members_added',
+      'd:ray:ray rejected INVITE_LINK_USED_UP',
+      'd:ray:ray rejected INVITE_LINK_NOT_FOUND',
+      'd:pia:pia rejected ALREADY_MEMBER',
+      'g:l1 members_added',
+      'd:sol:sol rejected INVITE_LINK_EXPIRED',
+      'd:ola:ola invite_link_created',
+      'd:ola:ola invite_link_revoked',
+      'd:sol:sol rejected INVITE_LINK_REVOKED',
+      'd:ola:ola rejected INVITE_LINK_NOT_FOUND',
+    ]);
+    expect(bodyOf(checked, 'invite_link_created')).toMatchObject({ code: 'l1:tok-a', max_uses: 1, expires_at: null });
+    expect(memberIds(driver, 'l1')).toEqual(['ola', 'pia', 'quy', 'ray']);
+    expect(driver.state('im.state.admissions').get(admissionKey('l1', 'LINK', 'tok-a'))).toMatchObject({ uses: 1, maxUses: 1, revoked: false });
+    expect(driver.state('im.state.admissions').get(admissionKey('l1', 'LINK', 'tok-d'))).toMatchObject({ revoked: true });
+  });
+
+  it('a join request waits for an admin, who approves or rejects it; the requester is told', async () => {
+    const driver = await start();
+    await driver.pipe('im.cmd.group', [
+      cmd('uma', 'CREATE', 'r1', { text: 'Requests', targets: ['vic', 'wes'] }),
+      cmd('uma', 'SET_ROLE', 'r1', { targets: ['vic'], role: 'ADMIN' }),
+      cmd('xan', 'REQUEST_JOIN', 'r1'),
+      cmd('xan', 'REQUEST_JOIN', 'r1'), // waiting already: nobody told twice
+      cmd('yen', 'REQUEST_JOIN', 'r1'),
+      cmd('wes', 'REQUEST_JOIN', 'r1'), // a member
+      cmd('wes', 'APPROVE_REQUEST', 'r1', { targets: ['xan'] }), // a plain member may not
+      cmd('vic', 'APPROVE_REQUEST', 'r1', { targets: ['zoe'] }), // never asked
+      cmd('vic', 'APPROVE_REQUEST', 'r1', { targets: ['xan'] }),
+      cmd('uma', 'REJECT_REQUEST', 'r1', { targets: ['yen'] }),
+      cmd('uma', 'REJECT_REQUEST', 'r1', { targets: ['yen'] }), // answered already
+      cmd('amy', 'REQUEST_JOIN', 'r1'),
+      cmd('bob', 'REQUEST_JOIN', 'r1'),
+      cmd('uma', 'APPROVE_REQUEST', 'r1', { targets: ['amy'] }), // the fifth member: the limit
+      cmd('uma', 'APPROVE_REQUEST', 'r1', { targets: ['bob'] }),
+      cmd('qed', 'OTHER', 'r1'), // an action this reader does not know
+    ]);
+    const checked = driver.read('im.msg.checked');
+    const joinRequested = (u: string) => [`d:uma:uma join_requested`, `d:vic:vic join_requested`, `d:${u}:${u} join_request_sent`].sort();
+    const got = events(checked);
+    // The admins' notices of one request come in member order; compare them as a set.
+    expect(got.slice(0, 2)).toEqual(['g:r1 group_created', 'g:r1 role_changed']);
+    expect(got.slice(2, 5).sort()).toEqual(joinRequested('xan'));
+    expect(got.slice(5, 8).sort()).toEqual(joinRequested('yen'));
+    expect(got.slice(8, 14)).toEqual([
+      'd:wes:wes rejected ALREADY_MEMBER',
+      'd:wes:wes rejected FORBIDDEN',
+      'd:vic:vic rejected JOIN_REQUEST_NOT_FOUND',
+      'g:r1 members_added', 'd:xan:xan join_request_approved',
+      'd:yen:yen join_request_rejected',
+    ]);
+    expect(got.slice(14, 15)).toEqual(['d:uma:uma rejected JOIN_REQUEST_NOT_FOUND']);
+    expect(got.slice(15, 18).sort()).toEqual(joinRequested('amy'));
+    expect(got.slice(18, 21).sort()).toEqual(joinRequested('bob'));
+    expect(got.slice(21)).toEqual([
+      'g:r1 members_added', 'd:amy:amy join_request_approved',
+      'd:uma:uma rejected GROUP_FULL',
+      'd:qed:qed rejected BAD_REQUEST',
+    ]);
+    expect(bodyOf(checked, 'members_added')).toMatchObject({ members: ['xan'], via: 'request', actor: 'vic' });
+    expect(bodyOf(checked, 'join_requested')).toMatchObject({ group_id: 'r1', name: 'Requests', user: 'xan' });
+    expect(memberIds(driver, 'r1')).toEqual(['amy', 'uma', 'vic', 'wes', 'xan']);
+    // bob's request still waits for room.
+    expect([...driver.state('im.state.admissions').keys()]).toEqual([admissionKey('r1', 'REQUEST', 'bob')]);
+  });
+
+  it('a redelivered accept, link join or approval sends its notices again with the same ids and changes nothing', async () => {
+    const driver = await start();
+    const setup = [
+      cmd('cal', 'CREATE', 'p1', { text: 'Replays' }),
+      cmd('cal', 'INVITE', 'p1', { targets: ['dee'] }),
+      cmd('cal', 'CREATE_LINK', 'p1', { code: 'tok', maxUses: 5 }),
+      cmd('fin', 'REQUEST_JOIN', 'p1'),
+    ];
+    const accept = cmd('dee', 'ACCEPT_INVITE', 'p1');
+    const link = cmd('eve', 'JOIN_BY_LINK', 'p1', { code: 'tok' });
+    const approve = cmd('cal', 'APPROVE_REQUEST', 'p1', { targets: ['fin'] });
+    await driver.pipe('im.cmd.group', [...setup, accept, accept, link, link, approve, approve]);
+    const checked = driver.read('im.msg.checked');
+    // Each command's notices twice, under the same ids: the stamper's dedup delivers them once.
+    const twice = (c: { value: GroupCommand }) => {
+      const mine = checked.filter((r) => r.value.correlationId === c.value.correlationId);
+      const types = new Map(mine.map((r) => [r.value.clientMsgId, r.value.contentType]));
+      expect(mine).toHaveLength(types.size * 2);
+      return [...types.values()].sort();
+    };
+    expect(twice(accept)).toEqual(['system/group_invite_accepted', 'system/members_added']);
+    expect(twice(link)).toEqual(['system/members_added']);
+    expect(twice(approve)).toEqual(['system/join_request_approved', 'system/members_added']);
+    expect(memberIds(driver, 'p1')).toEqual(['cal', 'dee', 'eve', 'fin']);
+    expect(driver.state('im.state.admissions').get(admissionKey('p1', 'LINK', 'tok'))).toMatchObject({ uses: 1 });
+  });
+});
