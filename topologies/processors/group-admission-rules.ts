@@ -33,7 +33,7 @@ export function decideAdmission(view: GroupView, g: GroupState, cmd: GroupComman
     const settled = (['INVITE', 'REQUEST'] as const).filter((k) => view.admission(key(k, u))).map((k): [string, null] => [key(k, u), null]);
     return apply(
       { members: [[memberKey(g.groupId, u), { groupId: g.groupId, userId: u, role: 'MEMBER', mutedUntil: 0, joinedAt: cmd.at }]], admissions: settled },
-      [{ target: here, event: 'members_added', body: { members: [u], via } }, ...tell],
+      [{ target: here, event: 'members_added', body: { members: [u], via, name: g.name } }, ...tell],
     );
   };
   /** This very command already made `u` a member: a redelivery, told again. */
@@ -60,7 +60,7 @@ export function decideAdmission(view: GroupView, g: GroupState, cmd: GroupComman
     case 'DECLINE_INVITE': {
       const accept = cmd.action === 'ACCEPT_INVITE';
       const told: GroupNotice = { target: inbox(cmd.actor), event: accept ? 'group_invite_accepted' : 'group_invite_declined', body: { group_id: g.groupId, name: g.name } };
-      if (accept && joinedByThis(cmd.actor)) return apply({}, [{ target: here, event: 'members_added', body: { members: [cmd.actor], via: 'invite' } }, told]);
+      if (accept && joinedByThis(cmd.actor)) return apply({}, [{ target: here, event: 'members_added', body: { members: [cmd.actor], via: 'invite', name: g.name } }, told]);
       if (me) return reject('ALREADY_MEMBER', 'you are already in the group');
       const invite = view.admission(key('INVITE', cmd.actor));
       if (!invite) return replay && !accept ? apply({}, [told]) : reject('INVITE_NOT_FOUND', 'no invite to this group is waiting for you');
@@ -91,7 +91,7 @@ export function decideAdmission(view: GroupView, g: GroupState, cmd: GroupComman
       return apply({ admissions: [[key('LINK', link.subject), { ...link, revoked: true }]] }, [told]);
     }
     case 'JOIN_BY_LINK': {
-      if (joinedByThis(cmd.actor)) return apply({}, [{ target: here, event: 'members_added', body: { members: [cmd.actor], via: 'link' } }]);
+      if (joinedByThis(cmd.actor)) return apply({}, [{ target: here, event: 'members_added', body: { members: [cmd.actor], via: 'link', name: g.name } }]);
       if (me) return reject('ALREADY_MEMBER', 'you are already in the group');
       const link = view.admission(key('LINK', cmd.code ?? ''));
       if (!link) return reject('INVITE_LINK_NOT_FOUND', 'no such invite link');
@@ -119,7 +119,7 @@ export function decideAdmission(view: GroupView, g: GroupState, cmd: GroupComman
       if (!target || cmd.targets.length !== 1) return reject('BAD_REQUEST', 'name one requester');
       const approve = cmd.action === 'APPROVE_REQUEST';
       const told: GroupNotice = { target: inbox(target), event: approve ? 'join_request_approved' : 'join_request_rejected', body: { group_id: g.groupId, name: g.name } };
-      if (approve && joinedByThis(target)) return apply({}, [{ target: here, event: 'members_added', body: { members: [target], via: 'request' } }, told]);
+      if (approve && joinedByThis(target)) return apply({}, [{ target: here, event: 'members_added', body: { members: [target], via: 'request', name: g.name } }, told]);
       if (view.member(target)) return reject('ALREADY_MEMBER', `${target} is already in the group`);
       if (!view.admission(key('REQUEST', target))) return replay && !approve ? apply({}, [told]) : reject('JOIN_REQUEST_NOT_FOUND', `no join request from ${target} is waiting`);
       if (!approve) return apply({ admissions: [[key('REQUEST', target), null]] }, [told]);
