@@ -8,6 +8,7 @@ import { newGroup, onEachEngine, sendMsg, type User } from './harness.js';
  * accepts, a join by an invite link (and one refused as used up), a join request an admin
  * approves. The owner's second device sees each join live; a member offline throughout finds
  * them by `sync`, in the conversation's order; the new members get the group's messages.
+ * A member reports a message and the owner is told; a non-member may not.
  */
 const WAIT = 30_000;
 type Body = Record<string, unknown>;
@@ -106,5 +107,22 @@ onEachEngine('group lifecycle', (platform) => {
     await post(stranger, '/v1/invite-links/join', { code: short.code });
     await s.next(refused(stranger, 'INVITE_LINK_EXPIRED'), WAIT);
     expect((await post(stranger, '/v1/invite-links/join', { code: 'not a code' })).body).toMatchObject({ error_code: 'BAD_REQUEST' });
+  });
+
+  it('a member reports a message; the owner is told, a non-member is refused', async () => {
+    const p = platform();
+    const { owner, members: [writer, reporter], groupId, conversation } = await newGroup(p, 'rpowner', ['rpwriter', 'rpreporter'] as const);
+    const outsider = await p.user('rpoutsider');
+    const [o, w, r, x] = [await owner.connect(), await writer.connect(), await reporter.connect(), await outsider.connect()];
+    w.send(sendMsg(groupId, 'buy cheap stuff', 'group', `rp-${groupId}`));
+    const seq = Number((await w.next((f) => f.type === 'ack' && f.msg_id === `rp-${groupId}`, WAIT)).sequence_number);
+    await r.next((f) => f.type === 'message' && f.conversation_id === conversation && f.content === 'buy cheap stuff', WAIT);
+    const filed = await p.http<Body>('POST', `/v1/groups/${groupId}/reports`, { token: reporter.token, body: { seq, reason: 'spam' } });
+    expect(filed.status).toBe(202);
+    await r.next(notice(inbox(reporter), 'report_filed', { report_id: filed.body.report_id }), WAIT);
+    expect(bodyOf(await o.next(notice(inbox(owner), 'report_received', { report_id: filed.body.report_id }), WAIT))).toMatchObject({ reporter: reporter.id, target: writer.id, seq, reason: 'spam' });
+    await p.http('POST', `/v1/groups/${groupId}/reports`, { token: outsider.token, body: { seq, reason: 'spam' } });
+    await x.next(refused(outsider, 'NOT_A_MEMBER'), WAIT);
+    expect((await p.http<Body>('POST', `/v1/groups/${groupId}/reports`, { token: reporter.token, body: { seq, reason: 'x'.repeat(501) } })).body).toMatchObject({ error_code: 'BAD_REQUEST' });
   });
 });

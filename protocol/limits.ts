@@ -25,3 +25,5 @@ export const MAX_GROUP_NAME_CHARS = 64;
 export const MAX_GROUP_ANNOUNCEMENT_CHARS = 2000;
 /** Joins one invite link may allow at most (`max_uses`). */
 export const MAX_INVITE_LINK_USES = 100_000;
+/** Characters of a report's reason at most. */
+export const MAX_REPORT_REASON_CHARS = 500;

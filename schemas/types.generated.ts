@@ -93,7 +93,7 @@ export interface Delivery {
 export type FriendStatus = 'NONE' | 'PENDING_A_TO_B' | 'PENDING_B_TO_A' | 'FRIENDS';
 
 /** OTHER: an action this reader does not know (added later); refused. */
-export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME' | 'INVITE' | 'ACCEPT_INVITE' | 'DECLINE_INVITE' | 'CREATE_LINK' | 'REVOKE_LINK' | 'JOIN_BY_LINK' | 'REQUEST_JOIN' | 'APPROVE_REQUEST' | 'REJECT_REQUEST' | 'OTHER';
+export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME' | 'INVITE' | 'ACCEPT_INVITE' | 'DECLINE_INVITE' | 'CREATE_LINK' | 'REVOKE_LINK' | 'JOIN_BY_LINK' | 'REQUEST_JOIN' | 'APPROVE_REQUEST' | 'REJECT_REQUEST' | 'REPORT' | 'OTHER';
 
 /** An open way into a group: an invite to a user awaiting their answer, a user's join request awaiting an admin, or an invite link. Keyed by <groupId>|invite|<userId>, <groupId>|request|<userId> or <groupId>|link|<token>; compacted, a tombstone settles an invite or request. Links stay (revoked or used up) so a late joiner is told why. */
 export interface GroupAdmission {
@@ -130,6 +130,23 @@ export interface GroupCommand {
   expiresAt?: null | number;
   /** CREATE_LINK: how many joins the link allows; null: no limit. */
   maxUses?: null | number;
+  /** REPORT of a message: its seq in the group's conversation (the target is its sender); null reports the user in targets. */
+  seq?: null | number;
+}
+
+/** A member's report of a message or a user of a group, kept for moderation; keyed by <groupId>|<reportId>, so a group's reports are one key prefix. */
+export interface GroupReport {
+  groupId: string;
+  /** The command id the reporter was answered with. */
+  reportId: string;
+  reporter: string;
+  /** The user reported: named, or the reported message's sender. */
+  target: string;
+  /** The message reported, by seq in the group's conversation; null: the user. */
+  seq: null | number;
+  messageId: null | string;
+  reason: string;
+  at: number;
 }
 
 export type GroupRole = 'OWNER' | 'ADMIN' | 'MEMBER';
@@ -442,6 +459,7 @@ export interface TopicValues {
   'im.state.groups': GroupState;
   'im.state.members': MemberState;
   'im.state.admissions': GroupAdmission;
+  'im.state.reports': GroupReport;
   'im.state.sequences': SequenceState;
   'im.state.dedup': DedupState;
   'im.state.messages': MessageIndexState;

@@ -43,6 +43,9 @@ describe('command routes: validation and the commands they send', () => {
       { action: 'APPROVE_REQUEST', targets: ['dan'] },
       { action: 'REJECT_REQUEST', targets: ['dan'] },
     ]);
+    expect(await call(routes, 'amy', 'POST', '/v1/groups/g1/reports', { seq: 7, reason: ' spam ' })).toEqual({ status: 202, body: { command_id: 'id10', report_id: 'id10' } });
+    await call(routes, 'amy', 'POST', '/v1/groups/g1/reports', { user_id: 'cy', reason: 'rude' });
+    expect(commands.sent.slice(8).map((c) => c.value)).toMatchObject([{ action: 'REPORT', seq: 7, text: 'spam', targets: [] }, { action: 'REPORT', targets: ['cy'], text: 'rude' }]);
   });
 
   it('refuses bad input with 400 and sends nothing', async () => {
@@ -64,8 +67,13 @@ describe('command routes: validation and the commands they send', () => {
       await call(routes, 'bob', 'POST', '/v1/invite-links/join', { code: 'no-group-in-it' }),
       await call(routes, 'bob', 'POST', '/v1/invite-links/join', { code: 'a|b:tok' }),
       await call(routes, 'bob', 'POST', '/v1/invite-links/revoke', {}),
+      await call(routes, 'bob', 'POST', '/v1/groups/g/reports', { seq: 1, reason: 'x'.repeat(501) }),
+      await call(routes, 'bob', 'POST', '/v1/groups/g/reports', { seq: 1, user_id: 'amy', reason: 'both' }),
+      await call(routes, 'bob', 'POST', '/v1/groups/g/reports', { reason: 'neither' }),
+      await call(routes, 'bob', 'POST', '/v1/groups/g/reports', { seq: -1, reason: 'bad seq' }),
+      await call(routes, 'bob', 'POST', '/v1/groups/g/reports', { user_id: 'amy' }),
     ];
-    expect(bad.map((r) => [r.status, (r.body as { error_code: string }).error_code])).toEqual(Array(15).fill([400, 'BAD_REQUEST']));
+    expect(bad.map((r) => [r.status, (r.body as { error_code: string }).error_code])).toEqual(Array(20).fill([400, 'BAD_REQUEST']));
     expect(commands.sent).toHaveLength(0);
   });
 });

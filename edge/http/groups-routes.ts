@@ -1,10 +1,10 @@
 import type { MirrorStore } from '../../connectors/mongo-mirror/mirror-store.js';
 import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
 import { groupConversationId } from '../../domain/conversations.js';
-import { isUserOrGroupId, MAX_GROUP_ANNOUNCEMENT_CHARS, MAX_GROUP_NAME_CHARS, MAX_INVITE_LINK_USES } from '../../protocol/limits.js';
+import { isUserOrGroupId, MAX_GROUP_ANNOUNCEMENT_CHARS, MAX_GROUP_NAME_CHARS, MAX_INVITE_LINK_USES, MAX_REPORT_REASON_CHARS } from '../../protocol/limits.js';
 import { linkCode, parseLinkCode } from '../../domain/group-admissions.js';
 import type { CommandProducer } from './command-producer.js';
-import { accepted, actor, commandIds, idList, idParam, numberField, textField, type CommandRouteOptions } from './command-routes.js';
+import { accepted, actor, commandIds, idField, idList, idParam, numberField, textField, type CommandRouteOptions } from './command-routes.js';
 import { HttpError, type HttpRequest, type HttpRoute } from './routes.js';
 
 export interface GroupRoutesDeps extends CommandRouteOptions {
@@ -30,7 +30,7 @@ const memberBody = (m: MemberState) => ({ user_id: m.userId, role: m.role.toLowe
  */
 export function groupRoutes(deps: GroupRoutesDeps): HttpRoute[] {
   const { newId, now } = commandIds(deps);
-  type Parts = Partial<Pick<GroupCommand, 'targets' | 'role' | 'mutedUntil' | 'text' | 'code' | 'expiresAt' | 'maxUses'>>;
+  type Parts = Partial<Pick<GroupCommand, 'targets' | 'role' | 'mutedUntil' | 'text' | 'code' | 'expiresAt' | 'maxUses' | 'seq'>>;
   const send = async (req: HttpRequest, groupId: string, action: GroupCommand['action'], parts: Parts = {}) => {
     const correlationId = newId();
     await deps.commands.send('im.cmd.group', groupId, { correlationId, actor: actor(req), groupId, action, targets: [], role: null, mutedUntil: null, text: null, at: now(), ...parts });
@@ -101,6 +101,20 @@ export function groupRoutes(deps: GroupRoutesDeps): HttpRoute[] {
     { method: 'POST', path: '/v1/groups/:groupId/join-requests', auth: true, handler: on('REQUEST_JOIN') },
     { method: 'POST', path: '/v1/groups/:groupId/join-requests/:userId/approve', auth: true, handler: on('APPROVE_REQUEST', (req) => ({ targets: target(req) })) },
     { method: 'POST', path: '/v1/groups/:groupId/join-requests/:userId/reject', auth: true, handler: on('REJECT_REQUEST', (req) => ({ targets: target(req) })) },
+    {
+      // A report of a message (seq) or a member (user_id), kept for moderation; the command id is the report's id.
+      method: 'POST', path: '/v1/groups/:groupId/reports', auth: true,
+      handler: async (req) => {
+        const groupId = idParam(req, 'groupId');
+        const b = (req.body ?? {}) as { seq?: unknown; user_id?: unknown };
+        const reason = textField(req, 'reason', { max: MAX_REPORT_REASON_CHARS })!.trim();
+        if ((b.seq === undefined) === (b.user_id === undefined)) throw new HttpError(400, 'BAD_REQUEST', 'report a message (seq) or a user (user_id)');
+        if (b.seq !== undefined && !(Number.isSafeInteger(b.seq) && (b.seq as number) > 0)) throw new HttpError(400, 'BAD_REQUEST', 'seq must be a positive integer');
+        const parts: Parts = b.seq !== undefined ? { seq: b.seq as number, text: reason } : { targets: [idField(req, 'user_id')], text: reason };
+        const id = await send(req, groupId, 'REPORT', parts);
+        return accepted(id, { report_id: id });
+      },
+    },
     {
       method: 'GET', path: '/v1/groups', auth: true,
       handler: async (req) => {

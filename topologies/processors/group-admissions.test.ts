@@ -3,6 +3,7 @@ import type { GroupAction, GroupCommand } from '../../schemas/types.generated.js
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { admissionKey } from '../../domain/group-admissions.js';
+import { stateViewRoutes } from '../../ops/state-view.js';
 import { groupsProcessor, type GroupsConfig } from './groups.js';
 import { byCommand } from './testing.js';
 
@@ -179,5 +180,51 @@ describe('group admissions', () => {
     expect(twice(approve)).toEqual(['system/join_request_approved', 'system/members_added']);
     expect(memberIds(driver, 'p1')).toEqual(['cal', 'dee', 'eve', 'fin']);
     expect(driver.state('im.state.admissions').get(admissionKey('p1', 'LINK', 'tok'))).toMatchObject({ uses: 1 });
+  });
+
+  it('a member reports a message or a member with a bounded reason; the report is kept and the admins told', async () => {
+    const driver = await start();
+    await driver.pipe('im.cmd.group', [cmd('mia', 'CREATE', 'm1', { text: 'Moderated', targets: ['nia', 'oto'] })]);
+    const indexed = (seq: number, sender: string, contentType: string) => ({
+      key: `g:m1|${seq}`,
+      value: { conversationId: 'g:m1', seq, messageId: `msg-${seq}`, sender, stampedAt: T0, contentType, recalled: false, version: 0, reactions: [] },
+    });
+    await driver.pipe('im.state.messages', [indexed(2, 'oto', 'text'), indexed(3, 'mia', 'system/members_added')]);
+    const report = cmd('nia', 'REPORT', 'm1', { seq: 2, text: ' spam ' });
+    const refusedFirst = [
+      cmd('nia', 'REPORT', 'm1', { seq: 9, text: 'spam' }), // no such message
+      cmd('nia', 'REPORT', 'm1', { seq: 3, text: 'spam' }), // a notice is no one's message
+      cmd('out', 'REPORT', 'm1', { seq: 2, text: 'spam' }), // not a participant
+      cmd('nia', 'REPORT', 'm1', { targets: ['oto'], text: 'x'.repeat(501) }),
+      cmd('nia', 'REPORT', 'm1', { targets: ['oto'], seq: 2, text: 'both' }),
+    ];
+    const aboutOto = cmd('nia', 'REPORT', 'm1', { targets: ['oto'], text: 'rude' });
+    await driver.pipe('im.cmd.group', [report, ...refusedFirst, aboutOto, cmd('nia', 'REPORT', 'm1', { targets: ['nia'], text: 'me' }), cmd('nia', 'REPORT', 'm1', { targets: ['zed'], text: 'who' })]);
+    const checked = driver.read('im.msg.checked');
+    expect(events(checked)).toEqual([
+      'g:m1 group_created',
+      'd:nia:nia report_filed', 'd:mia:mia report_received',
+      'd:nia:nia rejected MESSAGE_NOT_FOUND',
+      'd:nia:nia rejected MESSAGE_NOT_FOUND',
+      'd:out:out rejected NOT_A_MEMBER',
+      'd:nia:nia rejected BAD_REQUEST',
+      'd:nia:nia rejected BAD_REQUEST',
+      'd:nia:nia report_filed', 'd:mia:mia report_received',
+      'd:nia:nia rejected BAD_REQUEST',
+      'd:nia:nia rejected NOT_A_MEMBER',
+    ]);
+    expect(bodyOf(checked, 'report_received')).toMatchObject({ group_id: 'm1', report_id: report.value.correlationId, reporter: 'nia', target: 'oto', seq: 2, reason: 'spam' });
+    const reports = driver.state('im.state.reports');
+    expect([...reports.keys()].sort()).toEqual([`m1|${report.value.correlationId}`, `m1|${aboutOto.value.correlationId}`].sort());
+    expect(reports.get(`m1|${report.value.correlationId}`)).toEqual({ groupId: 'm1', reportId: report.value.correlationId, reporter: 'nia', target: 'oto', seq: 2, messageId: 'msg-2', reason: 'spam', at: report.value.at });
+    expect(reports.get(`m1|${aboutOto.value.correlationId}`)).toMatchObject({ target: 'oto', seq: null, messageId: null, reason: 'rude' });
+
+    // Operators list a group's reports through the state view, behind IM_ADMIN_TOKEN.
+    const token = 'an-operator-secret-of-24-chars';
+    const listing = stateViewRoutes(() => driver.queryableState(), { adminToken: token }).find((r) => r.path === '/state/:store')!;
+    const ask = (authorization?: string) => listing.handler({ method: 'GET', path: '/state/im.state.reports', params: { store: 'im.state.reports' }, query: { prefix: 'm1' }, headers: authorization ? { authorization } : {}, body: null, remoteAddress: '192.0.2.1', userId: null });
+    const listed = await ask(`Bearer ${token}`);
+    expect(listed.body).toMatchObject({ matched: 2, entries: expect.arrayContaining([expect.objectContaining({ key: `m1|${report.value.correlationId}`, value: expect.objectContaining({ reporter: 'nia', reason: 'spam' }) })]) });
+    await expect(ask('Bearer wrong')).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
   });
 });

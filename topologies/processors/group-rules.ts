@@ -1,9 +1,10 @@
 import type { ErrorCode } from '../../protocol/codes.js';
 import { MAX_GROUP_ANNOUNCEMENT_CHARS as MAX_ANNOUNCEMENT, MAX_GROUP_NAME_CHARS as MAX_NAME } from '../../protocol/limits.js';
-import type { GroupAdmission, GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
+import type { GroupAdmission, GroupCommand, GroupReport, GroupRole, GroupState, MemberState, MessageIndexState } from '../../schemas/types.generated.js';
 import { memberKey } from '../../domain/conversations.js';
 import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
 import { ADMISSION_ACTIONS, decideAdmission } from './group-admission-rules.js';
+import { decideReport } from './group-report-rules.js';
 
 /**
  * The rules of groups, pure: the group, a member lookup and a command in; the writes and the
@@ -21,6 +22,8 @@ export interface GroupView {
   admins: string[];
   /** The processor's clock, what an invite link's expiry is judged by. */
   now: number;
+  /** A REPORT's message (its `seq` in the group's conversation), as the stamper recorded it. */
+  reported?: MessageIndexState;
 }
 
 export interface GroupRulesConfig {
@@ -31,7 +34,7 @@ export interface GroupRulesConfig {
 export type GroupNotice = { target: NoticeTarget; event: string; body: NoticeBody };
 type Notice = GroupNotice;
 export type GroupDecision =
-  | { kind: 'apply'; group: GroupState; members: [string, MemberState | null][]; admissions: [string, GroupAdmission | null][]; notices: Notice[] }
+  | { kind: 'apply'; group: GroupState; members: [string, MemberState | null][]; admissions: [string, GroupAdmission | null][]; reports?: [string, GroupReport][]; notices: Notice[] }
   | { kind: 'reject'; code: ErrorCode; message: string };
 
 const RANK: Record<GroupRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 };
@@ -60,6 +63,7 @@ export function decideGroup(view: GroupView, cmd: GroupCommand, cfg: GroupRulesC
   if (g.status === 'DISBANDED' && !(cmd.action === 'DISBAND' && replay)) return reject('GROUP_DISBANDED', 'the group was disbanded');
   // Invitees, link holders and requesters are not members yet: their own rules.
   if (ADMISSION_ACTIONS.has(cmd.action)) return decideAdmission(view, g, cmd, cfg);
+  if (cmd.action === 'REPORT') return decideReport(view, g, cmd);
   const me = member(cmd.actor);
   // Leaving twice is harmless; it is also how a redelivered LEAVE looks.
   if (!me && cmd.action !== 'LEAVE') return reject('NOT_A_MEMBER', 'only members can change a group');

@@ -1,15 +1,16 @@
 import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
-import type { GroupAdmission, GroupState, MemberState } from '../../schemas/types.generated.js';
+import type { GroupAdmission, GroupReport, GroupState, MemberState, MessageIndexState } from '../../schemas/types.generated.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
-import { memberKey } from '../../domain/conversations.js';
+import { groupConversationId, memberKey } from '../../domain/conversations.js';
+import { indexKey } from '../../domain/message-changes.js';
 import { notices, rejection } from '../../domain/notices.js';
 import { decideGroup } from './group-rules.js';
 
 /**
  * Groups: the sole writer of `im.state.groups` (settings),
  * `im.state.members` (key `groupId|userId`, tombstone = removed) and `im.state.admissions`
- * (invites, join requests, invite links: group-admission-rules.ts), the tables message logic
+ * (invites, join requests, invite links: group-admission-rules.ts) and `im.state.reports`, the tables message logic
  * and push orchestration read for "is U a member / muted in G". Commands arrive from the HTTP
  * API keyed by group, so one group's commands are decided one at a time, in order.
  */
@@ -27,6 +28,9 @@ export function groupsProcessor(_deps: GroupsDeps, config: GroupsConfig): (p: Pr
     const groups = p.store('im.state.groups');
     const members = p.store('im.state.members');
     const admissions = p.store('im.state.admissions');
+    const reports = p.store('im.state.reports');
+    // The stamper's record of each message: what a report of one is checked against.
+    const messages = p.table('im.state.messages');
     p.stream('im.cmd.group').process(['im.msg.checked'], async (r, ctx) => {
       const cmd = r.value;
       const gs = ctx.store(groups);
@@ -40,7 +44,17 @@ export function groupsProcessor(_deps: GroupsDeps, config: GroupsConfig): (p: Pr
         memberCount++;
         if (m.role !== 'MEMBER') admins.push(m.userId);
       }
-      const view = { group, member: (u: string) => ms.get(memberKey(cmd.groupId, u)), memberCount, admission: (k: string) => ads.get(k), admins, now: p.clock.now() };
+      let reported: MessageIndexState | undefined;
+      if (cmd.action === 'REPORT' && cmd.seq !== null && cmd.seq !== undefined) {
+        const key = indexKey(groupConversationId(cmd.groupId), cmd.seq);
+        reported = ctx.table(messages).get(key);
+        // Stamped just now, the table may not have it yet: a miss is asked again once caught up.
+        if (!reported) {
+          await ctx.catchUp(messages);
+          reported = ctx.table(messages).get(key);
+        }
+      }
+      const view = { group, member: (u: string) => ms.get(memberKey(cmd.groupId, u)), memberCount, admission: (k: string) => ads.get(k), admins, now: p.clock.now(), reported };
       const d = decideGroup(view, cmd, config);
 
       if (d.kind === 'reject') {
@@ -50,7 +64,8 @@ export function groupsProcessor(_deps: GroupsDeps, config: GroupsConfig): (p: Pr
       }
       const memberWrites = d.members.filter(([k, v]) => !same<MemberState>(v, ms.get(k)));
       const admissionWrites = d.admissions.filter(([k, v]) => !same<GroupAdmission>(v, ads.get(k)));
-      if (memberWrites.length === 0 && admissionWrites.length === 0 && sameGroup(d.group, group)) {
+      const reportWrites = (d.reports ?? []).filter(([k, v]) => !same<GroupReport>(v, ctx.store(reports).get(k)));
+      if (memberWrites.length === 0 && admissionWrites.length === 0 && reportWrites.length === 0 && sameGroup(d.group, group)) {
         // Nothing to change: either the group is already as asked, or this command was
         // applied before a crash cut off its notices (its `at` is the group's write marker).
         const replay = group?.updatedAt === cmd.at;
@@ -60,6 +75,7 @@ export function groupsProcessor(_deps: GroupsDeps, config: GroupsConfig): (p: Pr
       gs.put(cmd.groupId, d.group);
       for (const [k, v] of memberWrites) ms.put(k, v);
       for (const [k, v] of admissionWrites) ads.put(k, v);
+      for (const [k, v] of reportWrites) ctx.store(reports).put(k, v);
       outcomes.inc({ action: cmd.action, outcome: 'apply' });
       return notices(cmd, d.notices);
     }, 'decide-group');
