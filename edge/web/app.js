@@ -514,6 +514,8 @@ function describe(m) {
     case 'join_request_approved': return `your request to join “${b.name}” was approved`;
     case 'join_request_rejected': return `your request to join “${b.name}” was declined`;
     case 'role_changed': return `${who(b.actor)} made ${who(b.user)} ${String(b.role).toLowerCase()}`;
+    case 'report_filed': return 'your report was sent to the group\'s admins';
+    case 'report_received': return `${who(b.reporter)} reported ${b.seq ? `a message (#${b.seq}) of ${who(b.target)}` : who(b.target)} in “${b.name}”: ${b.reason}`;
     case 'command_rejected': return `${b.action} refused: ${b.error_code} ${b.error_message}`;
     case 'recalled': return `${who(b.actor)} recalled a message`;
     case 'edited': return `${who(b.actor)} edited a message`;
@@ -555,6 +557,13 @@ function onGroupLifecycle(m, b) {
   if (b.event === 'members_added' && b.name) groups.set(m.recipient, b.name);
   if (b.event === 'invite_link_created') $('link-code').textContent = b.code;
   if (['members_added', 'role_changed', 'members_removed', 'member_left'].includes(b.event) && !$('members').hidden && active === `g:${m.recipient}`) loadMembers();
+}
+
+/** A report of a message (`{seq}`) or a member (`{user_id}`) of a group, with the reason asked for. */
+async function report(groupId, target) {
+  const reason = prompt('Why are you reporting this? (at most 500 characters)')?.trim();
+  if (!reason) return;
+  await act(`/v1/groups/${encodeURIComponent(groupId)}/reports`, 'Report sent', { ...target, reason: reason.slice(0, 500) });
 }
 
 /** The open group's id, or null when the open conversation is no group. */
@@ -613,7 +622,8 @@ async function loadMembers() {
       el('small', { className: 'role', textContent: x.role }),
       // Only the owner changes roles (docs/protocol.md, Group lifecycle).
       mine === 'owner' && x.role === 'member' ? el('button', { type: 'button', className: 'promote small secondary', textContent: 'make admin', onclick: setRole(x.user_id, 'admin') }) : null,
-      mine === 'owner' && x.role === 'admin' ? el('button', { type: 'button', className: 'demote small secondary', textContent: 'make member', onclick: setRole(x.user_id, 'member') }) : null)));
+      mine === 'owner' && x.role === 'admin' ? el('button', { type: 'button', className: 'demote small secondary', textContent: 'make member', onclick: setRole(x.user_id, 'member') }) : null,
+      x.user_id !== session.user_id ? el('button', { type: 'button', className: 'report-user small secondary', textContent: 'report', onclick: () => report(g, { user_id: x.user_id }) }) : null)));
     $('members').hidden = false;
   } catch (err) {
     toast(`${err.code}: ${err.message}`, true);
@@ -828,7 +838,8 @@ function renderMessages() {
         mine && m.content_type === 'text' ? el('button', { type: 'button', className: 'edit small secondary', textContent: 'edit', onclick: () => startEdit(m) }) : null,
         mine || c.kind === 'group' ? el('button', { type: 'button', className: 'recall small secondary', textContent: 'recall', onclick: () => change('recall_msg', m) }) : null,
         el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) }),
-        mine && c.kind === 'group' ? el('button', { type: 'button', className: 'seen-by small secondary', textContent: 'seen by', onclick: () => loadSeenBy(m) }) : null) : null);
+        mine && c.kind === 'group' ? el('button', { type: 'button', className: 'seen-by small secondary', textContent: 'seen by', onclick: () => loadSeenBy(m) }) : null,
+        !mine && c.kind === 'group' ? el('button', { type: 'button', className: 'report small secondary', textContent: 'report', onclick: () => report(c.with, { seq: m.sequence_number }) }) : null) : null);
   }));
   if (stick) box.scrollTop = box.scrollHeight;
 }

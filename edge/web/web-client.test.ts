@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * the attribution, see delivered and read ticks and a group message's "seen by" from the server
  * (after a reload too), and a quote turn into a tombstone when its message is recalled.
  * A group grows by an invite accepted from the notices, an invite link's code and a join request
- * approved from the notices; its owner makes a member admin and member again from the members list.
+ * approved from the notices; its owner makes a member admin and member again from the members list;
+ * members report a message and a member, and the owner reads the reports in her notices.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -336,7 +337,7 @@ describe('web client in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it('a group grows by invite, invite link and join request, and its owner promotes and demotes', async () => {
+  it('a group grows by invite, invite link and join request, its owner promotes and demotes, members report', async () => {
     const [erin, fred, gina, hank] = [await newPage(), await newPage(), await newPage(), await newPage()];
     await register(erin, 'erin', 'Erin Owner');
     await register(fred, 'fred', 'Fred Invitee');
@@ -386,6 +387,16 @@ describe('web client in Chromium', () => {
     // The newcomers talk in the group.
     const seq = await say(gina, 'hi club');
     for (const page of [erin, fred, hank]) expect(await seqOf(page, 'hi club')).toBe(seq);
+    // Reports: fred reports gina's message, hank reports fred from the members list; erin, the owner, is told.
+    fred.once('dialog', (d) => void d.accept('looks like spam'));
+    await bubble(fred, 'hi club').locator('button.report').click();
+    await fred.locator('#toast', { hasText: 'Report sent' }).waitFor({ timeout: WAIT });
+    await hank.click('#members-btn');
+    hank.once('dialog', (d) => void d.accept('rude to me'));
+    await hank.locator('#members li', { hasText: 'Fred Invitee' }).locator('button.report-user').click();
+    await conversation(erin, 'Notices (you)').click();
+    await bubble(erin, `Fred Invitee reported a message (#${seq}) of Gina Linker in “club”: looks like spam`).waitFor({ timeout: WAIT });
+    await bubble(erin, 'Hank Asker reported Fred Invitee in “club”: rude to me').waitFor({ timeout: WAIT });
     await erin.screenshot({ path: '/tmp/im-web-client-groups.png' });
     expect(pageErrors).toEqual([]);
   }, 150_000);
