@@ -5,7 +5,7 @@ import { TopologyTestDriver } from '../../streams/testing.js';
 import { admissionKey } from '../../domain/group-admissions.js';
 import { stateViewRoutes } from '../../ops/state-view.js';
 import { groupsProcessor, type GroupsConfig } from './groups.js';
-import { byCommand } from './testing.js';
+import { noticeEvents, type NoticeRecord } from './testing.js';
 
 // The driver's clock starts at T0 (TestDriverOptions.startTime's default); commands are stamped after it.
 const T0 = Date.UTC(2024, 0, 1);
@@ -16,14 +16,8 @@ const cmd = (actor: string, action: GroupAction, groupId: string, extra: Partial
   const value: GroupCommand = { correlationId: `a${++n}`, actor, groupId, action, targets: [], role: null, mutedUntil: null, text: null, at: T0 + n, ...extra };
   return { key: groupId, value };
 };
-type Checked = { value: { contentType: string; content: string; conversationId: string; correlationId: string; clientMsgId: string } };
-/** Each notice as `<conversation> <event>`, a refusal as `<conversation> rejected <code>`, in command order. */
-const events = (records: Checked[]) =>
-  byCommand(records).map((r) => {
-    const body = JSON.parse(r.value.content) as { error_code?: string };
-    return r.value.contentType === 'system/command_rejected' ? `${r.value.conversationId} rejected ${body.error_code}` : `${r.value.conversationId} ${r.value.contentType.slice(7)}`;
-  });
-const bodyOf = (records: Checked[], event: string) => JSON.parse(records.find((r) => r.value.contentType === `system/${event}`)!.value.content) as Record<string, unknown>;
+const events = noticeEvents;
+const bodyOf = (records: NoticeRecord[], event: string) => JSON.parse(records.find((r) => r.value.contentType === `system/${event}`)!.value.content) as Record<string, unknown>;
 const memberIds = (driver: TopologyTestDriver, groupId: string) => [...driver.state('im.state.members').values()].filter((m) => m.groupId === groupId).map((m) => m.userId).sort();
 
 describe('group admissions', () => {
