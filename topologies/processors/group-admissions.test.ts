@@ -149,6 +149,41 @@ describe('group admissions', () => {
     expect([...driver.state('im.state.admissions').keys()]).toEqual([admissionKey('r1', 'REQUEST', 'bob')]);
   });
 
+  it('refuses outsiders, a taken code, a full group, a disbanded or unknown group', async () => {
+    const driver = await start();
+    await driver.pipe('im.cmd.group', [
+      cmd('gil', 'CREATE', 'f1', { text: 'Full', targets: ['hal', 'ivy', 'jay'] }), // four of five places
+      cmd('kit', 'INVITE', 'f1', { targets: ['lee'] }), // not a member
+      cmd('kit', 'CREATE_LINK', 'f1', { code: 'tok' }),
+      cmd('gil', 'CREATE_LINK', 'f1', { code: 'tok' }),
+      cmd('gil', 'CREATE_LINK', 'f1', { code: 'tok' }), // the code is taken
+      cmd('gil', 'INVITE', 'f1', { targets: ['lee', 'max'] }),
+      cmd('lee', 'ACCEPT_INVITE', 'f1'), // the fifth place
+      cmd('max', 'ACCEPT_INVITE', 'f1'), // none left
+      cmd('kit', 'JOIN_BY_LINK', 'f1', { code: 'tok' }),
+      cmd('gil', 'DISBAND', 'f1'),
+      cmd('kit', 'REQUEST_JOIN', 'f1'),
+      cmd('kit', 'REQUEST_JOIN', 'nowhere'),
+    ]);
+    expect(events(driver.read('im.msg.checked'))).toEqual([
+      'g:f1 group_created',
+      'd:kit:kit rejected NOT_A_MEMBER',
+      'd:kit:kit rejected NOT_A_MEMBER',
+      'd:gil:gil invite_link_created',
+      'd:gil:gil rejected CONFLICT',
+      'g:f1 members_invited', 'd:lee:lee group_invite', 'd:max:max group_invite',
+      'g:f1 members_added', 'd:lee:lee group_invite_accepted',
+      'd:max:max rejected GROUP_FULL',
+      'd:kit:kit rejected GROUP_FULL',
+      'g:f1 group_disbanded',
+      'd:kit:kit rejected GROUP_DISBANDED',
+      'd:kit:kit rejected GROUP_NOT_FOUND',
+    ]);
+    // The refused joins changed nothing: max's invite still waits, the link was not used.
+    expect(driver.state('im.state.admissions').get(admissionKey('f1', 'INVITE', 'max'))).toMatchObject({ by: 'gil' });
+    expect(driver.state('im.state.admissions').get(admissionKey('f1', 'LINK', 'tok'))).toMatchObject({ uses: 0 });
+  });
+
   it('a redelivered accept, link join or approval sends its notices again with the same ids and changes nothing', async () => {
     const driver = await start();
     const setup = [
