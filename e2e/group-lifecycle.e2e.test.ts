@@ -8,7 +8,8 @@ import { newGroup, onEachEngine, sendMsg, type User } from './harness.js';
  * accepts, a join by an invite link (and one refused as used up), a join request an admin
  * approves. The owner's second device sees each join live; a member offline throughout finds
  * them by `sync`, in the conversation's order; the new members get the group's messages.
- * A member reports a message and the owner is told; a non-member may not.
+ * The owner promotes and demotes, and what the role allows follows. A member reports a message
+ * and the owner is told; a non-member may not.
  */
 const WAIT = 30_000;
 type Body = Record<string, unknown>;
@@ -107,6 +108,29 @@ onEachEngine('group lifecycle', (platform) => {
     await post(stranger, '/v1/invite-links/join', { code: short.code });
     await s.next(refused(stranger, 'INVITE_LINK_EXPIRED'), WAIT);
     expect((await post(stranger, '/v1/invite-links/join', { code: 'not a code' })).body).toMatchObject({ error_code: 'BAD_REQUEST' });
+  });
+
+  it('the owner promotes a member to admin, who may then create links, and demotes them again', async () => {
+    const p = platform();
+    const { owner, members: [helper, other], groupId, conversation } = await newGroup(p, 'prowner', ['prhelper', 'prother'] as const);
+    const [o, h, x] = [await owner.connect(), await helper.connect(), await other.connect()];
+    const role = (body: unknown) => p.http('PUT', `/v1/groups/${groupId}/members/${helper.id}/role`, { token: owner.token, body });
+    const link = () => p.http('POST', `/v1/groups/${groupId}/links`, { token: helper.token, body: {} });
+
+    await link();
+    await h.next(refused(helper, 'FORBIDDEN'), WAIT);
+    expect((await role({ role: 'admin' })).status).toBe(202);
+    for (const c of [o, h, x]) await c.next(notice(conversation, 'role_changed', { user: helper.id, role: 'ADMIN' }), WAIT);
+    await link();
+    await h.next(notice(inbox(helper), 'invite_link_created'), WAIT);
+    // Only the owner changes roles.
+    await p.http('PUT', `/v1/groups/${groupId}/members/${other.id}/role`, { token: helper.token, body: { role: 'admin' } });
+    await h.next(refused(helper, 'FORBIDDEN'), WAIT);
+    expect((await role({ role: 'member' })).status).toBe(202);
+    await x.next(notice(conversation, 'role_changed', { user: helper.id, role: 'MEMBER' }), WAIT);
+    await link();
+    await h.next(refused(helper, 'FORBIDDEN'), WAIT);
+    expect((await role({ role: 'king' })).body).toMatchObject({ error_code: 'BAD_REQUEST' });
   });
 
   it('a member reports a message; the owner is told, a non-member is refused', async () => {
