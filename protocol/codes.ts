@@ -28,6 +28,14 @@ export const ErrorCodes = {
   OWNER_MUST_TRANSFER: 'The owner must transfer ownership or disband the group before leaving',
   GROUP_FULL: 'The group has reached its member limit',
   GROUP_EXISTS: 'A group with that id already exists',
+  // group lifecycle: invites, invite links, join requests
+  ALREADY_MEMBER: 'That user is already a member of the group',
+  INVITE_NOT_FOUND: 'No invite to that group is waiting for you',
+  INVITE_LINK_NOT_FOUND: 'No such invite link',
+  INVITE_LINK_EXPIRED: 'The invite link has expired',
+  INVITE_LINK_REVOKED: 'The invite link was revoked',
+  INVITE_LINK_USED_UP: 'The invite link has reached its use limit',
+  JOIN_REQUEST_NOT_FOUND: 'No join request from that user is waiting',
   // people (profiles, finding users)
   USER_NOT_FOUND: 'No user with that id or username',
   // message lifecycle (recall, edit, reactions)

@@ -23,3 +23,7 @@ export const isClientMsgId = (v: unknown): v is string => typeof v === 'string' 
 export const MAX_GROUP_NAME_CHARS = 64;
 /** A group's announcement, in characters. */
 export const MAX_GROUP_ANNOUNCEMENT_CHARS = 2000;
+/** Joins one invite link may allow at most (`max_uses`). */
+export const MAX_INVITE_LINK_USES = 100_000;
+/** Characters of a report's reason at most. */
+export const MAX_REPORT_REASON_CHARS = 500;

@@ -1,5 +1,7 @@
 // Generated from schemas/avro/*.avsc by schemas/codegen.ts. Do not edit: run `npm run schemas`.
 
+export type AdmissionKind = 'INVITE' | 'REQUEST' | 'LINK';
+
 /** A message that passed the permission join and content processing, ready for stamping. */
 export interface CheckedMessage {
   correlationId: string;
@@ -102,7 +104,25 @@ export interface Delivery {
 
 export type FriendStatus = 'NONE' | 'PENDING_A_TO_B' | 'PENDING_B_TO_A' | 'FRIENDS';
 
-export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME';
+/** OTHER: an action this reader does not know (added later); refused. */
+export type GroupAction = 'CREATE' | 'DISBAND' | 'ADD' | 'REMOVE' | 'LEAVE' | 'SET_ROLE' | 'MUTE_MEMBER' | 'UNMUTE_MEMBER' | 'MUTE_ALL' | 'UNMUTE_ALL' | 'ANNOUNCE' | 'RENAME' | 'INVITE' | 'ACCEPT_INVITE' | 'DECLINE_INVITE' | 'CREATE_LINK' | 'REVOKE_LINK' | 'JOIN_BY_LINK' | 'REQUEST_JOIN' | 'APPROVE_REQUEST' | 'REJECT_REQUEST' | 'REPORT' | 'OTHER';
+
+/** An open way into a group: an invite to a user awaiting their answer, a user's join request awaiting an admin, or an invite link. Keyed by <groupId>|invite|<userId>, <groupId>|request|<userId> or <groupId>|link|<token>; compacted, a tombstone settles an invite or request. Links stay (revoked or used up) so a late joiner is told why. */
+export interface GroupAdmission {
+  groupId: string;
+  kind: AdmissionKind;
+  /** The invited or requesting user; the token of a link. */
+  subject: string;
+  /** Who invited, who asked, who created the link. */
+  by: string;
+  createdAt: number;
+  /** Links: epoch ms after which joins are refused; 0: never. */
+  expiresAt: number;
+  /** Links: joins allowed; 0: no limit. */
+  maxUses: number;
+  uses: number;
+  revoked: boolean;
+}
 
 /** A change to a group asked by a user, keyed by group. */
 export interface GroupCommand {
@@ -115,6 +135,29 @@ export interface GroupCommand {
   mutedUntil: null | number;
   /** Name for CREATE/RENAME, text for ANNOUNCE. */
   text: null | string;
+  at: number;
+  /** The invite link's token for CREATE_LINK, REVOKE_LINK and JOIN_BY_LINK. */
+  code?: null | string;
+  /** CREATE_LINK: when the link stops working (epoch ms); null: never. */
+  expiresAt?: null | number;
+  /** CREATE_LINK: how many joins the link allows; null: no limit. */
+  maxUses?: null | number;
+  /** REPORT of a message: its seq in the group's conversation (the target is its sender); null reports the user in targets. */
+  seq?: null | number;
+}
+
+/** A member's report of a message or a user of a group, kept for moderation; keyed by <groupId>|<reportId>, so a group's reports are one key prefix. */
+export interface GroupReport {
+  groupId: string;
+  /** The command id the reporter was answered with. */
+  reportId: string;
+  reporter: string;
+  /** The user reported: named, or the reported message's sender. */
+  target: string;
+  /** The message reported, by seq in the group's conversation; null: the user. */
+  seq: null | number;
+  messageId: null | string;
+  reason: string;
   at: number;
 }
 
@@ -447,6 +490,8 @@ export interface TopicValues {
   'im.state.relations': RelationState;
   'im.state.groups': GroupState;
   'im.state.members': MemberState;
+  'im.state.admissions': GroupAdmission;
+  'im.state.reports': GroupReport;
   'im.state.sequences': SequenceState;
   'im.state.dedup': DedupState;
   'im.state.messages': MessageIndexState;

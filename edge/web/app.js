@@ -507,6 +507,7 @@ function onSystem(m, live) {
   if (body.event === 'friend_accepted') for (const u of [body.actor, body.target]) if (u !== me) friends.add(u), incoming.delete(u), loadPresence();
   if (body.event === 'friend_removed') friends.delete(body.actor === me ? body.target : body.actor);
   if (body.event === 'command_rejected') toast(`${body.action} refused: ${body.error_code} ${body.error_message}`, true);
+  onGroupLifecycle(m, body);
   renderFriends();
 }
 
@@ -521,13 +522,131 @@ function describe(m) {
     case 'friend_request': return `${who(b.actor)} sent a friend request${b.note ? `: ${b.note}` : ''}`;
     case 'friend_accepted': return `${who(b.actor)} accepted the friend request`;
     case 'group_created': return `${who(b.actor)} created the group “${b.name}”`;
-    case 'members_added': return `${who(b.actor)} added ${(b.members || b.targets || []).map(who).join(', ')}`;
+    case 'members_added': return joinedText(b, who);
+    case 'members_invited': return `${who(b.actor)} invited ${(b.members || []).map(who).join(', ')}`;
+    case 'group_invite': return `${who(b.actor)} invited you to “${b.name}”`;
+    case 'group_invite_accepted': return `you joined “${b.name}”`;
+    case 'group_invite_declined': return `you declined the invite to “${b.name}”`;
+    case 'invite_link_created': return `invite link for “${b.name}”: ${b.code}`;
+    case 'invite_link_revoked': return `invite link revoked: ${b.code}`;
+    case 'join_requested': return `${who(b.user)} asks to join “${b.name}”`;
+    case 'join_request_sent': return `you asked to join “${b.name}”`;
+    case 'join_request_approved': return `your request to join “${b.name}” was approved`;
+    case 'join_request_rejected': return `your request to join “${b.name}” was declined`;
+    case 'role_changed': return `${who(b.actor)} made ${who(b.user)} ${String(b.role).toLowerCase()}`;
+    case 'report_filed': return 'your report was sent to the group\'s admins';
+    case 'report_received': return `${who(b.reporter)} reported ${b.seq ? `a message (#${b.seq}) of ${who(b.target)}` : who(b.target)} in “${b.name}”: ${b.reason}`;
     case 'command_rejected': return `${b.action} refused: ${b.error_code} ${b.error_message}`;
     case 'recalled': return `${who(b.actor)} recalled a message`;
     case 'edited': return `${who(b.actor)} edited a message`;
     case 'reaction': return `${who(b.actor)} reacted ${b.emoji}`;
     case 'deleted_for_me': return 'you deleted a message';
     default: return `${b.event ?? m.content_type}${b.actor ? ` (${who(b.actor)})` : ''}`;
+  }
+}
+
+// ---------- group lifecycle: invites, links, join requests, roles ----------
+
+/** A join (`members_added`): who added whom, or how they came in (`via`). */
+function joinedText(b, who) {
+  const list = (b.members || b.targets || []).map(who).join(', ');
+  if (b.via === 'invite') return `${list} accepted the invite and joined`;
+  if (b.via === 'link') return `${list} joined with an invite link`;
+  if (b.via === 'request') return `${list} joined, approved by ${who(b.actor)}`;
+  return `${who(b.actor)} added ${list}`;
+}
+
+/** The answers a notice asks for: an invite's accept or decline, a join request's approve or reject. */
+function noticeActions(m) {
+  let b;
+  try { b = JSON.parse(m.content); } catch { return null; }
+  const button = (cls, text, path, done) => el('button', { type: 'button', className: `${cls} small`, textContent: text, onclick: () => act(path, done) });
+  const g = encodeURIComponent(b.group_id ?? '');
+  if (b.event === 'group_invite') return el('span', { className: 'actions' }, button('invite-accept', 'Accept', `/v1/groups/${g}/invite/accept`, 'Invite accepted'), button('invite-decline secondary', 'Decline', `/v1/groups/${g}/invite/decline`, 'Invite declined'));
+  if (b.event === 'join_requested') {
+    const u = encodeURIComponent(b.user ?? '');
+    return el('span', { className: 'actions' }, button('request-approve', 'Approve', `/v1/groups/${g}/join-requests/${u}/approve`, 'Approved'), button('request-reject secondary', 'Reject', `/v1/groups/${g}/join-requests/${u}/reject`, 'Rejected'));
+  }
+  return null;
+}
+
+/** Live group notices that change what the page holds: names to show, my own joins, the members list. */
+function onGroupLifecycle(m, b) {
+  if (b.group_id && b.name) groups.set(b.group_id, b.name);
+  // A join by invite, link or request names the group: the new member may know it no other way.
+  if (b.event === 'members_added' && b.name) groups.set(m.recipient, b.name);
+  if (b.event === 'invite_link_created') $('link-code').textContent = b.code;
+  if (['members_added', 'role_changed', 'members_removed', 'member_left'].includes(b.event) && !$('members').hidden && active === `g:${m.recipient}`) loadMembers();
+}
+
+/** A report of a message (`{seq}`) or a member (`{user_id}`) of a group, with the reason asked for. */
+async function report(groupId, target) {
+  const reason = prompt('Why are you reporting this? (at most 500 characters)')?.trim();
+  if (!reason) return;
+  await act(`/v1/groups/${encodeURIComponent(groupId)}/reports`, 'Report sent', { ...target, reason: reason.slice(0, 500) });
+}
+
+/** The open group's id, or null when the open conversation is no group. */
+const openGroup = () => (active?.startsWith('g:') ? active.slice(2) : null);
+
+async function inviteToGroup() {
+  const g = openGroup();
+  const who = $('invite-who').value.trim();
+  if (!g || !who) return;
+  try {
+    const userId = UUID_SHAPE.test(who) ? who : (await api('GET', `/v1/users?username=${encodeURIComponent(who)}`)).user_id;
+    await api('POST', `/v1/groups/${encodeURIComponent(g)}/invites`, { user_ids: [userId] });
+    $('invite-who').value = '';
+    toast(`Invited ${nameOf(userId)}`);
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
+}
+
+async function createLink() {
+  const g = openGroup();
+  if (!g) return;
+  try {
+    const { code } = await api('POST', `/v1/groups/${encodeURIComponent(g)}/links`, {});
+    $('link-code').textContent = code;
+    toast('Invite link created: share its code');
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
+  }
+}
+
+/** A code (`<group>:<token>`) joins by its link; a bare group id asks that group's admins. */
+async function joinGroup(input) {
+  if (!input) return;
+  if (input.includes(':')) await act('/v1/invite-links/join', 'Joining with the invite code', { code: input });
+  else await act(`/v1/groups/${encodeURIComponent(input)}/join-requests`, 'Join requested: the admins will answer');
+  $('join-code').value = '';
+}
+
+async function loadMembers() {
+  const g = openGroup();
+  if (!g) return;
+  try {
+    const { members } = await api('GET', `/v1/groups/${encodeURIComponent(g)}`);
+    const mine = members.find((x) => x.user_id === session.user_id)?.role;
+    const setRole = (u, role) => async () => {
+      try {
+        await api('PUT', `/v1/groups/${encodeURIComponent(g)}/members/${encodeURIComponent(u)}/role`, { role });
+        toast(`Role change asked: ${role}`);
+      } catch (err) {
+        toast(`${err.code}: ${err.message}`, true);
+      }
+    };
+    $('members').replaceChildren(...members.map((x) => el('li', { className: 'member', dataset: { role: x.role } },
+      el('span', { className: 'name', textContent: nameOf(x.user_id), title: x.user_id }),
+      el('small', { className: 'role', textContent: x.role }),
+      // Only the owner changes roles (docs/protocol.md, Group lifecycle).
+      mine === 'owner' && x.role === 'member' ? el('button', { type: 'button', className: 'promote small secondary', textContent: 'make admin', onclick: setRole(x.user_id, 'admin') }) : null,
+      mine === 'owner' && x.role === 'admin' ? el('button', { type: 'button', className: 'demote small secondary', textContent: 'make member', onclick: setRole(x.user_id, 'member') }) : null,
+      x.user_id !== session.user_id ? el('button', { type: 'button', className: 'report-user small secondary', textContent: 'report', onclick: () => report(g, { user_id: x.user_id }) }) : null)));
+    $('members').hidden = false;
+  } catch (err) {
+    toast(`${err.code}: ${err.message}`, true);
   }
 }
 
@@ -571,6 +690,7 @@ function onSystemQuiet(m) {
 
 async function open(id, older = false) {
   if (active !== id) $('typing').textContent = '';
+  if (active !== id) $('members').hidden = true;
   active = id;
   store.setItem('im.active', id);
   const c = conv(id);
@@ -724,6 +844,8 @@ function conversationActions(c) {
 function renderMessages() {
   const c = active && convs.get(active);
   $('chat-title').textContent = c ? title(c) : 'Pick a conversation';
+  $('group-bar').hidden = c?.kind !== 'group';
+  if (c?.kind !== 'group') $('members').hidden = true;
   renderChatPresence();
   $('older').hidden = !c?.hasOlder;
   const box = $('messages');
@@ -744,6 +866,7 @@ function renderMessages() {
       m.forwarded_from && !m.recalled ? el('span', { className: 'forwarded', textContent: `forwarded from ${m.forwarded_from.sender === session.user_id ? 'you' : short(m.forwarded_from.sender)}`, title: m.forwarded_from.sender ?? '' }) : null,
       m.reply_to && !m.recalled ? el('blockquote', { className: 'quote', textContent: quoteText(m.reply_to) }) : null,
       el('span', { className: 'text', textContent: describe(m) }),
+      system ? noticeActions(m) : null,
       reactions.length ? el('span', { className: 'reactions' }, ...reactions) : null,
       el('span', { className: 'meta' },
         m.edited_at && !m.recalled ? el('span', { className: 'edited', textContent: 'edited ' }) : null,
@@ -758,7 +881,8 @@ function renderMessages() {
         mine && m.content_type === 'text' ? el('button', { type: 'button', className: 'edit small secondary', textContent: 'edit', onclick: () => startEdit(m) }) : null,
         mine || c.kind === 'group' ? el('button', { type: 'button', className: 'recall small secondary', textContent: 'recall', onclick: () => change('recall_msg', m) }) : null,
         el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) }),
-        mine && c.kind === 'group' ? el('button', { type: 'button', className: 'seen-by small secondary', textContent: 'seen by', onclick: () => loadSeenBy(m) }) : null) : null);
+        mine && c.kind === 'group' ? el('button', { type: 'button', className: 'seen-by small secondary', textContent: 'seen by', onclick: () => loadSeenBy(m) }) : null,
+        !mine && c.kind === 'group' ? el('button', { type: 'button', className: 'report small secondary', textContent: 'report', onclick: () => report(c.with, { seq: m.sequence_number }) }) : null) : null);
   }));
   if (stick) box.scrollTop = box.scrollHeight;
 }
@@ -852,6 +976,10 @@ $('send-text').oninput = () => {
 };
 $('older').onclick = () => active && open(active, true);
 $('show-archived').onclick = () => ((showArchived = !showArchived), renderConversations());
+$('invite-btn').onclick = inviteToGroup;
+$('link-btn').onclick = createLink;
+$('members-btn').onclick = loadMembers;
+$('join-form').onsubmit = (e) => (e.preventDefault(), joinGroup($('join-code').value.trim()));
 $('compose-cancel').onclick = () => stopCompose();
 $('forward-btn').onclick = () => forwardTo($('forward-to').value);
 document.addEventListener('visibilitychange', markRead);

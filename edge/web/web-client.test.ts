@@ -16,6 +16,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * the attribution, see delivered and read ticks and a group message's "seen by" from the server
  * (after a reload too), and a quote turn into a tombstone when its message is recalled.
  * A fifth pins, archives, mutes and marks a conversation unread from the list, and her second device follows.
+ * A group grows by an invite accepted from the notices, an invite link's code and a join request
+ * approved from the notices; its owner makes a member admin and member again from the members list;
+ * members report a message and a member, and the owner reads the reports in her notices.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -385,4 +388,67 @@ describe('web client in Chromium', () => {
     await erin.screenshot({ path: '/tmp/im-web-client-settings.png' });
     expect(pageErrors).toEqual([]);
   }, 120_000);
+  it('a group grows by invite, invite link and join request, its owner promotes and demotes, members report', async () => {
+    const [erin, fred, gina, hank] = [await newPage(), await newPage(), await newPage(), await newPage()];
+    await register(erin, 'erin', 'Erin Owner');
+    await register(fred, 'fred', 'Fred Invitee');
+    await register(gina, 'gina', 'Gina Linker');
+    await register(hank, 'hank', 'Hank Asker');
+    await erin.fill('#group-name', 'club');
+    await erin.click('#group-form button');
+    await expect.poll(() => erin.textContent('#chat-title'), { timeout: WAIT }).toBe('# club');
+    const groupId = (await conversation(erin, '# club').getAttribute('data-id'))!.slice(2);
+    await erin.locator('#group-bar').waitFor({ timeout: WAIT });
+
+    // Invite by username: fred answers in his notices, then has the group.
+    await erin.fill('#invite-who', 'fred');
+    await erin.click('#invite-btn');
+    await conversation(fred, 'Notices (you)').click();
+    await bubble(fred, 'Erin Owner invited you to “club”').locator('button.invite-accept').click();
+    await conversation(fred, '# club').click();
+    await bubble(fred, 'you accepted the invite and joined').waitFor({ timeout: WAIT });
+    await bubble(erin, 'Fred Invitee accepted the invite and joined').waitFor({ timeout: WAIT });
+
+    // An invite link: erin creates it, gina joins by its code.
+    await erin.click('#link-btn');
+    await erin.locator('#link-code', { hasText: `${groupId}:` }).waitFor({ timeout: WAIT });
+    await gina.fill('#join-code', (await erin.textContent('#link-code'))!.trim());
+    await gina.click('#join-form button');
+    await conversation(gina, '# club').click();
+    await bubble(erin, 'Gina Linker joined with an invite link').waitFor({ timeout: WAIT });
+
+    // A join request by group id: erin approves it from her notices; hank is told and in.
+    await hank.fill('#join-code', groupId);
+    await hank.click('#join-form button');
+    await conversation(erin, 'Notices (you)').click();
+    await bubble(erin, 'Hank Asker asks to join “club”').locator('button.request-approve').click();
+    await conversation(hank, 'Notices (you)').click();
+    await bubble(hank, 'your request to join “club” was approved').waitFor({ timeout: WAIT });
+    await conversation(hank, '# club').click();
+    await bubble(hank, 'you joined, approved by Erin Owner').waitFor({ timeout: WAIT });
+
+    // Roles: erin makes fred an admin and a member again; everyone sees it in the group.
+    await conversation(erin, '# club').click();
+    await erin.click('#members-btn');
+    await erin.locator('#members li', { hasText: 'Fred Invitee' }).locator('button.promote').click();
+    await bubble(gina, 'Erin Owner made Fred Invitee admin').waitFor({ timeout: WAIT });
+    await erin.locator('#members li[data-role="admin"]', { hasText: 'Fred Invitee' }).locator('button.demote').click();
+    await bubble(gina, 'Erin Owner made Fred Invitee member').waitFor({ timeout: WAIT });
+    await erin.locator('#members li[data-role="member"]', { hasText: 'Fred Invitee' }).waitFor({ timeout: WAIT });
+    // The newcomers talk in the group.
+    const seq = await say(gina, 'hi club');
+    for (const page of [erin, fred, hank]) expect(await seqOf(page, 'hi club')).toBe(seq);
+    // Reports: fred reports gina's message, hank reports fred from the members list; erin, the owner, is told.
+    fred.once('dialog', (d) => void d.accept('looks like spam'));
+    await bubble(fred, 'hi club').locator('button.report').click();
+    await fred.locator('#toast', { hasText: 'Report sent' }).waitFor({ timeout: WAIT });
+    await hank.click('#members-btn');
+    hank.once('dialog', (d) => void d.accept('rude to me'));
+    await hank.locator('#members li', { hasText: 'Fred Invitee' }).locator('button.report-user').click();
+    await conversation(erin, 'Notices (you)').click();
+    await bubble(erin, `Fred Invitee reported a message (#${seq}) of Gina Linker in “club”: looks like spam`).waitFor({ timeout: WAIT });
+    await bubble(erin, 'Hank Asker reported Fred Invitee in “club”: rude to me').waitFor({ timeout: WAIT });
+    await erin.screenshot({ path: '/tmp/im-web-client-groups.png' });
+    expect(pageErrors).toEqual([]);
+  }, 150_000);
 });

@@ -1,8 +1,10 @@
 import type { ErrorCode } from '../../protocol/codes.js';
 import { MAX_GROUP_ANNOUNCEMENT_CHARS as MAX_ANNOUNCEMENT, MAX_GROUP_NAME_CHARS as MAX_NAME } from '../../protocol/limits.js';
-import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
+import type { GroupAdmission, GroupCommand, GroupReport, GroupRole, GroupState, MemberState, MessageIndexState } from '../../schemas/types.generated.js';
 import { memberKey } from '../../domain/conversations.js';
 import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
+import { ADMISSION_ACTIONS, decideAdmission } from './group-admission-rules.js';
+import { decideReport } from './group-report-rules.js';
 
 /**
  * The rules of groups, pure: the group, a member lookup and a command in; the writes and the
@@ -14,6 +16,14 @@ export interface GroupView {
   group: GroupState | undefined;
   member(userId: string): MemberState | undefined;
   memberCount: number;
+  /** An invite, join request or link by its `admissionKey`. */
+  admission(key: string): GroupAdmission | undefined;
+  /** The owner and admins: who hears of a join request. */
+  admins: string[];
+  /** The processor's clock, what an invite link's expiry is judged by. */
+  now: number;
+  /** A REPORT's message (its `seq` in the group's conversation), as the stamper recorded it. */
+  reported?: MessageIndexState;
 }
 
 export interface GroupRulesConfig {
@@ -21,9 +31,10 @@ export interface GroupRulesConfig {
   maxGroupMembers: number;
 }
 
-type Notice = { target: NoticeTarget; event: string; body: NoticeBody };
+export type GroupNotice = { target: NoticeTarget; event: string; body: NoticeBody };
+type Notice = GroupNotice;
 export type GroupDecision =
-  | { kind: 'apply'; group: GroupState; members: [string, MemberState | null][]; notices: Notice[] }
+  | { kind: 'apply'; group: GroupState; members: [string, MemberState | null][]; admissions: [string, GroupAdmission | null][]; reports?: [string, GroupReport][]; notices: Notice[] }
   | { kind: 'reject'; code: ErrorCode; message: string };
 
 const RANK: Record<GroupRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 };
@@ -44,18 +55,22 @@ export function decideGroup(view: GroupView, cmd: GroupCommand, cfg: GroupRulesC
     if (initial.length + 1 > cfg.maxGroupMembers) return reject('GROUP_FULL', `a group has at most ${cfg.maxGroupMembers} members`);
     const group: GroupState = { groupId: cmd.groupId, name, ownerId: cmd.actor, status: 'ACTIVE', muteAll: false, announcement: null, createdAt: cmd.at, updatedAt: cmd.at };
     const mk = (userId: string, role: GroupRole): [string, MemberState] => [memberKey(cmd.groupId, userId), { groupId: cmd.groupId, userId, role, mutedUntil: 0, joinedAt: cmd.at }];
-    return { kind: 'apply', group, members: [mk(cmd.actor, 'OWNER'), ...initial.map((u) => mk(u, 'MEMBER'))], notices: [{ target: here, event: 'group_created', body: { name, members: [cmd.actor, ...initial] } }] };
+    return { kind: 'apply', group, members: [mk(cmd.actor, 'OWNER'), ...initial.map((u) => mk(u, 'MEMBER'))], admissions: [], notices: [{ target: here, event: 'group_created', body: { name, members: [cmd.actor, ...initial] } }] };
   }
 
+  if (cmd.action === 'OTHER') return reject('BAD_REQUEST', 'unknown group action');
   if (!g) return reject('GROUP_NOT_FOUND', 'no such group');
   if (g.status === 'DISBANDED' && !(cmd.action === 'DISBAND' && replay)) return reject('GROUP_DISBANDED', 'the group was disbanded');
+  // Invitees, link holders and requesters are not members yet: their own rules.
+  if (ADMISSION_ACTIONS.has(cmd.action)) return decideAdmission(view, g, cmd, cfg);
+  if (cmd.action === 'REPORT') return decideReport(view, g, cmd);
   const me = member(cmd.actor);
   // Leaving twice is harmless; it is also how a redelivered LEAVE looks.
   if (!me && cmd.action !== 'LEAVE') return reject('NOT_A_MEMBER', 'only members can change a group');
   const rank = me ? RANK[me.role] : 0;
   const isAdmin = rank >= RANK.ADMIN;
   const next: GroupState = { ...g, updatedAt: cmd.at };
-  const apply = (members: [string, MemberState | null][], notices: Notice[], group: GroupState = next): GroupDecision => ({ kind: 'apply', group, members, notices });
+  const apply = (members: [string, MemberState | null][], notices: Notice[], group: GroupState = next): GroupDecision => ({ kind: 'apply', group, members, admissions: [], notices });
   const below = (t: string): string | null => {
     const m = member(t);
     if (!m) return `${t} is not a member`;
@@ -141,5 +156,7 @@ export function decideGroup(view: GroupView, cmd: GroupCommand, cfg: GroupRulesC
       if (!name || name.length > MAX_NAME) return reject('BAD_REQUEST', `name must be 1 to ${MAX_NAME} characters`);
       return apply([], [{ target: here, event: 'group_renamed', body: { name } }], { ...next, name });
     }
+    default:
+      return reject('BAD_REQUEST', 'unknown group action');
   }
 }

@@ -3,7 +3,7 @@ import type { GroupAction, GroupCommand } from '../../schemas/types.generated.js
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
 import { groupsProcessor, type GroupsConfig } from './groups.js';
-import { byCommand } from './testing.js';
+import { noticeEvents } from './testing.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const config: GroupsConfig = { membersCanInvite: false, maxGroupMembers: 5 };
@@ -13,12 +13,7 @@ const cmd = (actor: string, action: GroupAction, groupId: string, extra: Partial
   const value: GroupCommand = { correlationId: `g${++n}`, actor, groupId, action, targets: [], role: null, mutedUntil: null, text: null, at: T0 + n, ...extra };
   return { key: groupId, value };
 };
-type Notice = { value: { contentType: string; content: string; conversationId: string; correlationId: string; clientMsgId: string } };
-const events = (records: Notice[]) =>
-  byCommand(records).map((r) => {
-    const body = JSON.parse(r.value.content) as { error_code?: string };
-    return r.value.contentType === 'system/command_rejected' ? `${r.value.conversationId} rejected ${body.error_code}` : `${r.value.conversationId} ${r.value.contentType.slice(7)}`;
-  });
+const events = noticeEvents;
 
 describe('groups', () => {
   it('create, add, roles, remove and leave follow the role rules', async () => {

@@ -7,6 +7,17 @@ import type { Origin, TopicValues } from '../../schemas/types.generated.js';
  */
 export const origin = (connectionId = 'conn-1', gatewayId = 'gw-1'): Origin => ({ gatewayId, connectionId, deviceId: `dev-${connectionId}` });
 
+/** A notice of a command, as the groups and relations processors write it to `im.msg.checked`. */
+export type NoticeRecord = { value: { contentType: string; content: string; conversationId: string; correlationId: string; clientMsgId: string } };
+
+/** Each notice as `<conversation> <event>`, a refusal as `<conversation> rejected <code>`, in command order. */
+export function noticeEvents(records: NoticeRecord[]): string[] {
+  return byCommand(records).map((r) => {
+    const body = JSON.parse(r.value.content) as { error_code?: string };
+    return r.value.contentType === 'system/command_rejected' ? `${r.value.conversationId} rejected ${body.error_code}` : `${r.value.conversationId} ${r.value.contentType.slice(7)}`;
+  });
+}
+
 /** Records in the order their commands were produced (correlation ids `<letter><n>`), then by notice. */
 export function byCommand<R extends { value: { correlationId: string; clientMsgId: string } }>(records: R[]): R[] {
   const rank = (r: R) => [Number(r.value.correlationId.replace(/^\D+/, '')), Number(r.value.clientMsgId.split(':').at(-1))] as const;
