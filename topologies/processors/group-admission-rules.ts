@@ -3,7 +3,7 @@ import type { AdmissionKind, GroupAdmission, GroupCommand, GroupState, MemberSta
 import { memberKey } from '../../domain/conversations.js';
 import { admissionKey, linkCode } from '../../domain/group-admissions.js';
 import type { NoticeTarget } from '../../domain/notices.js';
-import type { GroupDecision, GroupNotice, GroupRulesConfig, GroupView } from './group-rules.js';
+import type { GroupDecision, GroupNotice, GroupRulesConfig, GroupView } from './group-decision.js';
 
 /** The actions of the ways into a group; decided here, the rest in group-rules.ts. */
 export const ADMISSION_ACTIONS = new Set<GroupCommand['action']>(['INVITE', 'ACCEPT_INVITE', 'DECLINE_INVITE', 'CREATE_LINK', 'REVOKE_LINK', 'JOIN_BY_LINK', 'REQUEST_JOIN', 'APPROVE_REQUEST', 'REJECT_REQUEST']);

@@ -2,7 +2,7 @@ import type { ErrorCode } from '../../protocol/codes.js';
 import { MAX_REPORT_REASON_CHARS } from '../../protocol/limits.js';
 import type { GroupCommand, GroupState } from '../../schemas/types.generated.js';
 import type { NoticeTarget } from '../../domain/notices.js';
-import type { GroupDecision, GroupNotice, GroupView } from './group-rules.js';
+import type { GroupDecision, GroupNotice, GroupView } from './group-decision.js';
 
 /** Key of a report in `im.state.reports`: `<groupId>|<reportId>`, a group's reports one prefix. */
 export const reportKey = (groupId: string, reportId: string): string => `${groupId}|${reportId}`;

@@ -1,10 +1,14 @@
 import type { ErrorCode } from '../../protocol/codes.js';
 import { MAX_GROUP_ANNOUNCEMENT_CHARS as MAX_ANNOUNCEMENT, MAX_GROUP_NAME_CHARS as MAX_NAME } from '../../protocol/limits.js';
-import type { GroupAdmission, GroupCommand, GroupReport, GroupRole, GroupState, MemberState, MessageIndexState } from '../../schemas/types.generated.js';
+import type { GroupCommand, GroupRole, GroupState, MemberState } from '../../schemas/types.generated.js';
 import { memberKey } from '../../domain/conversations.js';
-import type { NoticeBody, NoticeTarget } from '../../domain/notices.js';
+import type { NoticeTarget } from '../../domain/notices.js';
 import { ADMISSION_ACTIONS, decideAdmission } from './group-admission-rules.js';
 import { decideReport } from './group-report-rules.js';
+import type { GroupDecision, GroupNotice, GroupRulesConfig, GroupView } from './group-decision.js';
+
+export type { GroupDecision, GroupNotice, GroupRulesConfig, GroupView } from './group-decision.js';
+type Notice = GroupNotice;
 
 /**
  * The rules of groups, pure: the group, a member lookup and a command in; the writes and the
@@ -12,31 +16,6 @@ import { decideReport } from './group-report-rules.js';
  * members ranked below them. Members of a disbanded group are kept so the "disbanded" notice
  * still reaches them; message logic refuses sends to it first.
  */
-export interface GroupView {
-  group: GroupState | undefined;
-  member(userId: string): MemberState | undefined;
-  memberCount: number;
-  /** An invite, join request or link by its `admissionKey`. */
-  admission(key: string): GroupAdmission | undefined;
-  /** The owner and admins: who hears of a join request. */
-  admins: string[];
-  /** The processor's clock, what an invite link's expiry is judged by. */
-  now: number;
-  /** A REPORT's message (its `seq` in the group's conversation), as the stamper recorded it. */
-  reported?: MessageIndexState;
-}
-
-export interface GroupRulesConfig {
-  membersCanInvite: boolean;
-  maxGroupMembers: number;
-}
-
-export type GroupNotice = { target: NoticeTarget; event: string; body: NoticeBody };
-type Notice = GroupNotice;
-export type GroupDecision =
-  | { kind: 'apply'; group: GroupState; members: [string, MemberState | null][]; admissions: [string, GroupAdmission | null][]; reports?: [string, GroupReport][]; notices: Notice[] }
-  | { kind: 'reject'; code: ErrorCode; message: string };
-
 const RANK: Record<GroupRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 };
 
 export function decideGroup(view: GroupView, cmd: GroupCommand, cfg: GroupRulesConfig): GroupDecision {
