@@ -81,7 +81,8 @@ function k8sEnv(c: Obj): Record<string, string> {
 function handlesSigterm(script: string): boolean {
   const text = readFileSync(join(root, script), 'utf8');
   const sources = [text, ...[...text.matchAll(/from '\.\/([a-z-]+)\.js'/g)].map((m) => readFileSync(join(root, 'ops/bin', `${m[1]}.ts`), 'utf8'))];
-  return sources.some((t) => /process\.(on|once)\('SIGTERM'/.test(t));
+  // process.on('SIGTERM', ...) itself, or ops/bin/shutdown.ts's handler over its default signals.
+  return sources.some((t) => /process\.(on|once)\('SIGTERM'/.test(t) || /signals \?\? \['SIGTERM'/.test(t));
 }
 
 /** Sinks ops/platform.ts runs beside the topology (IM_PROCESSORS names them too), by Deployment group. */
