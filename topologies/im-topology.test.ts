@@ -49,6 +49,13 @@ describe('the platform topology', () => {
     expect([...subOf('router')!.fused.keys()]).not.toContain('im.cmd.sync');
   });
 
+  it('runs receipts in a group of their own: a burst of a group\'s DELIVERED holds back receipts, not sends', () => {
+    // Each member's DELIVERED of a group message is a record and a MongoDB write (bench fanout).
+    expect(subOf('receipts')!.sources).toContain('im.cmd.receipt');
+    expect(subOf('receipts')).not.toBe(subOf('router'));
+    expect([...subOf('router')!.fused.keys()]).not.toContain('im.cmd.receipt');
+  });
+
   it('declares the webhook processors only when an after-event has an endpoint, each in a group of its own', () => {
     const off = imTopology(memoryPipelineDeps(config), config);
     expect(OPTIONAL_PROCESSORS.filter((n) => off.processors.has(n))).toEqual([]);

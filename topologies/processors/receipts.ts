@@ -25,7 +25,8 @@ const receipts = counter('im_receipts_total', 'Receipt commands, by kind and out
  * Receipts: READ moves the user's read position forward (a store on `im.state.reads`, never
  * backwards, clamped to the conversation's last seq) and tells the other participants and the
  * user's other devices; DELIVERED (a gateway's batched acks) moves the delivered position
- * forward and tells the other participants; reading implies delivery. Both are mirrored to the
+ * forward and tells the peer of a direct conversation (in a group, no one: it is asked for);
+ * reading implies delivery. Both are mirrored to the
  * message store, where history's ticks and the "read by" / "delivered to" queries read them.
  * A non-participant's READ gets an error, its DELIVERED is dropped (counted); neither tells anyone. Notifications go to online connections only,
  * never offline push; a DELIVERED that moves nothing tells no one.
@@ -75,7 +76,10 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
         await deps.readMirror?.setDeliveredSeq(c.conversationId, c.userId, seq);
       }
 
-      const targets = others.length > config.maxGroupNotify ? [] : others;
+      // A group's DELIVERED tells no one: every member's would go to every other member (n² frames
+      // a message); "delivered to" is asked for (GET .../receipts). A direct one tells the peer.
+      const group = c.conversationId.startsWith('g:');
+      const targets = others.length > config.maxGroupNotify || (group && c.kind === 'DELIVERED') ? [] : others;
       const online = await lookupPresence(deps.presence, notifyOwnDevices ? [c.userId, ...targets] : targets, config);
       const frame: ReceiptFrame = { type: 'receipt', kind, conversation_id: c.conversationId, user: c.userId, seq, timestamp: c.at };
       const text = JSON.stringify(frame);
