@@ -78,7 +78,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
 
       // A group's DELIVERED tells no one: every member's would go to every other member (n² frames
       // a message); "delivered to" is asked for (GET .../receipts). A direct one tells the peer.
-      const group = c.conversationId.startsWith('g:');
+      const group = conversationOf(c.conversationId, c.userId)?.kind === 'group';
       const targets = others.length > config.maxGroupNotify || (group && c.kind === 'DELIVERED') ? [] : others;
       const online = await lookupPresence(deps.presence, notifyOwnDevices ? [c.userId, ...targets] : targets, config);
       const frame: ReceiptFrame = { type: 'receipt', kind, conversation_id: c.conversationId, user: c.userId, seq, timestamp: c.at };
