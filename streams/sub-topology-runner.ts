@@ -1,6 +1,6 @@
 import { PlatformError, PoisonError, errorMessage } from '../core/errors.js';
+import { FailureStretchLog, retryLogged } from '../core/failure-stretch-log.js';
 import { CORRELATION_HEADER, type Logger } from '../core/logger.js';
-import { retry } from '../core/retry.js';
 import { passStage, reachStage } from '../core/stages.js';
 import type { TopicSerde } from '../schemas/serde.js';
 import type { DeadLetter, TopicName } from '../schemas/types.generated.js';
@@ -24,7 +24,11 @@ export interface RunnerConfig {
   partitionsConcurrency: number;
   /** Bounds of the stores and tables, by topic (what the changelog's retention does not say: `stateLimitsFor`). */
   stateLimits?: Readonly<Record<string, StateLimits>>;
+  /** While records keep failing, at most one `still failing` line per this many ms; default 30 s. */
+  failureSummaryEveryMs?: number;
 }
+
+const FAILURE_SUMMARY_EVERY_MS = 30_000;
 
 export interface RunnerDeps {
   log: LogClient;
@@ -77,6 +81,8 @@ export class SubTopologyRunner {
   /** Stage names (core/stages.ts), made once: the task's, named after its first processor, and each member's. */
   private readonly stages: { consumed: string; sent: string; acked: string; effects: string };
   private readonly memberStages = new Map<string, { in: string; processed: string; done: string; effect: boolean }>();
+  /** Retries logged per stretch of failures, not per record: a processor's, and the task's sends. */
+  private readonly failureLogs = new Map<string, FailureStretchLog>();
 
   constructor(
     readonly plan: SubTopology,
@@ -235,7 +241,7 @@ export class SubTopologyRunner {
     try {
       if (message.value === null) throw new PoisonError('tombstone on a stream topic');
       const bytes = message.value;
-      const value = await retry(() => this.deps.serde.decode(topic as TopicName, bytes), this.retryOptions(processor));
+      const value = await this.retrying(processor, () => this.deps.serde.decode(topic as TopicName, bytes));
       return { topic, bytes, rec: { key: message.key, value, headers: message.headers, timestamp: message.timestamp } };
     } catch (err) {
       task.dead.push(await this.deadLetter(processor, { topic, bytes: message.value, rec: { key: message.key, value: null, headers: message.headers, timestamp: message.timestamp } }, task.batch, message, err, 1));
@@ -260,7 +266,7 @@ export class SubTopologyRunner {
     let attempts = 0;
     let routed: Routed;
     try {
-      routed = await retry(async () => {
+      routed = await this.retrying(def.name, async () => {
         attempts++;
         const attempt = newAttempt();
         const updatesBefore = (tableKey: string): number => task.updates.get(`${message.offset}|${tableKey}`) ?? 0;
@@ -274,7 +280,7 @@ export class SubTopologyRunner {
         for (const staged of attempt.stores.values()) staged.commit(this.deps.clock.now());
         for (const [tableKey, made] of attempt.updates) task.updates.set(`${message.offset}|${tableKey}`, updatesBefore(tableKey) + made);
         return result;
-      }, this.retryOptions(def.name));
+      });
     } catch (err) {
       task.dead.push(await this.deadLetter(def.name, record, task.batch, message, err, attempts));
       await this.answerDeadLetter(task, serial, def, record, message, err);
@@ -378,23 +384,32 @@ export class SubTopologyRunner {
     for (const [step, entries] of bySteps) {
       const processor = entries[0]!.processor;
       try {
-        await retry(() => step.fn(entries.map((e) => e.record.rec)), this.retryOptions(processor));
+        await this.retrying(processor, () => step.fn(entries.map((e) => e.record.rec)), entries.length);
       } catch (err) {
         for (const e of entries) task.dead.push(await this.deadLetter(processor, e.record, task.batch, e.message, err, this.config.maxRetries + 1));
       }
     }
   }
 
-  private retryOptions(processor: string) {
-    return {
-      retries: this.config.maxRetries,
-      initialDelayMs: this.config.retryInitialMs,
-      maxDelayMs: this.config.retryMaxMs,
-      onRetry: (err: unknown, attempt: number) => {
-        runtimeMetrics.errors.inc({ processor, code: err instanceof PlatformError ? err.code : 'ERROR' });
-        this.logger.warn('retrying record', { processor, attempt, error: errorMessage(err) });
-      },
-    };
+  /**
+   * Runs `fn` with the runtime's retries. Each retry counts in the processor's errors; the log
+   * tells the stretch of failures once (`FailureStretchLog`), with how many records it held,
+   * not a line per record and attempt. `records`: how many one call carries.
+   */
+  private retrying<T>(processor: string, fn: () => Promise<T>, records = 1, options: { what: string; retries: number } = { what: 'retrying records', retries: this.config.maxRetries }): Promise<T> {
+    const onRetry = (err: unknown) => void runtimeMetrics.errors.inc({ processor, code: err instanceof PlatformError ? err.code : 'ERROR' });
+    const retries = { retries: options.retries, initialDelayMs: this.config.retryInitialMs, maxDelayMs: this.config.retryMaxMs, onRetry };
+    return retryLogged(this.failureLog(processor, options.what), fn, retries, records);
+  }
+
+  private failureLog(processor: string, what: string): FailureStretchLog {
+    const key = `${what}|${processor}`;
+    let log = this.failureLogs.get(key);
+    if (!log) {
+      const summaryEveryMs = this.config.failureSummaryEveryMs ?? FAILURE_SUMMARY_EVERY_MS;
+      this.failureLogs.set(key, (log = new FailureStretchLog({ logger: this.logger, what, counting: 'records', summaryEveryMs, now: () => this.deps.clock.now(), fields: { processor } })));
+    }
+    return log;
   }
 
   /** The dead letter names the logical processor and the topic it read, fused or not. */
@@ -454,7 +469,7 @@ export class SubTopologyRunner {
   /** Retries until the log takes the records: giving up would lose accepted records. */
   private async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await retry(() => this.deps.producer.send(messages), { ...this.retryOptions(this.plan.processors[0]!), retries: Number.MAX_SAFE_INTEGER });
+    await this.retrying(this.plan.processors[0]!, () => this.deps.producer.send(messages), messages.length, { what: 'retrying produce', retries: Number.MAX_SAFE_INTEGER });
   }
 }
 

@@ -1,7 +1,7 @@
 import { PoisonError, errorMessage } from '../../core/errors.js';
+import { FailureStretchLog, retryLogged } from '../../core/failure-stretch-log.js';
 import { type Logger, createLogger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
-import { retry } from '../../core/retry.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from '../../streams/index.js';
 import { MIRRORED_TOPICS, type MirrorStore, type MirrorWrite } from './mirror-store.js';
@@ -29,9 +29,17 @@ export class MirrorSink {
   private consumer: LogConsumer | undefined;
   private readonly logger: Logger;
   private readonly abort = new AbortController();
+  /** While MongoDB is away every batch fails: told once per stretch, per topic (`FailureStretchLog`). */
+  private readonly failures = new Map<string, FailureStretchLog>();
 
   constructor(private readonly options: MirrorSinkOptions) {
     this.logger = options.logger ?? createLogger('mongo-mirror');
+  }
+
+  private failureLog(topic: string): FailureStretchLog {
+    let log = this.failures.get(topic);
+    if (!log) this.failures.set(topic, (log = new FailureStretchLog({ logger: this.logger, what: 'mirror write failed; retrying', counting: 'records', summaryEveryMs: 30_000, now: Date.now, fields: { topic } })));
+    return log;
   }
 
   async start(): Promise<void> {
@@ -66,13 +74,8 @@ export class MirrorSink {
       }
     }
     if (writes.length === 0) return;
-    await retry(() => this.options.store.apply(writes), {
-      retries: Number.MAX_SAFE_INTEGER,
-      initialDelayMs: this.options.retryInitialMs ?? 100,
-      maxDelayMs: this.options.retryMaxMs ?? 5_000,
-      signal: this.abort.signal,
-      onRetry: (err, attempt) => this.logger.warn('mirror write failed; retrying', { topic, attempt, error: errorMessage(err) }),
-    });
+    const options = { retries: Number.MAX_SAFE_INTEGER, initialDelayMs: this.options.retryInitialMs ?? 100, maxDelayMs: this.options.retryMaxMs ?? 5_000, signal: this.abort.signal };
+    await retryLogged(this.failureLog(topic), () => this.options.store.apply(writes), options, writes.length);
     for (const w of writes) applied.inc({ topic, kind: w.value === null ? 'delete' : 'upsert' });
   }
 }

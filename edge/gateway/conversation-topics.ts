@@ -1,3 +1,4 @@
+import { FailureStretchLog } from '../../core/failure-stretch-log.js';
 import type { Logger } from '../../core/logger.js';
 import type { ConversationOp, OnlinePush } from '../../schemas/types.generated.js';
 import type { GroupRouting } from '../presence/presence.js';
@@ -57,7 +58,12 @@ export class ConversationTopics {
   private readonly writtenTo = new Set<string>();
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly d: ConversationTopicsDeps) {}
+  /** While Redis is away every connecting client's read fails: told once per stretch, not per connection and try. */
+  private readonly readFailures: FailureStretchLog;
+
+  constructor(private readonly d: ConversationTopicsDeps) {
+    this.readFailures = new FailureStretchLog({ logger: d.logger, what: "reading connections' conversations failed; retrying", counting: 'connections', summaryEveryMs: 30_000, now: Date.now });
+  }
 
   /** The conversations with a subscriber here, registered again with every presence heartbeat. */
   conversations(): string[] {
@@ -73,9 +79,13 @@ export class ConversationTopics {
     let tries = 0;
     const attempt = (read: Promise<string[] | null>): void => {
       read.then(
-        (convs) => (convs ? this.resolve(ws, convs) : this.retry(ws, attempt, tries++)),
+        (convs) => {
+          if (!convs) return this.retry(ws, attempt, tries++);
+          if (tries > 0) this.readFailures.recovered();
+          this.resolve(ws, convs);
+        },
         (err: unknown) => {
-          this.d.logger.warn('reading a connection\'s conversations failed; retrying', { err, connectionId: ws.getUserData().id });
+          this.readFailures.failed(err, tries === 0 ? 1 : 0);
           this.retry(ws, attempt, tries++);
         },
       );

@@ -1,5 +1,5 @@
+import { FailureStretchLog, retryLogged } from '../../core/failure-stretch-log.js';
 import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/logger.js';
-import { retry } from '../../core/retry.js';
 import { passStage, reachStage } from '../../core/stages.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
@@ -39,8 +39,19 @@ export class Upstream {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> = Promise.resolve();
+  /**
+   * While the broker is away every batch fails: the log tells the stretch once, sums it up
+   * every 30 s and says when produces succeed again (`FailureStretchLog`), for the retries and
+   * for the batches given up on.
+   */
+  private readonly retries: FailureStretchLog;
+  private readonly drops: FailureStretchLog;
 
-  constructor(private readonly o: UpstreamOptions) {}
+  constructor(private readonly o: UpstreamOptions) {
+    const common = { logger: o.logger, counting: 'records', summaryEveryMs: 30_000, now: Date.now };
+    this.retries = new FailureStretchLog({ ...common, what: 'produce failed, retrying' });
+    this.drops = new FailureStretchLog({ ...common, what: 'produce failed; records dropped', level: 'error' });
+  }
 
   /**
    * `key`: see `ingressKey`; the user's id by default. `clientMsgId`: the frame's msg_id as the
@@ -86,19 +97,17 @@ export class Upstream {
       const messages: OutgoingMessage[] = await Promise.all(batch.map((p) => this.encode(p)));
       const sentAt = Date.now();
       for (const msg of messages) passStage(msg.headers, INGRESS_SENT, sentAt);
-      await retry(() => this.o.producer.send(messages), {
-        retries: 3,
-        initialDelayMs: 50,
-        maxDelayMs: 1_000,
-        onRetry: (err, attempt) => this.o.logger.warn('produce failed, retrying', { err, attempt, records: messages.length }),
-      });
+      await retryLogged(this.retries, () => this.o.producer.send(messages), { retries: 3, initialDelayMs: 50, maxDelayMs: 1_000 }, messages.length);
+      // A batch that went out at once after a failed one also ends the stretch of drops.
+      this.retries.recovered();
+      this.drops.recovered();
       // Beside the path: the records may be consumed before this ack arrives.
       const ackedAt = Date.now();
       for (const msg of messages) reachStage(msg.headers, INGRESS_ACKED, ackedAt);
       m.ingressProduced.inc(batch.filter((p) => p.topic === 'im.ingress').length);
     } catch (err) {
       const lost = batch.flatMap((p): FailedIngress[] => (p.topic === 'im.ingress' ? [{ frame: p.value, clientMsgId: p.clientMsgId }] : []));
-      this.o.logger.error('produce failed; records dropped', { err, ingress: lost.length, offline: batch.length - lost.length });
+      this.drops.failed(err, batch.length);
       m.ingressFailed.inc(lost.length);
       this.o.onIngressFailed(lost);
     }

@@ -1,7 +1,6 @@
-import { errorMessage } from '../../core/errors.js';
+import { FailureStretchLog, retryLogged } from '../../core/failure-stretch-log.js';
 import { createLogger } from '../../core/logger.js';
 import { counter, histogram } from '../../core/metrics.js';
-import { retry } from '../../core/retry.js';
 import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import { toStored } from '../../connectors/message-store/message-store.js';
 import type { RecentCache } from '../../connectors/message-store/recent-cache.js';
@@ -41,10 +40,10 @@ const batchSize = histogram('im_persistence_batch_size', 'Messages per bulk writ
  */
 export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
   return (p: ProcessorBuilder): void => {
-    const retries = { retries: config.writeRetries ?? 1_000, initialDelayMs: 50, maxDelayMs: config.writeRetryMaxMs ?? 5_000, onRetry: (err: unknown, attempt: number) => {
-      written.inc({ outcome: 'write_retry' });
-      if (attempt % 10 === 1) logger.warn('persistence write failed; retrying', { attempt, error: errorMessage(err) });
-    } };
+    const retries = { retries: config.writeRetries ?? 1_000, initialDelayMs: 50, maxDelayMs: config.writeRetryMaxMs ?? 5_000, onRetry: () => void written.inc({ outcome: 'write_retry' }) };
+    // While the database is away every partition's writes fail: told once per stretch.
+    const failures = new FailureStretchLog({ logger, what: 'persistence write failed; retrying', counting: 'messages', summaryEveryMs: 30_000, now: Date.now });
+    const retryWrite = <T>(fn: () => Promise<T>, count = 1): Promise<T> => retryLogged(failures, fn, retries, count);
     /**
      * Change events (recall, edit, reactions, delete for me) after the batch holding them is
      * stored: their targets are in the same conversation with a lower seq, so stored already
@@ -54,16 +53,16 @@ export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
       const events = messages.filter((m) => m.action);
       if (events.length === 0) return;
       const hides = events.flatMap((e) => (e.action?.kind === 'DELETE_FOR_ME' ? [{ userId: e.sender, conversationId: e.action.targetConversationId, seq: e.action.targetSeq }] : []));
-      await retry(() => deps.store.hide(hides), retries);
-      const changed = await retry(() => deps.store.applyChanges(events), retries);
-      await retry(async () => deps.recent?.update(changed), retries);
+      await retryWrite(() => deps.store.hide(hides));
+      const changed = await retryWrite(() => deps.store.applyChanges(events));
+      await retryWrite(async () => deps.recent?.update(changed));
       written.inc({ outcome: 'change' }, events.length);
     };
     p.stream('im.msg.stamped').forEachBatch(async (records) => {
       for (let i = 0; i < records.length; i += config.maxItems) {
         const messages = records.slice(i, i + config.maxItems).map((r) => r.value);
-        const result = await retry(() => deps.store.writeBatch(messages), retries);
-        await retry(async () => deps.recent?.append(messages.map(toStored)), retries);
+        const result = await retryWrite(() => deps.store.writeBatch(messages), messages.length);
+        await retryWrite(async () => deps.recent?.append(messages.map(toStored)));
         await applyChanges(messages);
         batchSize.observe(messages.length);
         written.inc({ outcome: 'inserted' }, result.inserted);
