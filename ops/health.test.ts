@@ -8,6 +8,12 @@ const logger = createLogger('health-test');
 const lines: string[] = [];
 const counting = { ...logger, error: (msg: string) => void lines.push(`error ${msg}`), warn: (msg: string) => void lines.push(`warn ${msg}`) } as typeof logger;
 
+/** im_dependency_outages_total by dependency (the registry is the process's, shared by tests). */
+async function outages(): Promise<Record<string, number>> {
+  const values = (await registry.getSingleMetric('im_dependency_outages_total')!.get()).values;
+  return Object.fromEntries(values.map((v) => [String(v.labels.dependency), v.value]));
+}
+
 describe('dependency health behind /readyz', () => {
   const clients: Redis[] = [];
   afterEach(() => {
@@ -23,6 +29,9 @@ describe('dependency health behind /readyz', () => {
     ];
     const health = createDependencyHealth(probes, { timeoutMs: 50, logger: counting });
     expect(health.status()).toEqual({ ready: true, failing: [] });
+    const outagesBefore = await outages();
+    // Exported at 0 before any outage (the alert fires on an increase).
+    expect(outagesBefore).toMatchObject({ kafka: 0, mongodb: 0 });
     expect(await health.probe()).toEqual({ ready: true, failing: ['mongodb'] });
     kafkaUp = false;
     expect(await health.probe()).toEqual({ ready: false, failing: ['kafka', 'mongodb'] });
@@ -30,6 +39,9 @@ describe('dependency health behind /readyz', () => {
     kafkaUp = true;
     expect(await health.probe()).toEqual({ ready: true, failing: ['mongodb'] });
     expect(lines).toEqual(['error dependency not answering', 'error dependency not answering', 'warn dependency answering again']);
+    // One outage each: kafka's two failed probes are one stretch; mongodb never answered.
+    const after = await outages();
+    expect([after.kafka! - outagesBefore.kafka!, after.mongodb! - outagesBefore.mongodb!]).toEqual([1, 1]);
     expect(await registry.getSingleMetricAsString('im_dependency_up')).toMatch(/im_dependency_up\{dependency="kafka"\} 1[\s\S]*im_dependency_up\{dependency="mongodb"\} 0/);
   });
 

@@ -1,10 +1,12 @@
 import type { Logger } from '../core/logger.js';
-import { gauge } from '../core/metrics.js';
+import { counter, gauge } from '../core/metrics.js';
 
 /**
  * Whether the services a process depends on answer, for /readyz and for alerts: each
  * dependency is probed on an interval with a timeout (so /readyz itself never waits on one),
  * a change of state is logged once, and `im_dependency_up` shows it to Prometheus.
+ * `im_dependency_outages_total` counts the changes to down: a scrape every 15 s may see a 30 s
+ * outage once or not at all, and `ImDependencyDown` waits a minute, while the count stays.
  * A critical dependency that does not answer makes the process not ready; the others are only
  * reported (the database: sending and delivery go on without it).
  */
@@ -31,6 +33,7 @@ export interface DependencyHealth {
 }
 
 const up = gauge('im_dependency_up', '1 while a dependency answered its last probe, 0 after it did not', ['dependency']);
+const outages = counter('im_dependency_outages_total', 'Times a dependency stopped answering the probe (changes from up to down)', ['dependency']);
 
 export function createDependencyHealth(probes: readonly DependencyProbe[], options: { timeoutMs: number; logger: Logger }): DependencyHealth {
   const failing = new Set<string>();
@@ -55,6 +58,7 @@ export function createDependencyHealth(probes: readonly DependencyProbe[], optio
     up.set({ dependency: p.name }, error === null ? 1 : 0);
     if (error !== null && !failing.has(p.name)) {
       failing.add(p.name);
+      outages.inc({ dependency: p.name });
       options.logger.error('dependency not answering', { dependency: p.name, critical: p.critical, error });
     } else if (error === null && failing.delete(p.name)) {
       options.logger.warn('dependency answering again', { dependency: p.name });
@@ -69,7 +73,12 @@ export function createDependencyHealth(probes: readonly DependencyProbe[], optio
     return running;
   };
 
-  for (const p of probes) up.set({ dependency: p.name }, 1);
+  for (const p of probes) {
+    up.set({ dependency: p.name }, 1);
+    // At 0 from the start: ImDependencyWentDown fires on any increase, and a series first
+    // scraped at 1 shows Prometheus none.
+    outages.inc({ dependency: p.name }, 0);
+  }
   return {
     status,
     probe,
