@@ -68,5 +68,9 @@ describe('bench pure pieces', () => {
   it('divides pipeline by baseline latency at equal rates', () => {
     const r = baselineRatios([{ rate: 100, sendToDelivery: lat(40, 200) }, { rate: 200, sendToDelivery: lat(1, 1) }], [{ rate: 100, sendToDelivery: lat(10, 100) }]);
     expect(r).toEqual([{ rate: 100, p50: 4, p99: 2 }]);
+    // A pipeline step that was INVALID gives no ratio, and says why.
+    const invalid = { valid: false, reasons: ['only 9 of 10 sockets open'], missingDeliveries: null };
+    const none = baselineRatios([{ rate: 100, sendToDelivery: lat(40, 200), validity: invalid }], [{ rate: 100, sendToDelivery: lat(10, 100) }]);
+    expect(none).toEqual([{ rate: 100, p50: null, p99: null, invalid: 'INVALID (direct 100/s: only 9 of 10 sockets open)' }]);
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { flattenFigures, invalidPhases, markdownTable, renderReport } from './report/html.js';
 import { lineChart, nines } from './report/svg.js';
 import type { BenchResult } from './results.js';
-import { TABLE_TITLES } from './report/step-tables.js';
+import { peerTable, TABLE_TITLES } from './report/step-tables.js';
+import { peerRatiosLine } from './summary.js';
 import { invalidStep, peerFigures, validStep } from './report/test-fixtures.js';
 
 const result: BenchResult = {
@@ -116,5 +117,18 @@ describe('report', () => {
     const glance = (html: string): string => html.slice(html.indexOf('<h2>at a glance</h2>'), html.indexOf('<h2>summary</h2>'));
     expect(glance(renderReport([peer], ''))).toContain('IM ÷ Centrifugo (log axis; green: the platform ahead)');
     expect(glance(renderReport([{ ...peer, figures: { failed: 1 } }], ''))).not.toContain('<svg');
+  });
+
+  it('shows a peer ratio over an INVALID step as INVALID with the side and the reason, in the HTML and latest.md', () => {
+    const f = { ...peerFigures(), ratiosInvalid: { 'fanout1000.deliveriesPerSec': 'INVALID (IM: 3 sends on sockets that were not open)' } };
+    f.ratios = { ...f.ratios, 'fanout1000.deliveriesPerSec': null };
+    expect(peerRatiosLine(f.ratios, f.ratiosInvalid)).toContain('fanout100.deliveriesPerSec ×2, fanout1000.timeToLastP50 ×4.5, fanout1000.timeToLastMax ×4.67, fanout1000.deliveriesPerSec INVALID (IM: 3 sends on sockets that were not open)');
+    const tables = [{ title: TABLE_TITLES.peer, lines: peerTable(f) }];
+    expect(tables[0]!.lines).toContain('| 1000 members: deliveries/s in a burst | INVALID | 22000 /s | INVALID (IM: 3 sends on sockets that were not open) | higher | — |');
+    const html = renderReport([{ ...result, scenario: 'peer', figures: f as unknown as BenchResult['figures'], tables }], '');
+    expect(html).toContain('<td class="fail">INVALID (IM: 3 sends on sockets that were not open)</td>');
+    // The ratio chart names the reason where the bar would be.
+    const chart = html.slice(html.indexOf('IM ÷ Centrifugo (log axis'), html.indexOf('</svg>', html.indexOf('IM ÷ Centrifugo (log axis')));
+    expect(chart).toContain('INVALID (IM: 3 sends on sockets that were not open)');
   });
 });

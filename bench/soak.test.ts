@@ -56,6 +56,12 @@ describe('soak verdict', () => {
     expect(lost.validity.valid).toBe(false);
     expect(lost.passes).toBe(false);
     expect(lost.validity.reasons[0]).toMatch(/window at 360 s: only 150 of 200 sockets open/);
+    // No slope is called flat or growing over an INVALID window: the table says INVALID and why.
+    expect(lost.growing).toEqual([]);
+    const slopes = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 8 * MiB, valid: i !== 5 })) }).tables![0]!.lines;
+    expect(slopes.find((l) => l.startsWith('| RSS sut-gateway'))).toMatch(/\| INVALID \|$/);
+    expect(slopes.filter((l) => l.includes('flat') || l.includes('GROWING'))).toEqual([]);
+    expect(slopes[slopes.length - 1]).toBe('- INVALID, no verdict: window at 360 s: only 150 of 200 sockets open');
     const short = run(Array.from({ length: 3 }, (_, i) => window(i, { gatewayRss: 180 * MiB })));
     expect(short.validity.valid).toBe(false);
     expect(short.validity.reasons.join()).toMatch(/too few windows/);

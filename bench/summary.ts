@@ -23,6 +23,11 @@ function fan(f: FanoutFigures): string {
   return `${flag(f.validity)}${f.target} ${f.members} members: last member p50 ${f.latency.timeToLastMember.p50} ms, max ${f.latency.timeToLastMember.max} ms (${f.latency.complete}/${f.latency.messages} complete); burst ${f.throughput.deliveries}/${f.throughput.expected} deliveries, ${f.throughput.deliveriesPerSec}/s`;
 }
 
+/** The peer's ratios for the summary: ×ratio, or INVALID with the side and why where there is none. */
+export function peerRatiosLine(ratios: Readonly<Record<string, number | null>>, invalid: Readonly<Record<string, string>> = {}): string {
+  return `ratios IM/Centrifugo: ${Object.entries(ratios).map(([k, v]) => `${k} ${invalid[k] ?? `×${v ?? 'n/a'}`}`).join(', ')}`;
+}
+
 /** The plain-text summary printed at the end, put in the HTML and in bench/results/latest.md. */
 export function summarize(outputs: readonly ScenarioOutput[]): string {
   const lines: string[] = [];
@@ -63,7 +68,7 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
           if (r.status !== 'measured') lines.push(`- ${r.client}, ${r.hops} hop(s): ${r.status.toUpperCase()} (${r.reason})`);
           for (const s of r.steps) lines.push(`- ${r.client}, ${r.hops} hop(s), ${s.rate}/s: ${s.complete ? '' : 'PARTIAL '}${s.delivered}/${s.sent}; send-to-ack p50 ${s.sendToAck.p50} ms; send-to-delivery p50 ${s.sendToDelivery.p50} p99 ${s.sendToDelivery.p99} ms`);
         }
-        for (const r of b.ratios ?? []) lines.push(`- pipeline/baseline (${b.platform.client}, ${b.platform.hops} hop(s)) at ${r.rate}/s: p50 ×${r.p50}, p99 ×${r.p99}`);
+        for (const r of b.ratios ?? []) lines.push(`- pipeline/baseline (${b.platform.client}, ${b.platform.hops} hop(s)) at ${r.rate}/s: ${r.invalid ?? `p50 ×${r.p50}, p99 ×${r.p99}`}`);
         break;
       }
       case 'soak':
@@ -79,7 +84,7 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
         const c = f.centrifugo as { connections: ConnectionFigures; fanout: FanoutFigures[] };
         lines.push(`- ${conn(c.connections)}`);
         for (const x of c.fanout) lines.push(`- ${fan(x)}`);
-        lines.push(`- ratios IM/Centrifugo: ${Object.entries(f.ratios as Record<string, number | null>).map(([k, v]) => `${k} ×${v ?? 'n/a'}`).join(', ')}`);
+        lines.push(`- ${peerRatiosLine(f.ratios as Record<string, number | null>, f.ratiosInvalid as Record<string, string> | undefined)}`);
         break;
       }
     }

@@ -51,14 +51,36 @@ describe("issue 8's targets", () => {
   it('says what could not be measured, and never calls it a pass', () => {
     const invalid = { ...valid, valid: false, reasons: ['x'] };
     const rows = targetRows({ direct: { steps: [step(500, 1, 2, 10), step(1000, 1, 2, 10, { validity: invalid })], persistence: true }, baseline: { platform, runs: [run([], { status: 'not installed', reason: 'no package' })] } });
-    expect(rows.map((r) => r.verdict)).toEqual(['NOT MEASURED', 'NOT MEASURED', 'NOT MEASURED', 'reported']);
-    expect(rows[0]!.note).toContain('every tried rate held, up to 500 msg/s');
-    expect(rows[1]!.note).toContain('no valid direct step at 1000 msg/s');
+    // The 1000 msg/s step is INVALID: the highest rate and the latency at 1000 msg/s depend on it.
+    expect(rows.map((r) => r.verdict)).toEqual(['INVALID', 'INVALID', 'NOT MEASURED', 'reported']);
+    expect(rows[0]).toMatchObject({ measured: '—', note: 'INVALID (1000 msg/s: x): the highest rate held is not known above 500 msg/s (held)' });
+    expect(rows[1]).toMatchObject({ measured: '—', note: 'INVALID (1000 msg/s: x)' });
     expect(rows[2]!.note).toContain('was not measured: no package');
+    const without = targetRows({ direct: { steps: [step(500, 1, 2, 10)], persistence: true }, baseline: null });
+    expect(without.map((r) => r.verdict)).toEqual(['NOT MEASURED', 'NOT MEASURED', 'NOT MEASURED', 'reported']);
+    expect(without[0]!.note).toContain('every tried rate held, up to 500 msg/s');
+    expect(without[1]!.note).toContain('no direct step at 1000 msg/s');
     expect(targetRows({ direct: null, baseline: null }).every((r) => r.verdict === 'NOT MEASURED')).toBe(true);
     const table = targetsTable({ direct: { steps: [step(1000, 3, 8, 40)], persistence: false }, baseline: null });
     expect(table.join('\n')).toContain('the baseline scenario did not run in this invocation');
     expect(table.join('\n')).toContain('--persistence false');
     expect(table.filter((l) => l.includes('**PASS**')).length).toBe(1);
+  });
+
+  it('is INVALID, naming the step and why, wherever a figure depends on an INVALID step, and not where it does not', () => {
+    const invalid = { ...valid, valid: false, reasons: ['only 990 of 1000 sockets open'] };
+    const baseline = { platform, runs: [run([bare(1000, 6), bare(2000, 6)])] };
+    // 1000 held, 2000 INVALID, 3000 did not hold: the highest rate is somewhere in 1000..2999.
+    const between = targetRows({ direct: { steps: [step(1000, 3, 8, 40), step(2000, 4, 9, 90, { validity: invalid }), step(3000, 9, 30, 250)], persistence: true }, baseline });
+    expect(between[0]).toMatchObject({ verdict: 'INVALID', note: 'INVALID (2000 msg/s: only 990 of 1000 sockets open): the highest rate held is not known above 1000 msg/s (held) below 3000 msg/s (did not hold)' });
+    // The 1000 msg/s figures are valid and graded; the pipeline ratio is taken at 1000 msg/s.
+    expect(between.slice(1, 3).map((r) => r.verdict)).toEqual(['PASS', 'PASS']);
+    // An INVALID step above a rate that did not hold changes nothing.
+    const above = targetRows({ direct: { steps: [step(1000, 3, 8, 40), step(2000, 4, 9, 90), step(3000, 9, 30, 250), step(4000, 1, 1, 1, { validity: invalid })], persistence: true }, baseline: null });
+    expect(above[0]).toMatchObject({ verdict: 'PASS', measured: '2000 msg/s' });
+    // The pipeline ÷ bare ratio at 1000 msg/s over an INVALID direct step.
+    const ratio = targetRows({ direct: { steps: [step(1000, 3, 8, 40, { validity: invalid }), step(2000, 4, 9, 90)], persistence: true }, baseline });
+    expect(ratio[2]).toMatchObject({ target: 'pipeline ÷ bare Kafka (kafkajs, 1 hop), send→delivery p50 at 1000 msg/s', verdict: 'INVALID', note: 'INVALID (direct 1000/s: only 990 of 1000 sockets open)' });
+    expect(targetsTable({ direct: { steps: [step(1000, 3, 8, 40, { validity: invalid })], persistence: true }, baseline: null }).join('\n')).toContain('| INVALID |');
   });
 });

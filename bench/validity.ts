@@ -74,6 +74,23 @@ export function invalidLabel(v: Validity | undefined): string | null {
   return v && !v.valid ? `INVALID (${v.reasons.join('; ')})` : null;
 }
 
+/** One measurement a derived figure (a ratio, a verdict, a slope) is computed from. */
+export interface DerivedInput {
+  /** Which side or step, as the reader knows it ("IM", "Centrifugo", "direct 1000/s"). */
+  name: string;
+  validity: Validity | undefined;
+}
+
+/**
+ * Why a figure derived from measurements is none itself: every INVALID input named with its
+ * reasons, as "INVALID (IM: reasons; Centrifugo: reasons)"; null when every input measured what
+ * it claims. A ratio or a verdict over an INVALID step would report what was not measured.
+ */
+export function derivedInvalid(inputs: readonly DerivedInput[]): string | null {
+  const bad = inputs.filter((i) => i.validity && !i.validity.valid);
+  return bad.length ? `INVALID (${bad.map((i) => `${i.name}: ${i.validity!.reasons.join(', ')}`).join('; ')})` : null;
+}
+
 /** Every invalid step in a scenario's figures, as "path: reasons", for the report's banner. */
 export function invalidSteps(figures: unknown, path = ''): string[] {
   if (!figures || typeof figures !== 'object') return [];

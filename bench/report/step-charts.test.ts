@@ -78,7 +78,7 @@ describe('the per-step charts', () => {
     const svg = peerChart(peerRows(peerFigures()));
     expect(wellFormed(svg)).toBe(true);
     expect(texts(svg)).toEqual(expect.arrayContaining(['×0.1', '×1', '×10', '×0.5', '×2', 'connect rate (higher is better)']));
-    expect(texts(svg).filter((t) => t === 'INVALID on IM: no ratio')).toHaveLength(3);
+    expect(texts(svg).filter((t) => t === 'INVALID (IM: 3 sends on sockets that were not open)')).toHaveLength(3);
     const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="(#[0-9a-f]+)"\/>/g)].map((m) => ({ x: Number(m[1]), w: Number(m[2]), fill: m[3] }));
     // RSS ×0.17, connect rate ×0.5, handshake ×2, the 100-member p50 ×0.5, max ×0.71, deliveries/s ×2.
     expect(bars.map((b) => b.fill)).toEqual(['#2ca02c', '#d62728', '#d62728', '#2ca02c', '#2ca02c', '#2ca02c']);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuByProcess } from './cpu.js';
-import { cpuRows, cpuTable, intervalTable, peerTable, percentileTable, stepTables, TABLE_TITLES } from './step-tables.js';
+import { peerRatios } from '../scenarios/peer.js';
+import { cpuRows, cpuTable, intervalTable, peerRows, peerTable, percentileTable, stepTables, TABLE_TITLES } from './step-tables.js';
 import { invalidStep, peerFigures, validStep } from './test-fixtures.js';
 
 describe('the per-step markdown tables', () => {
@@ -58,9 +59,32 @@ describe('the peer side by side', () => {
       '| 100 members: last member p50 | 30 ms | 60 ms | ×0.5 | lower | **IM** |',
       '| 100 members: last member max | 50 ms | 70 ms | ×0.71 | lower | **IM** |',
       '| 100 members: deliveries/s in a burst | 40000 /s | 20000 /s | ×2 | higher | **IM** |',
-      '| 1000 members: last member p50 | INVALID | 20 ms | INVALID on IM: no ratio | lower | — |',
-      '| 1000 members: last member max | INVALID | 30 ms | INVALID on IM: no ratio | lower | — |',
-      '| 1000 members: deliveries/s in a burst | INVALID | 22000 /s | INVALID on IM: no ratio | higher | — |',
+      '| 1000 members: last member p50 | INVALID | 20 ms | INVALID (IM: 3 sends on sockets that were not open) | lower | — |',
+      '| 1000 members: last member max | INVALID | 30 ms | INVALID (IM: 3 sends on sockets that were not open) | lower | — |',
+      '| 1000 members: deliveries/s in a burst | INVALID | 22000 /s | INVALID (IM: 3 sends on sockets that were not open) | higher | — |',
     ]);
+  });
+
+  it('computes no ratio over an INVALID step, and says which side and why', () => {
+    const f = peerFigures();
+    const centrifugoBad = { ...f.centrifugo.connections, validity: { valid: false, reasons: ['only 900 of 1000 sockets opened (ECONNREFUSED 100)'], missingDeliveries: null } };
+    const { ratios, invalid } = peerRatios({ conn: f.im.connections, fanout: f.im.fanout }, { conn: centrifugoBad, fanout: f.centrifugo.fanout });
+    // Connections INVALID on Centrifugo, the 1000-member fan-out INVALID on the platform.
+    expect(ratios).toEqual({
+      rssPerConnection: null, connectRate: null, connectP99: null,
+      'fanout100.timeToLastP50': 0.5, 'fanout100.timeToLastMax': 0.71, 'fanout100.deliveriesPerSec': 2,
+      'fanout1000.timeToLastP50': null, 'fanout1000.timeToLastMax': null, 'fanout1000.deliveriesPerSec': null,
+    });
+    expect(invalid).toEqual({
+      rssPerConnection: 'INVALID (Centrifugo: only 900 of 1000 sockets opened (ECONNREFUSED 100))',
+      connectRate: 'INVALID (Centrifugo: only 900 of 1000 sockets opened (ECONNREFUSED 100))',
+      connectP99: 'INVALID (Centrifugo: only 900 of 1000 sockets opened (ECONNREFUSED 100))',
+      'fanout1000.timeToLastP50': 'INVALID (IM: 3 sends on sockets that were not open)',
+      'fanout1000.timeToLastMax': 'INVALID (IM: 3 sends on sockets that were not open)',
+      'fanout1000.deliveriesPerSec': 'INVALID (IM: 3 sends on sockets that were not open)',
+    });
+    // The table reads the validity itself, so a ratio an older result kept is not shown either.
+    const rows = peerRows({ ...f, centrifugo: { ...f.centrifugo, connections: centrifugoBad } });
+    expect(rows[0]).toMatchObject({ figure: 'server RSS per connection', ratio: null, why: 'INVALID (Centrifugo: only 900 of 1000 sockets opened (ECONNREFUSED 100))' });
   });
 });

@@ -3,7 +3,7 @@ import type { LatencyInterval, SecondLatency } from '../latency-intervals.js';
 import type { ConnectionFigures } from '../scenarios/connections.js';
 import type { FanoutFigures } from '../scenarios/fanout.js';
 import { measured, type StepSeries } from '../step-series.js';
-import type { Validity } from '../validity.js';
+import { derivedInvalid, type Validity } from '../validity.js';
 import { cpuByProcess } from './cpu.js';
 
 /**
@@ -117,13 +117,15 @@ export interface PeerFigures {
   im: { connections: PeerConnection; fanout: PeerFanout[] };
   centrifugo: { connections: PeerConnection; fanout: PeerFanout[] };
   ratios: Record<string, number | null>;
+  /** Why a figure has no ratio: the side whose step was INVALID, and its reasons (absent in older results). */
+  ratiosInvalid?: Record<string, string>;
 }
 
 type Better = 'lower' | 'higher';
 /** One side's figure and the validity of the step it came from. */
 type Side = { v: number; ok: Validity };
 
-/** One figure of both: the ratio is null where it means nothing (`why` says so). */
+/** One figure of both: the ratio is null where it means nothing (`why` says so: which side is INVALID, and why). */
 export interface PeerRow {
   figure: string;
   unit: string;
@@ -138,8 +140,7 @@ export interface PeerRow {
 export function peerRows(f: PeerFigures): PeerRow[] {
   const rows: PeerRow[] = [];
   const add = (figure: string, ratioKey: string, better: Better, unit: string, im: Side, peer: Side | null): void => {
-    const invalidOn = [im.ok.valid ? null : 'IM', peer && !peer.ok.valid ? 'Centrifugo' : null].filter((x): x is string => x !== null);
-    const why = !peer ? 'not measured on Centrifugo' : invalidOn.length > 0 ? `INVALID on ${invalidOn.join(' and ')}: no ratio` : null;
+    const why = !peer ? 'not measured on Centrifugo' : derivedInvalid([{ name: 'IM', validity: im.ok }, { name: 'Centrifugo', validity: peer.ok }]);
     rows.push({ figure, unit, better, im, peer, ratio: why ? null : (f.ratios[ratioKey] ?? null), why });
   };
   const conn = (c: PeerConnection, v: (c: PeerConnection) => number): Side => ({ v: v(c), ok: c.validity });

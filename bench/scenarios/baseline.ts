@@ -14,6 +14,7 @@ import { benchKafkaClient, brokers } from '../kafka-admin.js';
 import { CpuMeter } from '../procstat.js';
 import type { RateStep } from './direct.js';
 import { round } from './common.js';
+import { derivedInvalid, type Validity } from '../validity.js';
 
 const NODE = fileURLToPath(new URL('../baseline-node.ts', import.meta.url));
 
@@ -63,13 +64,23 @@ class BaselineProcess {
   }
 }
 
+/** Pipeline over bare Kafka at one rate; no ratio (null, and `invalid` says why) where the platform's step was INVALID. */
+export interface BaselineRatio {
+  rate: number;
+  p50: number | null;
+  p99: number | null;
+  invalid?: string;
+}
+
 /** Pipeline latency over bare Kafka latency at the same rate (>1: the pipeline's own cost). */
-export function baselineRatios(pipeline: readonly Pick<RateStep, 'rate' | 'sendToDelivery'>[], baseline: readonly Pick<ClientStep, 'rate' | 'sendToDelivery'>[]): { rate: number; p50: number; p99: number }[] {
-  const out: { rate: number; p50: number; p99: number }[] = [];
+export function baselineRatios(pipeline: readonly (Pick<RateStep, 'rate' | 'sendToDelivery'> & { validity?: Validity })[], baseline: readonly Pick<ClientStep, 'rate' | 'sendToDelivery'>[]): BaselineRatio[] {
+  const out: BaselineRatio[] = [];
   for (const b of baseline) {
     const p = pipeline.find((s) => s.rate === b.rate);
     if (!p || b.sendToDelivery.p50 <= 0 || b.sendToDelivery.p99 <= 0) continue;
-    out.push({ rate: b.rate, p50: round(p.sendToDelivery.p50 / b.sendToDelivery.p50), p99: round(p.sendToDelivery.p99 / b.sendToDelivery.p99) });
+    const invalid = derivedInvalid([{ name: `direct ${p.rate}/s`, validity: p.validity }]);
+    if (invalid) out.push({ rate: b.rate, p50: null, p99: null, invalid });
+    else out.push({ rate: b.rate, p50: round(p.sendToDelivery.p50 / b.sendToDelivery.p50), p99: round(p.sendToDelivery.p99 / b.sendToDelivery.p99) });
   }
   return out;
 }
@@ -80,7 +91,7 @@ export interface BaselineFigures {
   /** The client and hops the platform runs on: what the pipeline/bare ratio compares with. */
   platform: { client: KafkaClientName; hops: number };
   /** Pipeline over bare Kafka on the platform's client and hops (null without a direct run). */
-  ratios: { rate: number; p50: number; p99: number }[] | null;
+  ratios: BaselineRatio[] | null;
   brokerPid: number | null;
 }
 

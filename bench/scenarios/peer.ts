@@ -9,22 +9,38 @@ import { connectionCap, measureConnections, type ConnectionFigures } from './con
 import { fanoutOptions, measureFanout, type FanoutFigures } from './fanout.js';
 import type { Target } from './targets.js';
 import type { StepSeries } from '../step-series.js';
-import { peerTable, TABLE_TITLES } from '../report/step-tables.js';
+import { derivedInvalid, type Validity } from '../validity.js';
+import { type PeerConnection, type PeerFanout, peerTable, TABLE_TITLES } from '../report/step-tables.js';
 
-/** Ratios IM / Centrifugo, oriented so that > 1 means the platform spends more (or is slower). */
-export function peerRatios(im: { conn?: ConnectionFigures; fanout: FanoutFigures[] }, peer: { conn?: ConnectionFigures; fanout: FanoutFigures[] }): Record<string, number | null> {
+/**
+ * Ratios IM / Centrifugo, oriented so that > 1 means the platform spends more (or is slower).
+ * A figure whose step is INVALID on either side gets no ratio: `invalid` says which side and why.
+ */
+export interface PeerRatios {
+  ratios: Record<string, number | null>;
+  invalid: Record<string, string>;
+}
+
+type PeerSide = { conn?: PeerConnection; fanout: readonly PeerFanout[] };
+
+export function peerRatios(im: PeerSide, peer: PeerSide): PeerRatios {
+  const out: PeerRatios = { ratios: {}, invalid: {} };
   // null, not 0, when either side measured nothing (e.g. a fan-out that never completed).
-  const r = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && a > 0 && b > 0 ? round(a / b) : null);
-  const out: Record<string, number | null> = {
-    rssPerConnection: r(im.conn?.rss.perConnectionBytes, peer.conn?.rss.perConnectionBytes),
-    connectRate: r(im.conn?.connect.ratePerSec, peer.conn?.connect.ratePerSec),
-    connectP99: r(im.conn?.connect.handshake.p99, peer.conn?.connect.handshake.p99),
+  const put = (key: string, a: number | undefined, b: number | undefined, sides: [Validity | undefined, Validity | undefined]): void => {
+    const why = derivedInvalid([{ name: 'IM', validity: sides[0] }, { name: 'Centrifugo', validity: sides[1] }]);
+    if (why) out.invalid[key] = why;
+    out.ratios[key] = !why && a !== undefined && b !== undefined && a > 0 && b > 0 ? round(a / b) : null;
   };
+  const connSides: [Validity | undefined, Validity | undefined] = [im.conn?.validity, peer.conn?.validity];
+  put('rssPerConnection', im.conn?.rss.perConnectionBytes, peer.conn?.rss.perConnectionBytes, connSides);
+  put('connectRate', im.conn?.connect.ratePerSec, peer.conn?.connect.ratePerSec, connSides);
+  put('connectP99', im.conn?.connect.handshake.p99, peer.conn?.connect.handshake.p99, connSides);
   for (const f of im.fanout) {
     const p = peer.fanout.find((x) => x.members === f.members);
-    out[`fanout${f.members}.timeToLastP50`] = r(f.latency.timeToLastMember.p50, p?.latency.timeToLastMember.p50);
-    out[`fanout${f.members}.timeToLastMax`] = r(f.latency.timeToLastMember.max, p?.latency.timeToLastMember.max);
-    out[`fanout${f.members}.deliveriesPerSec`] = r(f.throughput.deliveriesPerSec, p?.throughput.deliveriesPerSec);
+    const sides: [Validity | undefined, Validity | undefined] = [f.validity, p?.validity];
+    put(`fanout${f.members}.timeToLastP50`, f.latency.timeToLastMember.p50, p?.latency.timeToLastMember.p50, sides);
+    put(`fanout${f.members}.timeToLastMax`, f.latency.timeToLastMember.max, p?.latency.timeToLastMember.max, sides);
+    put(`fanout${f.members}.deliveriesPerSec`, f.throughput.deliveriesPerSec, p?.throughput.deliveriesPerSec, sides);
   }
   return out;
 }
@@ -63,15 +79,16 @@ export async function peerScenario(ctx: BenchContext, im: Target): Promise<Scena
       imFan.push(earlierFan?.find((f) => f.members === size) ?? (await measureFanout(ctx, im, size, fo, steps)));
       peerFan.push(await measureFanout(ctx, peer, size, fo, steps));
     }
-    const ratios = peerRatios({ conn: imConn, fanout: imFan }, { conn: peerConn, fanout: peerFan });
-    ctx.log(`[peer] ratios IM/Centrifugo: ${JSON.stringify(ratios)}`);
+    const { ratios, invalid: ratiosInvalid } = peerRatios({ conn: imConn, fanout: imFan }, { conn: peerConn, fanout: peerFan });
+    ctx.log(`[peer] ratios IM/Centrifugo: ${JSON.stringify(ratios)}${Object.keys(ratiosInvalid).length ? `; no ratio: ${JSON.stringify(ratiosInvalid)}` : ''}`);
+    const figures = { im: { connections: imConn, fanout: imFan }, centrifugo: { connections: peerConn, fanout: peerFan }, ratios, ratiosInvalid };
     return {
       scenario: 'peer',
       configuration: { centrifugo: c.version, port, connections: n, holdSec, fanout: fo },
-      figures: { im: { connections: imConn, fanout: imFan }, centrifugo: { connections: peerConn, fanout: peerFan }, ratios },
+      figures,
       latencyCurves: [],
       steps,
-      tables: [{ title: TABLE_TITLES.peer, lines: peerTable({ im: { connections: imConn, fanout: imFan }, centrifugo: { connections: peerConn, fanout: peerFan }, ratios }) }],
+      tables: [{ title: TABLE_TITLES.peer, lines: peerTable(figures) }],
       notes,
     };
   } finally {

@@ -228,7 +228,9 @@ export function soakOutput(o: { rate: number; rateSource: string; minutes: numbe
   if (growth.length === 0) reasons.push(`too few windows (${o.windows.length}) to judge a slope: lengthen --soak-minutes or shorten --soak-window-sec`);
   const missing = o.windows.reduce((s, w) => s + (w.validity.missingDeliveries ?? 0), 0);
   const validity: Validity = { valid: reasons.length === 0, reasons, missingDeliveries: missing };
-  const growing = growth.filter((g) => g.growing).map((g) => g.series);
+  // An INVALID soak judges nothing: its slopes are shown, but no figure is called flat or growing.
+  const growing = validity.valid ? growth.filter((g) => g.growing).map((g) => g.series) : [];
+  const verdict = (g: GrowthVerdict): string => (!validity.valid ? 'INVALID' : g.growing ? '**GROWING**' : 'flat');
   const figures: SoakFigures = { ...o, growth, growing, validity, passes: validity.valid && growing.length === 0 && missing === 0 };
   const notes = [`rate ${o.rate}/s: ${o.rateSource}`];
   if (!validity.valid) notes.push(`INVALID, the slopes are no measurement: ${reasons.join('; ')}`);
@@ -240,7 +242,8 @@ export function soakOutput(o: { rate: number; rateSource: string; minutes: numbe
       lines: [
         '| figure | first | last | slope per hour | growth over the soak | tolerance | verdict |',
         '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
-        ...growth.map((g) => `| ${g.series} | ${show(g.first, g.unit)} | ${show(g.last, g.unit)} | ${show(g.slopePerHour, g.unit)} | ${show(g.projectedGrowth, g.unit)} | ${show(g.tolerance, g.unit)} | ${g.growing ? '**GROWING**' : 'flat'} |`),
+        ...growth.map((g) => `| ${g.series} | ${show(g.first, g.unit)} | ${show(g.last, g.unit)} | ${show(g.slopePerHour, g.unit)} | ${show(g.projectedGrowth, g.unit)} | ${show(g.tolerance, g.unit)} | ${verdict(g)} |`),
+        ...(validity.valid ? [] : ['', `- INVALID, no verdict: ${reasons.join('; ')}`]),
       ],
     },
     {
