@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { combine, median, soakOutput, soakSummary, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
+import { combine, median, soakOutput, soakSummary, sutFigures, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
 import { stepValidity } from './validity.js';
+import { enableDefaultMetrics, registry } from '../core/metrics.js';
 
 const MiB = 2 ** 20;
 
-function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolean }): SoakWindow {
+function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolean; gatewayArrayBuffers?: number }): SoakWindow {
+  const arrayBuffers = o.gatewayArrayBuffers ?? 4 * MiB;
   const sent = 3000;
   return {
     tSec: 60 * (i + 1),
@@ -15,6 +17,8 @@ function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolea
     deliveryP99Ms: 60,
     rssBytes: { 'sut-gateway': o.gatewayRss, 'sut-pipeline': 300 * MiB, kafka: 900 * MiB },
     heapUsedBytes: { 'sut-gateway': 60 * MiB },
+    externalBytes: { 'sut-gateway': 6 * MiB + arrayBuffers },
+    arrayBuffersBytes: { 'sut-gateway': arrayBuffers },
     activeHandles: { 'sut-gateway': 220 },
     openFds: { 'sut-gateway': 240 },
     eventLoopP99Sec: { 'sut-gateway': 0.011 },
@@ -46,6 +50,16 @@ describe('soak verdict', () => {
     expect(soakSummary(f)).toMatch(/GROWING RSS sut-gateway.*FAIL/);
   });
 
+  it('judges each SUT process\'s RSS, heap, external memory and array buffers side by side, and names the part that grows', () => {
+    // RSS +30 MiB in 10 minutes with a flat heap: the array buffers (and so external memory) grow with it.
+    const f = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayArrayBuffers: 4 * MiB + i * 3 * MiB })));
+    expect(f.growth.map((g) => g.series).slice(0, 4)).toEqual(['RSS sut-gateway', 'heap used sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
+    expect(f.growing).toEqual(['RSS sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
+    const slopes = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB })) }).tables!;
+    expect(slopes[1]!.lines[0]).toContain('| heap used MiB | external MiB | array buffers MiB |');
+    expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 60 / – / – | 10 / – / – | 4 / – / – |');
+  });
+
   it('fails on a consumer lag that builds up', () => {
     const f = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB, lag: i * 100 })));
     expect(f.growing).toEqual(['consumer lag sut-pipeline']);
@@ -65,6 +79,39 @@ describe('soak verdict', () => {
     const short = run(Array.from({ length: 3 }, (_, i) => window(i, { gatewayRss: 180 * MiB })));
     expect(short.validity.valid).toBe(false);
     expect(short.validity.reasons.join()).toMatch(/too few windows/);
+  });
+});
+
+describe('a SUT process\'s /metrics page', () => {
+  it('gives its heap, external memory, array buffers, handles, fds, event-loop p99 and lag, summed over a gateway instance\'s workers', () => {
+    const page = [
+      '# HELP nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.',
+      '# TYPE nodejs_heap_size_used_bytes gauge',
+      'nodejs_heap_size_used_bytes{worker="0"} 50000000',
+      'nodejs_heap_size_used_bytes{worker="1"} 52000000',
+      'nodejs_heap_size_total_bytes{worker="0"} 90000000',
+      'nodejs_external_memory_bytes{worker="0"} 3000000',
+      'nodejs_external_memory_bytes{worker="1"} 3500000',
+      '# HELP im_nodejs_array_buffers_bytes process.memoryUsage().arrayBuffers',
+      'im_nodejs_array_buffers_bytes{worker="0"} 1000000',
+      'im_nodejs_array_buffers_bytes{worker="1"} 1500000',
+      'nodejs_active_handles_total{worker="0",type="Socket"} 9',
+      'process_open_fds 40',
+      'nodejs_eventloop_lag_p99_seconds 0.012',
+    ].join('\n');
+    expect(sutFigures(page)).toEqual({ heapUsedBytes: 102_000_000, externalBytes: 6_500_000, arrayBuffersBytes: 2_500_000, activeHandles: 9, openFds: 40, eventLoopP99Sec: 0.012 });
+    // A process without the platform's gauge (an older build): the figure is absent, not 0.
+    expect(sutFigures('nodejs_external_memory_bytes 7\n')).toEqual({ externalBytes: 7 });
+  });
+});
+
+describe('a SUT process\'s own registry', () => {
+  it('exports every memory figure the soak reads (core/metrics.ts adds array buffers to prom-client\'s defaults)', async () => {
+    enableDefaultMetrics();
+    const f = sutFigures(await registry.metrics());
+    expect(f.heapUsedBytes).toBeGreaterThan(0);
+    expect(f.externalBytes).toBeGreaterThan(0);
+    expect(f.arrayBuffersBytes).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -15,8 +15,8 @@ import type { Target } from './targets.js';
 
 /**
  * Half the highest sustained 1:1 rate for a long time (30 minutes by default), sampled at the
- * end of every window: each process's memory, each SUT process's heap, handles, file
- * descriptors and event-loop delay, the pipeline's consumer lag, Redis's memory, and the
+ * end of every window: each process's memory, each SUT process's heap, external memory and
+ * array buffers (what RSS holds outside the heap), handles, file descriptors and event-loop delay, the pipeline's consumer lag, Redis's memory, and the
  * window's latency. What matters is the slope: a figure that keeps growing is a leak or a
  * backlog, however small it still is at the end.
  */
@@ -54,8 +54,11 @@ const SAMPLE_EVERY_MS = 5_000;
  */
 interface ProcessSample {
   rssBytes: Record<string, number>;
-  /** From each SUT process's /metrics page. */
+  /** From each SUT process's /metrics page (`SutMetrics`). */
   heapUsedBytes: Record<string, number>;
+  /** `process.memoryUsage()`'s external (C++ objects bound to JS, Buffers included) and arrayBuffers (Buffers and ArrayBuffers). */
+  externalBytes: Record<string, number>;
+  arrayBuffersBytes: Record<string, number>;
   activeHandles: Record<string, number>;
   openFds: Record<string, number>;
   eventLoopP99Sec: Record<string, number>;
@@ -76,8 +79,33 @@ export function median(...values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** What a soak reads from one SUT process's /metrics page, by ProcessSample field. */
+type SutFigure = Exclude<keyof ProcessSample, 'rssBytes'>;
+const SUT_METRICS: Readonly<Record<SutFigure, string>> = {
+  heapUsedBytes: 'nodejs_heap_size_used_bytes',
+  externalBytes: 'nodejs_external_memory_bytes',
+  arrayBuffersBytes: 'im_nodejs_array_buffers_bytes',
+  activeHandles: 'nodejs_active_handles_total',
+  openFds: 'process_open_fds',
+  eventLoopP99Sec: 'nodejs_eventloop_lag_p99_seconds',
+  consumerLag: 'im_consumer_lag',
+};
+
+/**
+ * One SUT process's figures from its /metrics page: each summed over its series (a gateway
+ * instance's page has one per worker), absent when the page does not export it.
+ */
+export function sutFigures(page: string): Partial<Record<SutFigure, number>> {
+  const out: Partial<Record<SutFigure, number>> = {};
+  for (const [figure, metric] of Object.entries(SUT_METRICS) as [SutFigure, string][]) {
+    const v = sampleSum(page, metric);
+    if (v !== null) out[figure] = v;
+  }
+  return out;
+}
+
 async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
-  const x: ProcessSample = { rssBytes: {}, heapUsedBytes: {}, activeHandles: {}, openFds: {}, eventLoopP99Sec: {}, consumerLag: {} };
+  const x: ProcessSample = { rssBytes: {}, heapUsedBytes: {}, externalBytes: {}, arrayBuffersBytes: {}, activeHandles: {}, openFds: {}, eventLoopP99Sec: {}, consumerLag: {} };
   for (const [name, pid] of ctx.sut.pids()) {
     const rss = sampleProc(pid)?.rssBytes;
     if (rss) x.rssBytes[name] = rss;
@@ -86,15 +114,7 @@ async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
   pages.forEach((page, k) => {
     const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
     if (!page) return;
-    const put = (into: Record<string, number>, metric: string): void => {
-      const v = sampleSum(page, metric);
-      if (v !== null) into[name] = v;
-    };
-    put(x.heapUsedBytes, 'nodejs_heap_size_used_bytes');
-    put(x.activeHandles, 'nodejs_active_handles_total');
-    put(x.openFds, 'process_open_fds');
-    put(x.eventLoopP99Sec, 'nodejs_eventloop_lag_p99_seconds');
-    put(x.consumerLag, 'im_consumer_lag');
+    for (const [figure, v] of Object.entries(sutFigures(page)) as [SutFigure, number][]) x[figure][name] = v;
   });
   return x;
 }
@@ -171,6 +191,8 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
         deliveryP99Ms: s.sendToDelivery.p99,
         rssBytes: combine(samples.map((x) => x.rssBytes), Math.min),
         heapUsedBytes: combine(samples.map((x) => x.heapUsedBytes), Math.min),
+        externalBytes: combine(samples.map((x) => x.externalBytes), Math.min),
+        arrayBuffersBytes: combine(samples.map((x) => x.arrayBuffersBytes), Math.min),
         activeHandles: last?.activeHandles ?? {},
         openFds: last?.openFds ?? {},
         eventLoopP99Sec: combine(samples.map((x) => x.eventLoopP99Sec), median),
@@ -206,8 +228,16 @@ export function soakGrowth(windows: readonly SoakWindow[], rate: number): Growth
   const names = (pick: (w: SoakWindow) => Record<string, number>): string[] => [...new Set(windows.flatMap((w) => Object.keys(pick(w))))].sort();
   // The platform's processes. The stack's JVMs (Kafka, the registry) grow their heap towards
   // -Xmx by design, so their RSS is recorded in the windows but not judged.
-  for (const n of names((w) => w.rssBytes).filter((x) => x.startsWith('sut-'))) judge(`RSS ${n}`, 'bytes', series((w) => w.rssBytes[n]), SOAK_TOLERANCE.bytes);
-  for (const n of names((w) => w.heapUsedBytes)) judge(`heap used ${n}`, 'bytes', series((w) => w.heapUsedBytes[n]), SOAK_TOLERANCE.bytes);
+  // Each SUT process's memory side by side: RSS, then what of it the heap, external memory and
+  // array buffers hold, so a growing RSS names its part (native memory when none of them grows).
+  const memory = [
+    ['RSS', (w: SoakWindow) => w.rssBytes],
+    ['heap used', (w: SoakWindow) => w.heapUsedBytes],
+    ['external', (w: SoakWindow) => w.externalBytes],
+    ['array buffers', (w: SoakWindow) => w.arrayBuffersBytes],
+  ] as const;
+  const sut = [...new Set(memory.flatMap(([, pick]) => names(pick)))].filter((x) => x.startsWith('sut-')).sort();
+  for (const n of sut) for (const [what, pick] of memory) judge(`${what} ${n}`, 'bytes', series((w) => pick(w)[n]), SOAK_TOLERANCE.bytes);
   for (const n of names((w) => w.activeHandles)) judge(`active handles ${n}`, 'handles', series((w) => w.activeHandles[n]), SOAK_TOLERANCE.handles);
   for (const n of names((w) => w.openFds)) judge(`open fds ${n}`, 'fds', series((w) => w.openFds[n]), SOAK_TOLERANCE.handles);
   for (const n of names((w) => w.eventLoopP99Sec)) judge(`event-loop delay p99 ${n}`, 's', series((w) => w.eventLoopP99Sec[n]), SOAK_TOLERANCE.eventLoopSec);
@@ -249,12 +279,13 @@ export function soakOutput(o: { rate: number; rateSource: string; minutes: numbe
     {
       title: 'soak: windows',
       lines: [
-        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway, pipeline, persistence) | event-loop p99 ms | consumer lag | Redis MiB |',
-        '| ---: | ---: | ---: | --- | --- | ---: | ---: |',
+        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway, pipeline, persistence) | heap used MiB | external MiB | array buffers MiB | event-loop p99 ms | consumer lag | Redis MiB |',
+        '| ---: | ---: | ---: | --- | --- | --- | --- | --- | ---: | ---: |',
         ...o.windows.map((w) => {
+          const mib = (v: number): string => (v / 2 ** 20).toFixed(0);
           const per = (r: Record<string, number>, f: (v: number) => string): string => SUT_METRICS_NAMES.map((n) => (r[n] === undefined ? '–' : f(r[n]!))).join(' / ');
           const lagTotal = Object.values(w.consumerLag).reduce((a, b) => a + b, 0);
-          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(w.rssBytes, (v) => (v / 2 ** 20).toFixed(0))} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
+          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(w.rssBytes, mib)} | ${per(w.heapUsedBytes, mib)} | ${per(w.externalBytes, mib)} | ${per(w.arrayBuffersBytes, mib)} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
         }),
       ],
     },
