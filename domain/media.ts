@@ -44,6 +44,9 @@ export const DEFAULT_MEDIA_MAX_BYTES: Record<MediaKind, number> = {
 /** Per kind: the types allowed and the largest size (core/config.ts `media.limits`). */
 export type MediaLimits = Record<MediaKind, { types: readonly string[]; maxBytes: number }>;
 
+/** The limits without configuration: the defaults above. */
+export const DEFAULT_MEDIA_LIMITS: MediaLimits = Object.fromEntries(MEDIA_KINDS.map((k) => [k, { types: DEFAULT_MEDIA_TYPES[k], maxBytes: DEFAULT_MEDIA_MAX_BYTES[k] }])) as MediaLimits;
+
 // ---- ids ----
 
 const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
