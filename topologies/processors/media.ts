@@ -37,8 +37,12 @@ const thumbnails = counter('im_media_thumbnails_total', 'Images the media proces
 const objectsDeleted = counter('im_media_objects_deleted_total', 'Media objects the janitor deleted, by reason (recalled, retention, pending: never attached)', ['reason'] as const);
 type DeletionReason = 'recalled' | 'retention' | 'pending';
 
-/** The media processor's key of an item by its message: what a recall of the message finds it by. */
-const byMessageKey = (conversationId: string, seq: number, mediaId?: string): string => `${conversationId}|${seq}${mediaId === undefined ? '' : `|${mediaId}`}`;
+/**
+ * The media processor's key of an item by its message, what a recall of the message finds it
+ * by: `<conversationId>/<seq>|<mediaId>`, the message before the `|` (a store's index is on the
+ * key's part before it); the last `/` ends the conversation id, since a seq has none.
+ */
+const byMessageKey = (conversationId: string, seq: number, mediaId?: string): string => `${conversationId}/${seq}${mediaId === undefined ? '' : `|${mediaId}`}`;
 
 /** Where an item's thumbnail is (or would be): recorded, else the key domain/media.ts gives it. */
 const thumbnailKeyOf = (s: MediaState): string => s.thumbnailKey ?? thumbnailObjectKey(s.owner, s.mediaId);
