@@ -19,12 +19,18 @@ import { createMemoryDeviceTokenStore, type DeviceTokenStore } from '../connecto
 import { createMongoDeviceTokenStore } from '../connectors/offline-push/device-tokens-mongo.js';
 import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
 import { webhooksFromConfig } from '../connectors/webhooks/from-config.js';
+import type { ObjectStore } from '../connectors/object-store/object-store.js';
+import { createLocalObjectStore, type LocalObjectStore } from '../connectors/object-store/object-store-local.js';
+import { createS3ObjectStore } from '../connectors/object-store/object-store-s3.js';
 import { startAuth, type RunningAuth } from '../edge/auth/index.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPresence, createRedisPushBus, connectRedis, type Gateway, type GatewayDeps } from '../edge/gateway/index.js';
 import { createCommandProducer } from '../edge/http/command-producer.js';
 import { deviceRoutes } from '../edge/http/device-routes.js';
 import { groupRoutes } from '../edge/http/groups-routes.js';
+import { memoryMediaAllowance, redisMediaAllowance } from '../edge/http/media-allowance.js';
+import { mediaBlobRoutes } from '../edge/http/media-blob-routes.js';
+import { mediaRoutes } from '../edge/http/media-routes.js';
 import { queryRoutes } from '../edge/http/query-routes.js';
 import { presenceRoutes } from '../edge/http/presence-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
@@ -59,6 +65,8 @@ export interface Infrastructure {
   recentCache: RecentCache;
   mirror: MirrorStore;
   deviceTokens: DeviceTokenStore;
+  /** Where media bytes live (config `media.store`): an S3-compatible bucket, or a local directory the edge serves. */
+  objectStore: ObjectStore;
   /** A command connection to the shared Redis (null without one), for small shared state such as failed logins. */
   redis: Redis | null;
   /** Whether Kafka, Redis and MongoDB answer (probed in the background), for /readyz. */
@@ -116,16 +124,28 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
     mirror = createMemoryMirror();
     deviceTokens = createMemoryDeviceTokenStore();
   }
+  const objectStore = openObjectStore(config);
+  closers.push(() => objectStore.close());
   const health = createDependencyHealth(probes, { timeoutMs: config.health.timeoutMs, logger });
   health.start(config.health.intervalMs);
   closers.unshift(async () => health.stop());
   logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url) });
   return {
-    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, redis, health,
+    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, objectStore, redis, health,
     close: async () => {
       for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn('close failed', { err }));
     },
   };
+}
+
+/**
+ * The object store `media.store` names. The local one signs URLs to this platform's own blob
+ * routes (startEdge mounts them), at IM_MEDIA_PUBLIC_URL or the edge's configured address.
+ */
+function openObjectStore(config: PlatformConfig): ObjectStore {
+  const store = config.media.store;
+  if (store.s3) return createS3ObjectStore(store.s3);
+  return createLocalObjectStore({ dir: store.localDir, baseUrl: store.localPublicUrl ?? `http://${config.edge.host}:${config.edge.port}`, signingKey: store.signingKey });
 }
 
 async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; serde: TopicSerde }> {
@@ -234,8 +254,16 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
   auth.profiles.onUpdate((userId, patch) => {
     if (patch.presenceVisibility !== undefined) people.changed(userId);
   });
+  const media = config.media;
+  const allowance = infra.redis
+    ? redisMediaAllowance(media.uploads, { redis: infra.redis, logger, keyPrefix: `im:media:${config.kafka.topicPrefix}` })
+    : memoryMediaAllowance(media.uploads);
+  const store = infra.objectStore;
   const routes = [
     ...auth.routes,
+    ...mediaRoutes({ store, mirror: infra.mirror, allowance }, media),
+    // The local store's signed URLs point here; with S3 the client talks to the bucket.
+    ...(store.kind === 'local' ? mediaBlobRoutes(store as LocalObjectStore, { maxBodyBytes: Math.max(...Object.values(media.limits).map((l) => l.maxBytes)) }) : []),
     ...relationRoutes({ commands, mirror: infra.mirror, users: auth.profiles }),
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
