@@ -5,7 +5,7 @@ import type { ClientFrame } from '../../protocol/frames.js';
 import type { IngressFrame, StampedMessage } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver, type TestDriverOptions } from '../../streams/testing.js';
-import { messageLogicProcessor } from './message-logic.js';
+import { messageLogicProcessor, type MessageLogicDeps } from './message-logic.js';
 import { routerProcessor } from './router.js';
 import { stamperProcessor } from './stamper.js';
 import { frames, origin } from './testing.js';
@@ -18,12 +18,12 @@ import { frames, origin } from './testing.js';
  */
 const routerConfig = { maxContentChars: 100, routerRatePerSec: 1_000, routerBurst: 1_000, routerStaleMs: 60_000, breakerFailureThreshold: 3, breakerOpenMs: 500 };
 
-export async function startSendPath(limits?: Partial<ChangeLimits>, stateLimits?: TestDriverOptions['stateLimits']) {
+export async function startSendPath(limits?: Partial<ChangeLimits>, stateLimits?: TestDriverOptions['stateLimits'], o: { logic?: MessageLogicDeps; maxRetries?: number } = {}) {
   const topology = new Topology('changes-test')
     .processor('router', routerProcessor({}, routerConfig))
-    .processor('message-logic', messageLogicProcessor({}, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
+    .processor('message-logic', messageLogicProcessor(o.logic ?? {}, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
     .processor('stamper', stamperProcessor({}, limits));
-  const driver = await TopologyTestDriver.start(topology, { stateLimits });
+  const driver = await TopologyTestDriver.start(topology, { stateLimits, maxRetries: o.maxRetries });
   await driver.pipe('im.state.relations', [
     { key: 'amy|bo', value: { userA: 'amy', userB: 'bo', status: 'FRIENDS', blockedByA: false, blockedByB: false, updatedAt: 1 } },
     { key: 'amy|cy', value: { userA: 'amy', userB: 'cy', status: 'FRIENDS', blockedByA: false, blockedByB: true, updatedAt: 1 } },
