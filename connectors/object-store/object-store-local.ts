@@ -28,8 +28,11 @@ export interface LocalObjectStore extends ObjectStore {
 
 export interface LocalObjectStoreOptions {
   dir: string;
-  /** Where the platform's HTTP API is reached by clients, e.g. `http://127.0.0.1:8080`. */
-  baseUrl: string;
+  /**
+   * Where the platform's HTTP API is reached by clients, e.g. `http://127.0.0.1:8080`; a function
+   * when the port is known only once the server listens (tests on port 0).
+   */
+  baseUrl: string | (() => string);
   /** The HMAC key of grants; null draws a random one for this process. */
   signingKey: string | null;
   /** The routes' path, the token appended. */
@@ -38,6 +41,11 @@ export interface LocalObjectStoreOptions {
 }
 
 export const BLOB_ROUTE_PATH = '/v1/media/blob';
+
+/** Whether the blob routes must be mounted for this store (its URLs point at them). */
+export function isLocalObjectStore(store: ObjectStore): store is LocalObjectStore {
+  return store.kind === 'local' && 'redeemUpload' in store;
+}
 
 /** Why a presigned URL of the local store was refused; `status` is what the route answers. */
 export class BlobGrantError extends PlatformError {
@@ -84,7 +92,8 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
   const tmp = join(root, 'tmp');
   const key = o.signingKey === null ? randomBytes(32) : Buffer.from(o.signingKey, 'utf8');
   const now = o.now ?? Date.now;
-  const routeBase = `${o.baseUrl.replace(/\/+$/, '')}${o.routePath ?? BLOB_ROUTE_PATH}`;
+  const baseUrl = o.baseUrl;
+  const routeBase = (): string => `${(typeof baseUrl === 'function' ? baseUrl() : baseUrl).replace(/\/+$/, '')}${o.routePath ?? BLOB_ROUTE_PATH}`;
 
   /** The path of `k` under `base`, checked again after resolving, belt and braces. */
   const pathOf = (base: string, k: string, suffix = ''): string => {
@@ -111,7 +120,7 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
     return grant;
   };
   const presigned = (grant: Grant, method: Grant['m'], headers: Record<string, string>): PresignedRequest => ({
-    url: `${routeBase}/${sign(grant)}`,
+    url: `${routeBase()}/${sign(grant)}`,
     method,
     headers,
     expiresAt: grant.e,
