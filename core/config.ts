@@ -493,8 +493,6 @@ function mediaStoreConfig(r: EnvReader, mode: PlatformConfig['mode']): MediaStor
       for (const name of ['IM_S3_ACCESS_KEY_ID', 'IM_S3_SECRET_ACCESS_KEY'])
         if (r.defaulted.includes(name)) r.problems.push(`${name} must be set in production mode`);
     config.s3 = s3;
-  } else if (mode === 'production') {
-    r.problems.push('the local media store is for development; set IM_S3_ENDPOINT in production mode');
   }
   return config;
 }
