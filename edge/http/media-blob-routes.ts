@@ -11,8 +11,9 @@ export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024;
  * may hold in memory before its grant's exact size is compared.
  */
 export function mediaBlobRoutes(store: LocalObjectStore, o: { maxBodyBytes?: number } = {}): HttpRoute[] {
+  // Answered with the protocol's codes (protocol/codes.ts); the message says which check failed.
   const refused = (err: unknown): never => {
-    if (err instanceof BlobGrantError) throw new HttpError(err.status, err.code, err.message);
+    if (err instanceof BlobGrantError) throw new HttpError(err.status, err.status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST', err.message);
     throw err;
   };
   return [
