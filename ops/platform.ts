@@ -17,11 +17,11 @@ import { MirrorSink } from '../connectors/mongo-mirror/mirror-sink.js';
 import type { MirrorStore } from '../connectors/mongo-mirror/mirror-store.js';
 import { createMemoryDeviceTokenStore, type DeviceTokenStore } from '../connectors/offline-push/device-tokens.js';
 import { createMongoDeviceTokenStore } from '../connectors/offline-push/device-tokens-mongo.js';
+import { objectStoreFromConfig } from '../connectors/object-store/from-config.js';
+import { createLocalObjectStore, isLocalObjectStore } from '../connectors/object-store/object-store-local.js';
+import type { ObjectStore } from '../connectors/object-store/object-store.js';
 import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
 import { webhooksFromConfig } from '../connectors/webhooks/from-config.js';
-import type { ObjectStore } from '../connectors/object-store/object-store.js';
-import { createLocalObjectStore, type LocalObjectStore } from '../connectors/object-store/object-store-local.js';
-import { createS3ObjectStore } from '../connectors/object-store/object-store-s3.js';
 import { startAuth, type RunningAuth } from '../edge/auth/index.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPresence, createRedisPushBus, connectRedis, type Gateway, type GatewayDeps } from '../edge/gateway/index.js';
@@ -64,7 +64,7 @@ export interface Infrastructure {
   recentCache: RecentCache;
   mirror: MirrorStore;
   deviceTokens: DeviceTokenStore;
-  /** Where media bytes live (config `media.store`): an S3-compatible bucket, or a local directory the edge serves. */
+  /** Media bytes: the S3 bucket when configured, else a local directory served by the edge's blob routes. */
   objectStore: ObjectStore;
   /** A command connection to the shared Redis (null without one), for small shared state such as failed logins. */
   redis: Redis | null;
@@ -123,28 +123,21 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
     mirror = createMemoryMirror();
     deviceTokens = createMemoryDeviceTokenStore();
   }
-  const objectStore = openObjectStore(config);
+  const objectStore = objectStoreFromConfig(config);
   closers.push(() => objectStore.close());
+  // Not critical: messages flow without media; uploads fail until the store answers. A HEAD of
+  // a key that is never written exercises the endpoint, the credentials and the bucket.
+  if (objectStore.kind === 's3') probes.push({ name: 'object-store', critical: false, check: () => objectStore.head('.readyz-probe') });
   const health = createDependencyHealth(probes, { timeoutMs: config.health.timeoutMs, logger });
   health.start(config.health.intervalMs);
   closers.unshift(async () => health.stop());
-  logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url) });
+  logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url), objectStore: objectStore.kind });
   return {
     config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, objectStore, redis, health,
     close: async () => {
       for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn('close failed', { err }));
     },
   };
-}
-
-/**
- * The object store `media.store` names. The local one signs URLs to this platform's own blob
- * routes (startEdge mounts them), at IM_MEDIA_PUBLIC_URL or the edge's configured address.
- */
-function openObjectStore(config: PlatformConfig): ObjectStore {
-  const store = config.media.store;
-  if (store.s3) return createS3ObjectStore(store.s3);
-  return createLocalObjectStore({ dir: store.localDir, baseUrl: store.localPublicUrl ?? `http://${config.edge.host}:${config.edge.port}`, signingKey: store.signingKey });
 }
 
 async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; serde: TopicSerde }> {
@@ -257,17 +250,16 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
   const allowance = infra.redis
     ? redisMediaAllowance(media.uploads, { redis: infra.redis, logger, keyPrefix: `im:media:${config.kafka.topicPrefix}` })
     : memoryMediaAllowance(media.uploads);
-  const store = infra.objectStore;
   const routes = [
     ...auth.routes,
-    ...mediaRoutes({ store, mirror: infra.mirror, allowance }, media),
-    // The local store's signed URLs point here; with S3 the client talks to the bucket.
-    ...(store.kind === 'local' ? mediaBlobRoutes(store as LocalObjectStore, { maxBodyBytes: Math.max(...Object.values(media.limits).map((l) => l.maxBytes)) }) : []),
+    ...mediaRoutes({ store: infra.objectStore, mirror: infra.mirror, allowance }, media),
     ...relationRoutes({ commands, mirror: infra.mirror, users: auth.profiles }),
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
     ...presenceRoutes(people, config.people),
     ...deviceRoutes(infra.deviceTokens),
+    // The local store's presigned URLs point here; an S3 store's point at the bucket.
+    ...(isLocalObjectStore(infra.objectStore) ? mediaBlobRoutes(infra.objectStore) : []),
     ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PlatformError } from '../../core/errors.js';
 import { contentDisposition, objectTooLarge, type ListedObject, type ObjectInfo, type ObjectStore, type PresignedRequest } from './object-store.js';
@@ -28,8 +28,11 @@ export interface LocalObjectStore extends ObjectStore {
 
 export interface LocalObjectStoreOptions {
   dir: string;
-  /** Where the platform's HTTP API is reached by clients, e.g. `http://127.0.0.1:8080`. */
-  baseUrl: string;
+  /**
+   * Where the platform's HTTP API is reached by clients, e.g. `http://127.0.0.1:8080`; a function
+   * when the port is known only once the server listens (tests on port 0).
+   */
+  baseUrl: string | (() => string);
   /** The HMAC key of grants; null draws a random one for this process. */
   signingKey: string | null;
   /** The routes' path, the token appended. */
@@ -38,6 +41,11 @@ export interface LocalObjectStoreOptions {
 }
 
 export const BLOB_ROUTE_PATH = '/v1/media/blob';
+
+/** Whether the blob routes must be mounted for this store (its URLs point at them). */
+export function isLocalObjectStore(store: ObjectStore): store is LocalObjectStore {
+  return store.kind === 'local' && 'redeemUpload' in store;
+}
 
 /** Why a presigned URL of the local store was refused; `status` is what the route answers. */
 export class BlobGrantError extends PlatformError {
@@ -84,7 +92,8 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
   const tmp = join(root, 'tmp');
   const key = o.signingKey === null ? randomBytes(32) : Buffer.from(o.signingKey, 'utf8');
   const now = o.now ?? Date.now;
-  const routeBase = `${o.baseUrl.replace(/\/+$/, '')}${o.routePath ?? BLOB_ROUTE_PATH}`;
+  const baseUrl = o.baseUrl;
+  const routeBase = (): string => `${(typeof baseUrl === 'function' ? baseUrl() : baseUrl).replace(/\/+$/, '')}${o.routePath ?? BLOB_ROUTE_PATH}`;
 
   /** The path of `k` under `base`, checked again after resolving, belt and braces. */
   const pathOf = (base: string, k: string, suffix = ''): string => {
@@ -111,7 +120,7 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
     return grant;
   };
   const presigned = (grant: Grant, method: Grant['m'], headers: Record<string, string>): PresignedRequest => ({
-    url: `${routeBase}/${sign(grant)}`,
+    url: `${routeBase()}/${sign(grant)}`,
     method,
     headers,
     expiresAt: grant.e,
@@ -148,12 +157,21 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
     return { size: st.size, contentType, lastModified: Math.floor(st.mtimeMs) };
   };
 
-  const read = async (k: string, maxBytes: number): Promise<Buffer | null> => {
-    const file = pathOf(objects, k);
-    const handle = await open(file, 'r').catch(missing);
+  /** The object's file opened for reading with its size; null when there is none (or `k` is only a prefix, a directory here). */
+  const openObject = async (k: string): Promise<{ handle: FileHandle; size: number } | null> => {
+    const handle = await open(pathOf(objects, k), 'r').catch(missing);
     if (!handle) return null;
+    const st = await handle.stat();
+    if (st.isFile()) return { handle, size: st.size };
+    await handle.close();
+    return null;
+  };
+
+  const read = async (k: string, maxBytes: number): Promise<Buffer | null> => {
+    const opened = await openObject(k);
+    if (!opened) return null;
+    const { handle, size } = opened;
     try {
-      const { size } = await handle.stat();
       if (size > maxBytes) throw objectTooLarge(k, size, maxBytes);
       return await handle.readFile();
     } finally {
@@ -197,8 +215,9 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
     head,
 
     async readStart(k, length) {
-      const handle = await open(pathOf(objects, k), 'r').catch(missing);
-      if (!handle) return null;
+      const opened = await openObject(k);
+      if (!opened) return null;
+      const { handle } = opened;
       try {
         const buffer = Buffer.alloc(length);
         const { bytesRead } = await handle.read(buffer, 0, length, 0);
