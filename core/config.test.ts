@@ -32,7 +32,7 @@ describe('config', () => {
     expect(c.media.limits.video.maxBytes).toBe(1000);
     expect(c.media.limits.file.types).toContain('application/pdf');
     expect(c.media.uploads.downloadUrlTtlSec).toBe(300);
-    expect(c.media.lifecycle).toEqual({ recallGraceSec: 3600, pendingTimeoutSec: 86_400, retentionDays: 0 });
+    expect(c.media.lifecycle).toEqual({ recallGraceSec: 3600, pendingTimeoutSec: 86_400, retentionDays: 0, janitorIntervalSec: 60 });
     expect(() => loadConfig({ IM_MEDIA_FILE_TYPES: 'application/pdf,image/bmp' })).toThrow(/IM_MEDIA_FILE_TYPES: image\/bmp/);
   });
 
