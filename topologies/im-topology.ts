@@ -3,6 +3,7 @@ import type { GroupDirectory } from '../connectors/message-store/group-directory
 import type { MessageStore } from '../connectors/message-store/message-store.js';
 import type { RecentCache } from '../connectors/message-store/recent-cache.js';
 import type { OfflinePushRouter } from '../connectors/offline-push/router.js';
+import type { ObjectStore } from '../connectors/object-store/object-store.js';
 import type { Webhooks } from '../connectors/webhooks/from-config.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import type { Presence } from '../edge/presence/presence.js';
@@ -10,6 +11,7 @@ import { conversationCounter } from './examples/conversation-counter.js';
 import { mentionsProcessor } from './examples/mentions.js';
 import { conversationSettingsProcessor } from './processors/conversation-settings.js';
 import { groupsProcessor } from './processors/groups.js';
+import { mediaProcessor } from './processors/media.js';
 import { messageLogicProcessor } from './processors/message-logic.js';
 import { persistence } from './processors/persistence.js';
 import { pushOffline } from './processors/push-offline.js';
@@ -34,6 +36,8 @@ export interface PipelineDeps {
   offlinePush: OfflinePushRouter;
   /** The webhooks the configuration turns on (connectors/webhooks); absent: none. */
   webhooks?: Webhooks;
+  /** Where media bytes live (connectors/object-store); absent: media sends are refused SERVICE_UNAVAILABLE. */
+  objectStore?: ObjectStore;
 }
 
 /** The Deployments of ops/k8s/processors.yaml (`im-processors-<group>`), each a path that scales and fails on its own. */
@@ -61,15 +65,17 @@ const afterEvents = (deps: PipelineDeps) => (deps.webhooks && deps.webhooks.afte
  * (ops/manifests.test.ts checks ops/k8s/processors.yaml against `groups`) all come from here.
  */
 export const PROCESSORS = {
-  router: { groups: ['command'], declare: (_, c) => routerProcessor({}, c.pipeline) },
+  router: { groups: ['command'], declare: (_, c) => routerProcessor({}, { ...c.pipeline, mediaLimits: c.media.limits }) },
   relations: { groups: ['command'], declare: () => relationsProcessor() },
   groups: { groups: ['command'], declare: (_, c) => groupsProcessor({}, c.pipeline) },
-  'message-logic': { groups: ['command'], declare: (deps, c) => messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend }, c.pipeline) },
+  'message-logic': { groups: ['command'], declare: (deps, c) => messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend, media: { store: deps.objectStore ?? null, limits: c.media.limits, timeoutMs: c.media.uploads.checkTimeoutMs } }, c.pipeline) },
   stamper: { groups: ['command'], declare: (_, c) => stamperProcessor({}, c.pipeline.messageChanges) },
   'push-orchestrator': { groups: ['delivery'], declare: (deps, c) => pushOrchestrator({ presence: deps.presence }, { ...fanoutOf(c), previewChars: c.delivery.fanout.previewChars }) },
   // A pure side effect, inlined wherever its input is produced: on the command and the delivery path.
   'push-realtime': { groups: ['command', 'delivery'], declare: (deps) => pushRealtime({ pushBus: deps.pushBus }) },
   'push-offline': { groups: ['offline'], declare: (deps) => pushOffline({ router: deps.offlinePush }) },
+  // Declared where there is an object store; a consumer group of its own (it reads and writes contract topics only).
+  media: { groups: ['storage'], optional: true, declare: (deps, c) => (deps.objectStore ? mediaProcessor({ store: deps.objectStore }, c.media) : null) },
   persistence: { groups: ['storage'], declare: (deps, c) => persistence({ store: deps.messageStore, recent: deps.recentCache }, c.delivery.writer) },
   receipts: { groups: ['command'], declare: (deps, c) => receiptsProcessor({ presence: deps.presence, readMirror: deps.messageStore }, { ...fanoutOf(c), maxGroupNotify: c.delivery.receipts.maxGroupNotify }) },
   'conversation-settings': { groups: ['command'], declare: (deps, c) => conversationSettingsProcessor({ presence: deps.presence, mirror: deps.messageStore }, fanoutOf(c)) },
@@ -86,7 +92,8 @@ export type ProcessorName = keyof typeof PROCESSORS;
 export const PROCESSOR_NAMES = Object.keys(PROCESSORS) as readonly ProcessorName[];
 
 /**
- * Declared only when configured: the after-event webhooks, when an after-event has an endpoint.
+ * Declared only when configured: the after-event webhooks, when an after-event has an endpoint;
+ * the media processor, where there is an object store.
  * A process asked to run one that is not declared runs without it (ops/platform.ts).
  */
 export const OPTIONAL_PROCESSORS: readonly ProcessorName[] = PROCESSOR_NAMES.filter((n) => (PROCESSORS[n] as ProcessorRegistration).optional === true);
