@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
@@ -19,11 +19,17 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * A group grows by an invite accepted from the notices, an invite link's code and a join request
  * approved from the notices; its owner makes a member admin and member again from the members list;
  * members report a message and a member, and the owner reads the reports in her notices.
+ * Media: one attaches a PNG (a progress bar while its PUT runs), the other sees a placeholder, then
+ * the thumbnail once MEDIA_READY says it exists, also after a reload; a type not allowed and a
+ * file over the (small, configured) limit are refused in words in the conversation; a file comes
+ * with a download link that downloads it; a recalled image becomes the tombstone. The store is
+ * the local one the platform serves at /v1/media/blob/:token.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/im-web-client.png';
 const WAIT = 20_000;
+const FILE_LIMIT = 64 * 1024;
 
 let platform: ChildProcess | undefined;
 let browser: Browser | undefined;
@@ -35,9 +41,10 @@ const pages: Page[] = [];
 const frames: string[] = [];
 
 function startPlatform(): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn' };
+  // Files over 64 KiB are refused, so the test can show MEDIA_TOO_LARGE without a big upload.
+  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT) };
   // Always the embedded engine and in-process stores, whatever the suite's environment points at.
-  for (const k of ['IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
+  for (const k of ['IM_S3_ENDPOINT', 'IM_MEDIA_DIR', 'IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
   const child = spawn(process.execPath, ['--import', 'tsx', 'ops/bin/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   platform = child;
   return new Promise((resolve, reject) => {
@@ -451,4 +458,89 @@ describe('web client in Chromium', () => {
     await erin.screenshot({ path: '/tmp/im-web-client-groups.png' });
     expect(pageErrors).toEqual([]);
   }, 150_000);
+
+  it('media: attach with progress, thumbnail after MEDIA_READY, refusals in words, a download link, recall, history', async () => {
+    const ivy = await newPage();
+    const jack = await newPage();
+    await register(ivy, 'ivy_media', 'Ivy Media');
+    const jackId = await register(jack, 'jack_media', 'Jack Media');
+    await befriendOnPages(ivy, 'Ivy Media', jack, jackId, 'Jack Media');
+    await ivy.locator('#friends li', { hasText: 'Jack Media' }).locator('button', { hasText: 'Chat' }).click();
+    await say(ivy, 'photos coming');
+    await conversation(jack, '@ Ivy Media').click();
+    await seqOf(jack, 'photos coming');
+
+    // A PNG drawn by the browser itself (96x64, red and blue halves).
+    // (Page code as strings: this file is compiled without the DOM's types.)
+    const png = Buffer.from(await ivy.evaluate<string>(`(() => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 96, height: 64 });
+      const g = canvas.getContext('2d');
+      g.fillStyle = '#d22';
+      g.fillRect(0, 0, 48, 64);
+      g.fillStyle = '#22d';
+      g.fillRect(48, 0, 48, 64);
+      return canvas.toDataURL('image/png').split(',')[1];
+    })()`), 'base64');
+
+    // The PUT is held until the progress bar has been seen: on loopback it would be over at once.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await ivy.route('**/*', async (route) => {
+      if (route.request().method() !== 'PUT') return route.fallback();
+      await held;
+      await route.continue();
+    });
+    await ivy.fill('#send-text', 'a red and blue flag');
+    await ivy.setInputFiles('#attach-input', { name: 'flag.png', mimeType: 'image/png', buffer: png });
+    const uploading = ivy.locator('#messages li.msg.mine', { hasText: 'flag.png' }).locator('progress.upload-progress');
+    await uploading.waitFor({ timeout: WAIT });
+    expect(await ivy.inputValue('#send-text')).toBe('');
+    release();
+    await ivy.unroute('**/*');
+    const flagSeq = await seqOf(ivy, 'a red and blue flag');
+    expect(await uploading.count()).toBe(0);
+
+    // Jack: the caption, then the thumbnail once MEDIA_READY says there is one; it really loads.
+    expect(await seqOf(jack, 'a red and blue flag')).toBe(flagSeq);
+    const jackFlag = bubble(jack, 'a red and blue flag');
+    const thumb = jackFlag.locator('img.media-thumb');
+    await thumb.waitFor({ timeout: WAIT });
+    await expect.poll(() => thumb.evaluate((img) => ((img as unknown as { complete: boolean }).complete ? (img as unknown as { naturalWidth: number }).naturalWidth : 0)), { timeout: WAIT }).toBeGreaterThan(0);
+    // Clicking it opens the original in a new tab.
+    const [original] = await Promise.all([jack.context().waitForEvent('page'), thumb.click()]);
+    await original.waitForLoadState();
+    expect(await original.evaluate<number | undefined>("document.querySelector('img')?.naturalWidth")).toBe(96);
+    await original.close();
+
+    // Refused in words, in the conversation: a type not allowed, a file over the limit.
+    await ivy.setInputFiles('#attach-input', { name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ\u0090\u0000 not really a program') });
+    await ivy.locator('#messages li.msg.mine', { hasText: 'setup.exe' }).locator('.state.failed', { hasText: 'files of type application/x-msdownload are not allowed' }).waitFor({ timeout: WAIT });
+    await ivy.setInputFiles('#attach-input', { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(FILE_LIMIT + 1, 'a') });
+    await ivy.locator('#messages li.msg.mine', { hasText: 'big.txt' }).locator('.state.failed', { hasText: 'the limit for files is 64 KB' }).waitFor({ timeout: WAIT });
+    await ivy.locator('#messages li.msg.mine', { hasText: 'big.txt' }).locator('button.dismiss').click();
+    await expect.poll(() => ivy.locator('#messages li.msg', { hasText: 'big.txt' }).count(), { timeout: WAIT }).toBe(0);
+
+    // A file: name, size and a download link that downloads its bytes.
+    const notes = 'meeting notes\nsecond line\n';
+    await ivy.setInputFiles('#attach-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(notes) });
+    await seqOf(ivy, 'notes.txt');
+    const jackNotes = bubble(jack, 'notes.txt');
+    await jackNotes.locator('.size', { hasText: `${notes.length} B` }).waitFor({ timeout: WAIT });
+    const link = jackNotes.locator('a.media-download');
+    await expect.poll(() => link.getAttribute('href'), { timeout: WAIT }).not.toBe('#');
+    const [download] = await Promise.all([jack.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('notes.txt');
+    expect(readFileSync((await download.path())!, 'utf8')).toBe(notes);
+
+    // History shows the thumbnail too; a recalled image is the tombstone on both pages.
+    await jack.reload();
+    await bubble(jack, 'a red and blue flag').locator('img.media-thumb').waitFor({ timeout: WAIT });
+    await bubble(ivy, 'a red and blue flag').locator('button.recall').click();
+    for (const page of [ivy, jack]) {
+      await page.locator(`#messages li.msg.recalled[data-seq="${flagSeq}"]`, { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
+      expect(await page.locator(`#messages li.msg[data-seq="${flagSeq}"] img`).count()).toBe(0);
+    }
+    await jack.screenshot({ path: '/tmp/im-web-client-media.png' });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
