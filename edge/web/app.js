@@ -820,7 +820,8 @@ function fmtSize(n) {
  */
 function mediaRefusal(code, item, answer = {}) {
   const name = `“${item.name}”`;
-  const limit = answer.max_size ?? answer.limit;
+  // The limit: a field of the answer when it has one, else as its message says it ("... at most N bytes").
+  const limit = answer.max_size ?? (Number(/at most (\d+) bytes/.exec(answer.error_message ?? '')?.[1]) || null);
   switch (code) {
     case 'MEDIA_TOO_LARGE': return `${name} is too large (${fmtSize(item.size)}): the limit for ${item.kind === 'file' ? 'files' : `${item.kind}s`} is ${limit ? fmtSize(limit) : 'lower'}.`;
     case 'MEDIA_TYPE_NOT_ALLOWED': return `${name} cannot be sent: files of type ${item.mime} are not allowed.`;

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
@@ -42,9 +44,10 @@ const frames: string[] = [];
 
 function startPlatform(): Promise<string> {
   // Files over 64 KiB are refused, so the test can show MEDIA_TOO_LARGE without a big upload.
-  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT) };
+  // Media in a directory of this run, served by the platform (the local store).
+  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT), IM_MEDIA_DIR: mkdtempSync(join(tmpdir(), 'im-web-media-')) };
   // Always the embedded engine and in-process stores, whatever the suite's environment points at.
-  for (const k of ['IM_S3_ENDPOINT', 'IM_MEDIA_DIR', 'IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
+  for (const k of ['IM_S3_ENDPOINT', 'IM_MEDIA_PUBLIC_URL', 'IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
   const child = spawn(process.execPath, ['--import', 'tsx', 'ops/bin/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   platform = child;
   return new Promise((resolve, reject) => {
