@@ -40,7 +40,7 @@ interface InFrame {
   content_type?: string;
   content?: string;
   error_code?: string;
-  media?: { id?: string }[];
+  media?: { id?: string; thumbnail?: boolean }[];
 }
 
 const MEDIA_READY = 'system/media_ready';
@@ -117,17 +117,24 @@ export async function mediaScenario(ctx: BenchContext, target: Target): Promise<
       const recipient = i % 2 === 1;
       return openClient(ctx.sut.wsUrl, spec, (f) => {
         const at = nowMs();
-        if (!recipient && f.type === 'ack' && f.msg_id) ledger.acked(f.msg_id, at), answers.get(f.msg_id)?.();
-        else if (!recipient && f.type === 'error' && f.msg_id) ledger.sendRefused(f.msg_id, f.error_code ?? 'UNKNOWN'), answers.get(f.msg_id)?.();
-        else if (recipient && f.type === 'message' && f.content_type === MEDIA_READY) {
-          const body = JSON.parse(f.content ?? '{}') as { media?: { id?: string; thumbnail?: boolean }[] };
-          for (const x of body.media ?? []) if (x.id) ledger.ready(x.id, at, x.thumbnail === true);
-        } else if (recipient && f.type === 'message' && f.media?.[0]?.id) ledger.delivered(f.media[0].id, at);
+        if (!recipient && f.msg_id && (f.type === 'ack' || f.type === 'error')) {
+          if (f.type === 'ack') ledger.acked(f.msg_id, at);
+          else ledger.sendRefused(f.msg_id, f.error_code ?? 'UNKNOWN');
+          answers.get(f.msg_id)?.();
+          return;
+        }
+        if (!recipient || f.type !== 'message') return;
+        // A MEDIA_READY event carries the measured entries as its own `media`.
+        if (f.content_type === MEDIA_READY) {
+          for (const x of f.media ?? []) if (x.id) ledger.ready(x.id, at, x.thumbnail === true);
+        } else if (f.media?.[0]?.id) ledger.delivered(f.media[0].id, at);
       });
     });
     for (const c of clients) {
       sockets.push(c.ws);
-      c.ws.on('close', (code) => void (stopping ? undefined : (closes[String(code)] = (closes[String(code)] ?? 0) + 1)));
+      c.ws.on('close', (code) => {
+        if (!stopping) closes[String(code)] = (closes[String(code)] ?? 0) + 1;
+      });
     }
     await Promise.all(clients.map((c) => c.ready));
     const heartbeat = setInterval(() => sockets.forEach((ws) => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}')), 15_000);

@@ -466,8 +466,8 @@ function noteChange(m) {
   if (b.event === 'edited' && (b.version || 0) > (ch.version || 0)) Object.assign(ch, { content: b.content, version: b.version, edited_at: b.edited_at });
   if (b.event === 'reaction' && m.sequence_number > (ch.reactionsSeq || 0)) Object.assign(ch, { reactions: b.reactions || [], reactionsSeq: m.sequence_number });
   if (b.event === 'deleted_for_me') ch.hidden = true;
-  // What the media processor learnt (dimensions, a thumbnail), by media id.
-  if (b.event === 'media_ready') for (const x of b.media || []) (ch.media ??= {})[x.id] = { ...ch.media?.[x.id], ...x };
+  // What the media processor learnt (dimensions, a thumbnail), by media id: the event's own `media`.
+  if (b.event === 'media_ready') for (const x of m.media || []) (ch.media ??= {})[x.id] = { ...ch.media?.[x.id], ...x };
   changes.set(key, ch);
   const target = convs.get(b.conversation_id);
   if (target && target.id === active) renderMessages();
@@ -547,7 +547,7 @@ function describe(m) {
     case 'edited': return `${who(b.actor)} edited a message`;
     case 'reaction': return `${who(b.actor)} reacted ${b.emoji}`;
     case 'deleted_for_me': return 'you deleted a message';
-    case 'media_ready': return `${mediaLabel(b.media || [])} ready`;
+    case 'media_ready': return `${mediaLabel(m.media || [])} ready`;
     default: return `${b.event ?? m.content_type}${b.actor ? ` (${who(b.actor)})` : ''}`;
   }
 }
