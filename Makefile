@@ -1,9 +1,10 @@
 # The platform's entry points. `make run` needs nothing but Node; `make test` installs and
-# starts the real stack (Kafka, schema registry, FerretDB, Redis) and runs the whole suite.
+# starts the real stack (Kafka, schema registry, FerretDB, Redis, SeaweedFS) and runs the whole suite.
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 export IM_REDIS_URL_TEST ?= redis://127.0.0.1:6379
 export IM_MONGO_URL_TEST ?= mongodb://127.0.0.1:27017
+export IM_S3_ENDPOINT_TEST ?= http://127.0.0.1:8333
 
 .PHONY: help install run up down status prometheus provision test test-unit typecheck schemas topology bench clean
 

@@ -185,6 +185,10 @@ export interface PlatformConfig {
     breakerFailureThreshold: number;
     breakerOpenMs: number;
   };
+  /** Media: where the bytes of attachments live (connectors/object-store). */
+  media: {
+    store: MediaStoreConfig;
+  };
   /** Processors this process runs (`ops/bin/processors.ts`); `all` or names of topologies/im-topology.ts. */
   processors: string[];
   metricsPort: number;
@@ -196,6 +200,21 @@ export interface PlatformConfig {
    */
   admin: { token: string | null };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/**
+ * The object store: an S3-compatible bucket when IM_S3_ENDPOINT is set, else a local directory
+ * served by the platform's own routes (`make run`). `publicEndpoint` is the host clients reach
+ * the bucket at (presigned URLs are signed for it); `signingKey` signs the local store's URLs
+ * (null: a random key per process, so URLs die with it).
+ */
+export interface MediaStoreConfig {
+  kind: 's3' | 'local';
+  s3: null | { endpoint: string; publicEndpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
+  localDir: string;
+  /** The base of the local store's URLs as clients reach the edge; null: the edge's own address. */
+  localPublicUrl: string | null;
+  signingKey: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -374,6 +393,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       fcm: fcmConfig(r),
     },
     webhooks: webhooksConfig(r),
+    media: { store: mediaStoreConfig(r, mode) },
     processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
@@ -440,6 +460,40 @@ function webhooksConfig(r: EnvReader): PlatformConfig['webhooks'] {
   if (anyEndpoint && !config.secret) r.problems.push('a webhook URL needs IM_WEBHOOK_SECRET (the key its calls are signed with)');
   if (config.secret !== null && config.secret.length < 16) r.problems.push('IM_WEBHOOK_SECRET must be at least 16 characters');
   if (config.previousSecret !== null && !config.secret) r.problems.push('IM_WEBHOOK_PREVIOUS_SECRET needs IM_WEBHOOK_SECRET (the new secret)');
+  return config;
+}
+
+/**
+ * The media store's settings. The stack's SeaweedFS identity is the development default
+ * (ops/stack/env.sh writes the same one), refused in production like every development default.
+ */
+function mediaStoreConfig(r: EnvReader, mode: PlatformConfig['mode']): MediaStoreConfig {
+  const endpoint = r.optional('IM_S3_ENDPOINT');
+  const config: MediaStoreConfig = {
+    kind: endpoint ? 's3' : 'local',
+    s3: null,
+    // Relative to the working directory: `make run` runs at the repository root (.data/ is git-ignored).
+    localDir: r.string('IM_MEDIA_DIR', '.data/media'),
+    localPublicUrl: r.optional('IM_MEDIA_PUBLIC_URL'),
+    signingKey: r.optional('IM_MEDIA_SIGNING_KEY'),
+  };
+  if (config.signingKey !== null && config.signingKey.length < 32) r.problems.push('IM_MEDIA_SIGNING_KEY must be at least 32 characters');
+  if (endpoint) {
+    const s3 = {
+      endpoint,
+      publicEndpoint: r.string('IM_S3_PUBLIC_ENDPOINT', endpoint),
+      region: r.string('IM_S3_REGION', 'us-east-1'),
+      bucket: r.string('IM_S3_BUCKET', 'im-media'),
+      accessKeyId: r.string('IM_S3_ACCESS_KEY_ID', 'im-platform'),
+      secretAccessKey: r.string('IM_S3_SECRET_ACCESS_KEY', 'im-platform-dev-secret'),
+    };
+    for (const [name, v] of [['IM_S3_ENDPOINT', s3.endpoint], ['IM_S3_PUBLIC_ENDPOINT', s3.publicEndpoint]] as const)
+      if (!/^https?:\/\/[^/]+\/?$/.test(v)) r.problems.push(`${name}=${v} must be an http or https origin (path-style: no bucket, no path)`);
+    if (mode === 'production')
+      for (const name of ['IM_S3_ACCESS_KEY_ID', 'IM_S3_SECRET_ACCESS_KEY'])
+        if (r.defaulted.includes(name)) r.problems.push(`${name} must be set in production mode`);
+    config.s3 = s3;
+  }
   return config;
 }
 

@@ -17,6 +17,9 @@ import { MirrorSink } from '../connectors/mongo-mirror/mirror-sink.js';
 import type { MirrorStore } from '../connectors/mongo-mirror/mirror-store.js';
 import { createMemoryDeviceTokenStore, type DeviceTokenStore } from '../connectors/offline-push/device-tokens.js';
 import { createMongoDeviceTokenStore } from '../connectors/offline-push/device-tokens-mongo.js';
+import { objectStoreFromConfig } from '../connectors/object-store/from-config.js';
+import { isLocalObjectStore } from '../connectors/object-store/object-store-local.js';
+import type { ObjectStore } from '../connectors/object-store/object-store.js';
 import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
 import { webhooksFromConfig } from '../connectors/webhooks/from-config.js';
 import { startAuth, type RunningAuth } from '../edge/auth/index.js';
@@ -25,6 +28,7 @@ import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPr
 import { createCommandProducer } from '../edge/http/command-producer.js';
 import { deviceRoutes } from '../edge/http/device-routes.js';
 import { groupRoutes } from '../edge/http/groups-routes.js';
+import { mediaBlobRoutes } from '../edge/http/media-blob-routes.js';
 import { queryRoutes } from '../edge/http/query-routes.js';
 import { presenceRoutes } from '../edge/http/presence-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
@@ -58,6 +62,8 @@ export interface Infrastructure {
   recentCache: RecentCache;
   mirror: MirrorStore;
   deviceTokens: DeviceTokenStore;
+  /** Media bytes: the S3 bucket when configured, else a local directory served by the edge's blob routes. */
+  objectStore: ObjectStore;
   /** A command connection to the shared Redis (null without one), for small shared state such as failed logins. */
   redis: Redis | null;
   /** Whether Kafka, Redis and MongoDB answer (probed in the background), for /readyz. */
@@ -115,12 +121,17 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
     mirror = createMemoryMirror();
     deviceTokens = createMemoryDeviceTokenStore();
   }
+  const objectStore = objectStoreFromConfig(config);
+  closers.push(() => objectStore.close());
+  // Not critical: messages flow without media; uploads fail until the store answers. A HEAD of
+  // a key that is never written exercises the endpoint, the credentials and the bucket.
+  if (objectStore.kind === 's3') probes.push({ name: 'object-store', critical: false, check: () => objectStore.head('.readyz-probe') });
   const health = createDependencyHealth(probes, { timeoutMs: config.health.timeoutMs, logger });
   health.start(config.health.intervalMs);
   closers.unshift(async () => health.stop());
-  logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url) });
+  logger.info('infrastructure ready', { engine: config.engine, redis: Boolean(config.redis.url), mongo: Boolean(config.mongo.url), objectStore: objectStore.kind });
   return {
-    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, redis, health,
+    config, log, serde, presence, pushBus, db, messageStore, recentCache, mirror, deviceTokens, objectStore, redis, health,
     close: async () => {
       for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn('close failed', { err }));
     },
@@ -238,6 +249,8 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
     ...queryRoutes(query),
     ...presenceRoutes(people, config.people),
     ...deviceRoutes(infra.deviceTokens),
+    // The local store's presigned URLs point here; an S3 store's point at the bucket.
+    ...(isLocalObjectStore(infra.objectStore) ? mediaBlobRoutes(infra.objectStore) : []),
     ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;

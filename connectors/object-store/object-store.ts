@@ -1,3 +1,5 @@
+import { PlatformError } from '../../core/errors.js';
+
 /**
  * Where media bytes live: an S3-compatible bucket in production and in the test stack
  * (`object-store-s3.ts`, SeaweedFS here), a local directory served by the platform itself for
@@ -49,4 +51,23 @@ export interface ObjectStore {
   /** Objects under `prefix`, in key order. */
   list(prefix: string): AsyncIterable<ListedObject>;
   close(): Promise<void>;
+}
+
+/**
+ * What `read` rejects with when the object is larger than asked for: not retriable, the object
+ * will not shrink. The pipeline treats it like a refused upload.
+ */
+export function objectTooLarge(key: string, size: number, maxBytes: number): PlatformError {
+  return new PlatformError('OBJECT_TOO_LARGE', `object ${key} is ${size} bytes, more than the ${maxBytes} asked for`);
+}
+
+/**
+ * The Content-Disposition of a download named `filename`, the same from both stores: an ASCII
+ * fallback in `filename` (quotes, backslashes and anything outside printable ASCII become `_`)
+ * and the exact name in `filename*` (RFC 6266 / RFC 5987), so no name can inject a header.
+ */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const exact = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }

@@ -107,12 +107,12 @@ async function handleRoute(route: HttpRoute, paramNames: string[], res: UwsRespo
   const query = Object.fromEntries(new URLSearchParams(req.getQuery() ?? ''));
   const path = req.getUrl();
   const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
-  const raw = route.method === 'GET' ? Buffer.alloc(0) : await readBody(res, o.maxBodyBytes);
+  const raw = route.method === 'GET' ? Buffer.alloc(0) : await readBody(res, route.raw?.maxBodyBytes ?? o.maxBodyBytes);
   try {
     if (raw === null) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', ErrorCodes.PAYLOAD_TOO_LARGE);
     if (params === null) throw new HttpError(400, 'BAD_REQUEST', 'a path segment is not valid percent-encoded UTF-8');
     let body: unknown = null;
-    if (raw.length > 0) {
+    if (raw.length > 0 && !route.raw) {
       try {
         body = JSON.parse(utf8.decode(raw));
       } catch {
@@ -130,7 +130,9 @@ async function handleRoute(route: HttpRoute, paramNames: string[], res: UwsRespo
       }
     }
     const request: HttpRequest = { method: route.method, path, params, query, headers, body, remoteAddress, userId };
+    if (route.raw) request.rawBody = raw;
     const out: HttpResponse = await route.handler(request);
+    if (Buffer.isBuffer(out.body)) return r.send(out.status, out.body, { 'content-type': 'application/octet-stream', ...out.headers });
     const text = out.body === undefined || out.status === 204 ? '' : JSON.stringify(out.body);
     r.send(out.status, text, { 'content-type': 'application/json', ...out.headers });
   } catch (err) {

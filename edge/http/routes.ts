@@ -10,8 +10,10 @@ export interface HttpRequest {
   params: Record<string, string>;
   query: Record<string, string>;
   headers: Record<string, string>;
-  /** Parsed JSON body (null when empty). */
+  /** Parsed JSON body (null when empty, and always null on a `raw` route). */
   body: unknown;
+  /** The body's bytes as sent, on a `raw` route only. */
+  rawBody?: Buffer;
   remoteAddress: string;
   /** Set from the verified access token when the route has `auth: true`. */
   userId: string | null;
@@ -19,6 +21,7 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number;
+  /** Sent as JSON; a Buffer is sent as it is, typed by its `content-type` header (else application/octet-stream). */
   body: unknown;
   headers?: Record<string, string>;
 }
@@ -28,6 +31,11 @@ export interface HttpRoute {
   /** With `:name` parameters, e.g. `/v1/groups/:groupId/members`. */
   path: string;
   auth: boolean;
+  /**
+   * The body is bytes, not JSON (media uploads): handed over as `rawBody`, up to this route's own
+   * `maxBodyBytes` instead of the gateway's JSON limit.
+   */
+  raw?: { maxBodyBytes: number };
   handler: (req: HttpRequest) => Promise<HttpResponse>;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what up.sh started, by pid file: SIGTERM to all, wait up to 30 s, then SIGKILL. Idempotent.
-# down.sh --wipe also deletes the run data (Kafka log dir and cluster id, FerretDB files, logs).
+# down.sh --wipe also deletes the run data (Kafka log dir and cluster id, FerretDB files, SeaweedFS volumes, logs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"

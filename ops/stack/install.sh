@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Kafka, Apicurio Registry, FerretDB, Redis and Prometheus into the cache. Idempotent: every step
+# Installs Kafka, Apicurio Registry, FerretDB, Redis, SeaweedFS and Prometheus into the cache. Idempotent: every step
 # is skipped when its result is already there, so a second run takes seconds.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -80,6 +80,22 @@ install_ferretdb() {
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
 }
 
+install_seaweedfs() {
+  # `weed version` prints SeaweedFS's release number, not the module version it was built from:
+  # the pin is kept in a file beside the binary, written only after a build succeeds.
+  if [ -x "$SEAWEEDFS_BIN" ] && [ "$(cat "$SEAWEEDFS_BIN.version" 2>/dev/null)" = "$SEAWEEDFS_VERSION" ]; then return; fi
+  log "building SeaweedFS $SEAWEEDFS_VERSION (go build; minutes)"
+  # As for FerretDB: download the exact version, then build inside it (the module cache copy is
+  # read-only, which go build does not mind when nothing is generated).
+  local dir
+  dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -n "$dir" ] || { log "go mod download gave no directory for seaweedfs $SEAWEEDFS_VERSION"; return 1; }
+  mkdir -p "$STACK_CACHE/bin"
+  (cd "$dir" && CGO_ENABLED=0 nice -n 19 go build -buildvcs=false -trimpath -o "$SEAWEEDFS_BIN.tmp" ./weed)
+  mv "$SEAWEEDFS_BIN.tmp" "$SEAWEEDFS_BIN"
+  echo "$SEAWEEDFS_VERSION" >"$SEAWEEDFS_BIN.version"
+}
+
 install_prometheus() {
   # The version a binary prints is the one it was stamped with below, so a changed pin rebuilds.
   if [[ "$("$PROMETHEUS_BIN" --version 2>/dev/null)" == *"version $PROMETHEUS_VERSION "* &&
@@ -104,9 +120,10 @@ case "$what" in
   kafka) install_kafka ;;
   registry) install_apicurio; install_java21 ;;
   mongo) install_postgres; install_ferretdb ;;
-  all) install_redis; install_postgres; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb; install_prometheus ;;
+  s3) install_seaweedfs ;;
+  all) install_redis; install_postgres; install_chromium; install_kafka; install_apicurio; install_java21; install_ferretdb; install_seaweedfs; install_prometheus ;;
   chromium) install_chromium ;;
   prometheus) install_prometheus ;;
   postgres) install_postgres ;;
-  *) echo "usage: install.sh [all|redis|postgres|kafka|registry|mongo|chromium|prometheus]" >&2; exit 2 ;;
+  *) echo "usage: install.sh [all|redis|postgres|kafka|registry|mongo|s3|chromium|prometheus]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 # Helpers shared by up.sh, down.sh and status.sh (sourced, not run).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-SERVICES=(redis postgres mongo kafka registry)
+SERVICES=(redis postgres mongo kafka registry s3)
 # Started only when asked for (up.sh prometheus): tests and fault runs start their own, with their
 # own targets; down.sh stops it with the rest.
 OPTIONAL_SERVICES=(prometheus)
@@ -26,10 +26,22 @@ address() {
     kafka) echo "127.0.0.1:$KAFKA_PORT" ;;
     registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
     prometheus) echo "http://127.0.0.1:$PROMETHEUS_PORT" ;;
+    s3) echo "http://127.0.0.1:$S3_PORT/$S3_BUCKET" ;;
   esac
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# One request to the S3 gateway signed with the platform's identity (curl's SigV4); prints the
+# HTTP status. s3_status METHOD PATH [curl args...]. HEAD goes as -I: with -X HEAD curl would
+# wait for a body until --max-time.
+s3_status() {
+  local method=(-X "$1") path=$2; shift 2
+  [ "${method[1]}" = HEAD ] && method=(-I)
+  curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${method[@]}" "$@" \
+    --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY_ID:$S3_SECRET_ACCESS_KEY" \
+    "http://127.0.0.1:$S3_PORT$path"
+}
 
 # Cheap checks only (no JVM start): status.sh runs them all on every call.
 healthy() {
@@ -44,5 +56,7 @@ healthy() {
       "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects")" = 200 ] ;;
     # Ready: TSDB open, rules loaded.
     prometheus) curl -sf -o /dev/null --max-time 3 "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" ;;
+    # The gateway accepts our signature and the bucket is there (an open port says neither).
+    s3) [ "$(s3_status HEAD "/$S3_BUCKET")" = 200 ] ;;
   esac
 }

@@ -2,7 +2,8 @@
 # Proves the running stack works end to end with each service's own client:
 # Kafka (create a topic, produce and consume one record, delete it), the registry (register and
 # delete an Avro subject), Redis (SET/GET), FerretDB (insert/find/drop through the repo's
-# `mongodb` driver when node_modules is installed, else only its TCP port).
+# `mongodb` driver when node_modules is installed, else only its TCP port), SeaweedFS (a signed
+# PUT, GET and DELETE of one object in the media bucket, with curl's SigV4).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
@@ -52,3 +53,14 @@ if [ -d "$repo/node_modules/mongodb" ]; then
 else
   log "mongo ok (port open; no node_modules/mongodb for a real round trip)"
 fi
+
+object="/$S3_BUCKET/stack-smoke-$$"
+# curl's SigV4 signs an x-amz-content-sha256 header only when given one, and S3 wants it for a body.
+sha=$(printf '%s' "$value" | sha256sum | cut -d' ' -f1)
+[ "$(s3_status PUT "$object" -H 'Content-Type: text/plain' -H "x-amz-content-sha256: $sha" \
+  --data-binary "$value")" = 200 ]
+got=$(curl -sf --max-time 3 --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY_ID:$S3_SECRET_ACCESS_KEY" \
+  "http://127.0.0.1:$S3_PORT$object")
+[ "$(s3_status DELETE "$object")" = 204 ]
+[ "$got" = "$value" ] || { log "s3: read back '$got', expected '$value'"; exit 1; }
+log "s3 ok (object put, read back and deleted)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the local real-service stack on 127.0.0.1: up.sh [all|kafka|registry|mongo|redis|prometheus]
+# Starts the local real-service stack on 127.0.0.1: up.sh [all|kafka|registry|mongo|redis|s3|prometheus]
 # (all is every service but Prometheus, which starts only when named).
 # Installs first (cached), skips services that are already healthy, waits for health.
 # Data lives under $STACK_RUN/<service>, logs in $STACK_RUN/<service>.log, pids in $STACK_RUN/<service>.pid.
@@ -10,10 +10,10 @@ source "$here/lib.sh"
 what="${1:-all}"
 case "$what" in
   all) targets=("${SERVICES[@]}") ;;
-  redis | kafka | registry | postgres) targets=("$what") ;;
+  redis | kafka | registry | postgres | s3) targets=("$what") ;;
   mongo) targets=(postgres mongo) ;;
   prometheus) targets=(prometheus) ;;
-  *) echo "usage: up.sh [all|kafka|registry|mongo|postgres|redis|prometheus]" >&2; exit 2 ;;
+  *) echo "usage: up.sh [all|kafka|registry|mongo|postgres|redis|s3|prometheus]" >&2; exit 2 ;;
 esac
 
 # Runs "$@" detached: its own session (survives this shell and its process group), cwd
@@ -122,6 +122,42 @@ start_registry() {
     -jar "$jar"
 }
 
+# SeaweedFS as the media store: master, volume server, filer and S3 gateway in one process, all
+# on loopback, every port from env.sh (no WebDAV, SFTP, message queue, Iceberg or Lance; no
+# telemetry). Small volumes, not preallocated, keep its disk and memory modest; data survives
+# down.sh (only --wipe resets it). The one identity is written here from env.sh, so a changed
+# secret takes effect at the next start.
+start_s3() {
+  local dir="$STACK_RUN/s3"
+  mkdir -p "$dir/data"
+  (umask 077 && cat >"$dir/identities.json" <<EOF
+{
+  "identities": [
+    {
+      "name": "$S3_ACCESS_KEY_ID",
+      "credentials": [{ "accessKey": "$S3_ACCESS_KEY_ID", "secretKey": "$S3_SECRET_ACCESS_KEY" }],
+      "actions": ["Admin", "Read", "Write", "List", "Tagging"]
+    }
+  ]
+}
+EOF
+  )
+  launch s3 "$SEAWEEDFS_BIN" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.port="$SEAWEEDFS_MASTER_PORT" -master.port.grpc="$SEAWEEDFS_MASTER_GRPC_PORT" \
+    -volume.port="$SEAWEEDFS_VOLUME_PORT" -volume.port.grpc="$SEAWEEDFS_VOLUME_GRPC_PORT" \
+    -filer -filer.port="$SEAWEEDFS_FILER_PORT" -filer.port.grpc="$SEAWEEDFS_FILER_GRPC_PORT" \
+    -s3 -s3.port="$S3_PORT" -s3.port.grpc="$S3_GRPC_PORT" -s3.port.iceberg=0 -s3.port.lance=0 \
+    -s3.config="$dir/identities.json" \
+    -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=16
+}
+
+# Called by wait_healthy while s3 is not healthy: once the gateway takes our signature (a signed
+# ListBuckets answers 200), create the bucket; a concurrent creation answers 409, which is fine.
+prepare_s3() {
+  [ "$(s3_status GET /)" = 200 ] || return 0
+  s3_status PUT "/$S3_BUCKET" >/dev/null
+}
+
 # Scrapes the processes at their default ports (ops/prometheus/prometheus.yml: the gateway or
 # `make run` on 8080, processors on 9464) and evaluates the alerts every second. The TSDB lives
 # under the run dir and is kept a day.
@@ -131,7 +167,7 @@ start_prometheus() {
     --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --log.level=warn
 }
 
-timeout_for() { case "$1" in redis) echo 10 ;; postgres) echo 30 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; prometheus) echo 20 ;; esac; }
+timeout_for() { case "$1" in redis) echo 10 ;; postgres) echo 30 ;; mongo) echo 20 ;; kafka) echo 60 ;; registry) echo 90 ;; s3) echo 30 ;; prometheus) echo 20 ;; esac; }
 
 report() { printf '%-10s up at %-45s log %s\n' "$1" "$(address "$1")" "$(log_file "$1")"; }
 
@@ -156,6 +192,7 @@ wait_healthy() {
   deadline=$((SECONDS + limit))
   until healthy "$svc"; do
     running_pid "$svc" >/dev/null || fail "$svc" "process exited"
+    if declare -F "prepare_$svc" >/dev/null; then "prepare_$svc"; fi
     [ $SECONDS -lt "$deadline" ] || fail "$svc" "not healthy after ${limit}s"
     sleep 0.5
   done
