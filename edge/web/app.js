@@ -927,11 +927,16 @@ function mediaUrl(id, variant) {
   return known;
 }
 
-/** Opens the original in a new tab (a fresh URL: the one shown may be near its expiry). */
+/**
+ * An image's original over the page, with a fresh URL (the one held may be near its expiry).
+ * Not a new tab: the store serves every download as an attachment, which a tab would save.
+ */
 async function openOriginal(x) {
   try {
     const r = await api('GET', `/v1/media/${encodeURIComponent(x.id)}`);
-    window.open(r.url, '_blank', 'noopener');
+    Object.assign($('viewer-img'), { src: r.url, alt: x.name });
+    Object.assign($('viewer-download'), { href: r.url, download: x.name });
+    $('viewer').hidden = false;
   } catch (err) {
     toast(mediaRefusal(err.code, x, err.body ?? {}), true);
   }
@@ -1149,6 +1154,11 @@ $('send-text').oninput = () => {
 };
 $('older').onclick = () => active && open(active, true);
 $('attach-btn').onclick = () => $('attach-input').click();
+$('viewer').onclick = (e) => {
+  if (e.target === $('viewer-download')) return;
+  $('viewer').hidden = true;
+  $('viewer-img').removeAttribute('src');
+};
 $('attach-input').onchange = () => {
   attachFiles([...$('attach-input').files]);
   $('attach-input').value = '';
