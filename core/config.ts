@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { DEFAULT_MEDIA_MAX_BYTES, DEFAULT_MEDIA_TYPES, MEDIA_KINDS, SNIFFABLE_TYPES, type MediaLimits } from '../domain/media.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -185,9 +186,33 @@ export interface PlatformConfig {
     breakerFailureThreshold: number;
     breakerOpenMs: number;
   };
-  /** Media: where the bytes of attachments live (connectors/object-store). */
+  /**
+   * Media (docs/protocol.md#media, domain/media.ts): what may be uploaded, how much, and how long
+   * objects and URLs live; where the bytes live (connectors/object-store).
+   */
   media: {
     store: MediaStoreConfig;
+    /** Per kind: the allowed types (each one domain/media.ts can sniff) and the largest size in bytes. */
+    limits: MediaLimits;
+    uploads: {
+      /** How long an upload URL (POST /v1/media/uploads) and a download URL (GET /v1/media/:id) stay valid. */
+      uploadUrlTtlSec: number;
+      downloadUrlTtlSec: number;
+      /** Upload slots per user within the window, and bytes per user per UTC day (counted at the slot). */
+      slotsPerWindow: number;
+      slotWindowSec: number;
+      dailyQuotaBytes: number;
+      /** The send path's object-store calls for one item (head, first bytes, delete) give up after this. */
+      checkTimeoutMs: number;
+    };
+    lifecycle: {
+      /** A recalled message's media is deleted this long after the recall. */
+      recallGraceSec: number;
+      /** An object uploaded and never attached is deleted after this. */
+      pendingTimeoutSec: number;
+      /** Attached media older than this many days is deleted; 0 keeps it. */
+      retentionDays: number;
+    };
   };
   /** Processors this process runs (`ops/bin/processors.ts`); `all` or names of topologies/im-topology.ts. */
   processors: string[];
@@ -393,7 +418,23 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       fcm: fcmConfig(r),
     },
     webhooks: webhooksConfig(r),
-    media: { store: mediaStoreConfig(r, mode) },
+    media: {
+      store: mediaStoreConfig(r, mode),
+      limits: mediaLimits(r),
+      uploads: {
+        uploadUrlTtlSec: r.int('IM_MEDIA_UPLOAD_URL_TTL_SEC', 900, 10, 7 * 86_400),
+        downloadUrlTtlSec: r.int('IM_MEDIA_DOWNLOAD_URL_TTL_SEC', 300, 10, 7 * 86_400),
+        slotsPerWindow: r.int('IM_MEDIA_UPLOAD_SLOTS_PER_WINDOW', 60, 1),
+        slotWindowSec: r.int('IM_MEDIA_UPLOAD_SLOT_WINDOW_SEC', 60, 1, 86_400),
+        dailyQuotaBytes: r.int('IM_MEDIA_DAILY_QUOTA_BYTES', 2 * 1024 * 1024 * 1024, 1),
+        checkTimeoutMs: r.int('IM_MEDIA_CHECK_TIMEOUT_MS', 5_000, 10, 120_000),
+      },
+      lifecycle: {
+        recallGraceSec: r.int('IM_MEDIA_RECALL_GRACE_SEC', 3600, 0),
+        pendingTimeoutSec: r.int('IM_MEDIA_PENDING_TIMEOUT_SEC', 86_400, 60),
+        retentionDays: r.int('IM_MEDIA_RETENTION_DAYS', 0, 0, 36_500),
+      },
+    },
     processors: r.list('IM_PROCESSORS', ['all']),
     metricsPort: r.int('IM_METRICS_PORT', 9464, 0, 65535),
     health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
@@ -417,6 +458,23 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
   if (config.admin.token !== null && config.admin.token.length < 24) r.problems.push('IM_ADMIN_TOKEN must be at least 24 characters');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/**
+ * Per kind: IM_MEDIA_<KIND>_TYPES (comma-separated) and IM_MEDIA_<KIND>_MAX_BYTES. A type
+ * domain/media.ts cannot recognise by its first bytes is refused: the send path would refuse
+ * every upload of it as MEDIA_MISMATCH.
+ */
+function mediaLimits(r: EnvReader): MediaLimits {
+  const limits = {} as MediaLimits;
+  for (const kind of MEDIA_KINDS) {
+    const name = `IM_MEDIA_${kind.toUpperCase()}_TYPES`;
+    const types = r.list(name, [...DEFAULT_MEDIA_TYPES[kind]]);
+    const unknown = types.filter((t) => !SNIFFABLE_TYPES.includes(t));
+    if (unknown.length > 0) r.problems.push(`${name}: ${unknown.join(', ')} not recognisable (known: ${SNIFFABLE_TYPES.join(', ')})`);
+    limits[kind] = { types, maxBytes: r.int(`IM_MEDIA_${kind.toUpperCase()}_MAX_BYTES`, DEFAULT_MEDIA_MAX_BYTES[kind], 1) };
+  }
+  return limits;
 }
 
 /** Webhook endpoints must be http(s) URLs, and any endpoint needs the signing secret. */

@@ -28,7 +28,9 @@ import { createGateway, createMemoryPresence, createMemoryPushBus, createRedisPr
 import { createCommandProducer } from '../edge/http/command-producer.js';
 import { deviceRoutes } from '../edge/http/device-routes.js';
 import { groupRoutes } from '../edge/http/groups-routes.js';
+import { memoryMediaAllowance, redisMediaAllowance } from '../edge/http/media-allowance.js';
 import { mediaBlobRoutes } from '../edge/http/media-blob-routes.js';
+import { mediaRoutes } from '../edge/http/media-routes.js';
 import { queryRoutes } from '../edge/http/query-routes.js';
 import { presenceRoutes } from '../edge/http/presence-routes.js';
 import { relationRoutes } from '../edge/http/relations-routes.js';
@@ -242,15 +244,21 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
   auth.profiles.onUpdate((userId, patch) => {
     if (patch.presenceVisibility !== undefined) people.changed(userId);
   });
+  const media = config.media;
+  const allowance = infra.redis
+    ? redisMediaAllowance(media.uploads, { redis: infra.redis, logger, keyPrefix: `im:media:${config.kafka.topicPrefix}` })
+    : memoryMediaAllowance(media.uploads);
+  const store = infra.objectStore;
   const routes = [
     ...auth.routes,
+    ...mediaRoutes({ store, mirror: infra.mirror, allowance }, media),
     ...relationRoutes({ commands, mirror: infra.mirror, users: auth.profiles }),
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
     ...presenceRoutes(people, config.people),
     ...deviceRoutes(infra.deviceTokens),
     // The local store's presigned URLs point here; an S3 store's point at the bucket.
-    ...(isLocalObjectStore(infra.objectStore) ? mediaBlobRoutes(infra.objectStore) : []),
+    ...(isLocalObjectStore(store) ? mediaBlobRoutes(store, { maxBodyBytes: Math.max(...Object.values(media.limits).map((l) => l.maxBytes)) }) : []),
     ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;

@@ -51,6 +51,16 @@ export const ErrorCodes = {
   REPLY_OTHER_CONVERSATION: 'A reply quotes a message of its own conversation',
   FORWARD_NOT_VISIBLE: "Only a participant of the original's conversation may forward it",
   FORWARD_MISMATCH: "A forward carries the original's content and content_type as they are now",
+  // media (docs/protocol.md#media)
+  MEDIA_NOT_FOUND: 'No such media of yours (never uploaded, expired or deleted), or not yet attached',
+  MEDIA_MISMATCH: 'The uploaded object is not what the message declares (size, type or content); it was deleted',
+  MEDIA_TYPE_NOT_ALLOWED: 'That media type is not allowed for that kind',
+  MEDIA_TOO_LARGE: 'The media is larger than its kind allows',
+  MEDIA_EMPTY: 'The media has no bytes',
+  MEDIA_BAD_NAME: 'A file name is 1 to 255 characters without path separators, control characters or only dots',
+  MEDIA_QUOTA_EXCEEDED: 'Daily upload quota used up; retry tomorrow',
+  MEDIA_IN_USE: 'That media is attached to another message already',
+  MEDIA_GONE: 'The media was recalled or deleted',
   // webhooks (docs/protocol.md#webhooks)
   WEBHOOK_REFUSED: "Refused by the operator's before-send webhook; error_detail holds its own code",
   // http

@@ -1,5 +1,7 @@
+import { DEFAULT_MEDIA_LIMITS, declarationRefusal, isMediaId, isMediaKind, MAX_MEDIA_PER_MESSAGE, type MediaLimits } from '../domain/media.js';
+import type { MediaRef } from '../schemas/types.generated.js';
 import type { ErrorCode } from './codes.js';
-import type { ClientFrame, ConversationSettingsInFrame, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
+import type { ClientFrame, ConversationSettingsInFrame, MediaItem, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isClientMsgId, isUserOrGroupId, MAX_ID_CHARS } from './limits.js';
 import { isIntField, isLongField } from './numbers.js';
 
@@ -36,7 +38,7 @@ const kind: FieldCheck = (v) => v === undefined || v === 'user' || v === 'group'
 
 /** The fields each client frame type must have (frames.ts); extra fields pass through untouched. */
 export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck>> = {
-  send_msg: { msg_id: str, recipient: str, recipient_type: kind, content: anyStr, content_type: optStr, timestamp: long },
+  send_msg: { msg_id: str, recipient: str, recipient_type: kind, content: anyStr, content_type: optStr, timestamp: long, media: (v) => v === undefined || Array.isArray(v) },
   ack: { msg_id: str },
   heartbeat: {},
   sync: { conversation_id: optStr, after_seq: optLong, limit: optLimit },
@@ -62,7 +64,8 @@ const fail = (detail: string, msgId?: string): { ok: false; code: ErrorCode; det
 /** `recipient_type` once its field passed: `user` unless it says `group`. */
 const recipientType = (o: Obj): 'user' | 'group' => (o.recipient_type === 'group' ? 'group' : 'user');
 
-export function sendMsg(o: Obj, maxContentChars: number): Checked<SendMsgFrame> {
+/** `mediaLimits`: the types and sizes each media kind allows (config `media.limits`). */
+export function sendMsg(o: Obj, maxContentChars: number, mediaLimits: MediaLimits = DEFAULT_MEDIA_LIMITS): Checked<SendMsgFrame> {
   const problem = fieldProblem('send_msg', o);
   if (problem) return fail(problem);
   if (!isClientMsgId(o.msg_id)) return fail(`msg_id must be a non-empty string of at most ${MAX_ID_CHARS} characters without spaces or '|'`);
@@ -71,12 +74,47 @@ export function sendMsg(o: Obj, maxContentChars: number): Checked<SendMsgFrame> 
   const recipient = o.recipient;
   if (!isUserOrGroupId(recipient)) return fail('recipient must be a user or group id', msgId);
   const content = o.content as string;
-  if (content.length === 0) return fail('content must be a non-empty string', msgId);
+  // A media message's text is a caption, and may be empty.
+  if (content.length === 0 && o.media === undefined) return fail('content must be a non-empty string', msgId);
   if (content.length > maxContentChars) return fail(`content longer than ${maxContentChars} characters`, msgId);
   const contentType = (o.content_type as string | undefined) ?? 'text';
   if (!/^[a-z0-9][a-z0-9.+/-]{0,63}$/i.test(contentType)) return fail('content_type must be a short media-type-like string', msgId);
   if (contentType.startsWith('system/')) return fail('content_type system/* is reserved for the server', msgId);
-  return { ok: true, frame: { type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType(o), content, content_type: contentType, timestamp: o.timestamp as number } };
+  const media = mediaItems(o.media, contentType, mediaLimits);
+  if (!media.ok) return { ...media, msgId };
+  const frame: SendMsgFrame = { type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType(o), content, content_type: contentType, timestamp: o.timestamp as number };
+  return { ok: true, frame: media.items.length > 0 ? { ...frame, media: media.items.map(({ id, kind, mime, size, name }) => ({ id, kind: kind as MediaItem['kind'], mime, size, name })) } : frame };
+}
+
+const MIME = /^[a-z0-9][a-z0-9.+-]{0,62}\/[a-z0-9][a-z0-9.+-]{0,62}$/i;
+
+/**
+ * The `media` of a send_msg, as records: the shape is the frame's (MALFORMED_FRAME), the rest
+ * the declaration's (domain/media.ts: type, empty, size, name, each with its own code). Whether
+ * the objects are there and are what they claim is the send path's to check
+ * (topologies/processors/media-check.ts).
+ */
+export function mediaItems(v: unknown, contentType: string, limits: MediaLimits): { ok: true; items: MediaRef[] } | { ok: false; code: ErrorCode; detail: string } {
+  if (v === undefined) return { ok: true, items: [] };
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_MEDIA_PER_MESSAGE) return fail(`media must be an array of 1 to ${MAX_MEDIA_PER_MESSAGE} items`);
+  const items: MediaRef[] = [];
+  for (const [i, m] of v.entries()) {
+    const at = `media[${i}]`;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return fail(`${at} must be an object {id, kind, mime, size, name}`);
+    const item = m as Obj;
+    if (!isMediaId(item.id)) return fail(`${at}.id must be a media id from POST /v1/media/uploads`);
+    if (!isMediaKind(item.kind)) return fail(`${at}.kind must be image, file, audio or video`);
+    if (typeof item.mime !== 'string' || !MIME.test(item.mime)) return fail(`${at}.mime must be a MIME type such as image/png`);
+    if (typeof item.size !== 'number' || !Number.isSafeInteger(item.size) || item.size < 0) return fail(`${at}.size must be a byte count (a non-negative integer below 2^53)`);
+    if (typeof item.name !== 'string') return fail(`${at}.name must be a string`);
+    if (items.some((x) => x.id === item.id)) return fail(`${at}.id appears twice`);
+    const declared = { kind: item.kind, mime: item.mime.toLowerCase(), size: item.size, name: item.name };
+    const refusal = declarationRefusal(declared, limits);
+    if (refusal) return { ok: false, code: refusal.code, detail: `${at}: ${refusal.detail}` };
+    items.push({ id: item.id, ...declared, width: null, height: null, durationMs: null, thumbnail: false });
+  }
+  if (contentType !== items[0]!.kind) return fail(`content_type must be the first media item's kind (${items[0]!.kind})`);
+  return { ok: true, items };
 }
 
 const CONVERSATION = /^(d:[^:\s|]+:[^:\s|]+|g:[^:\s|]+)$/;

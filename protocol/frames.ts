@@ -21,6 +21,27 @@ export interface SendMsgFrame {
   reply_to?: { seq: number; message_id?: string; conversation_id?: string };
   /** Forward a message one can see: its conversation and seq, with its content and content_type as they are now. */
   forward_of?: { conversation_id: string; seq: number; message_id?: string };
+  /** Uploaded media (docs/protocol.md#media): 1 to 10 items; `content_type` is then the first item's kind, `content` a caption (may be ''). */
+  media?: MediaItem[];
+}
+
+/** A media item as the sender declares it: the id of its upload slot and what was uploaded. */
+export interface MediaItem {
+  id: string;
+  kind: 'image' | 'file' | 'audio' | 'video';
+  mime: string;
+  /** Bytes. */
+  size: number;
+  name: string;
+}
+
+/** A media item as recipients get it; what the media processor measured comes with its MEDIA_READY event and in history. */
+export interface MediaItemOut extends MediaItem {
+  width?: number;
+  height?: number;
+  duration_ms?: number;
+  /** A thumbnail exists: GET /v1/media/<id>?variant=thumbnail. */
+  thumbnail?: boolean;
 }
 
 /** A message another one points at, as the server resolved it (docs/protocol.md#replies-and-forwards). */
@@ -182,6 +203,8 @@ export interface MessageFrame {
   reply_to?: MessageReference;
   /** A forward: the original, whose sender is the attribution. */
   forwarded_from?: MessageReference;
+  /** A media message: its items (docs/protocol.md#media). */
+  media?: MediaItemOut[];
 }
 
 /** The sender's ack: the message is durably stamped. */

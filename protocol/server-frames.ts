@@ -1,6 +1,6 @@
-import type { ConversationSettings, MuteLevel, StampedMessage } from '../schemas/types.generated.js';
+import type { ConversationSettings, MediaRef, MuteLevel, StampedMessage } from '../schemas/types.generated.js';
 import { ErrorCodes, type ErrorCode } from './codes.js';
-import type { ConversationSettingsOutFrame, ErrorFrame, MessageFrame, MessageReference, MuteSetting } from './frames.js';
+import type { ConversationSettingsOutFrame, ErrorFrame, MediaItemOut, MessageFrame, MessageReference, MuteSetting } from './frames.js';
 
 /**
  * The `error` frame, built the same way by the gateway and by the processors. `msgId` is the
@@ -29,6 +29,22 @@ export function messageFrame(m: StampedMessage): MessageFrame {
     sequence_number: m.seq,
     ...(m.replyTo ? { reply_to: referenceFrame(m.replyTo) } : {}),
     ...(m.forwardOf ? { forwarded_from: referenceFrame(m.forwardOf) } : {}),
+    ...(m.media && m.media.length > 0 ? { media: m.media.map(mediaItemFrame) } : {}),
+  };
+}
+
+/** A media item on the wire: what was measured only once it was (the MEDIA_READY event adds it). */
+export function mediaItemFrame(r: MediaRef): MediaItemOut {
+  return {
+    id: r.id,
+    kind: r.kind as MediaItemOut['kind'],
+    mime: r.mime,
+    size: r.size,
+    name: r.name,
+    ...(r.width !== null ? { width: r.width } : {}),
+    ...(r.height !== null ? { height: r.height } : {}),
+    ...(r.durationMs !== null ? { duration_ms: r.durationMs } : {}),
+    ...(r.thumbnail ? { thumbnail: true } : {}),
   };
 }
 

@@ -17,16 +17,16 @@ const stamped: StampedMessage = {
   mentions: ['bob'], clientTimestamp: 1_700_000_000_000, receivedAt: 1_700_000_000_001, stampedAt: 1_700_000_000_002,
 };
 /** As every reader decodes it: an omittable field the writer left out holds its default. */
-const decodedStamped: StampedMessage = { ...stamped, action: null, replyTo: null, forwardOf: null };
+const decodedStamped: StampedMessage = { ...stamped, action: null, replyTo: null, forwardOf: null, media: [] };
 /** A change to a message (domain/message-changes.ts), with the target's state it carries. */
 const reaction: StampedMessage = {
   ...stamped, seq: 43, contentType: 'system/reaction', content: '{"event":"reaction"}', mentions: [],
   action: { kind: 'REACT', targetConversationId: 'd:alice:bob', targetSeq: 42, targetMessageId: '01J0000000', emoji: '👍', privileged: false, targetSender: 'alice', version: 0, reactions: [{ emoji: '👍', users: ['bob'] }] },
-  replyTo: null, forwardOf: null,
+  replyTo: null, forwardOf: null, media: [],
 };
 /** A reply whose quote the stamper resolved (domain/message-references.ts). */
 const reply: StampedMessage = {
-  ...stamped, seq: 44, action: null, forwardOf: null,
+  ...stamped, seq: 44, action: null, forwardOf: null, media: [],
   replyTo: { conversationId: 'd:alice:bob', seq: 42, messageId: '01J0000000', sender: 'alice', excerpt: 'héllo', contentType: 'text', recalled: false, stampedAt: 1_700_000_000_002 },
 };
 

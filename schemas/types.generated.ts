@@ -23,6 +23,8 @@ export interface CheckedMessage {
   replyTo?: null | MessageRef;
   /** A forward: the original; unresolved (sender null) while on its way to the original's conversation, resolved once it comes back keyed by its own. */
   forwardOf?: null | MessageRef;
+  /** Checked against the stored objects. */
+  media?: MediaRef[];
 }
 
 export interface ConversationOp {
@@ -191,6 +193,55 @@ export interface IngressFrame {
   /** The frame's JSON text. */
   payload: string;
 }
+
+/** One media item a message carries: an object the sender uploaded (docs/protocol.md#media), named by its server-made id. The sender declares kind, mime, size and name; the send path checks them against the stored object before stamping; the media processor adds what it measured (dimensions, duration, a thumbnail). */
+export interface MediaRef {
+  /** m + 26 characters [0-9A-Za-z], made by POST /v1/media/uploads (domain/media.ts). */
+  id: string;
+  /** image, file, audio or video. */
+  kind: string;
+  mime: string;
+  /** Bytes, as declared and checked against the stored object. */
+  size: number;
+  /** The file name shown to recipients and given to downloads. */
+  name: string;
+  width: null | number;
+  height: null | number;
+  durationMs: null | number;
+  /** A thumbnail exists (GET /v1/media/<id>?variant=thumbnail). */
+  thumbnail: boolean;
+}
+
+/** One uploaded object once a message carries it, keyed by media id: who owns it, where it is, which message it belongs to and what became of it. The send path writes ATTACHED when it accepts the message; the media processor completes it (seq, message id, dimensions, thumbnail) and drives RECALLED and DELETED. Mirrored to the query side, where it authorizes downloads. */
+export interface MediaState {
+  mediaId: string;
+  /** The uploader, who alone may attach it. */
+  owner: string;
+  /** The original's key in the object store (domain/media.ts). */
+  objectKey: string;
+  kind: string;
+  mime: string;
+  size: number;
+  name: string;
+  status: MediaStatus;
+  conversationId: string;
+  /** The sender's msg_id of the message that attached it: a resend of that message may attach it again (idempotent), any other send is MEDIA_IN_USE. */
+  clientMsgId: string;
+  /** The message's seq; -1 until the media processor saw it stamped. */
+  seq: number;
+  /** The message's server id; null until stamped. */
+  messageId: null | string;
+  attachedAt: number;
+  /** Epoch ms after which the janitor deletes the objects (recalled: now + grace; retention). */
+  deleteAfter: null | number;
+  width: null | number;
+  height: null | number;
+  durationMs: null | number;
+  thumbnailKey: null | string;
+}
+
+/** OTHER: a status this reader does not know (added later). */
+export type MediaStatus = 'ATTACHED' | 'RECALLED' | 'DELETED' | 'OTHER';
 
 /** One membership, keyed by <groupId>|<userId>; compacted, a tombstone removes it. */
 export interface MemberState {
@@ -385,6 +436,8 @@ export interface SendCommand {
   replyTo?: null | MessageRef;
   /** A forward: the original as the client named it; the command goes first to the original's conversation, where the stamper checks it and sends it on resolved. */
   forwardOf?: null | MessageRef;
+  /** As the client declared them; message logic checks each against the stored object before the send goes on (topologies/processors/media-check.ts). */
+  media?: MediaRef[];
 }
 
 /** The stamper's changelog: the last sequence number of a conversation. */
@@ -433,6 +486,8 @@ export interface StampedMessage {
   replyTo?: null | MessageRef;
   /** A forward: the original's conversation, seq, id, sender and time: the attribution. */
   forwardOf?: null | MessageRef;
+  /** The media the message carries (docs/protocol.md#media); empty for text. */
+  media?: MediaRef[];
 }
 
 /** A client's request for missed messages (after reconnect), answered with a sync_result frame. */
@@ -496,6 +551,7 @@ export interface TopicValues {
   'im.state.dedup': DedupState;
   'im.state.messages': MessageIndexState;
   'im.state.reads': ReadState;
+  'im.state.media': MediaState;
   'im.state.conversation-settings': ConversationSettings;
   'im.webhook.deliveries': WebhookDelivery;
   'im.example.mentions': MentionNotice;

@@ -22,7 +22,7 @@ for (const engine of engines) {
     it('HTTP command -> processor -> state topic -> mirror -> HTTP read', async () => {
       const h = await engine.create();
       cleanups.push(() => h.close());
-      await h.createTopics(['im.cmd.relation', 'im.cmd.group', 'im.state.relations', 'im.state.groups', 'im.state.members', 'im.state.admissions', 'im.state.reports', 'im.state.messages', 'im.msg.checked', 'im.dlq']);
+      await h.createTopics(['im.cmd.relation', 'im.cmd.group', 'im.state.relations', 'im.state.groups', 'im.state.members', 'im.state.media', 'im.state.admissions', 'im.state.reports', 'im.state.messages', 'im.msg.checked', 'im.dlq']);
       const topology = new Topology('commands').processor('relations', relationsProcessor()).processor('groups', groupsProcessor({}, { membersCanInvite: false, maxGroupMembers: 100 }));
       const app = new StreamsApp(topology, { log: h.log, serde: h.serde, appId: `cmd-${randomUUID().slice(0, 6)}`, runtime: { maxRetries: 2, retryInitialMs: 5, retryMaxMs: 20, partitionsConcurrency: 4 } });
       cleanups.push(() => app.stop());

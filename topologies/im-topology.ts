@@ -3,6 +3,7 @@ import type { GroupDirectory } from '../connectors/message-store/group-directory
 import type { MessageStore } from '../connectors/message-store/message-store.js';
 import type { RecentCache } from '../connectors/message-store/recent-cache.js';
 import type { OfflinePushRouter } from '../connectors/offline-push/router.js';
+import type { ObjectStore } from '../connectors/object-store/object-store.js';
 import type { Webhooks } from '../connectors/webhooks/from-config.js';
 import type { PushBus } from '../edge/delivery/push-bus.js';
 import type { Presence } from '../edge/presence/presence.js';
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   offlinePush: OfflinePushRouter;
   /** The webhooks the configuration turns on (connectors/webhooks); absent: none. */
   webhooks?: Webhooks;
+  /** Where media bytes live (connectors/object-store); absent: media sends are refused SERVICE_UNAVAILABLE. */
+  objectStore?: ObjectStore;
 }
 
 /** The Deployments of ops/k8s/processors.yaml (`im-processors-<group>`), each a path that scales and fails on its own. */
@@ -61,10 +64,10 @@ const afterEvents = (deps: PipelineDeps) => (deps.webhooks && deps.webhooks.afte
  * (ops/manifests.test.ts checks ops/k8s/processors.yaml against `groups`) all come from here.
  */
 export const PROCESSORS = {
-  router: { groups: ['command'], declare: (_, c) => routerProcessor({}, c.pipeline) },
+  router: { groups: ['command'], declare: (_, c) => routerProcessor({}, { ...c.pipeline, mediaLimits: c.media.limits }) },
   relations: { groups: ['command'], declare: () => relationsProcessor() },
   groups: { groups: ['command'], declare: (_, c) => groupsProcessor({}, c.pipeline) },
-  'message-logic': { groups: ['command'], declare: (deps, c) => messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend }, c.pipeline) },
+  'message-logic': { groups: ['command'], declare: (deps, c) => messageLogicProcessor({ beforeSend: deps.webhooks?.beforeSend, media: { store: deps.objectStore ?? null, limits: c.media.limits, timeoutMs: c.media.uploads.checkTimeoutMs } }, c.pipeline) },
   stamper: { groups: ['command'], declare: (_, c) => stamperProcessor({}, c.pipeline.messageChanges) },
   'push-orchestrator': { groups: ['delivery'], declare: (deps, c) => pushOrchestrator({ presence: deps.presence }, { ...fanoutOf(c), previewChars: c.delivery.fanout.previewChars }) },
   // A pure side effect, inlined wherever its input is produced: on the command and the delivery path.

@@ -26,10 +26,11 @@ export function replyTo(origin: Origin, userId: string, frame: ServerFrame, corr
 /**
  * The answer to a client whose frame (or the command made of it) was dead-lettered: an error
  * frame with its msg_id, so no frame goes unanswered. A value the records cannot hold
- * (SERIALIZE_FAILED) is the frame's fault, anything else the server's.
+ * (SERIALIZE_FAILED) is the frame's fault; a dependency that stayed away through every retry
+ * (a code `*_UNAVAILABLE`, e.g. the object store's) is worth a retry later; anything else the server's.
  */
 export function deadLetterReply(origin: Origin | null, userId: string, msgId: string | null | undefined, correlationId: string, errorCode: string, at: number): Emit<'im.push.online'>[] {
   if (!origin) return [];
-  const code: ErrorCode = errorCode === 'SERIALIZE_FAILED' ? 'MALFORMED_FRAME' : 'INTERNAL_ERROR';
+  const code: ErrorCode = errorCode === 'SERIALIZE_FAILED' ? 'MALFORMED_FRAME' : errorCode.endsWith('_UNAVAILABLE') ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR';
   return [replyTo(origin, userId, errorFrame(code, at, msgId ?? undefined), correlationId, at)];
 }

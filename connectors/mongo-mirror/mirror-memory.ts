@@ -1,5 +1,5 @@
 import { memberKey } from '../../domain/conversations.js';
-import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
+import type { GroupState, MediaState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import type { MirrorStore, MirrorWrite } from './mirror-store.js';
 
 /** The mirror in process memory: for `make run` and tests; lost on restart (it is rebuilt from the topics). */
@@ -7,13 +7,15 @@ export function createMemoryMirror(): MirrorStore {
   const relations = new Map<string, RelationState>();
   const groups = new Map<string, GroupState>();
   const members = new Map<string, MemberState>();
+  const media = new Map<string, MediaState>();
   const put = <V>(m: Map<string, V>, key: string, v: V | null): void => void (v === null ? m.delete(key) : m.set(key, structuredClone(v)));
   return {
     async apply(writes: MirrorWrite[]) {
       for (const w of writes) {
         if (w.topic === 'im.state.relations') put(relations, w.key, w.value);
         else if (w.topic === 'im.state.groups') put(groups, w.key, w.value);
-        else put(members, w.key, w.value);
+        else if (w.topic === 'im.state.members') put(members, w.key, w.value);
+        else put(media, w.key, w.value);
       }
     },
     async relationsOf(userId) {
@@ -32,6 +34,9 @@ export function createMemoryMirror(): MirrorStore {
     },
     async member(groupId, userId) {
       return members.get(memberKey(groupId, userId)) ?? null;
+    },
+    async media(mediaId) {
+      return media.get(mediaId) ?? null;
     },
     async close() {},
   };

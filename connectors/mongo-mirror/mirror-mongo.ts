@@ -2,7 +2,7 @@ import { oneAtATime } from '../../core/one-at-a-time.js';
 import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { memberKey } from '../../domain/conversations.js';
-import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
+import type { GroupState, MediaState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import { lastWrites, type MirrorStore, type MirrorWrite } from './mirror-store.js';
 
 type Doc<V> = V & { _id: string };
@@ -15,7 +15,7 @@ export interface MongoMirror extends MirrorStore {
 /**
  * The mirror in MongoDB (FerretDB-compatible: upserts, deletes and unordered bulk writes;
  * no transactions, no $lookup). One document per state key (`_id` = the topic key), in
- * `mirror_relations`, `mirror_groups` and `mirror_members`; joins happen here, in two queries.
+ * `mirror_relations`, `mirror_groups`, `mirror_members` and `mirror_media`; joins happen here, in two queries.
  */
 export function createMongoMirror(db: Db, options: { prefix?: string; updatesPerCommand?: number } = {}): MongoMirror {
   const prefix = options.prefix ?? 'mirror_';
@@ -23,6 +23,7 @@ export function createMongoMirror(db: Db, options: { prefix?: string; updatesPer
   const relations: Collection<Doc<RelationState>> = db.collection(`${prefix}relations`);
   const groups: Collection<Doc<GroupState>> = db.collection(`${prefix}groups`);
   const members: Collection<Doc<MemberState>> = db.collection(`${prefix}members`);
+  const media: Collection<Doc<MediaState>> = db.collection(`${prefix}media`);
   const strip = <V>(d: Doc<V>): V => {
     const { _id, ...rest } = d as Doc<V> & Document;
     return rest as V;
@@ -49,11 +50,13 @@ export function createMongoMirror(db: Db, options: { prefix?: string; updatesPer
       const rel = pick('im.state.relations');
       const grp = pick('im.state.groups');
       const mem = pick('im.state.members');
+      const med = pick('im.state.media');
       // Bounded commands: FerretDB holds a PostgreSQL connection per matched statement (connectors/mongo/pool.ts).
       await exclusive(async () => {
         for (const chunk of inChunks(rel, perCommand)) await relations.bulkWrite(ops(chunk), { ordered: false });
         for (const chunk of inChunks(grp, perCommand)) await groups.bulkWrite(ops(chunk), { ordered: false });
         for (const chunk of inChunks(mem, perCommand)) await members.bulkWrite(ops(chunk), { ordered: false });
+        for (const chunk of inChunks(med, perCommand)) await media.bulkWrite(ops(chunk), { ordered: false });
       });
     },
     async relationsOf(userId) {
@@ -74,6 +77,10 @@ export function createMongoMirror(db: Db, options: { prefix?: string; updatesPer
     },
     async member(groupId, userId) {
       const d = await members.findOne({ _id: memberKey(groupId, userId) });
+      return d ? strip(d) : null;
+    },
+    async media(mediaId) {
+      const d = await media.findOne({ _id: mediaId });
       return d ? strip(d) : null;
     },
     async close() {},

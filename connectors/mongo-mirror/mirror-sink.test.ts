@@ -15,7 +15,7 @@ for (const engine of engines) {
     it('follows the state topics, tombstones included, and resumes after a restart', async () => {
       const h = await engine.create();
       cleanups.push(() => h.close());
-      await h.createTopics(['im.state.relations', 'im.state.groups', 'im.state.members']);
+      await h.createTopics(['im.state.relations', 'im.state.groups', 'im.state.members', 'im.state.media']);
       const t = await openMirrorTestDb();
       cleanups.push(t.close);
       const store = createMongoMirror(t.db);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
+import type { GroupState, MediaState, MemberState, RelationState } from '../../schemas/types.generated.js';
 import { createMemoryMirror } from './mirror-memory.js';
 import { createMongoMirror } from './mirror-mongo.js';
 import type { MirrorStore } from './mirror-store.js';
@@ -8,6 +8,11 @@ import { openMirrorTestDb } from './testing.js';
 const rel = (userA: string, userB: string, status: RelationState['status']): RelationState => ({ userA, userB, status, blockedByA: false, blockedByB: false, updatedAt: 1 });
 const grp = (groupId: string, name = groupId): GroupState => ({ groupId, name, ownerId: 'ann', status: 'ACTIVE', muteAll: false, announcement: null, createdAt: 1, updatedAt: 1 });
 const mem = (groupId: string, userId: string, role: MemberState['role'] = 'MEMBER'): MemberState => ({ groupId, userId, role, mutedUntil: 0, joinedAt: 1 });
+
+const media = (mediaId: string, status: MediaState['status']): MediaState => ({
+  mediaId, owner: 'ann', objectKey: `media/ann/${mediaId}`, kind: 'image', mime: 'image/png', size: 10, name: 'a.png', status, conversationId: 'd:ann:ben',
+  clientMsgId: 'c1', seq: -1, messageId: null, attachedAt: 1, deleteAfter: null, width: null, height: null, durationMs: null, thumbnailKey: null,
+});
 
 const stores: { name: string; open: () => Promise<{ store: MirrorStore; close: () => Promise<void> }> }[] = [
   { name: 'memory', open: async () => ({ store: createMemoryMirror(), close: async () => {} }) },
@@ -60,6 +65,15 @@ for (const impl of stores) {
       await s.apply([{ topic: 'im.state.members', key: 'g1|ben', value: null }, { topic: 'im.state.members', key: 'g1|ben', value: null }]);
       expect((await s.members('g1')).map((m) => m.userId)).toEqual(['ann']);
       expect(await s.groupsOf('ben')).toEqual([]);
+    });
+
+    it('keeps the last state of each media id', async () => {
+      const s = await open();
+      const id = `m${'0'.repeat(20)}${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`;
+      await s.apply([{ topic: 'im.state.media', key: id, value: media(id, 'ATTACHED') }, { topic: 'im.state.media', key: id, value: media(id, 'RECALLED') }]);
+      expect(await s.media(id)).toEqual(media(id, 'RECALLED'));
+      await s.apply([{ topic: 'im.state.media', key: id, value: null }]);
+      expect(await s.media(id)).toBeNull();
     });
   });
 }

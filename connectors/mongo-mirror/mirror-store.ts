@@ -1,7 +1,8 @@
-import type { GroupState, MemberState, RelationState } from '../../schemas/types.generated.js';
+import type { GroupState, MediaState, MemberState, RelationState } from '../../schemas/types.generated.js';
 
 /**
- * The query-side copy of relationship and group state, for the HTTP read endpoints. The
+ * The query-side copy of relationship, group and media state, for the HTTP read endpoints (and
+ * media downloads, which are authorized from it). The
  * compacted topics stay the truth; this mirror is rebuilt from them at will. Writes are
  * idempotent (upsert by key, a tombstone deletes), so re-applying a batch after a crash is safe.
  * Memory (`mirror-memory.ts`, for `make run` and tests) and MongoDB (`mirror-mongo.ts`).
@@ -9,9 +10,10 @@ import type { GroupState, MemberState, RelationState } from '../../schemas/types
 export type MirrorWrite =
   | { topic: 'im.state.relations'; key: string; value: RelationState | null }
   | { topic: 'im.state.groups'; key: string; value: GroupState | null }
-  | { topic: 'im.state.members'; key: string; value: MemberState | null };
+  | { topic: 'im.state.members'; key: string; value: MemberState | null }
+  | { topic: 'im.state.media'; key: string; value: MediaState | null };
 
-export const MIRRORED_TOPICS = ['im.state.relations', 'im.state.groups', 'im.state.members'] as const;
+export const MIRRORED_TOPICS = ['im.state.relations', 'im.state.groups', 'im.state.members', 'im.state.media'] as const;
 
 export interface GroupMembership {
   group: GroupState;
@@ -28,6 +30,8 @@ export interface MirrorStore {
   group(groupId: string): Promise<GroupState | null>;
   members(groupId: string): Promise<MemberState[]>;
   member(groupId: string, userId: string): Promise<MemberState | null>;
+  /** An uploaded object a message carries, by media id; null when none is (yet) attached. */
+  media(mediaId: string): Promise<MediaState | null>;
   close(): Promise<void>;
 }
 

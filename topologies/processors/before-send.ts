@@ -17,6 +17,8 @@ export interface Judgement {
   mentions: string[];
   /** The endpoint's own code and message, when it refused. */
   webhookRefusal?: { code: string; message: string };
+  /** The platform's own detail of a refusal, as the error frame's message. */
+  detail?: string;
 }
 
 export async function askBeforeSend<J extends Judgement>(hook: BeforeSendHook | null, j: J, rejudge: (cmd: SendCommand) => Omit<J, 'cmd'>): Promise<J> {
@@ -43,7 +45,7 @@ export async function askBeforeSend<J extends Judgement>(hook: BeforeSendHook | 
  */
 export function refusalFrame(j: Judgement, code: ErrorCode, now: number): ErrorFrame {
   if (code === 'WEBHOOK_REFUSED' && j.webhookRefusal) return { ...errorFrame(code, now, j.cmd.clientMsgId, j.webhookRefusal.message), error_detail: j.webhookRefusal.code };
-  return errorFrame(code, now, j.cmd.clientMsgId);
+  return errorFrame(code, now, j.cmd.clientMsgId, j.detail);
 }
 
 /** A record that changes an earlier message rather than sending one (domain/message-changes.ts). */

@@ -2,13 +2,14 @@ import type { PlatformConfig } from '../../core/config.js';
 import { counter } from '../../core/metrics.js';
 import type { ErrorCode } from '../../protocol/codes.js';
 import type { CheckedMessage, GroupState, MemberState, RelationState, SendCommand } from '../../schemas/types.generated.js';
-import type { Emit, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
+import type { Emit, ProcessContext, ProcessorBuilder, Rec, TableView } from '../../streams/index.js';
 import { MENTION_ALL, extractMentions, sensitiveFilter } from './content.js';
 import { groupIdOf, memberKey, userPairKey } from '../../domain/conversations.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 import type { Webhooks } from '../../connectors/webhooks/from-config.js';
 import { askBeforeSend, refusalFrame } from './before-send.js';
 import { forwardPending, sendKey } from '../../domain/message-references.js';
+import { attachedRecords, checkMedia, type MediaCheckDeps } from './media-check.js';
 
 /**
  * Message logic: a stream-table join of each send against the state the
@@ -20,8 +21,11 @@ import { forwardPending, sendKey } from '../../domain/message-references.js';
  * Time checks (mutes) use the gateway's receive time, so a redelivered send is judged the same.
  */
 export type MessageLogicConfig = Pick<PlatformConfig['pipeline'], 'requireFriendship' | 'sensitiveWords' | 'sensitiveMode'>;
-/** `beforeSend`: the before-send webhook, made on this processor's clock (connectors/webhooks). */
-export type MessageLogicDeps = { beforeSend?: Webhooks['beforeSend'] };
+/**
+ * `beforeSend`: the before-send webhook, made on this processor's clock (connectors/webhooks);
+ * `media`: the object store a media send's items are checked against (media-check.ts).
+ */
+export type MessageLogicDeps = { beforeSend?: Webhooks['beforeSend']; media?: MediaCheckDeps };
 
 const decisions = counter('im_message_logic_total', 'Sends by outcome (ok or the refusal code)', ['kind', 'outcome']);
 
@@ -32,6 +36,8 @@ interface Judged {
   mentions: string[];
   /** The before-send webhook's own refusal (before-send.ts). */
   webhookRefusal?: { code: string; message: string };
+  /** What exactly was wrong, for the error frame's message (the media check says which item and why). */
+  detail?: string;
   /** A change by a group's owner or admin. */
   privileged?: boolean;
 }
@@ -43,6 +49,8 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     const relations = p.table('im.state.relations');
     const groups = p.table('im.state.groups');
     const members = p.table('im.state.members');
+    // Every media id attached so far, by any conversation: an id is attached to one message only.
+    const attachedMedia = p.table('im.state.media');
     const beforeSend = deps.beforeSend?.(() => p.clock.now()) ?? null;
     p.answerDeadLetters('im.cmd.send', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
     const [direct, group] = p.stream('im.cmd.send').branch((r) => r.value.recipientKind === 'USER', (r) => r.value.recipientKind === 'GROUP');
@@ -52,8 +60,8 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     // Refusals are rare and rate limited by the router, so the catch-up costs little.
     direct!
       .join(relations, (r) => userPairKey(r.value.sender, r.value.recipientId), (r, rel, ctx) => judged(r, judgeDirect(r.value, rel, ctx.table(members))), 'join-relations')
-      .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        const ask = (j: Judged) => askBeforeSend(beforeSend, j, (cmd) => judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId)), ctx.table(members)));
+      .process(['im.msg.checked', 'im.push.online', 'im.state.media'], async (r, ctx) => {
+        const ask = async (j: Judged) => askBeforeSend(beforeSend, await withMedia(j, ctx), (cmd) => judgeDirect(cmd, ctx.table(relations).get(userPairKey(cmd.sender, cmd.recipientId)), ctx.table(members)));
         if (!r.value.refusal) return finish(await ask(r.value), p.clock.now());
         await Promise.all([ctx.catchUp(relations), ctx.catchUp(members)]);
         const cmd = r.value.cmd;
@@ -62,13 +70,27 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
 
     group!
       .join(groups, (r) => r.value.recipientId, (r, g, ctx) => judged(r, judgeGroup(r.value, g, ctx.table(members))), 'join-groups')
-      .process(['im.msg.checked', 'im.push.online'], async (r, ctx) => {
-        const ask = (j: Judged) => askBeforeSend(beforeSend, j, (cmd) => judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)));
+      .process(['im.msg.checked', 'im.push.online', 'im.state.media'], async (r, ctx) => {
+        const ask = async (j: Judged) => askBeforeSend(beforeSend, await withMedia(j, ctx), (cmd) => judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)));
         if (!r.value.refusal) return finish(await ask(r.value), p.clock.now());
         await Promise.all([ctx.catchUp(groups), ctx.catchUp(members)]);
         const cmd = r.value.cmd;
         return finish(await ask({ cmd, ...judgeGroup(cmd, ctx.table(groups).get(cmd.recipientId), ctx.table(members)) }), p.clock.now());
       }, 'content');
+
+    /**
+     * A permitted send's media, checked against the store (media-check.ts) after the platform's
+     * own rules and before the webhook: a refused send costs no store call, and the webhook is
+     * asked only about what could be stamped. The table of attached ids is caught up first, so
+     * an id attached by a send a moment ago is known.
+     */
+    async function withMedia(j: Judged, ctx: ProcessContext): Promise<Judged> {
+      if (j.refusal || !j.cmd.media || j.cmd.media.length === 0) return j;
+      if (!deps.media) return { ...j, refusal: 'SERVICE_UNAVAILABLE', detail: 'media is not configured on this platform' };
+      await ctx.catchUp(attachedMedia);
+      const verdict = await checkMedia(deps.media, j.cmd, ctx.table(attachedMedia));
+      return verdict.refusal ? { ...j, refusal: verdict.refusal, detail: verdict.detail } : j;
+    }
   };
 
   function judgeDirect(cmd: SendCommand, rel: RelationState | undefined, memberTable: TableView<MemberState>): Omit<Judged, 'cmd'> {
@@ -131,7 +153,7 @@ export function messageLogicProcessor(deps: MessageLogicDeps, config: MessageLog
     decisions.inc({ kind, outcome: 'ok' });
     const action = cmd.action ? { action: { ...cmd.action, privileged: j.privileged === true } } : {};
     const checked: CheckedMessage = { ...cmd, content: text ? filter.mask(cmd.content) : cmd.content, mentions: j.mentions, ...action };
-    return [{ topic: 'im.msg.checked', key: sendKey(cmd), value: checked }];
+    return [...attachedRecords(cmd, now), { topic: 'im.msg.checked', key: sendKey(cmd), value: checked }];
   }
 }
 

@@ -9,6 +9,7 @@ import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import { routeChange } from '../../domain/message-changes.js';
 import { routeReferences, sendKey } from '../../domain/message-references.js';
+import type { MediaLimits } from '../../domain/media.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame, muteLevel } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -20,7 +21,10 @@ import { deadLetterReply, replyTo } from '../replies.js';
  * that). A per-user token bucket limits traffic; a circuit breaker sheds load fast when the
  * pipeline is in trouble.
  */
-export type RouterConfig = Pick<PlatformConfig['pipeline'], 'maxContentChars' | 'routerRatePerSec' | 'routerBurst' | 'routerStaleMs' | 'breakerFailureThreshold' | 'breakerOpenMs'>;
+export type RouterConfig = Pick<PlatformConfig['pipeline'], 'maxContentChars' | 'routerRatePerSec' | 'routerBurst' | 'routerStaleMs' | 'breakerFailureThreshold' | 'breakerOpenMs'> & {
+  /** What each media kind allows (config `media.limits`); the defaults of domain/media.ts when absent. */
+  mediaLimits?: MediaLimits;
+};
 
 export interface RouterDeps {
   /** Shared with whoever else observes downstream trouble (e.g. producer errors); one per instance by default. */
@@ -88,7 +92,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
 
       switch (f.frameType) {
         case 'send_msg': {
-          const v = validate.sendMsg(o, config.maxContentChars);
+          const v = validate.sendMsg(o, config.maxContentChars, config.mediaLimits);
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
           const m = v.frame;
           const group = m.recipient_type === 'group';
@@ -96,9 +100,12 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           // A reply or a forward names another message; the stamper resolves it (domain/message-references.ts).
           const refs = routeReferences(o, f.userId, conversationId);
           if (!refs.ok) return reject(f, 'invalid', refs.code, refs.detail, m.msg_id);
+          // A forward carries the original as it is; media of the forwarder's own would be another message.
+          if (refs.forwardOf && m.media) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a forward carries no media of its own', m.msg_id);
+          const media = (m.media ?? []).map((i) => ({ ...i, width: null, height: null, durationMs: null, thumbnail: false }));
           const references = { ...(refs.replyTo ? { replyTo: refs.replyTo } : {}), ...(refs.forwardOf ? { forwardOf: refs.forwardOf } : {}) };
           routed.inc({ type: 'send_msg', outcome: 'routed' });
-          const value = { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' as const : 'USER' as const, recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt, ...references };
+          const value = { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' as const : 'USER' as const, recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt, ...references, media };
           return [{ topic: 'im.cmd.send', key: sendKey(value), value }];
         }
         case 'read': {
