@@ -212,6 +212,8 @@ export interface PlatformConfig {
       pendingTimeoutSec: number;
       /** Attached media older than this many days is deleted; 0 keeps it. */
       retentionDays: number;
+      /** How often the media processor's janitor looks for what to delete (a wall-clock punctuation). */
+      janitorIntervalSec: number;
     };
   };
   /** Processors this process runs (`ops/bin/processors.ts`); `all` or names of topologies/im-topology.ts. */
@@ -433,6 +435,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
         recallGraceSec: r.int('IM_MEDIA_RECALL_GRACE_SEC', 3600, 0),
         pendingTimeoutSec: r.int('IM_MEDIA_PENDING_TIMEOUT_SEC', 86_400, 60),
         retentionDays: r.int('IM_MEDIA_RETENTION_DAYS', 0, 0, 36_500),
+        janitorIntervalSec: r.int('IM_MEDIA_JANITOR_INTERVAL_SEC', 60, 1, 86_400),
       },
     },
     processors: r.list('IM_PROCESSORS', ['all']),

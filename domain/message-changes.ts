@@ -21,6 +21,9 @@ import { SYSTEM_MSG_ID_PREFIX } from './notices.js';
  *   exists and is not recalled; RECALL by its sender within the recall window, or by a
  *   privileged actor any time; EDIT by its sender, text only, within the edit window; REACT
  *   within the reaction bounds. DELETE_FOR_ME concerns only the actor's view: no target check.
+ *   MEDIA_READY is the server's (the media processor's measures of a message's media, made for
+ *   its sender, after message logic as notices are): the target exists, is not recalled, and
+ *   is the actor's. No client frame becomes one (`routeChange` knows none).
  */
 
 export const CHANGE_CONTENT_TYPES: Record<Exclude<MessageActionKind, 'OTHER'>, string> = {
@@ -29,6 +32,7 @@ export const CHANGE_CONTENT_TYPES: Record<Exclude<MessageActionKind, 'OTHER'>, s
   REACT: 'system/reaction',
   UNREACT: 'system/reaction',
   DELETE_FOR_ME: 'system/deleted_for_me',
+  MEDIA_READY: 'system/media_ready',
 };
 
 export interface ChangeLimits {
@@ -155,6 +159,10 @@ export function judgeChange(actor: string, action: MessageAction, target: Messag
       if (reactions === null) return { ok: false, code: 'REACTION_LIMIT' };
       return { ok: true, action: { ...event, reactions }, target: { ...target, reactions } };
     }
+    case 'MEDIA_READY':
+      if (target.sender !== actor) return { ok: false, code: 'NOT_MESSAGE_SENDER' };
+      // What it changes (the media entries) is nothing a later change is judged on.
+      return { ok: true, action: event, target: null };
     default:
       return { ok: false, code: 'MALFORMED_FRAME' };
   }
@@ -183,6 +191,9 @@ export function changeBody(actor: string, action: MessageAction, content: string
     case 'REACT':
     case 'UNREACT':
       return JSON.stringify({ event: 'reaction', ...base, emoji: action.emoji, added: action.kind === 'REACT', reactions: reactionCounts(action.reactions) });
+    case 'MEDIA_READY':
+      // The entries themselves travel as the event's `media`, as a message's do.
+      return JSON.stringify({ event: 'media_ready', ...base });
     default:
       return JSON.stringify({ event: 'deleted_for_me', ...base });
   }

@@ -43,6 +43,7 @@ import type { StatusStore } from '../edge/presence/status.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
+import { createLocalObjectStore } from '../connectors/object-store/object-store-local.js';
 import { imTopology, OPTIONAL_PROCESSORS, type PipelineDeps } from '../topologies/im-topology.js';
 import { type LogClient, type QueryableState, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp, createGroupProgressWatch, wallClock } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';
@@ -165,6 +166,8 @@ export function memoryPipelineDeps(config: PlatformConfig): PipelineDeps {
     groupDirectory: createMemoryGroupDirectory(),
     offlinePush: offlinePushFromConfig(config.offlinePush, createMemoryDeviceTokenStore()),
     webhooks: webhooksFromConfig(config),
+    // Touches its directory only when used: here, to declare the media processor.
+    objectStore: createLocalObjectStore({ dir: config.media.store.localDir, baseUrl: 'http://127.0.0.1', signingKey: null }),
   };
 }
 

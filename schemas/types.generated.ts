@@ -264,7 +264,7 @@ export interface MentionNotice {
   at: number;
 }
 
-/** A change to a message already stamped (recall, edit, reaction, delete for me), carried by the command and by the event that records it in the conversation's seq. The router fills the target; message logic whether the actor is a group owner or admin; the stamper the target's resulting state, so every reader applies the event without looking anything up. */
+/** A change to a message already stamped (recall, edit, reaction, delete for me, media ready), carried by the command and by the event that records it in the conversation's seq. The router fills the target; message logic whether the actor is a group owner or admin; the stamper the target's resulting state, so every reader applies the event without looking anything up. */
 export interface MessageAction {
   kind: MessageActionKind;
   /** The target's conversation: the event's own, except for DELETE_FOR_ME, which travels in the actor's own conversation d:<me>:<me>. */
@@ -284,8 +284,8 @@ export interface MessageAction {
   reactions: Reaction[];
 }
 
-/** OTHER: a kind this reader does not know (added later). */
-export type MessageActionKind = 'RECALL' | 'EDIT' | 'REACT' | 'UNREACT' | 'DELETE_FOR_ME' | 'OTHER';
+/** MEDIA_READY: the server (the media processor) measured a message's media, for its sender; no client frame asks for it. OTHER: a kind this reader does not know (added later). */
+export type MessageActionKind = 'RECALL' | 'EDIT' | 'REACT' | 'UNREACT' | 'DELETE_FOR_ME' | 'MEDIA_READY' | 'OTHER';
 
 /** The stamper's changelog of the user messages it stamped and what was done to them since (recalled, edited, reactions): what a recall, edit or reaction is judged against, in the conversation's order. */
 export interface MessageIndexState {
@@ -539,6 +539,7 @@ export interface TopicValues {
   'im.cmd.relation': RelationCommand;
   'im.cmd.group': GroupCommand;
   'im.msg.checked': CheckedMessage;
+  'im.msg.media-ready': CheckedMessage;
   'im.msg.stamped': StampedMessage;
   'im.push.online': OnlinePush;
   'im.push.offline': OfflinePushTask;
@@ -552,6 +553,7 @@ export interface TopicValues {
   'im.state.messages': MessageIndexState;
   'im.state.reads': ReadState;
   'im.state.media': MediaState;
+  'im.state.media-messages': MediaState;
   'im.state.conversation-settings': ConversationSettings;
   'im.webhook.deliveries': WebhookDelivery;
   'im.example.mentions': MentionNotice;

@@ -111,6 +111,11 @@ export class StreamsApp {
     this.tables.clear();
   }
 
+  /** Runs the punctuations that are due by the clock (`ProcessorBuilder.punctuate`); the test driver's way to move time on them. */
+  async punctuate(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.punctuate()));
+  }
+
   /** Test hook: every task stops as in a crash, committing nothing more. */
   async kill(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.kill()));

@@ -11,7 +11,7 @@ import { type Attempt, type BatchStep, type Output, newAttempt, runChain } from 
 import { partitionFor } from './partitioner.js';
 import { type SubTopology, subTopologyGroup } from './plan.js';
 import { type KeyValueState, StagedStore, type StateLimits, stateLimitsFor, TableMaterializer, WRITER_HEADER } from './table.js';
-import type { ProcessContext, ProcessorDefinition, Rec, TableView } from './topology.js';
+import type { ProcessContext, ProcessorDefinition, Punctuation, PunctuationContext, Rec, TableView } from './topology.js';
 
 export const DLQ_TOPIC = 'im.dlq';
 
@@ -24,6 +24,8 @@ export interface RunnerConfig {
   partitionsConcurrency: number;
   /** Bounds of the stores and tables, by topic (what the changelog's retention does not say: `stateLimitsFor`). */
   stateLimits?: Readonly<Record<string, StateLimits>>;
+  /** false: punctuations run only when `punctuate()` is called (the test driver moves its clock and calls it). Default true: a wall-clock timer. */
+  punctuateOnTimer?: boolean;
 }
 
 export interface RunnerDeps {
@@ -77,6 +79,12 @@ export class SubTopologyRunner {
   /** Stage names (core/stages.ts), made once: the task's, named after its first processor, and each member's. */
   private readonly stages: { consumed: string; sent: string; acked: string; effects: string };
   private readonly memberStages = new Map<string, { in: string; processed: string; done: string; effect: boolean }>();
+  /** `topic#partition` this instance holds now: what `PunctuationContext.owns` answers from. */
+  private readonly assigned = new Set<string>();
+  /** Each punctuation with the processor declaring it and when it is due next (the engine's clock). */
+  private readonly punctuations: { def: ProcessorDefinition; punctuation: Punctuation; due: number }[] = [];
+  private punctuationTimer: NodeJS.Timeout | undefined;
+  private punctuating: Promise<void> | undefined;
 
   constructor(
     readonly plan: SubTopology,
@@ -96,6 +104,14 @@ export class SubTopologyRunner {
     // Exported at 0 from the start: a series first scraped at 1 shows Prometheus no increase,
     // and ImDeadLetters would miss a processor's first dead letter.
     for (const name of this.memberStages.keys()) for (const topic of this.def(name).sources.keys()) runtimeMetrics.deadLetters.inc({ processor: name, topic }, 0);
+    for (const name of plan.processors) {
+      for (const punctuation of this.def(name).punctuations) {
+        // Produced only: an effect inlined here would never see a punctuation's record.
+        const inlined = [...this.def(name).sinks].filter((t) => plan.afterProduce.has(t));
+        if (inlined.length > 0) throw new Error(`processor ${name}: punctuation ${punctuation.name} beside outputs read by inlined effects (${inlined.join(', ')})`);
+        this.punctuations.push({ def: this.def(name), punctuation, due: 0 });
+      }
+    }
   }
 
   get groupId(): string {
@@ -123,24 +139,94 @@ export class SubTopologyRunner {
         return this.inTask(batch.partition, () => this.processBatch(batch));
       },
       // New partitions may come with state a previous owner wrote: read it before processing.
-      onAssignment: () => {
+      onAssignment: (assigned) => {
         this.storesStale = this.stores.size > 0;
+        this.assigned.clear();
+        for (const a of assigned) this.assigned.add(`${a.topic}#${a.partition}`);
       },
     });
     await this.consumer.start();
+    this.startPunctuations();
     this.logger.info('sub-topology started', { group: this.groupId, processors: this.plan.processors, sources: this.plan.sources });
   }
 
   async stop(): Promise<void> {
+    await this.stopPunctuations();
     await this.consumer?.stop();
     await Promise.all([...this.stores.values()].map((s) => s.stop()));
   }
 
   /** Test hook: stop as a crash would, committing nothing more. */
   async kill(): Promise<void> {
+    await this.stopPunctuations();
     const c = this.consumer as (LogConsumer & { kill?: () => Promise<void> }) | undefined;
     await (c?.kill ? c.kill() : c?.stop());
     await Promise.all([...this.stores.values()].map((s) => s.stop()));
+  }
+
+  /**
+   * Runs every punctuation that is due by the engine's clock, one after another; a call while a
+   * run is going on waits for that run. Each is due again `intervalMs` after it ran.
+   */
+  punctuate(): Promise<void> {
+    this.punctuating ??= this.runDuePunctuations().finally(() => {
+      this.punctuating = undefined;
+    });
+    return this.punctuating;
+  }
+
+  private startPunctuations(): void {
+    if (this.punctuations.length === 0) return;
+    const now = this.deps.clock.now();
+    for (const p of this.punctuations) p.due = now + p.punctuation.intervalMs;
+    if (this.config.punctuateOnTimer === false) return;
+    // Ticks finer than the shortest interval, so a run is at most a tick late; never finer than 100 ms.
+    const tick = Math.max(100, Math.min(1_000, ...this.punctuations.map((p) => p.punctuation.intervalMs)));
+    this.punctuationTimer = setInterval(() => void this.punctuate(), tick);
+    this.punctuationTimer.unref();
+  }
+
+  private async stopPunctuations(): Promise<void> {
+    clearInterval(this.punctuationTimer);
+    this.punctuationTimer = undefined;
+    await this.punctuating;
+  }
+
+  private async runDuePunctuations(): Promise<void> {
+    for (const p of this.punctuations) {
+      const now = this.deps.clock.now();
+      if (now < p.due) continue;
+      p.due = now + p.punctuation.intervalMs;
+      const processor = p.def.name;
+      try {
+        const emitted = await p.punctuation.fn(this.punctuationContext(p.def));
+        const messages = await Promise.all(emitted.map(async (e): Promise<OutgoingMessage> => {
+          if (p.def.stores.has(e.topic)) throw new Error(`punctuation ${p.punctuation.name} wrote store ${e.topic}, which only a record's processing may`);
+          return { topic: e.topic, key: e.key, value: e.value === null ? null : await this.deps.serde.encode(e.topic, e.value as never), headers: e.headers ?? {}, timestamp: this.deps.clock.now() };
+        }));
+        await this.send(messages);
+        for (const m of messages) runtimeMetrics.recordsOut.inc({ processor, topic: m.topic });
+      } catch (err) {
+        runtimeMetrics.errors.inc({ processor, code: err instanceof PlatformError ? err.code : 'ERROR' });
+        this.logger.error('punctuation failed; it runs again at its next time', { processor, punctuation: p.punctuation.name, error: errorMessage(err) });
+      }
+    }
+  }
+
+  private punctuationContext(def: ProcessorDefinition): PunctuationContext {
+    const source = [...def.sources.keys()][0]!;
+    return {
+      processor: def.name,
+      logger: this.logger.child({ processor: def.name }),
+      table: (ref) => this.table(def, ref.topic).state as TableView<never>,
+      catchUp: async (ref) => {
+        if (!(await this.table(def, ref.topic).catchUp(10_000))) this.logger.warn('table did not catch up in time; reading it as it is', { processor: def.name, table: ref.topic });
+      },
+      owns: (key) => {
+        const n = this.partitions.get(source);
+        return n !== undefined && this.assigned.has(`${source}#${partitionFor(key, n)}`);
+      },
+    };
   }
 
   /** The stores this task writes, by changelog topic, with the processors that write them. */

@@ -16,7 +16,8 @@ import type { Topology } from './topology.js';
  * on a log that delivers nothing by itself. `pipe` writes records and then hands every pending
  * record to its consumer group until none is left: outputs on real hops, re-keyed records,
  * effect-only processors, dead letters, all done when it resolves. No polling, no timers; the
- * clock moves only by `advanceTime`, and it is the clock every processor reads (`p.clock`).
+ * clock moves only by `advanceTime` (and `advanceWallClockTime`, which also runs the punctuations
+ * then due), and it is the clock every processor reads (`p.clock`).
  *
  * Delivery follows write order: the oldest record waiting for a group goes first, and the
  * records after it on the same partition join its batch while nothing older waits elsewhere
@@ -97,7 +98,7 @@ export class TopologyTestDriver {
       log,
       serde,
       appId: 'test-driver',
-      runtime: { maxRetries: retries, retryInitialMs: 0, retryMaxMs: 0, partitionsConcurrency: 1, stateLimits: options.stateLimits },
+      runtime: { maxRetries: retries, retryInitialMs: 0, retryMaxMs: 0, partitionsConcurrency: 1, stateLimits: options.stateLimits, punctuateOnTimer: false },
       processors: options.processors,
       logger: options.logger,
       clock,
@@ -165,6 +166,15 @@ export class TopologyTestDriver {
   /** Moves the clock every processor and the runtime read. Nothing runs by time alone, so nothing else happens. */
   advanceTime(ms: number): void {
     this.clock.advance(ms);
+  }
+
+  /**
+   * Moves the clock, then runs every punctuation due by then (`ProcessorBuilder.punctuate`),
+   * once each, as Kafka Streams' driver does for wall-clock punctuators, and runs to quiescence.
+   */
+  advanceWallClockTime(ms: number): Promise<void> {
+    this.clock.advance(ms);
+    return this.run(() => this.app.punctuate());
   }
 
   /**

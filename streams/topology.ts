@@ -63,6 +63,31 @@ export interface StoreRef<T extends TopicName> {
   readonly topic: T;
 }
 
+/**
+ * What a punctuation (`ProcessorBuilder.punctuate`) may use: the processor's tables, and whether
+ * a key is this instance's to handle. It has no record, so no stores: what it writes goes out as
+ * records, which the processor (or another) reads back.
+ */
+export interface PunctuationContext {
+  readonly processor: string;
+  readonly logger: Logger;
+  table<T extends TopicName>(ref: TableRef<T>): TableView<TopicValues[T]>;
+  catchUp<T extends TopicName>(ref: TableRef<T>): Promise<void>;
+  /**
+   * Whether `key` falls, by the partitioner, on a partition of the processor's first source that
+   * this instance holds now: each key is then handled by one instance of several, and by another
+   * after a rebalance.
+   */
+  owns(key: string): boolean;
+}
+
+/** Work a processor does on the clock rather than on a record (Kafka Streams' wall-clock punctuator). */
+export interface Punctuation {
+  name: string;
+  intervalMs: number;
+  fn: (ctx: PunctuationContext) => Promise<Emit[]>;
+}
+
 /** An output a `process` step returns: a record for a named topic. */
 export interface Emit<T extends TopicName = TopicName> {
   topic: T;
@@ -257,6 +282,8 @@ export interface ProcessorDefinition {
   aggregates: Set<string>;
   /** By source topic: the answer owed for a record dead-lettered. */
   deadLetterAnswers: Map<string, DeadLetterAnswer>;
+  /** Work on the clock (`punctuate`). */
+  punctuations: Punctuation[];
 }
 
 /** Declares one processor: its own consumer group, sources, tables, stores and sinks. */
@@ -272,7 +299,7 @@ export class ProcessorBuilder {
   readonly clock: Clock;
 
   constructor(name: string, clock: Clock = wallClock) {
-    this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set(), aggregates: new Set(), deadLetterAnswers: new Map() };
+    this.definition = { name, sources: new Map(), tables: new Set(), stores: new Set(), sinks: new Set(), aggregates: new Set(), deadLetterAnswers: new Map(), punctuations: [] };
     this.clock = clock;
   }
 
@@ -303,6 +330,20 @@ export class ProcessorBuilder {
   answerDeadLetters<T extends TopicName>(topic: T, outputs: readonly TopicName[], fn: (r: Rec<TopicValues[T]>, errorCode: string) => Emit[]): void {
     for (const t of outputs) this.useSink(t);
     this.definition.deadLetterAnswers.set(topic, fn as DeadLetterAnswer);
+  }
+
+  /**
+   * Runs `fn` every `intervalMs` of the engine's clock, in each instance running this processor
+   * (Kafka Streams' wall-clock punctuation): for work no record starts, such as deleting what
+   * expired. The wall clock's timer in production; under the test driver, `advanceWallClockTime`.
+   * Runs never overlap; one that fails is logged and the next comes at its time. Its records are
+   * produced (never handed over in memory) and `outputs` names every topic they may go to.
+   * To share the work between instances, handle only the keys `ctx.owns`.
+   */
+  punctuate(name: string, options: { intervalMs: number; outputs: readonly TopicName[] }, fn: (ctx: PunctuationContext) => Promise<Emit[]>): void {
+    if (!(options.intervalMs > 0)) throw new Error(`processor ${this.definition.name}: punctuation ${name} needs a positive interval`);
+    for (const t of options.outputs) this.useSink(t);
+    this.definition.punctuations.push({ name, intervalMs: options.intervalMs, fn });
   }
 
   /** A table `groupByKey` folds into: a store of this processor, one aggregation each. */

@@ -56,8 +56,14 @@ describe('the platform topology', () => {
     expect([...subOf('router')!.fused.keys()]).not.toContain('im.cmd.receipt');
   });
 
-  it('declares the webhook processors only when an after-event has an endpoint, each in a group of its own', () => {
-    const off = imTopology(memoryPipelineDeps(config), config);
+  it('runs the media processor in a group of its own: reading objects and making thumbnails holds back neither sends nor delivery', () => {
+    expect(subOf('media')!.processors).toEqual(['media']);
+    expect(subOf('media')!.sources).toEqual(['im.msg.stamped']);
+    expect(subOf('stamper')!.sources).toContain('im.msg.media-ready');
+  });
+
+  it('declares the webhook processors only when an after-event has an endpoint, and the media processor only with an object store', () => {
+    const off = imTopology({ ...memoryPipelineDeps(config), objectStore: undefined }, config);
     expect(OPTIONAL_PROCESSORS.filter((n) => off.processors.has(n))).toEqual([]);
     expect([...off.processors.keys()]).toEqual(PROCESSOR_NAMES.filter((n) => !OPTIONAL_PROCESSORS.includes(n)));
     // The deliveries topic is a real hop: a slow receiver holds back only the deliveries' own group.

@@ -11,6 +11,7 @@ import { conversationCounter } from './examples/conversation-counter.js';
 import { mentionsProcessor } from './examples/mentions.js';
 import { conversationSettingsProcessor } from './processors/conversation-settings.js';
 import { groupsProcessor } from './processors/groups.js';
+import { mediaProcessor } from './processors/media.js';
 import { messageLogicProcessor } from './processors/message-logic.js';
 import { persistence } from './processors/persistence.js';
 import { pushOffline } from './processors/push-offline.js';
@@ -73,6 +74,8 @@ export const PROCESSORS = {
   // A pure side effect, inlined wherever its input is produced: on the command and the delivery path.
   'push-realtime': { groups: ['command', 'delivery'], declare: (deps) => pushRealtime({ pushBus: deps.pushBus }) },
   'push-offline': { groups: ['offline'], declare: (deps) => pushOffline({ router: deps.offlinePush }) },
+  // Declared where there is an object store; a consumer group of its own (it reads and writes contract topics only).
+  media: { groups: ['storage'], optional: true, declare: (deps, c) => (deps.objectStore ? mediaProcessor({ store: deps.objectStore }, c.media) : null) },
   persistence: { groups: ['storage'], declare: (deps, c) => persistence({ store: deps.messageStore, recent: deps.recentCache }, c.delivery.writer) },
   receipts: { groups: ['command'], declare: (deps, c) => receiptsProcessor({ presence: deps.presence, readMirror: deps.messageStore }, { ...fanoutOf(c), maxGroupNotify: c.delivery.receipts.maxGroupNotify }) },
   'conversation-settings': { groups: ['command'], declare: (deps, c) => conversationSettingsProcessor({ presence: deps.presence, mirror: deps.messageStore }, fanoutOf(c)) },
@@ -89,7 +92,8 @@ export type ProcessorName = keyof typeof PROCESSORS;
 export const PROCESSOR_NAMES = Object.keys(PROCESSORS) as readonly ProcessorName[];
 
 /**
- * Declared only when configured: the after-event webhooks, when an after-event has an endpoint.
+ * Declared only when configured: the after-event webhooks, when an after-event has an endpoint;
+ * the media processor, where there is an object store.
  * A process asked to run one that is not declared runs without it (ops/platform.ts).
  */
 export const OPTIONAL_PROCESSORS: readonly ProcessorName[] = PROCESSOR_NAMES.filter((n) => (PROCESSORS[n] as ProcessorRegistration).optional === true);

@@ -87,8 +87,9 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
     const at = { conversationId: c.conversationId, seq: c.seq };
     const live = { recalled: { $ne: true } };
     const [filter, update] =
-      c.kind === 'recall' ? [at, { $set: { content: '', mentions: [], recalled: true, reactions: [] } }]
+      c.kind === 'recall' ? [at, { $set: { content: '', mentions: [], recalled: true, reactions: [], media: [] } }]
       : c.kind === 'edit' ? [{ ...at, ...live, $or: [{ version: { $exists: false } }, { version: { $lt: c.version } }] }, { $set: { content: c.content, editedAt: c.editedAt, version: c.version } }]
+      : c.kind === 'media' ? [{ ...at, ...live }, { $set: { media: c.media } }]
       : [{ ...at, ...live, $or: [{ reactionsSeq: { $exists: false } }, { reactionsSeq: { $lt: c.eventSeq } }] }, { $set: { reactions: c.reactions, reactionsSeq: c.eventSeq } }];
     // No projection: FerretDB's findAndModify does not take one.
     const doc = await messages.findOneAndUpdate(filter, update, { returnDocument: 'after' });

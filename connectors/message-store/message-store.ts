@@ -1,4 +1,4 @@
-import type { ConversationSettings, Reaction, StampedMessage } from '../../schemas/types.generated.js';
+import type { ConversationSettings, MediaRef, Reaction, StampedMessage } from '../../schemas/types.generated.js';
 
 /**
  * The message store (written by the persistence processor; the cold tier the query service
@@ -137,7 +137,8 @@ export function toStored(m: StampedMessage): StoredMessage {
 export type TargetChange =
   | { kind: 'recall'; conversationId: string; seq: number }
   | { kind: 'edit'; conversationId: string; seq: number; content: string; editedAt: number; version: number }
-  | { kind: 'reactions'; conversationId: string; seq: number; reactions: Reaction[]; eventSeq: number };
+  | { kind: 'reactions'; conversationId: string; seq: number; reactions: Reaction[]; eventSeq: number }
+  | { kind: 'media'; conversationId: string; seq: number; media: MediaRef[] };
 
 /** The change an event makes to its target; null for records that change nothing stored. */
 export function targetChange(event: StampedMessage): TargetChange | null {
@@ -152,6 +153,8 @@ export function targetChange(event: StampedMessage): TargetChange | null {
     case 'REACT':
     case 'UNREACT':
       return { kind: 'reactions', ...at, reactions: a.reactions, eventSeq: event.seq };
+    case 'MEDIA_READY':
+      return { kind: 'media', ...at, media: event.media ?? [] };
     default:
       return null;
   }
@@ -171,11 +174,14 @@ function editedText(body: string): string {
 export function withChange(m: StoredMessage, c: TargetChange): StoredMessage {
   switch (c.kind) {
     case 'recall':
-      return { ...m, content: '', mentions: [], recalled: true, reactions: [] };
+      return { ...m, content: '', mentions: [], recalled: true, reactions: [], media: [] };
     case 'edit':
       return m.recalled || (m.version ?? 0) >= c.version ? m : { ...m, content: c.content, editedAt: c.editedAt, version: c.version };
     case 'reactions':
       return m.recalled || (m.reactionsSeq ?? 0) >= c.eventSeq ? m : { ...m, reactions: c.reactions, reactionsSeq: c.eventSeq };
+    case 'media':
+      // The measures of the same objects: applying them twice or late gives the same entries.
+      return m.recalled ? m : { ...m, media: c.media };
   }
 }
 

@@ -5,7 +5,7 @@ import type { ClientFrame } from '../../protocol/frames.js';
 import type { IngressFrame, StampedMessage } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver, type TestDriverOptions } from '../../streams/testing.js';
-import { messageLogicProcessor } from './message-logic.js';
+import { messageLogicProcessor, type MessageLogicDeps } from './message-logic.js';
 import { routerProcessor } from './router.js';
 import { stamperProcessor } from './stamper.js';
 import { frames, origin } from './testing.js';
@@ -18,12 +18,21 @@ import { frames, origin } from './testing.js';
  */
 const routerConfig = { maxContentChars: 100, routerRatePerSec: 1_000, routerBurst: 1_000, routerStaleMs: 60_000, breakerFailureThreshold: 3, breakerOpenMs: 500 };
 
-export async function startSendPath(limits?: Partial<ChangeLimits>, stateLimits?: TestDriverOptions['stateLimits']) {
-  const topology = new Topology('changes-test')
+/** What else a test of the send path needs: message logic's media check, processors after the stamper, the driver's start time. */
+export interface SendPathOptions {
+  media?: MessageLogicDeps['media'];
+  /** Declares more processors on the topology (e.g. those reading im.msg.stamped). */
+  more?: (topology: Topology) => Topology;
+  startTime?: number;
+}
+
+export async function startSendPath(limits?: Partial<ChangeLimits>, stateLimits?: TestDriverOptions['stateLimits'], options: SendPathOptions = {}) {
+  const sendPath = new Topology('changes-test')
     .processor('router', routerProcessor({}, routerConfig))
-    .processor('message-logic', messageLogicProcessor({}, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
+    .processor('message-logic', messageLogicProcessor({ media: options.media }, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
     .processor('stamper', stamperProcessor({}, limits));
-  const driver = await TopologyTestDriver.start(topology, { stateLimits });
+  const topology = options.more ? options.more(sendPath) : sendPath;
+  const driver = await TopologyTestDriver.start(topology, { stateLimits, startTime: options.startTime });
   await driver.pipe('im.state.relations', [
     { key: 'amy|bo', value: { userA: 'amy', userB: 'bo', status: 'FRIENDS', blockedByA: false, blockedByB: false, updatedAt: 1 } },
     { key: 'amy|cy', value: { userA: 'amy', userB: 'cy', status: 'FRIENDS', blockedByA: false, blockedByB: true, updatedAt: 1 } },

@@ -1,7 +1,7 @@
 import { counter } from '../../core/metrics.js';
 import type { AckOutFrame } from '../../protocol/frames.js';
 import type { CheckedMessage, StampedMessage } from '../../schemas/types.generated.js';
-import type { Emit, ProcessorBuilder } from '../../streams/index.js';
+import type { Emit, ProcessContext, ProcessorBuilder, Rec } from '../../streams/index.js';
 import { newMessageId } from './message-id.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 import { changeBody, DEFAULT_CHANGE_LIMITS, indexKey, judgeChange, type ChangeLimits } from '../../domain/message-changes.js';
@@ -49,7 +49,7 @@ export function stamperProcessor(deps: StamperDeps = {}, config: StamperConfig =
     // the conversation's records pass one at a time in order, so it always sees its target.
     const index = p.store('im.state.messages');
     p.answerDeadLetters('im.msg.checked', ['im.push.online'], (r, code) => deadLetterReply(r.value.origin, r.value.sender, r.value.clientMsgId, r.value.correlationId, code, p.clock.now()));
-    p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online', 'im.msg.checked'], async (r, ctx) => {
+    const stamp = async (r: Rec<CheckedMessage>, ctx: ProcessContext): Promise<Emit[]> => {
       const m = r.value;
       const seqs = ctx.store(sequences);
       const seen = ctx.store(dedup);
@@ -106,7 +106,10 @@ export function stamperProcessor(deps: StamperDeps = {}, config: StamperConfig =
       if (m.origin && !m.action) messages.put(indexKey(m.conversationId, seq), { conversationId: m.conversationId, seq, messageId, sender: m.sender, stampedAt, contentType: m.contentType, recalled: false, version: 0, reactions: [], ...indexedContent(m.content, m.contentType), ...(m.forwardOf ? { forwardOf: m.forwardOf } : {}) });
       stamped.inc({ outcome: 'stamped' });
       return emitWithAck({ ...record, messageId, seq, stampedAt }, stampedAt);
-    }, 'stamp');
+    };
+    p.stream('im.msg.checked').process(['im.msg.stamped', 'im.push.online', 'im.msg.checked'], stamp, 'stamp');
+    // The media processor's MEDIA_READY changes, judged and stamped as any change (a topic of their own: see topics.json).
+    p.stream('im.msg.media-ready').process(['im.msg.stamped'], stamp, 'stamp-media-ready');
   };
 }
 
