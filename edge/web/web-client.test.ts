@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 /**
@@ -42,10 +43,22 @@ const pages: Page[] = [];
 /** Recent WebSocket frames of every page, printed when the test fails. */
 const frames: string[] = [];
 
-function startPlatform(): Promise<string> {
-  // Files over 64 KiB are refused, so the test can show MEDIA_TOO_LARGE without a big upload.
-  // Media in a directory of this run, served by the platform (the local store).
-  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT), IM_MEDIA_DIR: mkdtempSync(join(tmpdir(), 'im-web-media-')) };
+/** A port free now: the local media store signs URLs with the edge's configured port, so it cannot be 0. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startPlatform(): Promise<string> {
+  // Media in a directory of this run, served by the platform (the local store); files over
+  // 64 KiB are refused, so the test shows MEDIA_TOO_LARGE without a big upload.
+  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: String(await freePort()), IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT), IM_MEDIA_DIR: mkdtempSync(join(tmpdir(), 'im-web-media-')) };
   // Always the embedded engine and in-process stores, whatever the suite's environment points at.
   for (const k of ['IM_S3_ENDPOINT', 'IM_MEDIA_PUBLIC_URL', 'IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
   const child = spawn(process.execPath, ['--import', 'tsx', 'ops/bin/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -488,19 +501,20 @@ describe('web client in Chromium', () => {
     // The PUT is held until the progress bar has been seen: on loopback it would be over at once.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    await ivy.route('**/*', async (route) => {
+    const holdPuts = async (route: Route): Promise<void> => {
       if (route.request().method() !== 'PUT') return route.fallback();
       await held;
       await route.continue();
-    });
+    };
+    await ivy.route('**/*', holdPuts);
     await ivy.fill('#send-text', 'a red and blue flag');
     await ivy.setInputFiles('#attach-input', { name: 'flag.png', mimeType: 'image/png', buffer: png });
     const uploading = ivy.locator('#messages li.msg.mine', { hasText: 'flag.png' }).locator('progress.upload-progress');
     await uploading.waitFor({ timeout: WAIT });
     expect(await ivy.inputValue('#send-text')).toBe('');
     release();
-    await ivy.unroute('**/*');
     const flagSeq = await seqOf(ivy, 'a red and blue flag');
+    await ivy.unroute('**/*', holdPuts);
     expect(await uploading.count()).toBe(0);
 
     // Jack: the caption, then the thumbnail once MEDIA_READY says there is one; it really loads.
