@@ -233,7 +233,8 @@ export interface PlatformConfig {
  * The object store: an S3-compatible bucket when IM_S3_ENDPOINT is set, else a local directory
  * served by the platform's own routes (`make run`). `publicEndpoint` is the host clients reach
  * the bucket at (presigned URLs are signed for it); `signingKey` signs the local store's URLs
- * (null: a random key per process, so URLs die with it).
+ * (null: a random key per process, so a URL dies with the process that signed it and no other
+ * redeems it: set it when gateway workers or separate processes share the local store).
  */
 export interface MediaStoreConfig {
   kind: 's3' | 'local';

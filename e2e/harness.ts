@@ -45,6 +45,7 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
         IM_REDIS_URL: process.env.IM_REDIS_URL_TEST ?? 'redis://127.0.0.1:6379',
         IM_MONGO_URL: process.env.IM_MONGO_URL_TEST ?? 'mongodb://127.0.0.1:27017',
         IM_MONGO_DB: `e2e_${id}`,
+        IM_S3_ENDPOINT: process.env.IM_S3_ENDPOINT_TEST ?? 'http://127.0.0.1:8333',
       }
     : {};
   const config = loadConfig({

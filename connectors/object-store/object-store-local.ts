@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PlatformError } from '../../core/errors.js';
 import { contentDisposition, objectTooLarge, type ListedObject, type ObjectInfo, type ObjectStore, type PresignedRequest } from './object-store.js';
@@ -157,12 +157,21 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
     return { size: st.size, contentType, lastModified: Math.floor(st.mtimeMs) };
   };
 
-  const read = async (k: string, maxBytes: number): Promise<Buffer | null> => {
-    const file = pathOf(objects, k);
-    const handle = await open(file, 'r').catch(missing);
+  /** The object's file opened for reading with its size; null when there is none (or `k` is only a prefix, a directory here). */
+  const openObject = async (k: string): Promise<{ handle: FileHandle; size: number } | null> => {
+    const handle = await open(pathOf(objects, k), 'r').catch(missing);
     if (!handle) return null;
+    const st = await handle.stat();
+    if (st.isFile()) return { handle, size: st.size };
+    await handle.close();
+    return null;
+  };
+
+  const read = async (k: string, maxBytes: number): Promise<Buffer | null> => {
+    const opened = await openObject(k);
+    if (!opened) return null;
+    const { handle, size } = opened;
     try {
-      const { size } = await handle.stat();
       if (size > maxBytes) throw objectTooLarge(k, size, maxBytes);
       return await handle.readFile();
     } finally {
@@ -206,8 +215,9 @@ export function createLocalObjectStore(o: LocalObjectStoreOptions): LocalObjectS
     head,
 
     async readStart(k, length) {
-      const handle = await open(pathOf(objects, k), 'r').catch(missing);
-      if (!handle) return null;
+      const opened = await openObject(k);
+      if (!opened) return null;
+      const { handle } = opened;
       try {
         const buffer = Buffer.alloc(length);
         const { bytesRead } = await handle.read(buffer, 0, length, 0);

@@ -161,6 +161,10 @@ describe.each(harnesses)('object store contract: %s', (_name, open) => {
     expect(await listed(h.store, key('list'))).toEqual(['list/a', 'list/b', 'list/c/d', 'listing/e'].map(key));
     expect(await listed(h.store, key('list/c'))).toEqual([key('list/c/d')]);
     expect(await listed(h.store, key('nothing/'))).toEqual([]);
+    // A prefix of other keys is no object.
+    expect(await h.store.head(key('list/c'))).toBeNull();
+    expect(await h.store.read(key('list/c'), 100)).toBeNull();
+    expect(await h.store.readStart(key('list/c'), 100)).toBeNull();
     const [first] = await (async () => {
       const out = [];
       for await (const o of h.store.list(key('list/a'))) out.push(o);

@@ -33,8 +33,8 @@ address() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # One request to the S3 gateway signed with the platform's identity (curl's SigV4); prints the
-# HTTP status. s3_status METHOD PATH [curl args...]. HEAD goes as -I: with -X HEAD curl would
-# wait for a body until --max-time.
+# HTTP status. s3_status METHOD PATH [curl args...] (a later --max-time wins). HEAD goes as -I:
+# with -X HEAD curl would wait for a body until --max-time.
 s3_status() {
   local method=(-X "$1") path=$2; shift 2
   [ "${method[1]}" = HEAD ] && method=(-I)

@@ -56,9 +56,10 @@ fi
 
 object="/$S3_BUCKET/stack-smoke-$$"
 # curl's SigV4 signs an x-amz-content-sha256 header only when given one, and S3 wants it for a body.
+# A fresh store's first write grows its volumes first (about 8 s here): a longer timeout.
 sha=$(printf '%s' "$value" | sha256sum | cut -d' ' -f1)
 [ "$(s3_status PUT "$object" -H 'Content-Type: text/plain' -H "x-amz-content-sha256: $sha" \
-  --data-binary "$value")" = 200 ]
+  --data-binary "$value" --max-time 30)" = 200 ]
 got=$(curl -sf --max-time 3 --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY_ID:$S3_SECRET_ACCESS_KEY" \
   "http://127.0.0.1:$S3_PORT$object")
 [ "$(s3_status DELETE "$object")" = 204 ]

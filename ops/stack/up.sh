@@ -20,9 +20,12 @@ esac
 # $STACK_RUN/<service>, output to the service log (the previous one kept as <service>.log.prev),
 # and no inherited descriptors besides 0-2, so a caller reading our output through a pipe
 # (`up.sh | tee`) is not held open by the services. The launcher shell writes its own pid and
-# then execs the service, so the pid file holds the service's pid.
+# then execs the service, so the pid file holds the service's pid. The loop's own `2>/dev/null`
+# is undone by bash from a saved copy of fd 2 that the loop itself closes, which left every
+# service's stderr on /dev/null: stderr is pointed at the log again after it.
 LAUNCHER='cd "$1" && echo $$ >"$2" || exit 1
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+exec 2>&1
 shift 2; exec "$@"'
 launch() {
   local svc=$1; shift
@@ -142,13 +145,13 @@ start_s3() {
 }
 EOF
   )
-  launch s3 "$SEAWEEDFS_BIN" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+  launch s3 "$SEAWEEDFS_BIN" -logtostderr server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port="$SEAWEEDFS_MASTER_PORT" -master.port.grpc="$SEAWEEDFS_MASTER_GRPC_PORT" \
     -volume.port="$SEAWEEDFS_VOLUME_PORT" -volume.port.grpc="$SEAWEEDFS_VOLUME_GRPC_PORT" \
     -filer -filer.port="$SEAWEEDFS_FILER_PORT" -filer.port.grpc="$SEAWEEDFS_FILER_GRPC_PORT" \
     -s3 -s3.port="$S3_PORT" -s3.port.grpc="$S3_GRPC_PORT" -s3.port.iceberg=0 -s3.port.lance=0 \
     -s3.config="$dir/identities.json" \
-    -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=16
+    -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=16 -volume.preStopSeconds=1
 }
 
 # Called by wait_healthy while s3 is not healthy: once the gateway takes our signature (a signed
