@@ -25,7 +25,7 @@ interface Upload {
 export interface MediaCounts {
   slotsAsked: number;
   slotsGranted: number;
-  /** Refused slots by error code (MEDIA_TOO_LARGE, RATE_LIMITED...). */
+  /** Refused slots by error code (MEDIA_TOO_LARGE, TOO_MANY_REQUESTS...). */
   slotErrors: Record<string, number>;
   /** PUTs the store accepted, and those it refused by HTTP status. */
   uploaded: number;
@@ -113,19 +113,13 @@ export class MediaLedger {
 
   /** The recipient's `message` frame carrying this media id. */
   delivered(mediaId: string, at: number): void {
-    const u = this.byMedia.get(mediaId);
-    if (!u) return void this.strays++;
-    if (u.deliveredAt !== null) return void this.duplicates++;
-    u.deliveredAt = at;
+    this.firstAtRecipient(mediaId, 'deliveredAt', at);
   }
 
   /** The recipient's MEDIA_READY event naming this media id. */
   ready(mediaId: string, at: number, thumbnail: boolean): void {
-    const u = this.byMedia.get(mediaId);
-    if (!u) return void this.strays++;
-    if (u.readyAt !== null) return void this.duplicates++;
-    u.readyAt = at;
-    u.thumbnail = thumbnail;
+    const u = this.firstAtRecipient(mediaId, 'readyAt', at);
+    if (u) u.thumbnail = thumbnail;
   }
 
   /** True once nothing is waiting: every slot, PUT and send answered, every acked upload's MEDIA_READY seen. */
@@ -208,6 +202,15 @@ export class MediaLedger {
   private get(key: string): Upload {
     const u = this.uploads.get(key);
     if (!u) throw new Error(`upload ${key} was never asked for`);
+    return u;
+  }
+
+  /** Records the first time the recipient saw `mediaId` so; a second time is a duplicate, an unknown id a stray. */
+  private firstAtRecipient(mediaId: string, field: 'deliveredAt' | 'readyAt', at: number): Upload | null {
+    const u = this.byMedia.get(mediaId);
+    if (!u) return (this.strays++, null);
+    if (u[field] !== null) return (this.duplicates++, null);
+    u[field] = at;
     return u;
   }
 
