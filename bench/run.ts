@@ -91,12 +91,8 @@ const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
 const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
-/**
- * Media: the SUT's object store is S3 when IM_S3_ENDPOINT is set (the stack's SeaweedFS), else a
- * local directory of this run that the gateway serves and the processors read, with one signing
- * key for all of them.
- */
-const mediaDir = chosen.includes('media') && !external && !process.env.IM_S3_ENDPOINT ? join(tmpdir(), `im-bench-media-${runStamp}`) : null;
+/** The media scenario's local store, when it has no S3 (see mediaStore), deleted at the end. */
+let mediaDir: string | null = null;
 /** The faults scenario runs a second gateway, for the clients of a killed one to move to. */
 const secondGateway = chosen.includes('faults') && !external;
 /** The SUT's processes and their Prometheus ports. */
@@ -117,9 +113,7 @@ async function startSut(): Promise<SutHandle> {
   if (!flags.has('no-stack')) ensureStack(log);
   // The stack's MongoDB endpoint (FerretDB on PostgreSQL), in the run's own database.
   const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix, IM_GATEWAY_WORKERS: String(gatewayWorkers) };
-  // The media scenario's senders upload back to back: the per-user slot rate and daily quota are not what it measures.
-  if (chosen.includes('media')) Object.assign(overrides, { IM_MEDIA_UPLOAD_SLOTS_PER_WINDOW: '1000000', IM_MEDIA_DAILY_QUOTA_BYTES: String(2 ** 50) });
-  if (mediaDir) Object.assign(overrides, { IM_MEDIA_DIR: mediaDir, IM_MEDIA_SIGNING_KEY: randomBytes(32).toString('hex') });
+  if (chosen.includes('media') && !external) Object.assign(overrides, mediaStore());
   const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: overrides }, privateKeyPem);
   if (external) {
     const gwPid = intFlag(flags, 'gateway-pid', 0);
@@ -221,6 +215,20 @@ async function startSut(): Promise<SutHandle> {
     metricsUrls: metricsPorts.map(([, port]) => `http://127.0.0.1:${port}/metrics`),
     processes: () => sutProcesses,
   };
+}
+
+/**
+ * The SUT's media settings: its object store is S3 at IM_S3_ENDPOINT, or the stack's SeaweedFS
+ * when it runs (ops/stack starts it), else a directory of this run that the gateway serves and
+ * the processors read, with one signing key for all of them. The media scenario's senders upload
+ * back to back: the per-user slot rate and daily quota are not what it measures.
+ */
+function mediaStore(): Record<string, string> {
+  const lifted = { IM_MEDIA_UPLOAD_SLOTS_PER_WINDOW: '1000000', IM_MEDIA_DAILY_QUOTA_BYTES: String(2 ** 50) };
+  const s3 = process.env.IM_S3_ENDPOINT ?? (stackPids().has('s3') ? `http://127.0.0.1:${process.env.IM_S3_PORT ?? '8333'}` : undefined);
+  if (s3) return { ...lifted, IM_S3_ENDPOINT: s3 };
+  mediaDir = join(tmpdir(), `im-bench-media-${runStamp}`);
+  return { ...lifted, IM_MEDIA_DIR: mediaDir, IM_MEDIA_SIGNING_KEY: randomBytes(32).toString('hex') };
 }
 
 /** Until one message makes it through the whole pipeline (consumer groups joined, tables loaded). */
