@@ -43,7 +43,6 @@ import type { StatusStore } from '../edge/presence/status.js';
 import type { Presence } from '../edge/presence/presence.js';
 import { QueryService } from '../edge/query/query-service.js';
 import { createRegistryClient, createTopicSerde, registerAllSchemas, type TopicSerde } from '../schemas/serde.js';
-import { createLocalObjectStore } from '../connectors/object-store/object-store-local.js';
 import { imTopology, OPTIONAL_PROCESSORS, type PipelineDeps } from '../topologies/im-topology.js';
 import { type LogClient, type QueryableState, openKafkaLog, MemoryLog, namespacedLog, catalogTopicDefinitions, DLQ_TOPIC, StreamsApp, createGroupProgressWatch, wallClock } from '../streams/index.js';
 import { createDependencyHealth, type DependencyHealth, type DependencyProbe } from './health.js';

@@ -17,6 +17,8 @@ export interface ProcessorDescription {
   /** Tables it aggregates into (`groupByKey`): state and an output, read by whoever wants the table. */
   outputTables: string[];
   steps: string[];
+  /** Work on the clock (`punctuate`): `<name> every <interval> ms`. */
+  punctuations: string[];
 }
 
 function steps(node: StepNode, depth = 0): string[] {
@@ -39,6 +41,7 @@ export function describeTopology(topology: Topology, appId: string, plan: Physic
     sinks: [...p.sinks].filter((t) => !p.stores.has(t)),
     outputTables: [...p.aggregates],
     steps: [...p.sources.values()].flatMap((n) => steps(n)),
+    punctuations: p.punctuations.map((x) => `${x.name} every ${x.intervalMs} ms`),
   }));
 }
 
@@ -53,6 +56,7 @@ export function describeAsText(descriptions: ProcessorDescription[]): string {
         `  sinks:   ${d.sinks.join(', ') || '-'}`,
         ...(d.outputTables.length > 0 ? [`  output tables: ${d.outputTables.join(', ')}`] : []),
         ...d.steps.map((s) => `    ${s}`),
+        ...d.punctuations.map((x) => `    punctuation ${x}`),
       ].join('\n'),
     )
     .join('\n\n');

@@ -166,4 +166,27 @@ describe('the topology test driver', () => {
     expect(driver.read('im.msg.stamped').map((r) => `${r.key}#${r.value.seq}`)).toEqual(['g:a#1', 'g:b#1', 'g:a#2', 'g:a#3', 'g:b#1', 'g:a#4']);
     expect(driver.state('im.state.sequences').get('g:b')).toBeUndefined();
   });
+
+  it('runs a punctuation only when the clock has passed its time, once a call, its records produced', async () => {
+    const runs: { at: number; owns: boolean }[] = [];
+    const topology = new Topology('driver-punctuate').processor('sweep', (p) => {
+      p.stream('im.cmd.send').process([], async () => []);
+      p.punctuate('sweep', { intervalMs: 1_000, outputs: ['im.state.sequences'] }, async (ctx) => {
+        runs.push({ at: p.clock.now(), owns: ctx.owns('any-key') });
+        return [{ topic: 'im.state.sequences', key: 'swept', value: { conversationId: 'swept', seq: runs.length, updatedAt: p.clock.now() } }];
+      });
+    });
+    const driver = await TopologyTestDriver.start(topology, { startTime: 0 });
+    await driver.advanceWallClockTime(999);
+    expect(runs).toEqual([]);
+    await driver.advanceWallClockTime(1);
+    // Due again an interval after it ran, however far the clock jumped.
+    await driver.advanceWallClockTime(5_000);
+    await driver.advanceWallClockTime(999);
+    // Moving the clock alone runs nothing.
+    driver.advanceTime(10_000);
+    expect(runs).toEqual([{ at: 1_000, owns: true }, { at: 6_000, owns: true }]);
+    expect(driver.state('im.state.sequences').get('swept')?.seq).toBe(2);
+    await driver.close();
+  });
 });

@@ -156,6 +156,21 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     expect(await store.hiddenSeqs('amy', c, [1, 2, 3])).toEqual(new Set());
     expect(await store.hiddenSeqs('bo', c, [])).toEqual(new Set());
   });
+
+  it('applies MEDIA_READY: the target takes the measured entries, applied twice the same; a recall empties them', async () => {
+    await setup();
+    const c = 'd:amy:bo';
+    const entry = { id: 'm0123456789ABCDEFGHIJKLMNOP', kind: 'image', mime: 'image/png', size: 10, name: 'a.png', width: null, height: null, durationMs: null, thumbnail: false };
+    const measured = { ...entry, width: 640, height: 480, thumbnail: true };
+    await store.writeBatch([msg(c, 1, { contentType: 'image', content: '', media: [entry] })]);
+    const ready = msg(c, 2, { contentType: 'system/media_ready', action: { kind: 'MEDIA_READY', targetConversationId: c, targetSeq: 1, targetMessageId: `m-${c}-1`, emoji: null, privileged: false, targetSender: null, version: 0, reactions: [] }, media: [measured] });
+    await store.writeBatch([ready]);
+    expect((await store.applyChanges([ready])).map((m) => m.media)).toEqual([[measured]]);
+    await store.applyChanges([ready]);
+    expect((await store.history(c, { afterSeq: 0, limit: 1 })).messages[0]!.media).toEqual([measured]);
+    await store.applyChanges([changeEvent(c, 3, 'RECALL', 1)]);
+    expect((await store.history(c, { afterSeq: 0, limit: 1 })).messages[0]).toMatchObject({ recalled: true, media: [] });
+  });
 });
 
 /** A change event at `seq` of `conversationId` on its message `target`, with the action's state. */

@@ -336,6 +336,14 @@ const storage: DashboardSpec = {
       ],
     },
     {
+      title: 'Media processor (object store)',
+      panels: [
+        { title: 'Images read by outcome', description: 'made: dimensions and a thumbnail; failed: not an image sharp reads (kept, without them); missing: the object was gone.', w: 8, queries: [{ expr: rate('im_media_thumbnails_total', '', ['outcome']), legend: '{{outcome}}' }], unit: 'ops', stack: true },
+        { title: 'Objects deleted by reason', description: 'recalled (after the grace), retention, pending (uploaded, never attached).', w: 8, queries: [{ expr: rate('im_media_objects_deleted_total', '', ['reason']), legend: '{{reason}}' }], unit: 'ops', stack: true },
+        { title: 'Media processor lag by partition', description: 'Stamped messages not yet measured: sending and delivery never wait for it (its own consumer group).', w: 8, queries: [{ expr: 'sum by (partition) (im_consumer_lag{group=~".*[.]media"})', legend: 'partition {{partition}}' }], unit: 'short' },
+      ],
+    },
+    {
       title: 'Queries and recent cache (Redis, MongoDB)',
       panels: [
         { title: 'Query mirror writes (MongoDB) by topic', description: 'State records (relations, memberships) applied to the MongoDB mirror the HTTP reads use.', w: 8, queries: [{ expr: rate('im_mirror_writes_total', '', ['topic', 'kind']), legend: legendOf(['topic', 'kind']) }], unit: 'ops' },
