@@ -18,7 +18,7 @@ import type { MirrorStore } from '../connectors/mongo-mirror/mirror-store.js';
 import { createMemoryDeviceTokenStore, type DeviceTokenStore } from '../connectors/offline-push/device-tokens.js';
 import { createMongoDeviceTokenStore } from '../connectors/offline-push/device-tokens-mongo.js';
 import { objectStoreFromConfig } from '../connectors/object-store/from-config.js';
-import { isLocalObjectStore } from '../connectors/object-store/object-store-local.js';
+import { createLocalObjectStore, isLocalObjectStore } from '../connectors/object-store/object-store-local.js';
 import type { ObjectStore } from '../connectors/object-store/object-store.js';
 import { offlinePushFromConfig } from '../connectors/offline-push/from-config.js';
 import { webhooksFromConfig } from '../connectors/webhooks/from-config.js';
