@@ -25,10 +25,10 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * Media: one attaches a PNG (a progress bar while its PUT runs), the other sees a placeholder, then
  * the thumbnail once MEDIA_READY says it exists, also after a reload; a type not allowed and a
  * file over the (small, configured) limit are refused in words in the conversation; a file comes
- * with a download link that downloads it; a recalled image becomes the tombstone. Once on the
- * local store the platform serves at /v1/media/blob/:token, once on the stack's SeaweedFS
- * (IM_S3_ENDPOINT_TEST, default :8333, as the object store's contract suite), with a platform of
- * its own.
+ * with a download link that downloads it, one dropped on the conversation is sent too; a recalled
+ * image becomes the tombstone. Once on the local store the platform serves at
+ * /v1/media/blob/:token, once on the stack's SeaweedFS (IM_S3_ENDPOINT_TEST, default :8333, as the
+ * object store's contract suite), with a platform of its own.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -570,6 +570,16 @@ async function mediaConversation(at: string, store: string): Promise<void> {
   const [download] = await Promise.all([jack.waitForEvent('download'), link.click()]);
   expect(download.suggestedFilename()).toBe('notes.txt');
   expect(readFileSync((await download.path())!, 'utf8')).toBe(notes);
+
+  // A file dropped on the conversation is attached the same way.
+  await ivy.evaluate(`(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped on the chat'], 'dropped.txt', { type: 'text/plain' }));
+    const chat = document.querySelector('.chat');
+    for (const type of ['dragover', 'drop']) chat.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  })()`);
+  await seqOf(ivy, 'dropped.txt');
+  await bubble(jack, 'dropped.txt').locator('a.media-download').waitFor({ timeout: WAIT });
 
   // History shows the thumbnail too; a recalled image is the tombstone on both pages.
   await jack.reload();
