@@ -26,6 +26,16 @@ describe('config', () => {
     expect(() => loadConfig({ IM_GATEWAY_WORKERS: '0' })).toThrow(/IM_GATEWAY_WORKERS=0 must be an integer in \[1, 1024\]/);
   });
 
+  it('takes per-kind media types and sizes, and refuses a type the server cannot recognise by its first bytes', () => {
+    const c = loadConfig({ IM_MEDIA_IMAGE_TYPES: 'image/png, image/jpeg', IM_MEDIA_VIDEO_MAX_BYTES: '1000' });
+    expect(c.media.limits.image.types).toEqual(['image/png', 'image/jpeg']);
+    expect(c.media.limits.video.maxBytes).toBe(1000);
+    expect(c.media.limits.file.types).toContain('application/pdf');
+    expect(c.media.uploads.downloadUrlTtlSec).toBe(300);
+    expect(c.media.lifecycle).toEqual({ recallGraceSec: 3600, pendingTimeoutSec: 86_400, retentionDays: 0, janitorIntervalSec: 60 });
+    expect(() => loadConfig({ IM_MEDIA_FILE_TYPES: 'application/pdf,image/bmp' })).toThrow(/IM_MEDIA_FILE_TYPES: image\/bmp/);
+  });
+
   it('reports every invalid value at once', () => {
     try {
       loadConfig({ IM_EDGE_PORT: 'eighty', IM_ENGINE: 'postgres', IM_HEARTBEAT_TIMEOUT_MS: '10', IM_HEARTBEAT_INTERVAL_MS: '20' });

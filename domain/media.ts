@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ErrorCode } from '../protocol/codes.js';
+import type { MediaRef } from '../schemas/types.generated.js';
 
 /**
  * Media: the rules every place that touches an uploaded object follows (the upload slot, the
@@ -107,6 +108,9 @@ export interface MediaDeclaration {
 }
 
 export type MediaRefusal = { code: ErrorCode; detail: string };
+
+/** A declared item as the records carry it: nothing measured yet (the media processor adds it). */
+export const declaredMediaRef = (d: MediaDeclaration & { id: string }): MediaRef => ({ id: d.id, kind: d.kind, mime: d.mime, size: d.size, name: d.name, width: null, height: null, durationMs: null, thumbnail: false });
 
 /**
  * A file name shown to others and put in a download's Content-Disposition: no path separators

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaObjectKey, newMediaId } from '../domain/media.js';
 import type { Frame, TestClient } from '../edge/gateway/testing.js';
 import { eventually } from '../streams/testing.js';
-import { answer, befriend, ENGINES, sendMsg, startPlatform, type Engine, type Platform, type User } from './harness.js';
+import { answer, befriend, ENGINES, newGroup, sendMsg, startPlatform, type Engine, type Platform, type User } from './harness.js';
 
 /**
  * Media end to end (issue 12; docs/protocol.md#media), over HTTP, the object store and
@@ -120,6 +120,21 @@ for (const engine of ENGINES) {
       expect(await answer(a, mediaMsg(bob.id, [{ id, ...item }]), WAIT)).toMatchObject({ type: 'error', error_code: 'MEDIA_IN_USE' });
       expect(await stored(alice, id)).not.toBeNull();
       await stillSends(a, bob.id);
+    });
+
+    it('in a group: a current member downloads, one removed no longer may', async () => {
+      const { owner, members: [mia, max], groupId } = await newGroup(p, 'own', ['mia', 'max'] as const);
+      const [o, m] = [await owner.connect(), await mia.connect()];
+      const bytes = Buffer.from('minutes of the meeting\n', 'utf8');
+      const item = { kind: 'file', mime: 'text/plain', size: bytes.length, name: 'minutes.txt' };
+      const id = await upload(owner, item, bytes);
+      const send = { ...mediaMsg(groupId, [{ id, ...item }]), recipient_type: 'group' };
+      expect(await answer(o, send, WAIT)).toMatchObject({ type: 'ack' });
+      expect(await m.next((f) => f.type === 'message' && f.client_msg_id === send.msg_id, WAIT)).toMatchObject({ content_type: 'file', media: [{ id, name: 'minutes.txt' }] });
+      await eventually(async () => (await p.http('GET', `/v1/media/${id}`, { token: max.token })).status === 200, 'a member downloads', WAIT);
+      expect((await p.http('DELETE', `/v1/groups/${groupId}/members/${max.id}`, { token: owner.token })).status).toBe(202);
+      await eventually(async () => (await p.http('GET', `/v1/media/${id}`, { token: max.token })).status === 403, 'a removed member may not', WAIT);
+      expect((await p.http('GET', `/v1/media/${id}`, { token: mia.token })).status).toBe(200);
     });
 
     it('refuses at the slot what may not be uploaded: too large, a type not allowed, no bytes, a bad name, over the rate and the quota', async () => {

@@ -250,17 +250,16 @@ export async function startEdge(infra: Infrastructure, logger: Logger, options: 
   const allowance = infra.redis
     ? redisMediaAllowance(media.uploads, { redis: infra.redis, logger, keyPrefix: `im:media:${config.kafka.topicPrefix}` })
     : memoryMediaAllowance(media.uploads);
-  const store = infra.objectStore;
   const routes = [
     ...auth.routes,
-    ...mediaRoutes({ store, mirror: infra.mirror, allowance }, media),
+    ...mediaRoutes({ store: infra.objectStore, mirror: infra.mirror, allowance }, media),
     ...relationRoutes({ commands, mirror: infra.mirror, users: auth.profiles }),
     ...groupRoutes({ commands, mirror: infra.mirror }),
     ...queryRoutes(query),
     ...presenceRoutes(people, config.people),
     ...deviceRoutes(infra.deviceTokens),
     // The local store's presigned URLs point here; an S3 store's point at the bucket.
-    ...(isLocalObjectStore(store) ? mediaBlobRoutes(store, { maxBodyBytes: Math.max(...Object.values(media.limits).map((l) => l.maxBytes)) }) : []),
+    ...(isLocalObjectStore(infra.objectStore) ? mediaBlobRoutes(infra.objectStore) : []),
     ...(options.routes ?? []),
   ];
   const edgeConfig = options.staticDir && !config.edge.staticDir ? { ...config.edge, staticDir: options.staticDir } : config.edge;

@@ -1,5 +1,4 @@
 import { DEFAULT_MEDIA_LIMITS, declarationRefusal, isMediaId, isMediaKind, MAX_MEDIA_PER_MESSAGE, type MediaLimits } from '../domain/media.js';
-import type { MediaRef } from '../schemas/types.generated.js';
 import type { ErrorCode } from './codes.js';
 import type { ClientFrame, ConversationSettingsInFrame, MediaItem, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isClientMsgId, isUserOrGroupId, MAX_ID_CHARS } from './limits.js';
@@ -83,7 +82,7 @@ export function sendMsg(o: Obj, maxContentChars: number, mediaLimits: MediaLimit
   const media = mediaItems(o.media, contentType, mediaLimits);
   if (!media.ok) return { ...media, msgId };
   const frame: SendMsgFrame = { type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType(o), content, content_type: contentType, timestamp: o.timestamp as number };
-  return { ok: true, frame: media.items.length > 0 ? { ...frame, media: media.items.map(({ id, kind, mime, size, name }) => ({ id, kind: kind as MediaItem['kind'], mime, size, name })) } : frame };
+  return { ok: true, frame: media.items.length > 0 ? { ...frame, media: media.items } : frame };
 }
 
 const MIME = /^[a-z0-9][a-z0-9.+-]{0,62}\/[a-z0-9][a-z0-9.+-]{0,62}$/i;
@@ -94,10 +93,10 @@ const MIME = /^[a-z0-9][a-z0-9.+-]{0,62}\/[a-z0-9][a-z0-9.+-]{0,62}$/i;
  * the objects are there and are what they claim is the send path's to check
  * (topologies/processors/media-check.ts).
  */
-export function mediaItems(v: unknown, contentType: string, limits: MediaLimits): { ok: true; items: MediaRef[] } | { ok: false; code: ErrorCode; detail: string } {
+export function mediaItems(v: unknown, contentType: string, limits: MediaLimits): { ok: true; items: MediaItem[] } | { ok: false; code: ErrorCode; detail: string } {
   if (v === undefined) return { ok: true, items: [] };
   if (!Array.isArray(v) || v.length === 0 || v.length > MAX_MEDIA_PER_MESSAGE) return fail(`media must be an array of 1 to ${MAX_MEDIA_PER_MESSAGE} items`);
-  const items: MediaRef[] = [];
+  const items: MediaItem[] = [];
   for (const [i, m] of v.entries()) {
     const at = `media[${i}]`;
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return fail(`${at} must be an object {id, kind, mime, size, name}`);
@@ -111,7 +110,7 @@ export function mediaItems(v: unknown, contentType: string, limits: MediaLimits)
     const declared = { kind: item.kind, mime: item.mime.toLowerCase(), size: item.size, name: item.name };
     const refusal = declarationRefusal(declared, limits);
     if (refusal) return { ok: false, code: refusal.code, detail: `${at}: ${refusal.detail}` };
-    items.push({ id: item.id, ...declared, width: null, height: null, durationMs: null, thumbnail: false });
+    items.push({ id: item.id, ...declared });
   }
   if (contentType !== items[0]!.kind) return fail(`content_type must be the first media item's kind (${items[0]!.kind})`);
   return { ok: true, items };

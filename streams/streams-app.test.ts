@@ -286,5 +286,23 @@ for (const engine of engines) {
         return out.records.some((r) => r.value.content === 'FRIENDS');
       }, 'the reader sees the writer\'s store', 30_000);
     });
+
+    it('runs a punctuation on the wall clock in every instance, each owning the keys of the partitions it holds', async () => {
+      const h = await harness();
+      const keys = Array.from({ length: 60 }, (_, i) => `key-${i}`);
+      const owned: string[][] = [[], []];
+      const sweeper = (i: number) => new Topology('punctuation-test').processor('sweep', (p) => {
+        p.stream('im.cmd.send').process([], async () => []);
+        p.punctuate('sweep', { intervalMs: 100, outputs: [] }, async (ctx) => {
+          owned[i] = keys.filter((k) => ctx.owns(k));
+          return [];
+        });
+      });
+      const appId = `punctuate-${Date.now()}`;
+      await app(h, sweeper(0), appId).start();
+      await app(h, sweeper(1), appId).start();
+      // Once the group has settled, every key is one instance's and each instance has some.
+      await eventually(() => owned.every((o) => o.length > 0) && owned[0]!.length + owned[1]!.length === keys.length && new Set(owned.flat()).size === keys.length, 'the keys shared between the two instances', 60_000);
+    }, 90_000);
   });
 }

@@ -34,7 +34,7 @@ async function start(overrides: Partial<MediaConfig['lifecycle']> = {}) {
   const messages = createMemoryMessageStore();
   const config: MediaConfig = { limits: base.limits, lifecycle: { ...lifecycle, ...overrides } };
   const path = await startSendPath(undefined, undefined, {
-    media: { store, limits: base.limits, timeoutMs: 5_000 },
+    logic: { media: { store, limits: base.limits, timeoutMs: 5_000 } },
     more: (t) => t.processor('media', mediaProcessor({ store }, config)).processor('persistence', persistence({ store: messages }, { maxItems: 100 })),
     startTime: Date.now(),
   });

@@ -7,7 +7,7 @@ import { MEDIA_KEY_PREFIX, parseMediaKey, thumbnailObjectKey } from '../../domai
 import { SYSTEM_MSG_ID_PREFIX } from '../../domain/notices.js';
 import type { CheckedMessage, MediaRef, MediaState, MessageAction, StampedMessage } from '../../schemas/types.generated.js';
 import type { Emit, ProcessContext, ProcessorBuilder, PunctuationContext } from '../../streams/index.js';
-import { measureImage, THUMBNAIL_TYPE } from './media-images.js';
+import { type ImageMeasures, measureImage, THUMBNAIL_TYPE } from './media-images.js';
 
 /**
  * The media processor (docs/protocol.md#media): what happens to a message's media after it is
@@ -101,7 +101,7 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
         ctx.logger.warn('media object gone before its thumbnail was made', { mediaId: s.mediaId });
         return null;
       }
-      let measured;
+      let measured: ImageMeasures;
       try {
         measured = await measureImage(bytes);
       } catch (err) {

@@ -166,7 +166,9 @@ const ackedId = (m: StampedMessage): string | null => (m.action ? null : m.messa
 const actingConnection = (m: StampedMessage): string | null => (m.action ? null : m.origin?.connectionId ?? null);
 
 function offlineTask(m: StampedMessage, userId: string, previewChars: number, now: number): OfflinePushTask {
-  const preview = m.content.length > previewChars ? `${m.content.slice(0, previewChars)}…` : m.content;
+  // A media message's notification names its kind before the caption (`[image] look!`).
+  const text = m.media && m.media.length > 0 ? `[${m.contentType}]${m.content ? ` ${m.content}` : ''}` : m.content;
+  const preview = text.length > previewChars ? `${text.slice(0, previewChars)}…` : text;
   // Told to push-offline, which holds back what a user muted except what mentions them.
   const mentioned = m.mentions.includes(userId) || (m.recipientKind === 'GROUP' && m.mentions.includes(MENTION_ALL));
   return { correlationId: m.correlationId, userId, messageId: m.messageId, conversationId: m.conversationId, seq: m.seq, sender: m.sender, preview, reason: 'OFFLINE', createdAt: now, mentioned };

@@ -9,7 +9,7 @@ import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import { routeChange } from '../../domain/message-changes.js';
 import { routeReferences, sendKey } from '../../domain/message-references.js';
-import type { MediaLimits } from '../../domain/media.js';
+import { declaredMediaRef, type MediaLimits } from '../../domain/media.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame, muteLevel } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -102,7 +102,7 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           if (!refs.ok) return reject(f, 'invalid', refs.code, refs.detail, m.msg_id);
           // A forward carries the original as it is; media of the forwarder's own would be another message.
           if (refs.forwardOf && m.media) return reject(f, 'invalid', 'MALFORMED_FRAME', 'a forward carries no media of its own', m.msg_id);
-          const media = (m.media ?? []).map((i) => ({ ...i, width: null, height: null, durationMs: null, thumbnail: false }));
+          const media = (m.media ?? []).map(declaredMediaRef);
           const references = { ...(refs.replyTo ? { replyTo: refs.replyTo } : {}), ...(refs.forwardOf ? { forwardOf: refs.forwardOf } : {}) };
           routed.inc({ type: 'send_msg', outcome: 'routed' });
           const value = { ...base, sender: f.userId, clientMsgId: m.msg_id, conversationId, recipientKind: group ? 'GROUP' as const : 'USER' as const, recipientId: m.recipient, content: m.content, contentType: m.content_type ?? 'text', clientTimestamp: m.timestamp, receivedAt: f.receivedAt, ...references, media };

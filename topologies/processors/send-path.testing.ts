@@ -18,21 +18,22 @@ import { frames, origin } from './testing.js';
  */
 const routerConfig = { maxContentChars: 100, routerRatePerSec: 1_000, routerBurst: 1_000, routerStaleMs: 60_000, breakerFailureThreshold: 3, breakerOpenMs: 500 };
 
-/** What else a test of the send path needs: message logic's media check, processors after the stamper, the driver's start time. */
+/** What else a test of the send path needs: message logic's deps (its media check), runtime retries, processors after the stamper, the driver's start time. */
 export interface SendPathOptions {
-  media?: MessageLogicDeps['media'];
+  logic?: MessageLogicDeps;
+  maxRetries?: number;
   /** Declares more processors on the topology (e.g. those reading im.msg.stamped). */
   more?: (topology: Topology) => Topology;
   startTime?: number;
 }
 
-export async function startSendPath(limits?: Partial<ChangeLimits>, stateLimits?: TestDriverOptions['stateLimits'], options: SendPathOptions = {}) {
+export async function startSendPath(limits?: Partial<ChangeLimits>, stateLimits?: TestDriverOptions['stateLimits'], o: SendPathOptions = {}) {
   const sendPath = new Topology('changes-test')
     .processor('router', routerProcessor({}, routerConfig))
-    .processor('message-logic', messageLogicProcessor({ media: options.media }, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
+    .processor('message-logic', messageLogicProcessor(o.logic ?? {}, { requireFriendship: true, sensitiveWords: ['darn'], sensitiveMode: 'reject' }))
     .processor('stamper', stamperProcessor({}, limits));
-  const topology = options.more ? options.more(sendPath) : sendPath;
-  const driver = await TopologyTestDriver.start(topology, { stateLimits, startTime: options.startTime });
+  const topology = o.more ? o.more(sendPath) : sendPath;
+  const driver = await TopologyTestDriver.start(topology, { stateLimits, maxRetries: o.maxRetries, startTime: o.startTime });
   await driver.pipe('im.state.relations', [
     { key: 'amy|bo', value: { userA: 'amy', userB: 'bo', status: 'FRIENDS', blockedByA: false, blockedByB: false, updatedAt: 1 } },
     { key: 'amy|cy', value: { userA: 'amy', userB: 'cy', status: 'FRIENDS', blockedByA: false, blockedByB: true, updatedAt: 1 } },

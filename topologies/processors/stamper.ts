@@ -24,7 +24,9 @@ import type { ErrorCode } from '../../protocol/codes.js';
  *
  * A change to a message (recall, edit, reaction; domain/message-changes.ts) is judged against
  * its target in `im.state.messages` and, accepted, stamped as an event with its own seq whose
- * content and action carry the target's resulting state; refused, it costs no seq.
+ * content and action carry the target's resulting state; refused, it costs no seq. The media
+ * processor's MEDIA_READY changes come on a topic of their own (im.msg.media-ready) and are
+ * judged and stamped the same way.
  *
  * A reply's quote and a forward's original are resolved against the same store
  * (domain/message-references.ts): a forward reaches this stamper first keyed by its original's
