@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,8 @@ const FILE_LIMIT = 64 * 1024;
 
 /** Every platform process started (the shared one, and the media test's on S3), stopped at the end. */
 const platforms: ChildProcess[] = [];
+/** Their local media directories, removed at the end. */
+const mediaDirs: string[] = [];
 let browser: Browser | undefined;
 let base = '';
 let output = '';
@@ -65,6 +67,7 @@ function freePort(): Promise<number> {
  */
 async function startPlatform(store: { s3Endpoint?: string } = {}): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: String(await freePort()), IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT), IM_MEDIA_DIR: mkdtempSync(join(tmpdir(), 'im-web-media-')) };
+  mediaDirs.push(env.IM_MEDIA_DIR!);
   // Always the embedded engine and in-process stores, whatever the suite's environment points at.
   for (const k of ['IM_S3_ENDPOINT', 'IM_S3_PUBLIC_ENDPOINT', 'IM_MEDIA_PUBLIC_URL', 'IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
   if (store.s3Endpoint) env.IM_S3_ENDPOINT = store.s3Endpoint;
@@ -160,6 +163,7 @@ describe('web client in Chromium', () => {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (platform.exitCode === null) platform.kill('SIGKILL');
     }));
+    for (const dir of mediaDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('two users befriend, chat 1:1 and in a group, and catch up after a reload and an absence', async () => {
