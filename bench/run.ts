@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { mongoAnswers } from './mongo-check.js';
 import { join } from 'node:path';
 import { PROCESSOR_NAMES } from '../topologies/im-topology.js';
@@ -17,6 +18,7 @@ import { collectAll, connectAll } from './scenarios/common.js';
 import { connectionsScenario, socketsPerProcess } from './scenarios/connections.js';
 import { directScenario } from './scenarios/direct.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { mediaScenario } from './scenarios/media.js';
 import { persistScenario } from './scenarios/persist.js';
 import { peerScenario } from './scenarios/peer.js';
 import { soakScenario } from './scenarios/soak.js';
@@ -39,12 +41,13 @@ import { createNamespace, dropNamespace } from './namespace.js';
  * scenarios (all, at a reduced size, by default) and writes JSON, HTML and latest.md under
  * bench/results/. Flags: see USAGE.
  */
-const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,persist,baseline,peer,soak,faults]
+const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout,media,persist,baseline,peer,soak,faults]
   --connections N (10000)  --hold-sec S (30)  --heartbeat-ms MS (10000)
   --persistence true|false (direct: false stops the writer for the steps)
   --clients kafkajs,confluent,platformatic  --hops 1,2 (baseline: relays; 1 is the plan's)  --tuning '{"lingerMs":0}' (baseline: a KafkaTuning for every client)
   --rates R1,R2 (direct 250,500,1000; baseline 1000,5000)  --baseline-rates R1,R2 (baseline, over --rates)  --seconds S (10)  --pairs N (500)  --search true|false  --search-steps N (3)  --max-rate R  --p99-ms MS (100)
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
+  --media-pairs N (4)  --media-bytes B (2097152: each PNG)  --media-drain-sec S (60: for the last MEDIA_READY)  (media: --seconds of uploads)
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
   --soak-minutes M (30 when soak is named, 5 in the full run)  --soak-rate R (half of direct's highest passing rate in this run, else 50)  --soak-window-sec S (60)  --soak-pairs N (25)
@@ -62,7 +65,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
 // fanout after persist and baseline: a stalled fan-out must not hold up the other scenarios' traffic;
 // soak after them: its default rate is half of what direct found; faults last: it kills and
 // restarts the stack's services under the SUT.
-const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'peer', 'soak', 'faults'] as const;
+const ALL = ['connections', 'direct', 'persist', 'baseline', 'fanout', 'media', 'peer', 'soak', 'faults'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 const flags = parseFlags(process.argv.slice(2));
@@ -88,6 +91,8 @@ const external = flags.get('ws-url');
 const edgePort = intFlag(flags, 'edge-port', 18080);
 const processes: ManagedProcess[] = [];
 const topicPrefix = external ? '' : strFlag(flags, 'topic-prefix', `bench-${runStamp}.`);
+/** The media scenario's local store, when it has no S3 (see mediaStore), deleted at the end. */
+let mediaDir: string | null = null;
 /** The faults scenario runs a second gateway, for the clients of a killed one to move to. */
 const secondGateway = chosen.includes('faults') && !external;
 /** The SUT's processes and their Prometheus ports. */
@@ -108,6 +113,7 @@ async function startSut(): Promise<SutHandle> {
   if (!flags.has('no-stack')) ensureStack(log);
   // The stack's MongoDB endpoint (FerretDB on PostgreSQL), in the run's own database.
   const overrides: Record<string, string> = { IM_MONGO_DB: `im_bench_${runStamp.replace(/[^0-9a-zA-Z]/g, '_')}`, IM_TOPIC_PREFIX: topicPrefix, IM_GATEWAY_WORKERS: String(gatewayWorkers) };
+  if (chosen.includes('media') && !external) Object.assign(overrides, mediaStore());
   const env = sutEnv({ edgePort, metricsPort: edgePort + 1, env: overrides }, privateKeyPem);
   if (external) {
     const gwPid = intFlag(flags, 'gateway-pid', 0);
@@ -211,6 +217,20 @@ async function startSut(): Promise<SutHandle> {
   };
 }
 
+/**
+ * The SUT's media settings: its object store is S3 at IM_S3_ENDPOINT, or the stack's SeaweedFS
+ * when it runs (ops/stack starts it), else a directory of this run that the gateway serves and
+ * the processors read, with one signing key for all of them. The media scenario's senders upload
+ * back to back: the per-user slot rate and daily quota are not what it measures.
+ */
+function mediaStore(): Record<string, string> {
+  const lifted = { IM_MEDIA_UPLOAD_SLOTS_PER_WINDOW: '1000000', IM_MEDIA_DAILY_QUOTA_BYTES: String(2 ** 50) };
+  const s3 = process.env.IM_S3_ENDPOINT ?? (stackPids().has('s3') ? `http://127.0.0.1:${process.env.IM_S3_PORT ?? '8333'}` : undefined);
+  if (s3) return { ...lifted, IM_S3_ENDPOINT: s3 };
+  mediaDir = join(tmpdir(), `im-bench-media-${runStamp}`);
+  return { ...lifted, IM_MEDIA_DIR: mediaDir, IM_MEDIA_SIGNING_KEY: randomBytes(32).toString('hex') };
+}
+
 /** Until one message makes it through the whole pipeline (consumer groups joined, tables loaded). */
 async function warmUp(target: Target, ctx: BenchContext): Promise<void> {
   const pool = new WorkerPool(1);
@@ -297,6 +317,7 @@ async function main(): Promise<void> {
     connections: () => connectionsScenario(ctx, im),
     direct: () => directScenario(ctx, im),
     fanout: () => fanoutScenario(ctx, im),
+    media: () => mediaScenario(ctx, im),
     persist: () => persistScenario(ctx, im),
     baseline: () => baselineScenario(ctx),
     peer: () => peerScenario(ctx, im),
@@ -372,6 +393,7 @@ async function main(): Promise<void> {
 
 const stopAll = async (): Promise<void> => {
   await Promise.allSettled(processes.map((p) => p.stop()));
+  if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
   if (topicPrefix && !flags.has('keep-topics')) {
     const dropped = await dropNamespace(topicPrefix).catch((err: unknown) => ({ error: String(err) }));
     log(`[cleanup] run namespace ${topicPrefix}: ${JSON.stringify(dropped)}`);

@@ -3,6 +3,7 @@ import type { BaselineFigures } from './scenarios/baseline.js';
 import { describeMemory, type ConnectionFigures } from './scenarios/connections.js';
 import type { RateStep } from './scenarios/direct.js';
 import type { FanoutFigures } from './scenarios/fanout.js';
+import { describeMedia, type MediaFigures } from './scenarios/media.js';
 import { soakSummary, type SoakFigures } from './scenarios/soak.js';
 import type { FaultFigures } from './scenarios/faults.js';
 import { invalidLabel } from './validity.js';
@@ -53,6 +54,13 @@ export function summarize(outputs: readonly ScenarioOutput[]): string {
       case 'fanout':
         for (const x of f.im as FanoutFigures[]) lines.push(`- ${fan(x)}`);
         break;
+      case 'media': {
+        const m = f.im as MediaFigures;
+        const c = m.counts;
+        // An INVALID step's reasons replace its figures; its accounting stays, as direct's does.
+        lines.push(`- ${invalidLabel(m.validity) ? `${invalidLabel(m.validity)}; slots ${c.slotsAsked}, uploaded ${c.uploaded}, sent ${c.sent}, acked ${c.acked}, MEDIA_READY ${c.ready}` : describeMedia(m)}`);
+        break;
+      }
       case 'persist': {
         const d = f.drain as { backlog: number; written: number; seconds: number; docsPerSec: number; docsPerSecAfterFirst?: number };
         const c = f.ferretdbCeiling as { docsPerSec: number; messages: number; conversations: number; batch: number; updatesPerCommand: number } | undefined;

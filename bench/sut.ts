@@ -10,7 +10,8 @@ import { RUN_TAG } from './namespace.js';
 
 /** The local stack (ops/stack) and the system under test's processes, as the bench starts them. */
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-const STACK_SERVICES = ['kafka', 'registry', 'mongo', 'redis'] as const;
+/** `s3`: the stack's SeaweedFS, the media scenario's object store (when it runs). */
+const STACK_SERVICES = ['kafka', 'registry', 'mongo', 'redis', 's3'] as const;
 
 export function stackRunDir(): string {
   return process.env.IM_STACK_RUN ?? join(process.env.IM_STACK_CACHE ?? join(homedir(), '.cache/im-stack'), 'run');

@@ -8,7 +8,7 @@ export interface ProcessCores {
   cores: number;
 }
 
-const STACK_ROLES: Record<string, string> = { kafka: 'broker (Kafka)', registry: 'registry', mongo: 'database (FerretDB)', redis: 'Redis' };
+const STACK_ROLES: Record<string, string> = { kafka: 'broker (Kafka)', registry: 'registry', mongo: 'database (FerretDB)', redis: 'Redis', s3: 'object store (SeaweedFS)' };
 export const LOAD_GENERATOR = 'load generator';
 export const OUTSIDE = 'other (outside bench and SUT)';
 

@@ -27,7 +27,7 @@ let active = store.getItem('im.active');
 // target, from the events that carry them: applied whenever the target is shown, whichever of
 // the two arrived first (live, sync or history). See docs/protocol.md, "Changing a message".
 const changes = new Map(); // key -> {recalled, content, version, edited_at, reactions, reactionsSeq, hidden}
-const CHANGE_TYPES = new Set(['system/recalled', 'system/edited', 'system/reaction', 'system/deleted_for_me']);
+const CHANGE_TYPES = new Set(['system/recalled', 'system/edited', 'system/reaction', 'system/deleted_for_me', 'system/media_ready']);
 const REACTIONS = ['👍', '❤️', '😂', '🎉'];
 let editing = null; // {conversation_id, seq} of the message being edited
 // A reply or a forward being composed: {kind: 'reply' | 'forward', m}. The server resolves the
@@ -48,7 +48,7 @@ async function api(method, path, body, retry = true) {
     await refreshToken();
     return api(method, path, body, false);
   }
-  if (!res.ok) throw Object.assign(new Error(data?.error_message || res.statusText), { code: data?.error_code || String(res.status) });
+  if (!res.ok) throw Object.assign(new Error(data?.error_message || res.statusText), { code: data?.error_code || String(res.status), body: data });
   return data;
 }
 
@@ -175,7 +175,10 @@ function onFrame(f) {
       if (f.msg_id && pending.has(f.msg_id)) {
         const frame = pending.get(f.msg_id);
         pending.delete(f.msg_id);
-        for (const c of convs.values()) if (c.msgs.has(f.msg_id)) c.msgs.get(f.msg_id).state = `failed: ${f.error_code}`;
+        for (const c of convs.values()) {
+          const m = c.msgs.get(f.msg_id);
+          if (m) m.state = `failed: ${m.media?.length ? mediaRefusal(f.error_code, m.media[0], f) : f.error_code}`;
+        }
         renderMessages();
         if (f.error_code === 'SERVICE_UNAVAILABLE') pending.set(f.msg_id, frame);
       }
@@ -463,6 +466,8 @@ function noteChange(m) {
   if (b.event === 'edited' && (b.version || 0) > (ch.version || 0)) Object.assign(ch, { content: b.content, version: b.version, edited_at: b.edited_at });
   if (b.event === 'reaction' && m.sequence_number > (ch.reactionsSeq || 0)) Object.assign(ch, { reactions: b.reactions || [], reactionsSeq: m.sequence_number });
   if (b.event === 'deleted_for_me') ch.hidden = true;
+  // What the media processor learnt (dimensions, a thumbnail), by media id: the event's own `media`.
+  if (b.event === 'media_ready') for (const x of m.media || []) (ch.media ??= {})[x.id] = { ...ch.media?.[x.id], ...x };
   changes.set(key, ch);
   const target = convs.get(b.conversation_id);
   if (target && target.id === active) renderMessages();
@@ -474,7 +479,8 @@ function current(m) {
   const out = { ...m };
   if (ch?.edited_at && (ch.version || 0) > (m.version || 0)) Object.assign(out, { content: ch.content, version: ch.version, edited_at: ch.edited_at });
   if (ch?.reactions) out.reactions = ch.reactions;
-  if (ch?.recalled || m.recalled) Object.assign(out, { recalled: true, content: '', reactions: [] });
+  if (ch?.media && m.media) out.media = m.media.map((x) => ({ ...x, ...ch.media[x.id] }));
+  if (ch?.recalled || m.recalled) Object.assign(out, { recalled: true, content: '', reactions: [], media: [] });
   if (ch?.hidden || m.deleted_for_me) out.deleted_for_me = true;
   return out;
 }
@@ -514,7 +520,7 @@ function onSystem(m, live) {
 function describe(m) {
   if (m.recalled) return 'message recalled';
   if (m.deleted_for_me) return 'message deleted';
-  if (!m.content_type?.startsWith('system/')) return m.content;
+  if (!m.content_type?.startsWith('system/')) return m.content || (m.media?.length ? mediaLabel(m.media) : '');
   let b = {};
   try { b = JSON.parse(m.content); } catch { /* shown raw below */ }
   const who = (u) => (u === session.user_id ? 'you' : short(u));
@@ -541,6 +547,7 @@ function describe(m) {
     case 'edited': return `${who(b.actor)} edited a message`;
     case 'reaction': return `${who(b.actor)} reacted ${b.emoji}`;
     case 'deleted_for_me': return 'you deleted a message';
+    case 'media_ready': return `${mediaLabel(m.media || [])} ready`;
     default: return `${b.event ?? m.content_type}${b.actor ? ` (${who(b.actor)})` : ''}`;
   }
 }
@@ -694,7 +701,7 @@ async function open(id, older = false) {
   active = id;
   store.setItem('im.active', id);
   const c = conv(id);
-  $('send-text').disabled = $('send-btn').disabled = false;
+  $('send-text').disabled = $('send-btn').disabled = $('attach-btn').disabled = false;
   renderConversations();
   renderMessages();
   if (!c.loaded || older) {
@@ -743,9 +750,9 @@ function sendMessage(text) {
   renderMessages();
 }
 
-/** Sends a message into `c` (fields of a reply or forward in `extra`) and shows it until acked. */
-function post(c, content, contentType, extra, shown) {
-  const frame = { type: 'send_msg', msg_id: uuid(), recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', content, content_type: contentType, timestamp: Date.now(), ...extra };
+/** Sends a message into `c` (fields of a reply, forward or media in `extra`) and shows it until acked. */
+function post(c, content, contentType, extra, shown, msgId = uuid()) {
+  const frame = { type: 'send_msg', msg_id: msgId, recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', content, content_type: contentType, timestamp: Date.now(), ...extra };
   pending.set(frame.msg_id, frame);
   c.msgs.set(frame.msg_id, { client_msg_id: frame.msg_id, conversation_id: c.id, sender: session.user_id, content, content_type: contentType, timestamp: frame.timestamp, state: 'sending', ...shown });
   send(frame); // if offline it goes out on reconnect
@@ -789,6 +796,174 @@ function renderCompose() {
   $('compose-text').textContent = kind === 'reply' ? `replying to ${who}: ${excerpt(current(m))}` : `forward “${excerpt(current(m))}” to`;
   $('forward-to').hidden = $('forward-btn').hidden = kind !== 'forward';
   if (kind === 'forward') $('forward-to').replaceChildren(...[...convs.values()].map((c) => el('option', { value: c.id, textContent: title(c) })));
+}
+
+
+// ---------- media: attachments, uploads, showing them (docs/protocol.md, "Media") ----------
+
+const MEDIA_KINDS = ['image', 'audio', 'video'];
+/** The media kind a MIME type asks for: image/*, audio/*, video/*, anything else a file. */
+const kindOf = (mime) => MEDIA_KINDS.find((k) => mime.startsWith(`${k}/`)) ?? 'file';
+const MEDIA_ICONS = { image: '🖼', audio: '🎵', video: '🎬', file: '📎' };
+const mediaLabel = (media) => media.map((x) => `${MEDIA_ICONS[x.kind] ?? '📎'} ${x.name}`).join(', ');
+
+function fmtSize(n) {
+  if (!Number.isFinite(n)) return '?';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+}
+
+/**
+ * A refused upload slot or media send in words: `item` is what was declared ({name, size, mime,
+ * kind}); `answer` the refusal's body, whose `max_size` (when the server gives one) is the limit.
+ */
+function mediaRefusal(code, item, answer = {}) {
+  const name = `“${item.name}”`;
+  // The limit: a field of the answer when it has one, else as its message says it ("... at most N bytes").
+  const limit = answer.max_size ?? (Number(/at most (\d+) bytes/.exec(answer.error_message ?? '')?.[1]) || null);
+  switch (code) {
+    case 'MEDIA_TOO_LARGE': return `${name} is too large (${fmtSize(item.size)}): the limit for ${item.kind === 'file' ? 'files' : `${item.kind}s`} is ${limit ? fmtSize(limit) : 'lower'}.`;
+    case 'MEDIA_TYPE_NOT_ALLOWED': return `${name} cannot be sent: files of type ${item.mime} are not allowed.`;
+    case 'MEDIA_EMPTY': return `${name} is empty (0 bytes): nothing to send.`;
+    case 'MEDIA_BAD_NAME': return `${name} cannot be sent under that name: rename the file (no / or \\, at most 255 characters).`;
+    case 'MEDIA_QUOTA_EXCEEDED': return `${name} was not sent: you have used today's upload allowance.`;
+    case 'RATE_LIMITED': case 'RATE_LIMIT_EXCEEDED': case 'TOO_MANY_REQUESTS': return `${name} was not sent: too many uploads at once; wait a moment and try again.`;
+    case 'MEDIA_NOT_FOUND': return `${name} was not sent: the server no longer has the upload (it expired); attach the file again.`;
+    case 'MEDIA_MISMATCH': return `${name} was not sent: its content does not match its type (${item.mime}) or size; it was discarded.`;
+    case 'MEDIA_IN_USE': return `${name} is already attached to another message.`;
+    case 'MEDIA_GONE': return `${name} was recalled or deleted.`;
+    case 'UPLOAD_FAILED': return `${name} could not be uploaded${answer.status ? ` (storage answered ${answer.status})` : ' (network error)'}; try again.`;
+    default: return `${name} was not sent: ${code}${answer.error_message ? ` (${answer.error_message})` : ''}.`;
+  }
+}
+
+/** Each file becomes its own message in the open conversation; the typed text is the first one's caption. */
+function attachFiles(files) {
+  const c = convs.get(active);
+  if (!c || !files.length) return;
+  let caption = editing ? '' : $('send-text').value.trim();
+  if (caption) $('send-text').value = '';
+  for (const file of files) {
+    uploadAndSend(c, file, caption);
+    caption = '';
+  }
+}
+
+/**
+ * Slot, PUT, send: the bytes go from the page straight to the store (XMLHttpRequest for its
+ * upload progress); the message is sent once they are there. Shown from the first moment as a
+ * bubble of its own, with a progress bar, and a refusal stays in the conversation in words.
+ */
+async function uploadAndSend(c, file, caption) {
+  const mime = file.type || 'application/octet-stream';
+  const item = { kind: kindOf(mime), mime, size: file.size, name: file.name };
+  const msgId = uuid();
+  const m = { client_msg_id: msgId, conversation_id: c.id, sender: session.user_id, content: caption, content_type: item.kind, media: [item], timestamp: Date.now(), state: 'uploading', upload: { loaded: 0, total: file.size } };
+  c.msgs.set(msgId, m);
+  renderMessages();
+  const fail = (code, answer) => {
+    m.state = `failed: ${mediaRefusal(code, item, answer)}`;
+    m.upload = null;
+    renderMessages();
+  };
+  let slot;
+  try {
+    slot = await api('POST', '/v1/media/uploads', item);
+  } catch (err) {
+    return fail(err.code, err.body ?? {});
+  }
+  try {
+    await putBytes(slot.upload, file, (loaded) => {
+      m.upload.loaded = loaded;
+      const bar = [...document.querySelectorAll('#messages li.msg')].find((li) => li.dataset.key === msgId)?.querySelector('progress');
+      if (bar) bar.value = loaded;
+    });
+  } catch (err) {
+    return fail('UPLOAD_FAILED', { status: err.status });
+  }
+  const media = [{ id: slot.media_id, ...item }];
+  post(c, caption, item.kind, { media }, { media }, msgId);
+  renderMessages();
+}
+
+/** The browser sets these itself; setting them throws. */
+const UNSETTABLE = new Set(['content-length', 'host', 'connection']);
+
+function putBytes(upload, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(upload.method || 'PUT', upload.url);
+    for (const [k, v] of Object.entries(upload.headers || {})) if (!UNSETTABLE.has(k.toLowerCase())) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded);
+    xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(Object.assign(new Error('upload refused'), { status: xhr.status })));
+    xhr.onerror = () => reject(new Error('network error'));
+    xhr.send(file);
+  });
+}
+
+// Short-lived download URLs (GET /v1/media/:id, presigned), by `<id>|<variant>`, asked for once
+// and again near their expiry; a refusal is kept for a while (a thumbnail the query side has
+// not seen yet is asked for again, a recalled file is not).
+const mediaUrls = new Map(); // key -> {url, expires_at} | {error, until}
+const mediaAsking = new Set();
+// Thumbnails drawn once and moved between renders, so a re-render does not load them again.
+const thumbs = new Map(); // media id -> <img>
+
+function mediaUrl(id, variant) {
+  const key = `${id}|${variant}`;
+  const known = mediaUrls.get(key);
+  const fresh = known && (known.error ? known.until > Date.now() : known.expires_at - Date.now() > 30_000);
+  if (!fresh && !mediaAsking.has(key)) {
+    mediaAsking.add(key);
+    api('GET', `/v1/media/${encodeURIComponent(id)}${variant === 'thumbnail' ? '?variant=thumbnail' : ''}`)
+      .then((r) => mediaUrls.set(key, r), (err) => {
+        const final = err.code === 'MEDIA_GONE' || err.code === 'FORBIDDEN';
+        mediaUrls.set(key, { error: err.code, until: final ? Infinity : Date.now() + 2000 });
+        if (!final) setTimeout(renderMessages, 2100);
+      })
+      .finally(() => (mediaAsking.delete(key), renderMessages()));
+  }
+  return known;
+}
+
+/**
+ * An image's original over the page, with a fresh URL (the one held may be near its expiry).
+ * Not a new tab: the store serves every download as an attachment, which a tab would save.
+ */
+async function openOriginal(x) {
+  try {
+    const r = await api('GET', `/v1/media/${encodeURIComponent(x.id)}`);
+    Object.assign($('viewer-img'), { src: r.url, alt: x.name });
+    Object.assign($('viewer-download'), { href: r.url, download: x.name });
+    $('viewer').hidden = false;
+  } catch (err) {
+    toast(mediaRefusal(err.code, x, err.body ?? {}), true);
+  }
+}
+
+/** A media message's attachments: a thumbnail (or its placeholder), a player, or a file with its download link. */
+function mediaView(m) {
+  const uploading = m.state === 'uploading' && m.upload;
+  return el('div', { className: 'media' }, ...m.media.map((x) => {
+    const caption = `${x.name} · ${fmtSize(x.size)}`;
+    if (uploading || !x.id) return el('span', { className: 'media-file' }, el('span', { className: 'name', textContent: `${MEDIA_ICONS[x.kind] ?? '📎'} ${x.name}` }), el('span', { className: 'size', textContent: fmtSize(x.size) }));
+    const original = mediaUrl(x.id, 'original');
+    if (original?.error === 'MEDIA_GONE') return el('span', { className: 'media-gone', textContent: `${caption}: no longer available` });
+    if (x.kind === 'image') {
+      const thumb = x.thumbnail ? mediaUrl(x.id, 'thumbnail') : null;
+      if (!thumb?.url) return el('span', { className: 'media-placeholder', textContent: `🖼 ${caption}`, title: 'preview on its way; click to open', onclick: () => openOriginal(x) });
+      let img = thumbs.get(x.id);
+      if (!img) thumbs.set(x.id, (img = el('img', { className: 'media-thumb', alt: x.name, title: `${caption}: click to open`, onclick: () => openOriginal(x) })));
+      if (img.dataset.url !== thumb.url) (img.src = thumb.url), (img.dataset.url = thumb.url);
+      return img;
+    }
+    const link = el('a', { className: 'media-download', textContent: 'download', download: x.name, href: original?.url ?? '#', rel: 'noopener' });
+    if (!original?.url) link.onclick = (e) => (e.preventDefault(), openOriginal(x));
+    const player = original?.url && (x.kind === 'audio' || x.kind === 'video') ? el(x.kind, { controls: true, preload: 'metadata', src: original.url }) : null;
+    return el('div', { className: `media-${x.kind}` }, player,
+      el('span', { className: 'media-file' }, el('span', { className: 'name', textContent: `${MEDIA_ICONS[x.kind] ?? '📎'} ${x.name}` }), el('span', { className: 'size', textContent: fmtSize(x.size) }), link));
+  }), m.state === 'uploading' && m.upload ? el('progress', { className: 'upload-progress', max: m.upload.total || 1, value: m.upload.loaded }) : null);
 }
 
 // ---------- rendering ----------
@@ -861,11 +1036,13 @@ function renderMessages() {
     const reactions = (m.reactions || []).map((r) =>
       el('button', { type: 'button', className: `reaction small secondary${r.users.includes(session.user_id) ? ' mine' : ''}`, textContent: `${r.emoji} ${r.count}`, title: r.users.map(short).join(', '),
         onclick: () => change('react', m, { emoji: r.emoji, ...(r.users.includes(session.user_id) ? { remove: true } : {}) }) }));
-    return el('li', { className: `msg${mine ? ' mine' : ''}${system ? ' system' : ''}${m.recalled ? ' recalled' : ''}`, dataset: { seq: m.sequence_number ?? '' } },
+    const media = m.media?.length ? m.media : null;
+    return el('li', { className: `msg${mine ? ' mine' : ''}${system ? ' system' : ''}${m.recalled ? ' recalled' : ''}${media ? ' has-media' : ''}`, dataset: { seq: m.sequence_number ?? '', key: keyOf(m), kind: media ? m.content_type : '' } },
       system ? null : el('span', { className: 'from', textContent: mine ? 'you' : short(m.sender), title: m.sender }),
       m.forwarded_from && !m.recalled ? el('span', { className: 'forwarded', textContent: `forwarded from ${m.forwarded_from.sender === session.user_id ? 'you' : short(m.forwarded_from.sender)}`, title: m.forwarded_from.sender ?? '' }) : null,
       m.reply_to && !m.recalled ? el('blockquote', { className: 'quote', textContent: quoteText(m.reply_to) }) : null,
-      el('span', { className: 'text', textContent: describe(m) }),
+      media ? mediaView(m) : null,
+      media && !m.content ? null : el('span', { className: 'text', textContent: describe(m) }),
       system ? noticeActions(m) : null,
       reactions.length ? el('span', { className: 'reactions' }, ...reactions) : null,
       el('span', { className: 'meta' },
@@ -873,11 +1050,12 @@ function renderMessages() {
         el('span', { className: 'seq', textContent: m.sequence_number ? `#${m.sequence_number}` : '' }),
         ` ${new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`,
         state ? el('span', { className: `state ${state.split(':')[0]}`, textContent: ` ${state}` }) : null,
+        !m.sequence_number && state?.startsWith('failed') && media ? el('button', { type: 'button', className: 'dismiss small secondary', textContent: 'dismiss', onclick: () => (c.msgs.delete(keyOf(m)), renderMessages()) }) : null,
         seenBy.has(m.msg_id) ? el('span', { className: 'seen', textContent: ` ${seenBy.get(m.msg_id)}` }) : null),
       changeable ? el('span', { className: 'actions' },
         ...REACTIONS.map((e) => el('button', { type: 'button', className: 'react small secondary', textContent: e, title: `react ${e}`, onclick: () => change('react', m, { emoji: e }) })),
         el('button', { type: 'button', className: 'reply small secondary', textContent: 'reply', onclick: () => startCompose('reply', m) }),
-        el('button', { type: 'button', className: 'forward small secondary', textContent: 'forward', onclick: () => startCompose('forward', m) }),
+        media ? null : el('button', { type: 'button', className: 'forward small secondary', textContent: 'forward', onclick: () => startCompose('forward', m) }),
         mine && m.content_type === 'text' ? el('button', { type: 'button', className: 'edit small secondary', textContent: 'edit', onclick: () => startEdit(m) }) : null,
         mine || c.kind === 'group' ? el('button', { type: 'button', className: 'recall small secondary', textContent: 'recall', onclick: () => change('recall_msg', m) }) : null,
         el('button', { type: 'button', className: 'delete small secondary', textContent: 'delete for me', onclick: () => change('delete_for_me', m) }),
@@ -975,6 +1153,31 @@ $('send-text').oninput = () => {
   send({ type: 'typing', recipient: c.with, recipient_type: c.kind === 'group' ? 'group' : 'user', active: true });
 };
 $('older').onclick = () => active && open(active, true);
+$('attach-btn').onclick = () => $('attach-input').click();
+$('viewer').onclick = (e) => {
+  if (e.target === $('viewer-download')) return;
+  $('viewer').hidden = true;
+  $('viewer-img').removeAttribute('src');
+};
+$('attach-input').onchange = () => {
+  attachFiles([...$('attach-input').files]);
+  $('attach-input').value = '';
+};
+// Files dropped anywhere on the open conversation are attached to it.
+const chat = document.querySelector('.chat');
+const carriesFiles = (e) => [...(e.dataTransfer?.types || [])].includes('Files');
+chat.addEventListener('dragover', (e) => {
+  if (!carriesFiles(e) || !active) return;
+  e.preventDefault();
+  chat.classList.add('dropping');
+});
+chat.addEventListener('dragleave', (e) => e.target === chat && chat.classList.remove('dropping'));
+chat.addEventListener('drop', (e) => {
+  chat.classList.remove('dropping');
+  if (!carriesFiles(e) || !active) return;
+  e.preventDefault();
+  attachFiles([...e.dataTransfer.files]);
+});
 $('show-archived').onclick = () => ((showArchived = !showArchived), renderConversations());
 $('invite-btn').onclick = inviteToGroup;
 $('link-btn').onclick = createLink;

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 /**
@@ -19,13 +22,24 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
  * A group grows by an invite accepted from the notices, an invite link's code and a join request
  * approved from the notices; its owner makes a member admin and member again from the members list;
  * members report a message and a member, and the owner reads the reports in her notices.
+ * Media: one attaches a PNG (a progress bar while its PUT runs), the other sees a placeholder, then
+ * the thumbnail once MEDIA_READY says it exists, also after a reload; a type not allowed and a
+ * file over the (small, configured) limit are refused in words in the conversation; a file comes
+ * with a download link that downloads it, one dropped on the conversation is sent too; a recalled
+ * image becomes the tombstone. Once on the local store the platform serves at
+ * /v1/media/blob/:token, once on the stack's SeaweedFS (IM_S3_ENDPOINT_TEST, default :8333, as the
+ * object store's contract suite), with a platform of its own.
  * Chromium missing is a failure, not a skip: the stack install script provides it.
  */
 const CHROMIUM = process.env.IM_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/im-web-client.png';
 const WAIT = 20_000;
+const FILE_LIMIT = 64 * 1024;
 
-let platform: ChildProcess | undefined;
+/** Every platform process started (the shared one, and the media test's on S3), stopped at the end. */
+const platforms: ChildProcess[] = [];
+/** Their local media directories, removed at the end. */
+const mediaDirs: string[] = [];
 let browser: Browser | undefined;
 let base = '';
 let output = '';
@@ -34,17 +48,38 @@ const pages: Page[] = [];
 /** Recent WebSocket frames of every page, printed when the test fails. */
 const frames: string[] = [];
 
-function startPlatform(): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: '0', IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn' };
-  // Always the embedded engine and in-process stores, whatever the suite's environment points at.
-  for (const k of ['IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/bin/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  platform = child;
+/** A port free now: the local media store signs URLs with the edge's configured port, so it cannot be 0. */
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform did not start within 40 s:\n${output}`)), 40_000);
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The platform on the embedded engine; `store` is where its media go: a directory of this run,
+ * served by the platform (the local store), or an S3 endpoint. Files over 64 KiB are refused,
+ * so the test shows MEDIA_TOO_LARGE without a big upload.
+ */
+async function startPlatform(store: { s3Endpoint?: string } = {}): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, IM_EDGE_PORT: String(await freePort()), IM_EDGE_HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn', IM_MEDIA_FILE_MAX_BYTES: String(FILE_LIMIT), IM_MEDIA_DIR: mkdtempSync(join(tmpdir(), 'im-web-media-')) };
+  mediaDirs.push(env.IM_MEDIA_DIR!);
+  // Always the embedded engine and in-process stores, whatever the suite's environment points at.
+  for (const k of ['IM_S3_ENDPOINT', 'IM_S3_PUBLIC_ENDPOINT', 'IM_MEDIA_PUBLIC_URL', 'IM_ENGINE', 'IM_KAFKA_BROKERS', 'IM_SCHEMA_REGISTRY_URL', 'IM_REDIS_URL', 'IM_MONGO_URL', 'IM_MODE', 'IM_EDGE_STATIC_DIR', 'IM_ALLOWED_ORIGINS']) delete env[k];
+  if (store.s3Endpoint) env.IM_S3_ENDPOINT = store.s3Endpoint;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/bin/run.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  platforms.push(child);
+  let mine = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform did not start within 40 s:\n${mine}`)), 40_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const m = /web client\s+(http:\/\/\S+?)\/?\s/.exec(output);
+      mine += chunk.toString();
+      const m = /web client\s+(http:\/\/\S+?)\/?\s/.exec(mine);
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -54,7 +89,7 @@ function startPlatform(): Promise<string> {
     child.stderr!.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`platform exited with ${code}:\n${output}`));
+      reject(new Error(`platform exited with ${code}:\n${mine}`));
     });
   });
 }
@@ -75,8 +110,8 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-async function register(page: Page, username: string, displayName: string): Promise<string> {
-  await page.goto(base);
+async function register(page: Page, username: string, displayName: string, at = base): Promise<string> {
+  await page.goto(at);
   await page.fill('#username', username);
   await page.fill('#password', 'correct horse battery');
   await page.fill('#display-name', displayName);
@@ -122,12 +157,13 @@ describe('web client in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (platform && platform.exitCode === null) {
-      const exited = new Promise((r) => platform!.once('exit', r));
+    await Promise.all(platforms.filter((p) => p.exitCode === null).map(async (platform) => {
+      const exited = new Promise((r) => platform.once('exit', r));
       platform.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (platform.exitCode === null) platform.kill('SIGKILL');
-    }
+    }));
+    for (const dir of mediaDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('two users befriend, chat 1:1 and in a group, and catch up after a reload and an absence', async () => {
@@ -451,4 +487,112 @@ describe('web client in Chromium', () => {
     await erin.screenshot({ path: '/tmp/im-web-client-groups.png' });
     expect(pageErrors).toEqual([]);
   }, 150_000);
+
+  it('media on the local store: attach with progress, thumbnail after MEDIA_READY, refusals in words, a download link, recall, history', () => mediaConversation(base, 'local'), 120_000);
+
+  it("media on the stack's S3 store (SeaweedFS): the page PUTs to the bucket and shows its presigned thumbnails and downloads", async () => {
+    const s3 = await startPlatform({ s3Endpoint: process.env.IM_S3_ENDPOINT_TEST ?? 'http://127.0.0.1:8333' });
+    await mediaConversation(s3, 's3');
+  }, 150_000);
 });
+
+/**
+ * Ivy sends Jack a picture, two refused files and a text file on the platform at `at`; `store`
+ * names the users and the screenshot. See the file's comment.
+ */
+async function mediaConversation(at: string, store: string): Promise<void> {
+  const ivy = await newPage();
+  const jack = await newPage();
+  await register(ivy, `ivy_${store}`, 'Ivy Media', at);
+  const jackId = await register(jack, `jack_${store}`, 'Jack Media', at);
+  await befriendOnPages(ivy, 'Ivy Media', jack, jackId, 'Jack Media');
+  await ivy.locator('#friends li', { hasText: 'Jack Media' }).locator('button', { hasText: 'Chat' }).click();
+  await say(ivy, 'photos coming');
+  await conversation(jack, '@ Ivy Media').click();
+  await seqOf(jack, 'photos coming');
+
+  // A PNG drawn by the browser itself (96x64, red and blue halves).
+  // (Page code as strings: this file is compiled without the DOM's types.)
+  const png = Buffer.from(await ivy.evaluate<string>(`(() => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 96, height: 64 });
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#d22';
+    g.fillRect(0, 0, 48, 64);
+    g.fillStyle = '#22d';
+    g.fillRect(48, 0, 48, 64);
+    return canvas.toDataURL('image/png').split(',')[1];
+  })()`), 'base64');
+
+  // The PUT is held until the progress bar has been seen: on loopback it would be over at once.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const holdPuts = async (route: Route): Promise<void> => {
+    if (route.request().method() !== 'PUT') return route.fallback();
+    await held;
+    await route.continue();
+  };
+  await ivy.route('**/*', holdPuts);
+  await ivy.fill('#send-text', 'a red and blue flag');
+  await ivy.setInputFiles('#attach-input', { name: 'flag.png', mimeType: 'image/png', buffer: png });
+  const uploading = ivy.locator('#messages li.msg.mine', { hasText: 'flag.png' }).locator('progress.upload-progress');
+  await uploading.waitFor({ timeout: WAIT });
+  expect(await ivy.inputValue('#send-text')).toBe('');
+  release();
+  const flagSeq = await seqOf(ivy, 'a red and blue flag');
+  await ivy.unroute('**/*', holdPuts);
+  expect(await uploading.count()).toBe(0);
+
+  // Jack: the caption, then the thumbnail once MEDIA_READY says there is one; it really loads.
+  expect(await seqOf(jack, 'a red and blue flag')).toBe(flagSeq);
+  const jackFlag = bubble(jack, 'a red and blue flag');
+  const thumb = jackFlag.locator('img.media-thumb');
+  await thumb.waitFor({ timeout: WAIT });
+  await expect.poll(() => thumb.evaluate((img) => ((img as unknown as { complete: boolean }).complete ? (img as unknown as { naturalWidth: number }).naturalWidth : 0)), { timeout: WAIT }).toBeGreaterThan(0);
+  await jack.screenshot({ path: `/tmp/im-web-client-media-${store}-thumbnail.png` });
+  // Clicking it shows the original (96 px wide, the thumbnail is no bigger), and a click closes it.
+  await thumb.click();
+  await expect.poll(() => jack.locator('#viewer-img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), { timeout: WAIT }).toBe(96);
+  await jack.click('#viewer');
+  await jack.locator('#viewer').waitFor({ state: 'hidden', timeout: WAIT });
+
+  // Refused in words, in the conversation: a type not allowed, a file over the limit.
+  await ivy.setInputFiles('#attach-input', { name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ\u0090\u0000 not really a program') });
+  await ivy.locator('#messages li.msg.mine', { hasText: 'setup.exe' }).locator('.state.failed', { hasText: 'files of type application/x-msdownload are not allowed' }).waitFor({ timeout: WAIT });
+  await ivy.setInputFiles('#attach-input', { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(2 * FILE_LIMIT, 'a') });
+  await ivy.locator('#messages li.msg.mine', { hasText: 'big.txt' }).locator('.state.failed', { hasText: 'is too large (128 KB): the limit for files is 64 KB' }).waitFor({ timeout: WAIT });
+  await ivy.locator('#messages li.msg.mine', { hasText: 'big.txt' }).locator('button.dismiss').click();
+  await expect.poll(() => ivy.locator('#messages li.msg', { hasText: 'big.txt' }).count(), { timeout: WAIT }).toBe(0);
+
+  // A file: name, size and a download link that downloads its bytes.
+  const notes = 'meeting notes\nsecond line\n';
+  await ivy.setInputFiles('#attach-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(notes) });
+  await seqOf(ivy, 'notes.txt');
+  const jackNotes = bubble(jack, 'notes.txt');
+  await jackNotes.locator('.size', { hasText: `${notes.length} B` }).waitFor({ timeout: WAIT });
+  const link = jackNotes.locator('a.media-download');
+  await expect.poll(() => link.getAttribute('href'), { timeout: WAIT }).not.toBe('#');
+  const [download] = await Promise.all([jack.waitForEvent('download'), link.click()]);
+  expect(download.suggestedFilename()).toBe('notes.txt');
+  expect(readFileSync((await download.path())!, 'utf8')).toBe(notes);
+
+  // A file dropped on the conversation is attached the same way.
+  await ivy.evaluate(`(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped on the chat'], 'dropped.txt', { type: 'text/plain' }));
+    const chat = document.querySelector('.chat');
+    for (const type of ['dragover', 'drop']) chat.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  })()`);
+  await seqOf(ivy, 'dropped.txt');
+  await bubble(jack, 'dropped.txt').locator('a.media-download').waitFor({ timeout: WAIT });
+
+  // History shows the thumbnail too; a recalled image is the tombstone on both pages.
+  await jack.reload();
+  await bubble(jack, 'a red and blue flag').locator('img.media-thumb').waitFor({ timeout: WAIT });
+  await bubble(ivy, 'a red and blue flag').locator('button.recall').click();
+  for (const page of [ivy, jack]) {
+    await page.locator(`#messages li.msg.recalled[data-seq="${flagSeq}"]`, { hasText: 'message recalled' }).waitFor({ timeout: WAIT });
+    expect(await page.locator(`#messages li.msg[data-seq="${flagSeq}"] img`).count()).toBe(0);
+  }
+  await jack.screenshot({ path: `/tmp/im-web-client-media-${store}.png` });
+  expect(pageErrors).toEqual([]);
+}
