@@ -83,6 +83,23 @@ describe('schemas', () => {
     expect(decoded).toEqual({ ...decodedStamped, mentions: [], contentType: 'text' });
   });
 
+  it('write with this code\'s own schema, not the subject\'s latest (an older release registering during a rolling upgrade)', async () => {
+    const client = createRegistryClient('mock://rolling');
+    const ownId = (await registerAllSchemas(client, 'mock://rolling')).find((r) => r.topic === 'im.msg.stamped')!.id;
+    const current = JSON.parse(topicCatalog().get('im.msg.stamped')!.schemaText) as { fields: { name: string }[] };
+    const older = { ...current, fields: current.fields.filter((f) => f.name !== 'replyTo' && f.name !== 'forwardOf') };
+    const olderId = await client.register('im.msg.stamped-value', { schemaType: 'AVRO', schema: JSON.stringify(older) }, false);
+    expect(olderId).not.toBe(ownId);
+    const bytes = await createTopicSerde(client).encode('im.msg.stamped', reply);
+    expect(bytes.readInt32BE(1)).toBe(ownId);
+    expect(await createTopicSerde(client).decode('im.msg.stamped', bytes)).toEqual(reply);
+  });
+
+  it('refuse to write a topic whose schema of this code was never registered, saying so', async () => {
+    const client = createRegistryClient('mock://unprovisioned');
+    await expect(createTopicSerde(client).encode('im.msg.stamped', stamped)).rejects.toThrow(/not in the registry/);
+  });
+
   it('refuse a schema change that breaks BACKWARD compatibility', async () => {
     const client = createRegistryClient(registryUrl);
     const subject = `compat-test-${randomUUID()}-value`;

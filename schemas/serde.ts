@@ -50,15 +50,19 @@ export function createTopicSerde(client: Client): TopicSerde {
     return t;
   };
 
-  /** The latest registered schema of the topic's subject: what producers write with. */
+  /**
+   * This code's own schema of the topic, by the id the registry gave it: what producers write
+   * with. Not the subject's latest version: a process of an older release registering its schema
+   * during a rolling upgrade would make newer producers silently drop the fields it lacks.
+   */
   const writer = (topic: string): Promise<Writer> => {
     let w = writers.get(topic);
     if (!w) {
-      w = client.getLatestSchemaMetadata(`${topic}-value`).then((meta) => {
+      w = client.getId(`${topic}-value`, { schemaType: 'AVRO', schema: topicSpec(topic).schemaText }, false).then((id) => {
         const header = Buffer.alloc(HEADER);
         header.writeUInt8(MAGIC, 0);
-        header.writeInt32BE(meta.id ?? 0, 1);
-        return { header, type: avro.Type.forSchema(JSON.parse(meta.schema) as avro.Schema) };
+        header.writeInt32BE(id, 1);
+        return { header, type: localType(topic) };
       });
       w.catch(() => writers.delete(topic)); // a failed look-up is retried on the next record
       writers.set(topic, w);
@@ -90,7 +94,7 @@ export function createTopicSerde(client: Client): TopicSerde {
       try {
         w = await writer(topic);
       } catch (err) {
-        throw new PlatformError('REGISTRY_UNAVAILABLE', `no schema for ${topic}-value: ${(err as Error).message}`, { retriable: isTransient((err as Error).message ?? ''), cause: err });
+        throw new PlatformError('REGISTRY_UNAVAILABLE', `this code's schema of ${topic}-value is not in the registry (provisioning registers it: make provision): ${(err as Error).message}`, { retriable: isTransient((err as Error).message ?? ''), cause: err });
       }
       try {
         return Buffer.concat([w.header, w.type.toBuffer(value)]);
