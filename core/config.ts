@@ -1,6 +1,42 @@
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MEDIA_MAX_BYTES, DEFAULT_MEDIA_TYPES, MEDIA_KINDS, SNIFFABLE_TYPES, type MediaLimits } from '../domain/media.js';
 import { ConfigError } from './errors.js';
+
+/**
+ * Media (docs/protocol.md#media): the kinds, the types the platform can recognise by their first
+ * bytes (domain/media.ts has one check per type, keyed by this list) and the default limits.
+ * Declared here, below protocol and domain, so the config can validate its media settings;
+ * domain/media.ts re-exports them.
+ */
+export const MEDIA_KINDS = ['image', 'file', 'audio', 'video'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+export const RECOGNISABLE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'application/zip', 'video/mp4', 'video/webm', 'audio/mpeg', 'audio/ogg', 'audio/wav', 'text/plain'] as const;
+export type RecognisableMediaType = (typeof RECOGNISABLE_MEDIA_TYPES)[number];
+
+/**
+ * The types each kind allows by default (IM_MEDIA_<KIND>_TYPES narrows or reorders them): only
+ * recognisable ones, so no upload is taken on its word. A `file` may be any of them, a
+ * document, plain text or a zip archive.
+ */
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const AUDIO_TYPES = ['audio/mpeg', 'audio/ogg', 'audio/wav'];
+const VIDEO_TYPES = ['video/mp4', 'video/webm'];
+export const DEFAULT_MEDIA_TYPES: Record<MediaKind, readonly string[]> = {
+  image: IMAGE_TYPES,
+  audio: AUDIO_TYPES,
+  video: VIDEO_TYPES,
+  file: ['application/pdf', 'text/plain', 'application/zip', ...IMAGE_TYPES, ...AUDIO_TYPES, ...VIDEO_TYPES],
+};
+
+/** Bytes each kind may have by default (IM_MEDIA_<KIND>_MAX_BYTES). */
+export const DEFAULT_MEDIA_MAX_BYTES: Record<MediaKind, number> = {
+  image: 20 * 1024 * 1024,
+  file: 100 * 1024 * 1024,
+  audio: 50 * 1024 * 1024,
+  video: 200 * 1024 * 1024,
+};
+
+/** Per kind: the types allowed and the largest size (`media.limits`). */
+export type MediaLimits = Record<MediaKind, { types: readonly string[]; maxBytes: number }>;
 
 /**
  * The Kafka client libraries the platform can run on (IM_KAFKA_CLIENT). Declared here, below the
@@ -466,7 +502,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
 
 /**
  * Per kind: IM_MEDIA_<KIND>_TYPES (comma-separated) and IM_MEDIA_<KIND>_MAX_BYTES. A type
- * domain/media.ts cannot recognise by its first bytes is refused: the send path would refuse
+ * the platform cannot recognise by its first bytes is refused: the send path would refuse
  * every upload of it as MEDIA_MISMATCH.
  */
 function mediaLimits(r: EnvReader): MediaLimits {
@@ -474,8 +510,8 @@ function mediaLimits(r: EnvReader): MediaLimits {
   for (const kind of MEDIA_KINDS) {
     const name = `IM_MEDIA_${kind.toUpperCase()}_TYPES`;
     const types = r.list(name, [...DEFAULT_MEDIA_TYPES[kind]]);
-    const unknown = types.filter((t) => !SNIFFABLE_TYPES.includes(t));
-    if (unknown.length > 0) r.problems.push(`${name}: ${unknown.join(', ')} not recognisable (known: ${SNIFFABLE_TYPES.join(', ')})`);
+    const unknown = types.filter((t) => !(RECOGNISABLE_MEDIA_TYPES as readonly string[]).includes(t));
+    if (unknown.length > 0) r.problems.push(`${name}: ${unknown.join(', ')} not recognisable (known: ${RECOGNISABLE_MEDIA_TYPES.join(', ')})`);
     limits[kind] = { types, maxBytes: r.int(`IM_MEDIA_${kind.toUpperCase()}_MAX_BYTES`, DEFAULT_MEDIA_MAX_BYTES[kind], 1) };
   }
   return limits;

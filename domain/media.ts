@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ErrorCode } from '../protocol/codes.js';
 import type { MediaRef } from '../schemas/types.generated.js';
+import { DEFAULT_MEDIA_MAX_BYTES, DEFAULT_MEDIA_TYPES, MEDIA_KINDS, RECOGNISABLE_MEDIA_TYPES, type MediaKind, type MediaLimits, type RecognisableMediaType } from '../core/config.js';
 
 /**
  * Media: the rules every place that touches an uploaded object follows (the upload slot, the
@@ -10,48 +11,18 @@ import type { MediaRef } from '../schemas/types.generated.js';
  * store (connectors/object-store) only holds bytes under the keys named here.
  */
 
-export const MEDIA_KINDS = ['image', 'file', 'audio', 'video'] as const;
-export type MediaKind = (typeof MEDIA_KINDS)[number];
-export const isMediaKind = (v: unknown): v is MediaKind => typeof v === 'string' && (MEDIA_KINDS as readonly string[]).includes(v);
+export { DEFAULT_MEDIA_MAX_BYTES, DEFAULT_MEDIA_TYPES, MEDIA_KINDS, type MediaKind, type MediaLimits } from '../core/config.js';
+export { isMediaId, isMediaKind, MAX_MEDIA_PER_MESSAGE } from '../protocol/media.js';
 
-/** Items one message may carry. */
-export const MAX_MEDIA_PER_MESSAGE = 10;
 /** Characters of a file name. */
 export const MAX_MEDIA_NAME_CHARS = 255;
 
-/**
- * The types each kind allows by default (IM_MEDIA_<KIND>_TYPES narrows or reorders them): only
- * types whose first bytes `sniffMatches` knows, so no upload is taken on its word. A `file` may
- * be any of them, a document, plain text or a zip archive.
- */
-const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
-const AUDIO_TYPES = ['audio/mpeg', 'audio/ogg', 'audio/wav'];
-const VIDEO_TYPES = ['video/mp4', 'video/webm'];
-export const DEFAULT_MEDIA_TYPES: Record<MediaKind, readonly string[]> = {
-  image: IMAGE_TYPES,
-  audio: AUDIO_TYPES,
-  video: VIDEO_TYPES,
-  file: ['application/pdf', 'text/plain', 'application/zip', ...IMAGE_TYPES, ...AUDIO_TYPES, ...VIDEO_TYPES],
-};
-
-/** Bytes each kind may have by default (IM_MEDIA_<KIND>_MAX_BYTES). */
-export const DEFAULT_MEDIA_MAX_BYTES: Record<MediaKind, number> = {
-  image: 20 * 1024 * 1024,
-  file: 100 * 1024 * 1024,
-  audio: 50 * 1024 * 1024,
-  video: 200 * 1024 * 1024,
-};
-
-/** Per kind: the types allowed and the largest size (core/config.ts `media.limits`). */
-export type MediaLimits = Record<MediaKind, { types: readonly string[]; maxBytes: number }>;
-
-/** The limits without configuration: the defaults above. */
+/** The limits without configuration: core/config.ts's defaults. */
 export const DEFAULT_MEDIA_LIMITS: MediaLimits = Object.fromEntries(MEDIA_KINDS.map((k) => [k, { types: DEFAULT_MEDIA_TYPES[k], maxBytes: DEFAULT_MEDIA_MAX_BYTES[k] }])) as MediaLimits;
 
 // ---- ids ----
 
 const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const MEDIA_ID = /^m[0-9A-Za-z]{26}$/;
 
 /**
  * A new media id: `m` and 26 random base62 characters (about 154 bits), made by the server
@@ -65,8 +36,6 @@ export function newMediaId(): string {
   }
   return id;
 }
-
-export const isMediaId = (v: unknown): v is string => typeof v === 'string' && MEDIA_ID.test(v);
 
 // ---- object keys ----
 
@@ -143,6 +112,15 @@ export function declarationRefusal(d: MediaDeclaration, limits: MediaLimits): Me
   return null;
 }
 
+/** The first refusal among a message's items, named by position (`media[1]: ...`): the router's check of a send_msg. */
+export function mediaRefusal(items: readonly MediaDeclaration[], limits: MediaLimits = DEFAULT_MEDIA_LIMITS): MediaRefusal | null {
+  for (const [i, item] of items.entries()) {
+    const refusal = declarationRefusal(item, limits);
+    if (refusal) return { code: refusal.code, detail: `media[${i}]: ${refusal.detail}` };
+  }
+  return null;
+}
+
 // ---- sniffing: the first bytes of each type ----
 
 /** Bytes of an object's start the check reads: enough for every signature and a text sample. */
@@ -179,7 +157,8 @@ function looksLikeText(b: Buffer): boolean {
   return true;
 }
 
-const SNIFFERS: Record<string, (b: Buffer) => boolean> = {
+/** One per type core/config.ts calls recognisable: the record's type makes the two lists agree. */
+const SNIFFERS: Record<RecognisableMediaType, (b: Buffer) => boolean> = {
   'image/png': (b) => bytes(b, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
   'image/jpeg': (b) => bytes(b, 0, [0xff, 0xd8, 0xff]),
   'image/gif': (b) => ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a'),
@@ -195,11 +174,11 @@ const SNIFFERS: Record<string, (b: Buffer) => boolean> = {
 };
 
 /** Every type whose first bytes are known: what an allowlist may name (core/config.ts checks it). */
-export const SNIFFABLE_TYPES: readonly string[] = Object.keys(SNIFFERS);
+export const SNIFFABLE_TYPES: readonly string[] = RECOGNISABLE_MEDIA_TYPES;
 
 /** Whether `start` (an object's first bytes, up to SNIFF_BYTES) is what `mime` says; an unknown type never is. */
 export function sniffMatches(mime: string, start: Buffer): boolean {
-  const sniff = SNIFFERS[mime];
+  const sniff = (SNIFFERS as Record<string, ((b: Buffer) => boolean) | undefined>)[mime];
   return sniff !== undefined && sniff(start);
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_MEDIA_LIMITS, declarationRefusal, isMediaId, isMediaKind, MAX_MEDIA_PER_MESSAGE, type MediaLimits } from '../domain/media.js';
+import { isMediaId, isMediaKind, MAX_MEDIA_PER_MESSAGE } from './media.js';
 import type { ErrorCode } from './codes.js';
 import type { ClientFrame, ConversationSettingsInFrame, MediaItem, ReadFrame, SendMsgFrame, SyncFrame, TypingInFrame } from './frames.js';
 import { isClientMsgId, isUserOrGroupId, MAX_ID_CHARS } from './limits.js';
@@ -64,7 +64,7 @@ const fail = (detail: string, msgId?: string): { ok: false; code: ErrorCode; det
 const recipientType = (o: Obj): 'user' | 'group' => (o.recipient_type === 'group' ? 'group' : 'user');
 
 /** `mediaLimits`: the types and sizes each media kind allows (config `media.limits`). */
-export function sendMsg(o: Obj, maxContentChars: number, mediaLimits: MediaLimits = DEFAULT_MEDIA_LIMITS): Checked<SendMsgFrame> {
+export function sendMsg(o: Obj, maxContentChars: number): Checked<SendMsgFrame> {
   const problem = fieldProblem('send_msg', o);
   if (problem) return fail(problem);
   if (!isClientMsgId(o.msg_id)) return fail(`msg_id must be a non-empty string of at most ${MAX_ID_CHARS} characters without spaces or '|'`);
@@ -79,7 +79,7 @@ export function sendMsg(o: Obj, maxContentChars: number, mediaLimits: MediaLimit
   const contentType = (o.content_type as string | undefined) ?? 'text';
   if (!/^[a-z0-9][a-z0-9.+/-]{0,63}$/i.test(contentType)) return fail('content_type must be a short media-type-like string', msgId);
   if (contentType.startsWith('system/')) return fail('content_type system/* is reserved for the server', msgId);
-  const media = mediaItems(o.media, contentType, mediaLimits);
+  const media = mediaItems(o.media, contentType);
   if (!media.ok) return { ...media, msgId };
   const frame: SendMsgFrame = { type: 'send_msg', msg_id: msgId, recipient, recipient_type: recipientType(o), content, content_type: contentType, timestamp: o.timestamp as number };
   return { ok: true, frame: media.items.length > 0 ? { ...frame, media: media.items } : frame };
@@ -88,12 +88,12 @@ export function sendMsg(o: Obj, maxContentChars: number, mediaLimits: MediaLimit
 const MIME = /^[a-z0-9][a-z0-9.+-]{0,62}\/[a-z0-9][a-z0-9.+-]{0,62}$/i;
 
 /**
- * The `media` of a send_msg, as records: the shape is the frame's (MALFORMED_FRAME), the rest
- * the declaration's (domain/media.ts: type, empty, size, name, each with its own code). Whether
- * the objects are there and are what they claim is the send path's to check
- * (topologies/processors/media-check.ts).
+ * The `media` of a send_msg, by its shape (MALFORMED_FRAME). What each item may be (type,
+ * size, name, each refused with its own code) is the domain's to judge (domain/media.ts
+ * `declarationRefusal`, asked by the router); whether the objects are there and are what they
+ * claim is the send path's (topologies/processors/media-check.ts).
  */
-export function mediaItems(v: unknown, contentType: string, limits: MediaLimits): { ok: true; items: MediaItem[] } | { ok: false; code: ErrorCode; detail: string } {
+export function mediaItems(v: unknown, contentType: string): { ok: true; items: MediaItem[] } | { ok: false; code: ErrorCode; detail: string } {
   if (v === undefined) return { ok: true, items: [] };
   if (!Array.isArray(v) || v.length === 0 || v.length > MAX_MEDIA_PER_MESSAGE) return fail(`media must be an array of 1 to ${MAX_MEDIA_PER_MESSAGE} items`);
   const items: MediaItem[] = [];
@@ -107,10 +107,7 @@ export function mediaItems(v: unknown, contentType: string, limits: MediaLimits)
     if (typeof item.size !== 'number' || !Number.isSafeInteger(item.size) || item.size < 0) return fail(`${at}.size must be a byte count (a non-negative integer below 2^53)`);
     if (typeof item.name !== 'string') return fail(`${at}.name must be a string`);
     if (items.some((x) => x.id === item.id)) return fail(`${at}.id appears twice`);
-    const declared = { kind: item.kind, mime: item.mime.toLowerCase(), size: item.size, name: item.name };
-    const refusal = declarationRefusal(declared, limits);
-    if (refusal) return { ok: false, code: refusal.code, detail: `${at}: ${refusal.detail}` };
-    items.push({ id: item.id, ...declared });
+    items.push({ id: item.id, kind: item.kind, mime: item.mime.toLowerCase(), size: item.size, name: item.name });
   }
   if (contentType !== items[0]!.kind) return fail(`content_type must be the first media item's kind (${items[0]!.kind})`);
   return { ok: true, items };

@@ -9,7 +9,7 @@ import { KeyedRateLimiter } from '../../core/token-bucket.js';
 import { conversationOf, conversationTo } from '../../domain/conversations.js';
 import { routeChange } from '../../domain/message-changes.js';
 import { routeReferences, sendKey } from '../../domain/message-references.js';
-import { declaredMediaRef, type MediaLimits } from '../../domain/media.js';
+import { declaredMediaRef, mediaRefusal, type MediaLimits } from '../../domain/media.js';
 import * as validate from '../../protocol/frame-validation.js';
 import { errorFrame, muteLevel } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
@@ -92,9 +92,11 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
 
       switch (f.frameType) {
         case 'send_msg': {
-          const v = validate.sendMsg(o, config.maxContentChars, config.mediaLimits);
+          const v = validate.sendMsg(o, config.maxContentChars);
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail, v.msgId ?? msgId);
           const m = v.frame;
+          const refusal = mediaRefusal(m.media ?? [], config.mediaLimits);
+          if (refusal) return reject(f, 'invalid', refusal.code, refusal.detail, m.msg_id);
           const group = m.recipient_type === 'group';
           const conversationId = conversationTo(f.userId, m.recipient, m.recipient_type);
           // A reply or a forward names another message; the stamper resolves it (domain/message-references.ts).
