@@ -131,6 +131,21 @@ describe('media processor', () => {
     expect(await exists('media/notes.txt')).toBe(true);
   });
 
+  it('deletes media accepted with a send the stamper then refused (never stamped) once older than the pending timeout', async () => {
+    const { driver, frame, upload, state, exists } = await start();
+    const item = await upload(await png(12, 12));
+    // A reply to a message that does not exist: message logic accepts it (and attaches the item), the stamper refuses it.
+    const refused = await frame('amy', { type: 'send_msg', recipient: 'bo', recipient_type: 'user', content: '', content_type: 'image', media: [item], reply_to: { seq: 999 }, timestamp: 1 });
+    expect(refused.type).toBe('error');
+    expect(state(item.id)).toMatchObject({ status: 'ATTACHED', seq: -1 });
+
+    await driver.advanceWallClockTime(lifecycle.pendingTimeoutSec * 1000 - 60_000);
+    expect(await exists(mediaObjectKey('amy', item.id))).toBe(true);
+    await driver.advanceWallClockTime(120_000);
+    expect(state(item.id)!.status).toBe('DELETED');
+    expect(await exists(mediaObjectKey('amy', item.id))).toBe(false);
+  });
+
   it('deletes attached media older than the retention when there is one', async () => {
     const { driver, upload, sendMedia, state, exists } = await start({ retentionDays: 1 });
     const item = await upload(await png(30, 30));

@@ -22,8 +22,9 @@ import { type ImageMeasures, measureImage, THUMBNAIL_TYPE } from './media-images
  *   Audio and video durations are not measured (they stay null): that needs a demuxer per format.
  * - A recall of such a message: its media become RECALLED, deleted after the grace period.
  * - The janitor, on the clock: deletes the objects of media RECALLED past their time (and of
- *   media ATTACHED longer than the retention, when there is one) and writes DELETED; and deletes
- *   objects never attached, older than the pending timeout.
+ *   media ATTACHED longer than the retention, when there is one, or ATTACHED but never stamped
+ *   for longer than the pending timeout) and writes DELETED; and deletes objects never
+ *   attached, older than the pending timeout.
  *
  * An image sharp cannot read is no poison: the item is recorded without measures (still
  * ATTACHED, downloadable) and logged once. A store that fails is retried by the runtime.
@@ -144,6 +145,8 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
         const reason: DeletionReason | null =
           s.status === 'RECALLED' && s.deleteAfter !== null && s.deleteAfter <= now ? 'recalled'
           : s.status === 'ATTACHED' && retentionMs > 0 && s.attachedAt + retentionMs <= now ? 'retention'
+          // Accepted by message logic but never stamped (the stamper refused the send): no message carries it.
+          : s.status === 'ATTACHED' && s.seq < 0 && s.attachedAt + pendingTimeoutSec * 1000 <= now ? 'pending'
           : null;
         if (!reason) continue;
         await deleteObject(s.objectKey, reason);
