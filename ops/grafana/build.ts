@@ -218,6 +218,9 @@ const edge: DashboardSpec = {
           queries: [
             { expr: 'sum by (instance) (process_resident_memory_bytes{instance=~"$instance"})', legend: 'rss {{instance}}' },
             { expr: 'sum by (instance) (nodejs_heap_size_used_bytes{instance=~"$instance"})', legend: 'heap used {{instance}}' },
+            // What RSS holds outside the JS heap (socket buffers, Buffers): where a growing RSS under a flat heap is.
+            { expr: 'sum by (instance) (nodejs_external_memory_bytes{instance=~"$instance"})', legend: 'external {{instance}}' },
+            { expr: 'sum by (instance) (im_nodejs_array_buffers_bytes{instance=~"$instance"})', legend: 'array buffers {{instance}}' },
           ],
           unit: 'bytes',
         },
@@ -291,7 +294,16 @@ const pipeline: DashboardSpec = {
       title: 'Processes',
       panels: [
         { title: 'Event loop lag p99', w: 8, queries: [{ expr: 'max by (instance) (nodejs_eventloop_lag_p99_seconds{job="processors"})', legend: '{{instance}}' }], unit: 's' },
-        { title: 'RSS', w: 8, queries: [{ expr: 'sum by (instance) (process_resident_memory_bytes{job="processors"})', legend: '{{instance}}' }], unit: 'bytes' },
+        {
+          title: 'Memory',
+          w: 8,
+          queries: [
+            { expr: 'sum by (instance) (process_resident_memory_bytes{job="processors"})', legend: 'rss {{instance}}' },
+            { expr: 'sum by (instance) (nodejs_heap_size_used_bytes{job="processors"})', legend: 'heap used {{instance}}' },
+            { expr: 'sum by (instance) (nodejs_external_memory_bytes{job="processors"})', legend: 'external {{instance}}' },
+          ],
+          unit: 'bytes',
+        },
         { title: 'CPU', w: 8, queries: [{ expr: 'sum by (instance) (rate(process_cpu_seconds_total{job="processors"}[$__rate_interval]))', legend: '{{instance}}' }], unit: 'percentunit' },
       ],
     },
