@@ -46,7 +46,13 @@ export interface ClientStats {
   syncResults: number;
   /** Messages first seen through a gap/reconnect sync (not the initial one). */
   syncFilled: number;
-  /** Gap syncs asked for before the gateway was ever killed (a live-delivery loss). */
+  /**
+   * Another user's messages that live delivery skipped before the gateway was ever killed: a
+   * gap that only a sync filled (a live-delivery loss). A gap of this client's own message is
+   * no loss: its ack travels apart from delivery, and after a crash of the stamping process it
+   * comes only once the resend reaches the restarted process, later than the peer's next
+   * message; the sync that fills it early is the client's choice, not a lost message.
+   */
   gapSyncsBeforeGatewayKill: number;
   violations: string[];
 }
@@ -91,6 +97,8 @@ export class ChaosClient {
   resends = 0;
   /** Error frames by code, counted once the stream started. */
   readonly errors = new Map<string, number>();
+  /** `conversation|seq` of gaps a sync was asked to fill while the gateway was up: judged when the seq arrives. */
+  private readonly gapsWhileGatewayUp = new Set<string>();
   /** When the current connection opened. */
   connectedAt = 0;
 
@@ -153,7 +161,7 @@ export class ChaosClient {
   private afterReconnect(): void {
     const now = Date.now();
     for (const p of this.pending.values()) p.nextRetryAt = now;
-    for (const id of this.conversations.keys()) this.requestSync(id, false);
+    for (const id of this.conversations.keys()) this.requestSync(id);
   }
 
   private raw(frame: unknown): void {
@@ -189,10 +197,9 @@ export class ChaosClient {
     return v;
   }
 
-  requestSync(conversation: string, gap: boolean): void {
+  requestSync(conversation: string): void {
     const v = this.view(conversation);
     if (v.syncing || !this.open) return;
-    if (gap && this.streaming && this.phase.gatewayKilledAt === null) this.stats.gapSyncsBeforeGatewayKill++;
     v.syncing = true;
     this.stats.syncRequests++;
     this.raw({ type: 'sync', conversation_id: conversation, after_seq: v.contiguous, limit: 200 });
@@ -255,7 +262,7 @@ export class ChaosClient {
     const messages = Array.isArray(f.messages) ? (f.messages as WireFrame[]) : [];
     for (const m of messages) this.record(m, 'sync');
     v.syncing = false;
-    if (f.has_more === true) this.requestSync(conversation, false);
+    if (f.has_more === true) this.requestSync(conversation);
   }
 
   private record(f: WireFrame, via: SeenMessage['via']): void {
@@ -269,6 +276,7 @@ export class ChaosClient {
       if (prior.seq !== seq) this.stats.violations.push(`${this.name}: ${id} seen with seq ${prior.seq} and ${seq}`);
       return;
     }
+    if (this.gapsWhileGatewayUp.delete(`${conversation}|${seq}`) && via === 'sync' && String(f.sender) !== this.userId) this.stats.gapSyncsBeforeGatewayKill++;
     const other = v.bySeq.get(seq);
     if (other !== undefined) this.stats.violations.push(`${this.name}: seq ${seq} of ${conversation} carried by ${other} and ${id}`);
     const now = Date.now();
@@ -287,7 +295,9 @@ export class ChaosClient {
       // their acks the time a client gives an ack before resending.
       const ownPending = [...this.pending.values()].some((p) => p.conversation === conversation);
       setTimeout(() => {
-        if (!v.bySeq.has(missing)) this.requestSync(conversation, true);
+        if (v.bySeq.has(missing)) return;
+        if (this.streaming && this.phase.gatewayKilledAt === null) this.gapsWhileGatewayUp.add(`${conversation}|${missing}`);
+        this.requestSync(conversation);
       }, ownPending ? this.options.ackTimeoutMs : GAP_GRACE_MS);
     }
   }

@@ -172,7 +172,7 @@ describe('chaos: processors killed and restarted during a 10,000-message stream'
     for (const c of clients) await c.connect();
     // Initial catch-up: the group's creation notice(s), which also shows the group in place.
     await until(() => group.every((g) => g.view(groupConversation).contiguous >= 1), 'group notice synced', 30_000, () => {
-      for (const g of group) if (g.view(groupConversation).contiguous < 1) g.requestSync(groupConversation, false);
+      for (const g of group) if (g.view(groupConversation).contiguous < 1) g.requestSync(groupConversation);
     });
     const noticeSeqs = Math.max(...group.map((g) => g.view(groupConversation).contiguous));
 
@@ -235,7 +235,7 @@ describe('chaos: processors killed and restarted during a 10,000-message stream'
     const complete = (): boolean => [...participants].every(([conv, cs]) => cs.every((c) => c.view(conv).contiguous >= maxSeq.get(conv)!));
     // A client that missed the tail during a reconnect syncs it, as a reconnecting app does.
     await until(complete, () => `every participant holds every seq; ${[...participants].flatMap(([conv, cs]) => cs.map((c) => `${c.name}@${conv.slice(0, 10)}=${c.view(conv).contiguous}/${maxSeq.get(conv)} missing ${missing(c, conv)} syncs ${c.stats.syncRequests}/${c.stats.syncResults}`)).join('; ')}`, 60_000, () => {
-      for (const [conv, cs] of participants) for (const c of cs) if (c.stats.reconnects > 0 && c.view(conv).contiguous < maxSeq.get(conv)!) c.requestSync(conv, false);
+      for (const [conv, cs] of participants) for (const c of cs) if (c.stats.reconnects > 0 && c.view(conv).contiguous < maxSeq.get(conv)!) c.requestSync(conv);
     });
     const convergedMs = Date.now() - streamEnd;
 
@@ -268,7 +268,7 @@ describe('chaos: processors killed and restarted during a 10,000-message stream'
         }
       }
     }
-    // Live delivery lost nothing while the gateway was up; fills only cover its outage.
+    // Live delivery lost no one else's message while the gateway was up; fills only cover its outage.
     expect(clients.reduce((n, c) => n + c.stats.gapSyncsBeforeGatewayKill, 0), 'gap syncs before the gateway kill').toBe(0);
     const gatewayKill = kills.find((k) => k.name === 'gateway')!;
     const outOfWindow = clients.flatMap((c) =>

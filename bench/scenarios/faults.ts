@@ -244,7 +244,7 @@ async function runFault(fault: FaultName, s: Shared, c: Cast): Promise<FaultFigu
         const cl = clients.get(m)!;
         if ((cl.conversations.get(conv)?.contiguous ?? 0) >= (top.get(conv) ?? 0)) continue;
         all = false;
-        cl.requestSync(conv, false);
+        cl.requestSync(conv);
       }
     }
     return all;
