@@ -411,6 +411,8 @@ class ConfluentProducer implements LogProducer {
 
 /** How long start() waits for the first group join; a slow broker is not a failed start. */
 const JOIN_WAIT_MS = 30_000;
+/** How long a revocation waits for the batches in flight and their commit before the member rejoins. */
+const REVOCATION_COMMIT_WAIT_MS = 10_000;
 /** A rejected batch is delivered again after a pause that grows with each failure in a row. */
 const REDELIVERY_DELAY_MS = { initial: 100, max: 2_000 };
 
@@ -429,6 +431,7 @@ class ConfluentConsumer implements LogConsumer {
   private lastCommitAt = 0;
   private commitTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly commitsInFlight = new Set<Promise<void>>();
   private readonly failuresInARow = new Map<string, number>();
   private joined: () => void = () => {};
 
@@ -501,7 +504,7 @@ class ConfluentConsumer implements LogConsumer {
    * partitions, which it does only once the batches in flight have finished: until then the
    * revoked partitions are still ours and their progress is committed.
    */
-  private onRebalance(err: RdKafka.LibrdKafkaError, assignment: RdKafka.TopicPartition[], fns: { assignmentLost(): boolean }): void {
+  private async onRebalance(err: RdKafka.LibrdKafkaError, assignment: RdKafka.TopicPartition[], fns: { assignmentLost(): boolean }): Promise<void> {
     if (err.code === ERR.assignPartitions) {
       this.generation++;
       this.owned = new Set(assignment.map((a) => partitionKey(a.topic, a.partition)));
@@ -519,7 +522,20 @@ class ConfluentConsumer implements LogConsumer {
       return;
     }
     this.revoking = true;
-    if (this.running) this.flushCommits();
+    if (!this.running) return;
+    // The layer waits for this before it unassigns and rejoins: a commit sent and forgotten here
+    // raced the rejoin, and one that reached the coordinator after the group had moved on to its
+    // next generation was refused (REBALANCE_IN_PROGRESS), leaving the new owner to process those
+    // records again. So the batches still in flight finish and their offsets are committed first,
+    // within a bound that keeps an unreachable coordinator from holding the rebalance.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, REVOCATION_COMMIT_WAIT_MS)));
+    const committed = Promise.all(this.inFlight).then(() => {
+      void this.flushCommits();
+      return Promise.all(this.commitsInFlight);
+    });
+    await Promise.race([committed, bound]);
+    clearTimeout(timer);
   }
 
   /** Read through getters: a check made before an await says nothing about after it. */
@@ -572,19 +588,27 @@ class ConfluentConsumer implements LogConsumer {
   private commitSoon(key: string, topic: string, partition: number, offset: string): void {
     this.pending.set(key, { topic, partition, offset });
     const wait = this.lastCommitAt + (this.tuning.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS) - Date.now();
-    if (this.revoking || wait <= 0) this.flushCommits();
-    else this.commitTimer ??= setTimeout(() => this.flushCommits(), wait);
+    if (this.revoking || wait <= 0) void this.flushCommits();
+    else this.commitTimer ??= setTimeout(() => void this.flushCommits(), wait);
   }
 
-  /** Commits the pending offsets of partitions still owned. The request is queued in librdkafka, which sends it in order. */
-  private flushCommits(): void {
+  /**
+   * Commits the pending offsets of partitions still owned. The request is queued in librdkafka,
+   * which sends it in order; the promise settles with its answer (a refusal is logged, not thrown).
+   */
+  private flushCommits(): Promise<void> {
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     const offsets = [...this.pending].filter(([key]) => this.owned.has(key)).map(([, o]) => o);
     this.pending.clear();
-    if (offsets.length === 0 || !this.consumer || this.killed) return;
+    if (offsets.length === 0 || !this.consumer || this.killed) return Promise.resolve();
     this.lastCommitAt = Date.now();
-    this.consumer.commitOffsets(offsets).catch((err: unknown) => log.warn('offsets not committed; their records will be processed again', { error: errorMessage(err) }));
+    const commit = this.consumer
+      .commitOffsets(offsets)
+      .catch((err: unknown) => log.warn('offsets not committed; their records will be processed again', { error: errorMessage(err) }))
+      .finally(() => this.commitsInFlight.delete(commit));
+    this.commitsInFlight.add(commit);
+    return commit;
   }
 
   async stop(): Promise<void> {
@@ -592,7 +616,7 @@ class ConfluentConsumer implements LogConsumer {
     if (!consumer || this.state !== 'running') return;
     this.state = 'stopping';
     await Promise.all(this.inFlight);
-    this.flushCommits();
+    void this.flushCommits();
     // Closing waits for the commit queued above, then leaves the group.
     await consumer.disconnect();
     this.state = 'stopped';
