@@ -191,7 +191,7 @@ export async function startPipeline(infra: Infrastructure, logger: Logger, proce
   const app = new StreamsApp(topology, { log, serde, appId: config.appId, runtime: config.runtime, processors: topologyProcessors, logger });
   await app.start();
   const runMirror = !processors || processors.includes('state-mirror');
-  const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, groupId: `${config.appId}.state-mirror`, logger }) : null;
+  const mirrorSink = runMirror ? new MirrorSink({ log, serde, store: infra.mirror, positions: infra.messageStore, groupId: `${config.appId}.state-mirror`, logger }) : null;
   await mirrorSink?.start();
   // Every processors process watches every group's commits from the broker: a stuck process
   // cannot report its own stall (ImConsumerStuck).

@@ -77,7 +77,7 @@ export const PROCESSORS = {
   // Declared where there is an object store; a consumer group of its own (it reads and writes contract topics only).
   media: { groups: ['storage'], optional: true, declare: (deps, c) => (deps.objectStore ? mediaProcessor({ store: deps.objectStore }, c.media) : null) },
   persistence: { groups: ['storage'], declare: (deps, c) => persistence({ store: deps.messageStore, recent: deps.recentCache }, c.delivery.writer) },
-  receipts: { groups: ['command'], declare: (deps, c) => receiptsProcessor({ presence: deps.presence, readMirror: deps.messageStore }, { ...fanoutOf(c), maxGroupNotify: c.delivery.receipts.maxGroupNotify }) },
+  receipts: { groups: ['command'], declare: (deps, c) => receiptsProcessor({ presence: deps.presence }, { ...fanoutOf(c), maxGroupNotify: c.delivery.receipts.maxGroupNotify }) },
   'conversation-settings': { groups: ['command'], declare: (deps, c) => conversationSettingsProcessor({ presence: deps.presence, mirror: deps.messageStore }, fanoutOf(c)) },
   typing: { groups: ['command'], declare: (deps, c) => typingProcessor({ presence: deps.presence }, { ...fanoutOf(c), perUser: c.delivery.typing.perUser, maxGroupMembers: c.delivery.typing.maxGroupMembers }) },
   query: { groups: ['command'], declare: (deps, c) => queryProcessor({ store: deps.messageStore, recent: deps.recentCache, groups: deps.groupDirectory }, c.delivery.query) },

@@ -77,8 +77,8 @@ export function createMemoryMessageStore(): MessageStore {
     async hiddenSeqs(userId, conversationId, seqs) {
       return new Set(seqs.filter((s) => hidden.has(hiddenKey(userId, conversationId, s))));
     },
-    async setReadSeq(conversationId, userId, seq) {
-      position(conversationId, userId, seq, seq);
+    async movePositions(moves) {
+      for (const m of moves) position(m.conversationId, m.userId, m.readSeq, m.deliveredSeq);
     },
     async readSeqs(userId, ids) {
       const out = new Map<string, number>();
@@ -87,9 +87,6 @@ export function createMemoryMessageStore(): MessageStore {
         if (p && p.readSeq > 0) out.set(id, p.readSeq);
       }
       return out;
-    },
-    async setDeliveredSeq(conversationId, userId, seq) {
-      position(conversationId, userId, 0, seq);
     },
     async positions(of) {
       const out = new Map<string, ReceiptPosition>();

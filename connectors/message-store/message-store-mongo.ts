@@ -2,12 +2,13 @@ import { oneAtATime } from '../../core/one-at-a-time.js';
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import { readPositionKey, settingsKey } from '../../domain/conversations.js';
 import type { ConversationSettings, StampedMessage } from '../../schemas/types.generated.js';
-import type { ConversationRecord, HistoryPage, MessageStore, StoredMessage } from './message-store.js';
+import type { ConversationRecord, HistoryPage, MessageStore, ReceiptPositionMove, StoredMessage } from './message-store.js';
 import { conversationKind, directMembers, latestPerConversation, receiptPosition, targetChange, toStored, withQuoteRecalled, type TargetChange } from './message-store.js';
 
 import { PlatformError } from '../../core/errors.js';
 import { DUPLICATE_KEY } from '../mongo/duplicate-key.js';
-import { DEFAULT_UPDATES_PER_COMMAND, inChunks } from '../mongo/pool.js';
+import { idempotentUpserts } from '../mongo/idempotent-upserts.js';
+import { DEFAULT_UPDATES_PER_COMMAND } from '../mongo/pool.js';
 
 type MessageDoc = StoredMessage;
 interface ConversationDoc {
@@ -67,15 +68,18 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
   await reads.createIndex({ conversationId: 1, userId: 1 }, { name: 'reads_conversation_user' });
   await hidden.createIndex({ userId: 1, conversationId: 1, seq: 1 }, { name: 'hidden_user_conversation' });
 
-  /** Moves positions forward only ($max), creating the document on first use; a racing first insert is retried once. */
-  async function movePosition(conversationId: string, userId: string, seqs: Partial<Pick<ReadDoc, 'readSeq' | 'deliveredSeq'>>): Promise<void> {
-    const write = () => reads.updateOne({ _id: readPositionKey(conversationId, userId) }, { $max: seqs, $setOnInsert: { conversationId, userId } }, { upsert: true });
-    try {
-      await write();
-    } catch (err) {
-      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) await write();
-      else throw err;
-    }
+  const perCommand = Math.max(1, options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND);
+
+  /** Forward only ($max), creating the document on first use: a batch applied again, or out of order, moves nothing back. */
+  async function movePositions(moves: readonly ReceiptPositionMove[]): Promise<void> {
+    const ops = moves.map((m) => ({
+      updateOne: {
+        filter: { _id: readPositionKey(m.conversationId, m.userId) },
+        update: { $max: { readSeq: m.readSeq, deliveredSeq: Math.max(m.readSeq, m.deliveredSeq) }, $setOnInsert: { conversationId: m.conversationId, userId: m.userId } },
+        upsert: true,
+      },
+    }));
+    await idempotentUpserts(reads, ops, perCommand);
   }
 
   /**
@@ -159,24 +163,7 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
         },
       });
     }
-    const perCommand = Math.max(1, options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND);
-    for (const chunk of inChunks(ops, perCommand)) {
-      const lost = await upsertsLostToDuplicates(chunk);
-      if (lost.length > 0) await upsertsLostToDuplicates(lost);
-    }
-  }
-
-  /** Runs the statements; returns those refused as duplicate keys (anything else throws). */
-  async function upsertsLostToDuplicates(ops: AnyBulkWriteOperation<ConversationDoc>[]): Promise<AnyBulkWriteOperation<ConversationDoc>[]> {
-    try {
-      await conversations.bulkWrite(ops, { ordered: false });
-      return [];
-    } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-      return errors.map((e) => ops[e.index]!);
-    }
+    await idempotentUpserts(conversations, ops, perCommand);
   }
 
   const toRecord = (d: ConversationDoc): ConversationRecord => ({
@@ -235,32 +222,18 @@ export async function createMongoMessageStore(options: MongoMessageStoreOptions)
         const _id = `${h.userId}|${h.conversationId}|${h.seq}`;
         return { updateOne: { filter: { _id }, update: { $set: { userId: h.userId, conversationId: h.conversationId, seq: h.seq } }, upsert: true } };
       });
-      for (const chunk of inChunks(ops, Math.max(1, options.updatesPerCommand ?? DEFAULT_UPDATES_PER_COMMAND))) {
-        try {
-          await hidden.bulkWrite(chunk, { ordered: false });
-        } catch (err) {
-          // Two writers upserting the same entry: it exists, which is all that was asked.
-          if (!(err instanceof MongoBulkWriteError)) throw err;
-          const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-          if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-        }
-      }
+      await idempotentUpserts(hidden, ops, perCommand);
     },
     async hiddenSeqs(userId, conversationId, seqs) {
       if (seqs.length === 0) return new Set();
       const docs = await hidden.find({ userId, conversationId, seq: { $in: [...seqs] } }).toArray();
       return new Set(docs.map((d) => d.seq));
     },
-    async setReadSeq(conversationId, userId, seq) {
-      await movePosition(conversationId, userId, { readSeq: seq, deliveredSeq: seq });
-    },
+    movePositions,
     async readSeqs(userId, ids) {
       if (ids.length === 0) return new Map();
       const docs = await reads.find({ _id: { $in: ids.map((id) => readPositionKey(id, userId)) } }).toArray();
       return new Map(docs.filter((d) => (d.readSeq ?? 0) > 0).map((d) => [d.conversationId, d.readSeq ?? 0]));
-    },
-    async setDeliveredSeq(conversationId, userId, seq) {
-      await movePosition(conversationId, userId, { deliveredSeq: seq });
     },
     async positions(of) {
       if (of.length === 0) return new Map();

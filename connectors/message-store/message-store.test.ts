@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationSettings, MessageAction, MessageActionKind, StampedMessage } from '../../schemas/types.generated.js';
-import type { MessageStore } from './message-store.js';
+import type { MessageStore, ReceiptPositionMove } from './message-store.js';
 import { createMemoryMessageStore } from './message-store-memory.js';
 import { createMongoMessageStore } from './message-store-mongo.js';
 import type { RecentCache } from './recent-cache.js';
@@ -8,6 +8,9 @@ import { pageFromCache } from './recent-cache.js';
 import { createMemoryRecentCache } from './recent-cache-memory.js';
 import { createRedisRecentCache } from './recent-cache-redis.js';
 import { msg, openTestMongo, openTestRedis } from './testing.js';
+
+const read = (conversationId: string, userId: string, seq: number): ReceiptPositionMove => ({ conversationId, userId, readSeq: seq, deliveredSeq: seq });
+const delivered = (conversationId: string, userId: string, seq: number): ReceiptPositionMove => ({ conversationId, userId, readSeq: 0, deliveredSeq: seq });
 
 const stores = [
   { name: 'memory', open: async () => ({ store: createMemoryMessageStore(), close: async () => {} }) },
@@ -77,8 +80,8 @@ describe.each(stores)('message store ($name)', ({ open }) => {
     const list = await store.conversationsOf('bob', ['g:G'], 10);
     expect(list.map((c) => c.conversationId)).toEqual(['g:G', 'd:alice:bob', 'd:bob:carol']);
     expect(list[1]!.maxSeq).toBe(2);
-    await store.setReadSeq('d:alice:bob', 'bob', 2);
-    await store.setReadSeq('d:alice:bob', 'bob', 1);
+    await store.movePositions([read('d:alice:bob', 'bob', 2)]);
+    await store.movePositions([read('d:alice:bob', 'bob', 1)]);
     expect(await store.readSeqs('bob', ['d:alice:bob', 'g:G'])).toEqual(new Map([['d:alice:bob', 2]]));
   });
 
@@ -96,14 +99,9 @@ describe.each(stores)('message store ($name)', ({ open }) => {
   it('keeps delivered and read positions forward only, reading implying delivery; counts and pages who reached a seq', async () => {
     await setup();
     const g = 'g:R';
-    await store.setDeliveredSeq(g, 'u3', 5);
-    await store.setDeliveredSeq(g, 'u3', 2);
-    await store.setReadSeq(g, 'u1', 4);
-    await store.setDeliveredSeq(g, 'u1', 3);
-    await store.setDeliveredSeq(g, 'u2', 4);
-    await store.setReadSeq(g, 'u4', 1);
-    await store.setReadSeq(g, 'sender', 9);
-    await store.setReadSeq('g:other', 'u5', 9);
+    // One bulk of new positions, then late ones that move nothing back.
+    await store.movePositions([delivered(g, 'u3', 5), read(g, 'u1', 4), delivered(g, 'u2', 4), read(g, 'u4', 1), read(g, 'sender', 9), read('g:other', 'u5', 9)]);
+    await store.movePositions([delivered(g, 'u3', 2), delivered(g, 'u1', 3)]);
     expect(await store.positions([{ conversationId: g, userId: 'u1' }, { conversationId: g, userId: 'u3' }, { conversationId: g, userId: 'nobody' }]))
       .toEqual(new Map([[`${g}|u1`, { readSeq: 4, deliveredSeq: 4 }], [`${g}|u3`, { readSeq: 0, deliveredSeq: 5 }]]));
     expect(await store.readSeqs('u3', [g])).toEqual(new Map());

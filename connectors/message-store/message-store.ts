@@ -81,11 +81,13 @@ export interface MessageStore {
   hide(entries: readonly HiddenMessage[]): Promise<void>;
   /** Which of `seqs` of a conversation `userId` hid. */
   hiddenSeqs(userId: string, conversationId: string, seqs: readonly number[]): Promise<Set<number>>;
-  /** Moves a read position forward only (a late, smaller one is ignored); reading implies delivered. */
-  setReadSeq(conversationId: string, userId: string, seq: number): Promise<void>;
+  /**
+   * Moves read and delivered positions forward only (a late, smaller one is ignored); reading
+   * implies delivered. The state mirror writes them in batches from `im.state.reads`, the
+   * receipts processor's store: a group's delivered positions are a write per member a second.
+   */
+  movePositions(moves: readonly ReceiptPositionMove[]): Promise<void>;
   readSeqs(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>>;
-  /** Moves a delivered position forward only. */
-  setDeliveredSeq(conversationId: string, userId: string, seq: number): Promise<void>;
   /** The read and delivered positions of these users in these conversations, by `readPositionKey`; absent ones left out. */
   positions(of: readonly ReceiptParty[]): Promise<Map<string, ReceiptPosition>>;
   /** Who of a conversation has read (or been delivered) up to `seq` at least: the count, and a page of them by user id. */
@@ -102,6 +104,9 @@ export interface ReceiptParty {
   conversationId: string;
   userId: string;
 }
+
+/** Where a user's positions in a conversation are now. */
+export type ReceiptPositionMove = ReceiptParty & ReceiptPosition;
 
 export interface ReceiptPosition {
   readSeq: number;

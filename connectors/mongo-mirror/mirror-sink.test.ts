@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { engines, eventually } from '../../streams/testing.js';
+import { createMongoMessageStore } from '../message-store/message-store-mongo.js';
 import { createMongoMirror } from './mirror-mongo.js';
 import { MirrorSink } from './mirror-sink.js';
+import { MIRRORED_TOPICS } from './mirror-store.js';
 import { openMirrorTestDb } from './testing.js';
 
 for (const engine of engines) {
@@ -42,6 +44,35 @@ for (const engine of engines) {
       await again.start();
       await eventually(async () => (await store.group(groupId))?.name === 'Sink 2' && (await store.members(groupId)).length === 1, 'tombstone and update mirrored');
       expect((await store.groupsOf('ann')).map((g) => [g.group.muteAll, g.member.role])).toEqual([[true, 'OWNER']]);
+    });
+
+    it('follows the receipts store into the message store in bulk: forward only, reading implying delivery', async () => {
+      const h = await engine.create();
+      cleanups.push(() => h.close());
+      await h.createTopics([...MIRRORED_TOPICS, 'im.state.reads']);
+      const t = await openMirrorTestDb();
+      cleanups.push(t.close);
+      const messages = await createMongoMessageStore({ db: t.db });
+      const producer = await h.log.producer();
+      cleanups.push(() => producer.close());
+      const g = `g:${randomUUID().slice(0, 6)}`;
+      const position = async (userId: string, readSeq: number, deliveredSeq: number) => ({
+        topic: 'im.state.reads', key: `${g}|${userId}`, value: await h.serde.encode('im.state.reads', { conversationId: g, userId, readSeq, deliveredSeq, updatedAt: 1 }), headers: {}, timestamp: Date.now(),
+      });
+      // ann's delivered position moves twice in one batch; bob reads; an older copy of cid's comes last.
+      await producer.send([await position('ann', 0, 3), await position('ann', 0, 5), await position('bob', 4, 4), await position('cid', 0, 7), await position('cid', 0, 6)]);
+      const sink = new MirrorSink({ log: h.log, serde: h.serde, store: createMongoMirror(t.db), positions: messages, groupId: `mirror-${randomUUID().slice(0, 8)}` });
+      cleanups.push(() => sink.stop());
+      await sink.start();
+      await eventually(async () => (await messages.receiptsAt(g, 4, 'delivered', { limit: 10 })).count === 3, 'three delivered positions mirrored');
+      expect(await messages.positions(['ann', 'bob', 'cid'].map((userId) => ({ conversationId: g, userId })))).toEqual(new Map([
+        [`${g}|ann`, { readSeq: 0, deliveredSeq: 5 }],
+        [`${g}|bob`, { readSeq: 4, deliveredSeq: 4 }],
+        [`${g}|cid`, { readSeq: 0, deliveredSeq: 7 }],
+      ]));
+      await producer.send([await position('cid', 0, 9), await position('bob', 2, 4)]);
+      await eventually(async () => (await messages.positions([{ conversationId: g, userId: 'cid' }])).get(`${g}|cid`)?.deliveredSeq === 9, 'a later batch mirrored');
+      expect(await messages.readSeqs('bob', [g])).toEqual(new Map([[g, 4]]));
     });
   });
 }

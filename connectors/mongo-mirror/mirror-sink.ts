@@ -4,12 +4,20 @@ import { type Logger, createLogger } from '../../core/logger.js';
 import { counter } from '../../core/metrics.js';
 import type { TopicSerde } from '../../schemas/serde.js';
 import type { ConsumedBatch, LogClient, LogConsumer } from '../../streams/index.js';
+import type { MessageStore, ReceiptPositionMove } from '../message-store/message-store.js';
+import { readPositionKey } from '../../domain/conversations.js';
+import type { ReadState } from '../../schemas/types.generated.js';
 import { MIRRORED_TOPICS, type MirrorStore, type MirrorWrite } from './mirror-store.js';
 
 export interface MirrorSinkOptions {
   log: LogClient;
   serde: TopicSerde;
   store: MirrorStore;
+  /**
+   * Where read and delivered positions go (`im.state.reads`, the receipts processor's store), for
+   * the conversation list's unread counts and the receipts queries; not followed when absent.
+   */
+  positions?: Pick<MessageStore, 'movePositions'>;
   /** Consumer group; its committed offsets let a restart resume instead of re-reading all. */
   groupId: string;
   logger?: Logger;
@@ -18,6 +26,21 @@ export interface MirrorSinkOptions {
 }
 
 const applied = counter('im_mirror_writes_total', 'State records applied to the query mirror', ['topic', 'kind']);
+
+const READ_POSITIONS = 'im.state.reads';
+
+/** The positions a batch of `im.state.reads` records leaves: the furthest per key (tombstones have none to move). */
+export function positionMoves(states: readonly (ReadState | null)[]): ReceiptPositionMove[] {
+  const furthest = new Map<string, ReceiptPositionMove>();
+  for (const s of states) {
+    if (!s) continue;
+    const key = readPositionKey(s.conversationId, s.userId);
+    const before = furthest.get(key);
+    const readSeq = Math.max(before?.readSeq ?? 0, s.readSeq);
+    furthest.set(key, { conversationId: s.conversationId, userId: s.userId, readSeq, deliveredSeq: Math.max(readSeq, before?.deliveredSeq ?? 0, s.deliveredSeq ?? 0) });
+  }
+  return [...furthest.values()];
+}
 
 /**
  * A sink connector from the compacted state topics to the mirror. Not a stream processor: the
@@ -45,7 +68,7 @@ export class MirrorSink {
   async start(): Promise<void> {
     this.consumer = this.options.log.consumer({
       groupId: this.options.groupId,
-      topics: [...MIRRORED_TOPICS],
+      topics: [...MIRRORED_TOPICS, ...(this.options.positions ? [READ_POSITIONS] : [])],
       fromBeginning: true,
       commit: true,
       partitionsConcurrency: 4,
@@ -60,6 +83,7 @@ export class MirrorSink {
   }
 
   private async applyBatch(batch: ConsumedBatch): Promise<void> {
+    if (batch.topic === READ_POSITIONS) return this.applyPositions(batch);
     const topic = batch.topic as MirrorWrite['topic'];
     const writes: MirrorWrite[] = [];
     for (const m of batch.messages) {
@@ -74,8 +98,33 @@ export class MirrorSink {
       }
     }
     if (writes.length === 0) return;
-    const options = { retries: Number.MAX_SAFE_INTEGER, initialDelayMs: this.options.retryInitialMs ?? 100, maxDelayMs: this.options.retryMaxMs ?? 5_000, signal: this.abort.signal };
-    await retryLogged(this.failureLog(topic), () => this.options.store.apply(writes), options, writes.length);
+    await retryLogged(this.failureLog(topic), () => this.options.store.apply(writes), this.retryOptions(), writes.length);
     for (const w of writes) applied.inc({ topic, kind: w.value === null ? 'delete' : 'upsert' });
+  }
+
+  /**
+   * A group's positions move a member at a time (a DELIVERED per member and second): one bulk
+   * per batch here instead of a database round trip per record in the receipts processor, which
+   * shares the send path's task.
+   */
+  private async applyPositions(batch: ConsumedBatch): Promise<void> {
+    const states: (ReadState | null)[] = [];
+    for (const m of batch.messages) {
+      try {
+        states.push(m.value === null ? null : await this.options.serde.decode(READ_POSITIONS, m.value));
+      } catch (err) {
+        if (!(err instanceof PoisonError)) throw err;
+        this.logger.error('undecodable state record skipped', { topic: READ_POSITIONS, partition: batch.partition, offset: m.offset, error: errorMessage(err) });
+      }
+    }
+    const moves = positionMoves(states);
+    if (moves.length === 0 || !this.options.positions) return;
+    const positions = this.options.positions;
+    await retryLogged(this.failureLog(READ_POSITIONS), () => positions.movePositions(moves), this.retryOptions(), moves.length);
+    applied.inc({ topic: READ_POSITIONS, kind: 'upsert' }, moves.length);
+  }
+
+  private retryOptions() {
+    return { retries: Number.MAX_SAFE_INTEGER, initialDelayMs: this.options.retryInitialMs ?? 100, maxDelayMs: this.options.retryMaxMs ?? 5_000, signal: this.abort.signal };
   }
 }

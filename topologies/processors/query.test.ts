@@ -81,8 +81,7 @@ describe.each(backends)('query service and routes ($name)', ({ open }) => {
     const b = await open();
     close = async () => (await b.store.close(), await b.recent.close(), await b.close());
     await seed(b.store, b.recent);
-    await b.store.setReadSeq('d:alice:bob', 'bob', 26);
-    await b.store.setReadSeq('g:G', 'bob', 3);
+    await b.store.movePositions([{ conversationId: 'd:alice:bob', userId: 'bob', readSeq: 26, deliveredSeq: 26 }, { conversationId: 'g:G', userId: 'bob', readSeq: 3, deliveredSeq: 3 }]);
     const service = new QueryService({ store: b.store, recent: b.recent, groups: createMemoryGroupDirectory([['G', 'bob']]), reads: b.store }, config);
     const list = await service.conversations('bob');
     expect(list.map((c) => [c.conversationId, c.with, c.maxSeq, c.unread])).toEqual([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryMessageStore } from '../../connectors/message-store/message-store-memory.js';
+import { positionMoves } from '../../connectors/mongo-mirror/mirror-sink.js';
 import { createMemoryPresence } from '../../edge/presence/presence-memory.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { Origin, ReceiptCommand, TypingCommand } from '../../schemas/types.generated.js';
@@ -39,7 +40,7 @@ describe('receipts and typing', () => {
     await online(presence, 'bob', 'bob-phone', 'gw-a');
     await online(presence, 'bob', 'bob-laptop', 'gw-c');
     const mirror = createMemoryMessageStore();
-    const driver = await TopologyTestDriver.start(new Topology('receipts-test').processor('receipts', receiptsProcessor({ presence, readMirror: mirror }, { ...defaultFanoutConfig, maxGroupNotify: 100 })));
+    const driver = await TopologyTestDriver.start(new Topology('receipts-test').processor('receipts', receiptsProcessor({ presence }, { ...defaultFanoutConfig, maxGroupNotify: 100 })));
     await driver.pipe('im.state.sequences', [{ key: 'd:alice:bob', value: { conversationId: 'd:alice:bob', seq: 10, updatedAt: 1 } }]);
     await driver.pipe('im.cmd.receipt', [
       { key: 'd:alice:bob', value: receipt({ seq: 5 }) },
@@ -49,6 +50,8 @@ describe('receipts and typing', () => {
       { key: 'd:alice:carol', value: receipt({ seq: 1, conversationId: 'd:alice:carol' }) },
     ]);
     expect(driver.read('im.state.reads').map((r) => [r.key, r.value.readSeq])).toEqual([['d:alice:bob|bob', 5], ['d:alice:bob|bob', 10]]);
+    // What the state mirror makes of the store's records (connectors/mongo-mirror/mirror-sink.ts).
+    await mirror.movePositions(positionMoves(driver.read('im.state.reads').map((r) => r.value)));
     expect(await mirror.readSeqs('bob', ['d:alice:bob'])).toEqual(new Map([['d:alice:bob', 10]]));
     const pushes = driver.read('im.push.online');
     expect(pushes).toHaveLength(5);
@@ -67,7 +70,7 @@ describe('receipts and typing', () => {
     await online(presence, 'alice', 'alice-1', 'gw-b');
     await online(presence, 'bob', 'bob-laptop', 'gw-c');
     const mirror = createMemoryMessageStore();
-    const driver = await TopologyTestDriver.start(new Topology('receipts-test').processor('receipts', receiptsProcessor({ presence, readMirror: mirror }, { ...defaultFanoutConfig, maxGroupNotify: 100 })));
+    const driver = await TopologyTestDriver.start(new Topology('receipts-test').processor('receipts', receiptsProcessor({ presence }, { ...defaultFanoutConfig, maxGroupNotify: 100 })));
     const members = ['alice', 'bob', 'carol'].map((u) => ({ key: `G|${u}`, value: { groupId: 'G', userId: u, role: 'MEMBER' as const, mutedUntil: 0, joinedAt: 1 } }));
     await driver.pipe('im.state.members', members);
     await driver.pipe('im.state.sequences', [{ key: 'g:G', value: { conversationId: 'g:G', seq: 9, updatedAt: 1 } }]);
@@ -86,6 +89,7 @@ describe('receipts and typing', () => {
     expect(frames.filter((f) => f.f.kind === 'read').map((f) => [f.user, f.f.user, f.f.seq])).toEqual([['alice', 'bob', 2], ['bob', 'bob', 2]]);
     // A non-member's DELIVERED (a gateway's record, not a frame of theirs) is dropped unanswered.
     expect(frames.filter((f) => f.user === 'mallory' || f.f.user === 'mallory')).toEqual([]);
+    await mirror.movePositions(positionMoves(driver.read('im.state.reads').map((r) => r.value)));
     expect(await mirror.receiptsAt('g:G', 4, 'delivered', { limit: 10, exclude: 'alice' })).toEqual({ count: 2, users: ['bob', 'carol'], hasMore: false });
     expect(await mirror.receiptsAt('g:G', 2, 'read', { limit: 10 })).toEqual({ count: 1, users: ['bob'], hasMore: false });
   });

@@ -1,5 +1,4 @@
 import { counter } from '../../core/metrics.js';
-import type { MessageStore } from '../../connectors/message-store/message-store.js';
 import type { Presence } from '../../edge/presence/presence.js';
 import type { ReceiptFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
@@ -10,8 +9,6 @@ import { deadLetterReply, replyTo } from '../replies.js';
 
 export interface ReceiptsDeps {
   presence: Presence;
-  /** Mirror of read and delivered positions for the HTTP query service (which runs outside the topology). */
-  readMirror?: Pick<MessageStore, 'setReadSeq' | 'setDeliveredSeq'>;
 }
 
 export interface ReceiptsConfig extends FanoutConfig {
@@ -26,8 +23,9 @@ const receipts = counter('im_receipts_total', 'Receipt commands, by kind and out
  * backwards, clamped to the conversation's last seq) and tells the other participants and the
  * user's other devices; DELIVERED (a gateway's batched acks) moves the delivered position
  * forward and tells the peer of a direct conversation (in a group, no one: it is asked for);
- * reading implies delivery. Both are mirrored to the
- * message store, where history's ticks and the "read by" / "delivered to" queries read them.
+ * reading implies delivery. The state mirror copies the store to the message store in batches
+ * (`connectors/mongo-mirror/mirror-sink.ts`), where history's ticks and the "read by" /
+ * "delivered to" queries read them: no database round trip here, on the send path's task.
  * A non-participant's READ gets an error, its DELIVERED is dropped (counted); neither tells anyone. Notifications go to online connections only,
  * never offline push; a DELIVERED that moves nothing tells no one.
  */
@@ -66,14 +64,12 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
           return [];
         }
         if (seq > prevRead) store.put(key, { conversationId: c.conversationId, userId: c.userId, readSeq: seq, deliveredSeq: Math.max(prevDelivered, seq), updatedAt: c.at });
-        await deps.readMirror?.setReadSeq(c.conversationId, c.userId, seq);
       } else {
         if (seq <= prevDelivered) {
           receipts.inc({ kind, outcome: 'stale' });
           return [];
         }
         store.put(key, { conversationId: c.conversationId, userId: c.userId, readSeq: prevRead, deliveredSeq: seq, updatedAt: c.at });
-        await deps.readMirror?.setDeliveredSeq(c.conversationId, c.userId, seq);
       }
 
       // A group's DELIVERED tells no one: every member's would go to every other member (n² frames
