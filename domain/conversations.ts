@@ -39,11 +39,13 @@ export function conversationOf(conversationId: string, userId: string): Conversa
 
 /**
  * The membership table as the participant rules read it: keys from `memberKey`, and
- * `withPrefix(groupId)` yields the entries whose key's part before `|` is the group.
+ * `withPrefix(groupId)` yields the entries whose key's part before `|` is the group,
+ * `countWithPrefix(groupId)` how many there are without visiting them.
  */
 export interface Memberships {
   get(key: string): { userId: string } | undefined;
   withPrefix(groupId: string): Iterable<[string, { userId: string }]>;
+  countWithPrefix(groupId: string): number;
 }
 
 /** Members of a group. */
@@ -51,15 +53,22 @@ export function groupMembers(members: Memberships, groupId: string): string[] {
   return [...members.withPrefix(groupId)].map(([, m]) => m.userId);
 }
 
+/** A participant's view of a conversation: how many others there are, and who (listed only when asked). */
+export interface Participation {
+  readonly othersCount: number;
+  others(): string[];
+}
+
 /**
- * Everyone in the conversation but `userId`, or null when `userId` is not a participant (not one
- * of the direct pair, not a member of the group). Receipts and typing ask it before telling
- * anyone anything about a conversation.
+ * `userId`'s part in the conversation, or null when it is not a participant (not one of the
+ * direct pair, not a member of the group). Receipts and typing ask it before telling anyone
+ * anything about a conversation; a group's member list is built only for those told, since a
+ * member's DELIVERED in a group of 10,000 tells no one and comes once a second from each.
  */
-export function otherParticipants(members: Memberships, conversationId: string, userId: string): string[] | null {
+export function participation(members: Memberships, conversationId: string, userId: string): Participation | null {
   const ref = conversationOf(conversationId, userId);
   if (ref === null) return null;
-  if (ref.kind === 'direct') return ref.peer === userId ? [] : [ref.peer];
+  if (ref.kind === 'direct') return ref.peer === userId ? { othersCount: 0, others: () => [] } : { othersCount: 1, others: () => [ref.peer] };
   if (!members.get(memberKey(ref.groupId, userId))) return null;
-  return groupMembers(members, ref.groupId).filter((u) => u !== userId);
+  return { othersCount: members.countWithPrefix(ref.groupId) - 1, others: () => groupMembers(members, ref.groupId).filter((u) => u !== userId) };
 }

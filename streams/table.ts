@@ -68,6 +68,10 @@ export class KeyValueState<V> implements TableView<V> {
     for (const key of this.index.get(prefix) ?? []) yield [key, this.map.get(key)!];
   }
 
+  countWithPrefix(prefix: string): number {
+    return this.index.get(prefix)?.size ?? 0;
+  }
+
   entries(): IterableIterator<[string, V]> {
     return this.map.entries();
   }
@@ -218,6 +222,10 @@ export class StagedStore<V> implements StoreView<V> {
 
   withPrefix(prefix: string): IterableIterator<[string, V]> {
     return this.state.withPrefix(prefix);
+  }
+
+  countWithPrefix(prefix: string): number {
+    return this.state.countWithPrefix(prefix);
   }
 
   /** The committed entries (this attempt's writes are not among them). */

@@ -28,6 +28,8 @@ export interface TableView<V> {
   get(key: string): V | undefined;
   /** Entries whose key starts with `<prefix>|` (e.g. every member of a group). */
   withPrefix(prefix: string): IterableIterator<[string, V]>;
+  /** How many entries `withPrefix(prefix)` yields, without visiting them. */
+  countWithPrefix(prefix: string): number;
   /** Every entry (e.g. to rebuild a copy kept outside the log). */
   entries(): IterableIterator<[string, V]>;
   readonly size: number;

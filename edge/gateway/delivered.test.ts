@@ -25,12 +25,12 @@ describe('delivered receipts at the gateway', () => {
     d.note('carol', origin('c1'), 'g:G', 5);
     expect(d.size).toBe(3);
     const out = d.flush(1_000);
-    expect(out.map((r) => [r.key, r.frame.userId, r.frame.frameType, JSON.parse(r.frame.payload), r.frame.origin.connectionId, r.frame.receivedAt])).toEqual([
-      ['g:G', 'bob', 'delivered', { type: 'delivered', conversation_id: 'g:G', seq: 5 }, 'b2', 1_000],
-      ['d:alice:bob', 'bob', 'delivered', { type: 'delivered', conversation_id: 'd:alice:bob', seq: 2 }, 'b1', 1_000],
-      ['g:G', 'carol', 'delivered', { type: 'delivered', conversation_id: 'g:G', seq: 5 }, 'c1', 1_000],
+    expect(out.map((r) => [r.conversationId, r.userId, r.kind, r.seq, r.origin.connectionId, r.at, r.clientMsgId])).toEqual([
+      ['g:G', 'bob', 'DELIVERED', 5, 'b2', 1_000, null],
+      ['d:alice:bob', 'bob', 'DELIVERED', 2, 'b1', 1_000, null],
+      ['g:G', 'carol', 'DELIVERED', 5, 'c1', 1_000, null],
     ]);
-    expect(new Set(out.map((r) => r.frame.correlationId)).size).toBe(3);
+    expect(new Set(out.map((r) => r.correlationId)).size).toBe(3);
     expect(d.flush(2_000)).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeliveredFrame } from '../../protocol/frames.js';
-import type { IngressFrame, Origin } from '../../schemas/types.generated.js';
+import type { Origin, ReceiptCommand } from '../../schemas/types.generated.js';
 
 interface Highest {
   userId: string;
@@ -11,9 +10,12 @@ interface Highest {
 
 /**
  * Delivery acks become DELIVERED receipts, folded: per user and conversation only the highest
- * seq acked since the last flush is sent on, as one `delivered` ingress record (a frame only
- * gateways make; docs/protocol.md#receipts). A group message acked by a thousand members is a
- * thousand records at most, and a busy conversation's acks within an interval one per reader.
+ * seq acked since the last flush is sent on, as one receipt command (docs/protocol.md#receipts).
+ * A group message acked by a thousand members is a thousand records at most, and a busy
+ * conversation's acks within an interval one per reader. They go straight to `im.cmd.receipt`,
+ * the receipts processor's own group: made here from acks of pushes this gateway tracked, they
+ * need no routing, and through `im.ingress` a 10,000-member group's were 10,000 records a second
+ * in the send path's task, on the partition of the group's own sends.
  */
 export class DeliveredReceipts {
   private readonly highest = new Map<string, Highest>();
@@ -29,12 +31,11 @@ export class DeliveredReceipts {
     if (!prior || seq > prior.seq) this.highest.set(key, { userId, origin, conversationId, seq });
   }
 
-  /** The receipts owed since the last flush, as ingress records keyed by conversation; forgets them. */
-  flush(now: number): { frame: IngressFrame; key: string }[] {
-    const out = [...this.highest.values()].map((h) => {
-      const payload: DeliveredFrame = { type: 'delivered', conversation_id: h.conversationId, seq: h.seq };
-      return { frame: { correlationId: randomUUID(), userId: h.userId, origin: h.origin, receivedAt: now, frameType: payload.type, payload: JSON.stringify(payload) }, key: h.conversationId };
-    });
+  /** The receipts owed since the last flush, keyed by conversation as `im.cmd.receipt` is; forgets them. */
+  flush(now: number): ReceiptCommand[] {
+    const out = [...this.highest.values()].map(
+      (h): ReceiptCommand => ({ correlationId: randomUUID(), userId: h.userId, origin: h.origin, kind: 'DELIVERED', conversationId: h.conversationId, seq: h.seq, clientMsgId: null, at: now }),
+    );
     this.highest.clear();
     return out;
   }

@@ -295,7 +295,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   };
   const flushDelivered = (): void => {
     if (!upstream || delivered.size === 0) return;
-    for (const r of delivered.flush(Date.now())) upstream.ingress(r.frame, r.key);
+    for (const r of delivered.flush(Date.now())) upstream.receipt(r);
   };
   const expireAcks = (): void => {
     const tasks = acks.expire();

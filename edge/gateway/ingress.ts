@@ -2,7 +2,7 @@ import { FailureStretchLog, retryLogged } from '../../core/failure-stretch-log.j
 import { ACCEPTED_AT_HEADER, CORRELATION_HEADER, type Logger } from '../../core/logger.js';
 import { passStage, reachStage } from '../../core/stages.js';
 import type { TopicSerde } from '../../schemas/serde.js';
-import type { IngressFrame, OfflinePushTask } from '../../schemas/types.generated.js';
+import type { IngressFrame, OfflinePushTask, ReceiptCommand } from '../../schemas/types.generated.js';
 import type { LogProducer, OutgoingMessage } from '../../streams/index.js';
 import { gatewayMetrics as m } from './metrics.js';
 
@@ -28,7 +28,10 @@ export interface FailedIngress {
 const INGRESS_SENT = 'ingress:sent';
 const INGRESS_ACKED = 'ingress:acked';
 
-type Pending = { topic: 'im.ingress'; value: IngressFrame; key: string; clientMsgId?: string } | { topic: 'im.push.offline'; value: OfflinePushTask; key: string };
+type Pending =
+  | { topic: 'im.ingress'; value: IngressFrame; key: string; clientMsgId?: string }
+  | { topic: 'im.push.offline'; value: OfflinePushTask; key: string }
+  | { topic: 'im.cmd.receipt'; value: ReceiptCommand; key: string };
 
 /**
  * Everything the gateway produces, batched: records wait up to `lingerMs` (or until
@@ -62,6 +65,11 @@ export class Upstream {
     this.enqueue({ topic: 'im.ingress', value: frame, key, clientMsgId });
   }
 
+  /** A DELIVERED receipt the gateway made from acks (delivered.ts), keyed by its conversation. */
+  receipt(command: ReceiptCommand): void {
+    this.enqueue({ topic: 'im.cmd.receipt', value: command, key: command.conversationId });
+  }
+
   offline(task: OfflinePushTask): void {
     m.offlineTasks.inc({ reason: task.reason });
     this.enqueue({ topic: 'im.push.offline', value: task, key: task.userId });
@@ -86,9 +94,10 @@ export class Upstream {
 
   private async encode(p: Pending): Promise<OutgoingMessage> {
     const headers = { [CORRELATION_HEADER]: p.value.correlationId };
-    // Two branches so each encode call is checked against its own topic's value type.
+    // A branch per topic so each encode call is checked against its own topic's value type.
     if (p.topic === 'im.ingress')
       return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers: { ...headers, [ACCEPTED_AT_HEADER]: String(p.value.receivedAt) }, timestamp: p.value.receivedAt };
+    if (p.topic === 'im.cmd.receipt') return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers, timestamp: p.value.at };
     return { topic: p.topic, key: p.key, value: await this.o.serde.encode(p.topic, p.value), headers, timestamp: p.value.createdAt };
   }
 

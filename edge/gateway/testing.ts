@@ -6,7 +6,7 @@ import { loadConfig } from '../../core/config.js';
 import { PlatformError } from '../../core/errors.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { createLogger } from '../../core/logger.js';
-import type { IngressFrame, OfflinePushTask, TopicName } from '../../schemas/types.generated.js';
+import type { IngressFrame, OfflinePushTask, ReceiptCommand, TopicName } from '../../schemas/types.generated.js';
 import { collect, memoryEngine, type Collected, type EngineHarness } from '../../streams/testing.js';
 import type { PushBus } from '../delivery/push-bus.js';
 import { createMemoryPushBus } from '../delivery/push-bus-memory.js';
@@ -154,6 +154,7 @@ export interface GatewayHarness {
   pushBus: PushBus;
   ingress: Collected<IngressFrame>;
   offline: Collected<OfflinePushTask>;
+  receipts: Collected<ReceiptCommand>;
   /** Opens a client as user/device with a fresh token (query parameter); resolves once it is admitted or refused. */
   /**
    * A connection of `userId`, returned once admitted and in presence (`connected`); with
@@ -164,7 +165,8 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export const GATEWAY_TOPICS = ['im.ingress', 'im.push.offline'] as const satisfies TopicName[];
+/** What a gateway produces: client frames, offline tasks (ack timeouts), DELIVERED receipts. */
+export const GATEWAY_TOPICS = ['im.ingress', 'im.push.offline', 'im.cmd.receipt'] as const satisfies TopicName[];
 
 /** A started gateway on the given engine, presence and push bus (memory ones by default). */
 export async function startTestGateway(options: {
@@ -190,6 +192,7 @@ export async function startTestGateway(options: {
   const { port } = await gateway.start();
   const ingress = await collect(engine, 'im.ingress');
   const offline = await collect(engine, 'im.push.offline');
+  const receipts = await collect(engine, 'im.cmd.receipt');
   const clients: TestClient[] = [];
   const url = (query = ''): string => `ws://127.0.0.1:${port}/ws${query ? `?${query}` : ''}`;
   return {
@@ -202,6 +205,7 @@ export async function startTestGateway(options: {
     pushBus,
     ingress,
     offline,
+    receipts,
     url,
     async client(userId, deviceId, opts = {}) {
       const c = await TestClient.connect(url(`token=${await auth.sign(userId, deviceId)}`), opts);
@@ -224,6 +228,7 @@ export async function startTestGateway(options: {
       await gateway.stop();
       await ingress.stop();
       await offline.stop();
+      await receipts.stop();
       await presence.close();
       await pushBus.close();
       await engine.close();

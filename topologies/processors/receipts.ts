@@ -3,7 +3,7 @@ import type { Presence } from '../../edge/presence/presence.js';
 import type { ReceiptFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from '../fanout.js';
-import { conversationOf, otherParticipants, readPositionKey } from '../../domain/conversations.js';
+import { conversationOf, participation, readPositionKey } from '../../domain/conversations.js';
 import { errorFrame } from '../../protocol/server-frames.js';
 import { deadLetterReply, replyTo } from '../replies.js';
 
@@ -38,8 +38,8 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
     p.stream('im.cmd.receipt').process(['im.push.online'], async (r, ctx) => {
       const c = r.value;
       const kind = c.kind === 'READ' ? 'read' : 'delivered';
-      const others = otherParticipants(ctx.table(members), c.conversationId, c.userId);
-      if (others === null) {
+      const party = participation(ctx.table(members), c.conversationId, c.userId);
+      if (party === null) {
         receipts.inc({ kind, outcome: 'forbidden' });
         // A DELIVERED is the gateway's record, not a frame of the client (an ack of a push made
         // before the user left the group, say): there is no frame of theirs to answer.
@@ -75,7 +75,7 @@ export function receiptsProcessor(deps: ReceiptsDeps, config: ReceiptsConfig) {
       // A group's DELIVERED tells no one: every member's would go to every other member (n² frames
       // a message); "delivered to" is asked for (GET .../receipts). A direct one tells the peer.
       const group = conversationOf(c.conversationId, c.userId)?.kind === 'group';
-      const targets = others.length > config.maxGroupNotify || (group && c.kind === 'DELIVERED') ? [] : others;
+      const targets = party.othersCount > config.maxGroupNotify || (group && c.kind === 'DELIVERED') ? [] : party.others();
       const online = await lookupPresence(deps.presence, notifyOwnDevices ? [c.userId, ...targets] : targets, config);
       const frame: ReceiptFrame = { type: 'receipt', kind, conversation_id: c.conversationId, user: c.userId, seq, timestamp: c.at };
       const text = JSON.stringify(frame);

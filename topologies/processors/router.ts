@@ -119,7 +119,8 @@ export function routerProcessor(deps: RouterDeps, config: RouterConfig): (p: Pro
           return [{ topic: 'im.cmd.receipt', key: v.frame.conversation_id, value: { ...base, userId: f.userId, kind: 'READ', conversationId: v.frame.conversation_id, seq: v.frame.seq, at: f.receivedAt, clientMsgId: msgId ?? null } }];
         }
         case 'delivered': {
-          // Made by gateways from delivery acks (edge/gateway/delivered.ts), the same shape as `read`.
+          // Made from delivery acks by gateways older than their direct write to im.cmd.receipt
+          // (edge/gateway/delivered.ts): routed still, for a rolling upgrade.
           const v = validate.read({ ...o, type: 'read' });
           if (!v.ok) return reject(f, 'invalid', v.code, v.detail);
           if (conversationOf(v.frame.conversation_id, f.userId) === null) return reject(f, 'invalid', 'FORBIDDEN', 'not a party of that conversation');

@@ -4,7 +4,7 @@ import type { Presence } from '../../edge/presence/presence.js';
 import type { TypingOutFrame } from '../../protocol/frames.js';
 import type { ProcessorBuilder } from '../../streams/index.js';
 import { GatewayDeliveries, type FanoutConfig, lookupPresence } from '../fanout.js';
-import { conversationOf, otherParticipants, userPairKey } from '../../domain/conversations.js';
+import { conversationOf, participation, userPairKey } from '../../domain/conversations.js';
 
 export interface TypingDeps {
   presence: Presence;
@@ -32,9 +32,10 @@ export function typingProcessor(deps: TypingDeps, config: TypingConfig) {
     p.stream('im.cmd.typing').process(['im.push.online'], async (r, ctx) => {
       const t = r.value;
       const drop = (outcome: string) => (typingTotal.inc({ outcome }), []);
-      const others = otherParticipants(ctx.table(members), t.conversationId, t.userId);
-      if (others === null || others.length === 0) return drop('not_participant');
-      if (others.length >= config.maxGroupMembers) return drop('group_too_large');
+      const party = participation(ctx.table(members), t.conversationId, t.userId);
+      if (party === null || party.othersCount === 0) return drop('not_participant');
+      if (party.othersCount >= config.maxGroupMembers) return drop('group_too_large');
+      const others = party.others();
       const ref = conversationOf(t.conversationId, t.userId);
       if (ref?.kind === 'direct') {
         const rel = ctx.table(relations).get(userPairKey(t.userId, ref.peer));
