@@ -5,7 +5,7 @@ import { enableDefaultMetrics, registry } from '../core/metrics.js';
 
 const MiB = 2 ** 20;
 
-function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolean; gatewayArrayBuffers?: number }): SoakWindow {
+function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolean; gatewayArrayBuffers?: number; gatewayHeapCommitted?: number }): SoakWindow {
   const arrayBuffers = o.gatewayArrayBuffers ?? 4 * MiB;
   const sent = 3000;
   return {
@@ -17,6 +17,7 @@ function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolea
     deliveryP99Ms: 60,
     rssBytes: { 'sut-gateway': o.gatewayRss, 'sut-pipeline': 300 * MiB, kafka: 900 * MiB },
     heapUsedBytes: { 'sut-gateway': 60 * MiB },
+    heapCommittedBytes: { 'sut-gateway': o.gatewayHeapCommitted ?? 80 * MiB },
     externalBytes: { 'sut-gateway': 6 * MiB + arrayBuffers },
     arrayBuffersBytes: { 'sut-gateway': arrayBuffers },
     activeHandles: { 'sut-gateway': 220 },
@@ -53,11 +54,16 @@ describe('soak verdict', () => {
   it('judges each SUT process\'s RSS, heap, external memory and array buffers side by side, and names the part that grows', () => {
     // RSS +30 MiB in 10 minutes with a flat heap: the array buffers (and so external memory) grow with it.
     const f = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayArrayBuffers: 4 * MiB + i * 3 * MiB })));
-    expect(f.growth.map((g) => g.series).slice(0, 4)).toEqual(['RSS sut-gateway', 'heap used sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
+    expect(f.growth.map((g) => g.series).slice(0, 5)).toEqual(['RSS sut-gateway', 'heap committed sut-gateway', 'heap used sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
     expect(f.growing).toEqual(['RSS sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
     const slopes = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB })) }).tables!;
-    expect(slopes[1]!.lines[0]).toContain('| heap used MiB | external MiB | array buffers MiB |');
-    expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 60 / – / – | 10 / – / – | 4 / – / – |');
+    expect(slopes[1]!.lines[0]).toContain('| heap committed MiB | heap used MiB | external MiB | array buffers MiB |');
+    expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 80 / – / – | 60 / – / – | 10 / – / – | 4 / – / – |');
+  });
+
+  it('names the JS heap\'s committed size when RSS grows with it under a flat used heap (V8 sizing the heap, or a leak held in it)', () => {
+    const f = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
+    expect(f.growing).toEqual(['RSS sut-gateway', 'heap committed sut-gateway']);
   });
 
   it('fails on a consumer lag that builds up', () => {
@@ -99,7 +105,7 @@ describe('a SUT process\'s /metrics page', () => {
       'process_open_fds 40',
       'nodejs_eventloop_lag_p99_seconds 0.012',
     ].join('\n');
-    expect(sutFigures(page)).toEqual({ heapUsedBytes: 102_000_000, externalBytes: 6_500_000, arrayBuffersBytes: 2_500_000, activeHandles: 9, openFds: 40, eventLoopP99Sec: 0.012 });
+    expect(sutFigures(page)).toEqual({ heapUsedBytes: 102_000_000, heapCommittedBytes: 90_000_000, externalBytes: 6_500_000, arrayBuffersBytes: 2_500_000, activeHandles: 9, openFds: 40, eventLoopP99Sec: 0.012 });
     // A process without the platform's gauge (an older build): the figure is absent, not 0.
     expect(sutFigures('nodejs_external_memory_bytes 7\n')).toEqual({ externalBytes: 7 });
   });
@@ -110,6 +116,7 @@ describe('a SUT process\'s own registry', () => {
     enableDefaultMetrics();
     const f = sutFigures(await registry.metrics());
     expect(f.heapUsedBytes).toBeGreaterThan(0);
+    expect(f.heapCommittedBytes).toBeGreaterThanOrEqual(f.heapUsedBytes!);
     expect(f.externalBytes).toBeGreaterThan(0);
     expect(f.arrayBuffersBytes).toBeGreaterThanOrEqual(0);
   });

@@ -56,6 +56,13 @@ interface ProcessSample {
   rssBytes: Record<string, number>;
   /** From each SUT process's /metrics page (`SutMetrics`). */
   heapUsedBytes: Record<string, number>;
+  /**
+   * The JS heap's committed size (`nodejs_heap_size_total_bytes`): what of RSS the heap holds,
+   * used or not. V8 grows it in steps while the process allocates and gives it back when its
+   * memory reducer collects (every few minutes in a quiet gateway worker), so an RSS that follows
+   * it is the heap's sizing, not a leak; one that grows beyond it is native memory.
+   */
+  heapCommittedBytes: Record<string, number>;
   /** `process.memoryUsage()`'s external (C++ objects bound to JS, Buffers included) and arrayBuffers (Buffers and ArrayBuffers). */
   externalBytes: Record<string, number>;
   arrayBuffersBytes: Record<string, number>;
@@ -83,6 +90,7 @@ export function median(...values: number[]): number {
 type SutFigure = Exclude<keyof ProcessSample, 'rssBytes'>;
 const SUT_METRICS: Readonly<Record<SutFigure, string>> = {
   heapUsedBytes: 'nodejs_heap_size_used_bytes',
+  heapCommittedBytes: 'nodejs_heap_size_total_bytes',
   externalBytes: 'nodejs_external_memory_bytes',
   arrayBuffersBytes: 'im_nodejs_array_buffers_bytes',
   activeHandles: 'nodejs_active_handles_total',
@@ -105,7 +113,7 @@ export function sutFigures(page: string): Partial<Record<SutFigure, number>> {
 }
 
 async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
-  const x: ProcessSample = { rssBytes: {}, heapUsedBytes: {}, externalBytes: {}, arrayBuffersBytes: {}, activeHandles: {}, openFds: {}, eventLoopP99Sec: {}, consumerLag: {} };
+  const x: ProcessSample = { rssBytes: {}, heapUsedBytes: {}, heapCommittedBytes: {}, externalBytes: {}, arrayBuffersBytes: {}, activeHandles: {}, openFds: {}, eventLoopP99Sec: {}, consumerLag: {} };
   for (const [name, pid] of ctx.sut.pids()) {
     const rss = sampleProc(pid)?.rssBytes;
     if (rss) x.rssBytes[name] = rss;
@@ -191,6 +199,7 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
         deliveryP99Ms: s.sendToDelivery.p99,
         rssBytes: combine(samples.map((x) => x.rssBytes), Math.min),
         heapUsedBytes: combine(samples.map((x) => x.heapUsedBytes), Math.min),
+        heapCommittedBytes: combine(samples.map((x) => x.heapCommittedBytes), Math.min),
         externalBytes: combine(samples.map((x) => x.externalBytes), Math.min),
         arrayBuffersBytes: combine(samples.map((x) => x.arrayBuffersBytes), Math.min),
         activeHandles: last?.activeHandles ?? {},
@@ -232,6 +241,7 @@ export function soakGrowth(windows: readonly SoakWindow[], rate: number): Growth
   // array buffers hold, so a growing RSS names its part (native memory when none of them grows).
   const memory = [
     ['RSS', (w: SoakWindow) => w.rssBytes],
+    ['heap committed', (w: SoakWindow) => w.heapCommittedBytes],
     ['heap used', (w: SoakWindow) => w.heapUsedBytes],
     ['external', (w: SoakWindow) => w.externalBytes],
     ['array buffers', (w: SoakWindow) => w.arrayBuffersBytes],
@@ -279,13 +289,13 @@ export function soakOutput(o: { rate: number; rateSource: string; minutes: numbe
     {
       title: 'soak: windows',
       lines: [
-        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway, pipeline, persistence) | heap used MiB | external MiB | array buffers MiB | event-loop p99 ms | consumer lag | Redis MiB |',
+        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway, pipeline, persistence) | heap committed MiB | heap used MiB | external MiB | array buffers MiB | event-loop p99 ms | consumer lag | Redis MiB |',
         '| ---: | ---: | ---: | --- | --- | --- | --- | --- | ---: | ---: |',
         ...o.windows.map((w) => {
           const mib = (v: number): string => (v / 2 ** 20).toFixed(0);
           const per = (r: Record<string, number>, f: (v: number) => string): string => SUT_METRICS_NAMES.map((n) => (r[n] === undefined ? '–' : f(r[n]!))).join(' / ');
           const lagTotal = Object.values(w.consumerLag).reduce((a, b) => a + b, 0);
-          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(w.rssBytes, mib)} | ${per(w.heapUsedBytes, mib)} | ${per(w.externalBytes, mib)} | ${per(w.arrayBuffersBytes, mib)} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
+          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(w.rssBytes, mib)} | ${per(w.heapCommittedBytes, mib)} | ${per(w.heapUsedBytes, mib)} | ${per(w.externalBytes, mib)} | ${per(w.arrayBuffersBytes, mib)} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
         }),
       ],
     },
