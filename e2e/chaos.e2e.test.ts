@@ -275,7 +275,10 @@ describe('chaos: processors killed and restarted during a 10,000-message stream'
       // Another user's messages only: a client's own message can reach it by a sync before its late ack (ChaosClient's gapSyncsBeforeGatewayKill says why).
       [...c.conversations.values()].flatMap((v) => [...v.byId.values()].filter((m) => m.via === 'sync' && m.sender !== c.userId && m.at > streamStart && (m.stampedAt < gatewayKill.killedAt - 30_000 || m.stampedAt > c.connectedAt + 5_000)).map((m) => `${c.name} seq ${m.seq}`)),
     );
-    expect(outOfWindow.slice(0, 10), 'sync fills outside the gateway outage').toEqual([]);
+    // Said with the failure: when the first of them was stamped and filled, against the kills.
+    const firstFill = clients.flatMap((c) => [...c.conversations.values()].flatMap((v) => [...v.byId.values()].filter((m) => m.via === 'sync' && m.sender !== c.userId && m.at > streamStart).map((m) => ({ c, m })))).sort((a, b) => a.m.stampedAt - b.m.stampedAt)[0];
+    const timeline = `${outOfWindow.length} fills; first stamped at +${firstFill ? firstFill.m.stampedAt - streamStart : '-'} ms, filled at +${firstFill ? firstFill.m.at - streamStart : '-'} ms (${firstFill?.c.name}, reconnects ${firstFill?.c.stats.reconnects}); kills at ${kills.map((k) => `${k.name} +${k.killedAt - streamStart}..+${k.readyAt - streamStart} ms`).join(', ')}`;
+    expect(outOfWindow.slice(0, 10), `sync fills outside the gateway outage: ${timeline}`).toEqual([]);
     const errors = new Map<string, number>();
     for (const c of clients) for (const [code, n] of c.errors) errors.set(code, (errors.get(code) ?? 0) + n);
     expect([...errors.keys()].filter((code) => !['SERVICE_UNAVAILABLE', 'RATE_LIMIT_EXCEEDED'].includes(code))).toEqual([]);
