@@ -104,8 +104,7 @@ export class MirrorSink {
 
   /**
    * A group's positions move a member at a time (a DELIVERED per member and second): one bulk
-   * per batch here instead of a database round trip per record in the receipts processor, which
-   * shares the send path's task.
+   * per batch here instead of a database round trip per record in the receipts processor.
    */
   private async applyPositions(batch: ConsumedBatch): Promise<void> {
     const states: (ReadState | null)[] = [];

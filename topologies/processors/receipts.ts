@@ -25,7 +25,7 @@ const receipts = counter('im_receipts_total', 'Receipt commands, by kind and out
  * forward and tells the peer of a direct conversation (in a group, no one: it is asked for);
  * reading implies delivery. The state mirror copies the store to the message store in batches
  * (`connectors/mongo-mirror/mirror-sink.ts`), where history's ticks and the "read by" /
- * "delivered to" queries read them: no database round trip here, on the send path's task.
+ * "delivered to" queries read them: no database round trip per record here.
  * A non-participant's READ gets an error, its DELIVERED is dropped (counted); neither tells anyone. Notifications go to online connections only,
  * never offline push; a DELIVERED that moves nothing tells no one.
  */
