@@ -524,10 +524,10 @@ class ConfluentConsumer implements LogConsumer {
     this.revoking = true;
     if (!this.running) return;
     // The layer waits for this before it unassigns and rejoins: a commit sent and forgotten here
-    // raced the rejoin, and one that reached the coordinator after the group had moved on to its
-    // next generation was refused (REBALANCE_IN_PROGRESS), leaving the new owner to process those
-    // records again. So the batches still in flight finish and their offsets are committed first,
-    // within a bound that keeps an unreachable coordinator from holding the rebalance.
+    // raced the rejoin, and under load it was sometimes never applied (the revocation test found
+    // the offsets missing after 30 s), leaving the new owner to process those records again. So
+    // the batches still in flight finish and their offsets are committed first, within a bound
+    // that keeps an unreachable coordinator from holding the rebalance.
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, REVOCATION_COMMIT_WAIT_MS)));
     const committed = Promise.all(this.inFlight).then(() => {
