@@ -23,8 +23,8 @@ export interface SutHandle {
   pids(): Map<string, number>;
   gatewayPid(): number;
   /**
-   * A full garbage collection in every gateway process (ops/bin/gateway.ts: SIGUSR2 when node
-   * runs with --expose-gc, as the bench starts it); null for an external SUT.
+   * A full garbage collection in every SUT process, gateway workers and processors (SIGUSR2,
+   * core/heap.ts, when node runs with --expose-gc, as the bench starts them); null for an external SUT.
    */
   collectGarbage: (() => void) | null;
   /** Restarts the persistence writer in its own process, or stops it (persist scenario). */

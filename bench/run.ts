@@ -143,10 +143,14 @@ async function startSut(): Promise<SutHandle> {
   ]);
   if (topicPrefix) await createNamespace(topicPrefix);
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');
-  const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...env, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
-  let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
-  // --expose-gc: the connections scenario collects the gateway's garbage before each memory sample.
-  const gatewayEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() };
+  // The MongoDB writers in a process of their own, which the persist scenario stops and restarts:
+  // the messages' writer and the state mirror (receipt positions, tables), as in production.
+  const writerNames = 'persistence,state-mirror';
+  // --expose-gc: the connections and soak scenarios collect garbage before a memory sample.
+  const gcEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() };
+  const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...gcEnv, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
+  let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) });
+  const gatewayEnv = gcEnv;
   let gateway = nodeProcess('sut-gateway', entry.gateway, gatewayEnv);
   // Its own gateway id and ports; the same key, topics and stack.
   const gateway2Env = { ...gatewayEnv, IM_GATEWAY_ID: `${env.IM_GATEWAY_ID}-second`, IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
@@ -181,7 +185,7 @@ async function startSut(): Promise<SutHandle> {
     controlled('sut-pipeline', 'processors', edgePort + 2, () => pipeline, () => {
       throw new Error('the pipeline process is stopped and resumed, not restarted');
     }),
-    controlled('sut-persistence', 'processors', edgePort + 3, () => persistence, () => (persistence = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) }))),
+    controlled('sut-persistence', 'processors', edgePort + 3, () => persistence, () => (persistence = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) }))),
   ];
   return {
     wsUrl: `ws://127.0.0.1:${edgePort}/ws`,
@@ -195,16 +199,16 @@ async function startSut(): Promise<SutHandle> {
     },
     gatewayPid: () => gateway.pid,
     collectGarbage: () => {
-      // The workers when it is an instance (its primary has no such hook), else the process itself.
-      const workers = childPids(gateway.pid);
-      for (const pid of workers.length > 0 ? workers : [gateway.pid]) process.kill(pid, 'SIGUSR2');
+      // A gateway instance's workers (its primary has no such hook), else the process itself.
+      const gateways = [gateway, gateway2].filter((g) => g?.alive).flatMap((g) => (childPids(g!.pid).length > 0 ? childPids(g!.pid) : [g!.pid]));
+      for (const pid of [...gateways, ...[pipeline, persistence].filter((p) => p?.alive).map((p) => p!.pid)]) process.kill(pid, 'SIGUSR2');
     },
     async persistence(running) {
       if (!running && persistence) {
         await persistence.stop();
         persistence = null;
       } else if (running && !persistence) {
-        persistence = nodeProcess('sut-persistence', entry.processors, { ...env, IM_PROCESSORS: 'persistence', IM_METRICS_PORT: String(edgePort + 3) });
+        persistence = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) });
         processes.push(persistence);
         await waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence);
       }

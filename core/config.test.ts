@@ -26,6 +26,12 @@ describe('config', () => {
     expect(() => loadConfig({ IM_GATEWAY_WORKERS: '0' })).toThrow(/IM_GATEWAY_WORKERS=0 must be an integer in \[1, 1024\]/);
   });
 
+  it('fixes the heap growing factor at 50% unless set, leaves it to V8 at 0, and refuses a negative one', () => {
+    expect(loadConfig({}).heapGrowingPercent).toBe(50);
+    expect(loadConfig({ IM_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(() => loadConfig({ IM_HEAP_GROWING_PERCENT: '-1' })).toThrow(/IM_HEAP_GROWING_PERCENT=-1 must be an integer in \[0, 1000\]/);
+  });
+
   it('takes per-kind media types and sizes, and refuses a type the server cannot recognise by its first bytes', () => {
     const c = loadConfig({ IM_MEDIA_IMAGE_TYPES: 'image/png, image/jpeg', IM_MEDIA_VIDEO_MAX_BYTES: '1000' });
     expect(c.media.limits.image.types).toEqual(['image/png', 'image/jpeg']);

@@ -263,6 +263,11 @@ export interface PlatformConfig {
    */
   admin: { token: string | null };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * How far past its live size the JS heap may grow before a full collection, in percent
+   * (IM_HEAP_GROWING_PERCENT; 0: V8's own factor, up to 4x live). Applied by `core/heap.ts`.
+   */
+  heapGrowingPercent: number;
 }
 
 /**
@@ -480,6 +485,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
     health: { intervalMs: r.int('IM_HEALTH_INTERVAL_MS', 5_000, 100), timeoutMs: r.int('IM_HEALTH_TIMEOUT_MS', 2_000, 10) },
     admin: { token: r.optional('IM_ADMIN_TOKEN') },
     logLevel: r.oneOf('IM_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    heapGrowingPercent: r.int('IM_HEAP_GROWING_PERCENT', 50, 0, 1000),
   };
   if (config.edge.heartbeatTimeoutMs <= config.edge.heartbeatIntervalMs) {
     r.problems.push('IM_HEARTBEAT_TIMEOUT_MS must be larger than IM_HEARTBEAT_INTERVAL_MS');

@@ -47,6 +47,8 @@ export interface SoakFigures {
 
 /** Samples within a window: often enough for a minimum that finds the heap after a collection. */
 const SAMPLE_EVERY_MS = 5_000;
+/** From the signal to a sample of the collected heap: a full collection of a ~100 MiB heap takes well under a second. */
+const AFTER_COLLECTION_MS = 1_000;
 
 /**
  * What one sample reads, by process. A window keeps RSS (every process that matters, stack and
@@ -172,9 +174,9 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
     const t0 = nowMs();
     ctx.progress.start('soak', pool);
     for (let i = 0; i < windowsWanted; i++) {
-      // Sampled every few seconds through the window: memory at its lowest (nearest the live
-      // heap after a collection, where a leak shows without the garbage's sawtooth), handles
-      // and lag at the end, event-loop delay p99 as the median of the samples.
+      // Sampled every few seconds through the window: RSS and the heap's sizes at their lowest
+      // (without the garbage's sawtooth), the used heap after a full collection at its end,
+      // handles and lag at the end, event-loop delay p99 as the median of the samples.
       const samples: ProcessSample[] = [];
       let sampling = true;
       const sampler = (async () => {
@@ -186,6 +188,15 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
       await pool.all((w) => (shares[w.index]! > 0 ? { op: 'direct' as const, pairs: pairsOf(w.index), rate: shares[w.index]!, durationMs: windowSec * 1000, startAt: nowMs() + 50, drainMs: 5_000 } : null));
       sampling = false;
       await sampler;
+      // The heap's live size, where a leak shows: a full collection in every SUT process first,
+      // else the used heap keeps whatever garbage the next collection would free (a gateway
+      // worker goes minutes between full collections and reads as growing in between).
+      let collected: ProcessSample | null = null;
+      if (ctx.sut.collectGarbage) {
+        ctx.sut.collectGarbage();
+        await sleep(AFTER_COLLECTION_MS);
+        collected = await sampleProcesses(ctx);
+      }
       const s = await collectAll(pool);
       const closes: Record<string, number> = {};
       for (const st of await pool.all({ op: 'status' as const })) for (const [k, v] of Object.entries(st.closes)) closes[k] = (closes[k] ?? 0) + v;
@@ -198,7 +209,7 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
         deliveryP50Ms: s.sendToDelivery.p50,
         deliveryP99Ms: s.sendToDelivery.p99,
         rssBytes: combine(samples.map((x) => x.rssBytes), Math.min),
-        heapUsedBytes: combine(samples.map((x) => x.heapUsedBytes), Math.min),
+        heapUsedBytes: collected?.heapUsedBytes ?? combine(samples.map((x) => x.heapUsedBytes), Math.min),
         heapCommittedBytes: combine(samples.map((x) => x.heapCommittedBytes), Math.min),
         externalBytes: combine(samples.map((x) => x.externalBytes), Math.min),
         arrayBuffersBytes: combine(samples.map((x) => x.arrayBuffersBytes), Math.min),

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig, type PlatformConfig } from '../../core/config.js';
+import { applyHeapGrowing, collectOnSignal } from '../../core/heap.js';
 import { createLogger, setLogLevel, type Logger } from '../../core/logger.js';
 import { enableDefaultMetrics } from '../../core/metrics.js';
 import { startGatewayInstance, workerRole, type GatewayInstance, type WorkerRole } from '../../edge/gateway/index.js';
@@ -15,6 +16,7 @@ import { onShutdown, startOrExit } from './shutdown.js';
 const role = workerRole();
 const config = await startOrExit('gateway', async () => loadConfig());
 setLogLevel(config.logLevel);
+applyHeapGrowing(config.heapGrowingPercent);
 
 if (role === null && config.edge.workers > 1) await runPrimary(config, createLogger('gateway-instance'));
 else await runGateway(config, role);
@@ -55,10 +57,7 @@ async function runGateway(base: PlatformConfig, role: WorkerRole | null): Promis
     stop,
   );
   logger.info('gateway listening', { gatewayId: config.edge.gatewayId, url: `ws://${config.edge.host}:${port}/ws` });
-  // A debug hook for memory measurements (the bench's connections scenario): with node's
-  // --expose-gc, SIGUSR2 runs a full collection, so RSS shows what the connections hold.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) process.on('SIGUSR2', () => gc());
+  collectOnSignal();
   role?.ready(port);
   if (role) {
     // A terminal's Ctrl-C reaches the whole process group: the primary turns it into one SIGTERM

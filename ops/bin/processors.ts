@@ -1,4 +1,5 @@
 import { loadConfig } from '../../core/config.js';
+import { applyHeapGrowing, collectOnSignal } from '../../core/heap.js';
 import { createLogger, setLogLevel } from '../../core/logger.js';
 import { enableDefaultMetrics } from '../../core/metrics.js';
 import { startMetricsServer } from '../metrics-server.js';
@@ -22,6 +23,7 @@ const { logger, names, metricsPort } = await startOrExit(
   async () => {
     const config = loadConfig();
     setLogLevel(config.logLevel);
+    applyHeapGrowing(config.heapGrowingPercent);
     enableDefaultMetrics();
     const logger = createLogger('processors');
     // First: a metrics port held by another process fails before any consumer group is joined.
@@ -38,5 +40,6 @@ const { logger, names, metricsPort } = await startOrExit(
   stop,
 );
 ready = true;
+collectOnSignal();
 logger.info('processors running', { processors: names ?? 'all', metrics: `http://127.0.0.1:${metricsPort}/metrics` });
 onShutdown(logger, stop);

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../core/config.js';
+import { applyHeapGrowing } from '../../core/heap.js';
 import { createLogger, setLogLevel } from '../../core/logger.js';
 import { enableDefaultMetrics } from '../../core/metrics.js';
 import { connectInfrastructure, startEdge, startPipeline, type Infrastructure, type RunningEdge, type RunningPipeline } from '../platform.js';
@@ -24,6 +25,7 @@ const { config, logger, port } = await startOrExit(
   async () => {
     const config = loadConfig();
     setLogLevel(config.logLevel);
+    applyHeapGrowing(config.heapGrowingPercent);
     enableDefaultMetrics();
     const logger = createLogger('platform');
     infra = await connectInfrastructure(config, logger);
