@@ -4,14 +4,15 @@ import { namespacedLog, openKafkaLog, type KafkaClientName, type LogClient } fro
 /** Consumer-group lag from the broker's committed offsets (what `kafka-consumer-groups --describe` shows). */
 export class LagReader {
   private log: Promise<LogClient> | null = null;
-  /** `prefix`: the run's topic namespace, applied to group and topic names. */
+  /** `prefix`: the run's topic namespace, applied to group and topic names; `client`: the platform's unless named. */
   constructor(
     private readonly brokers: string[],
     private readonly prefix = '',
+    private readonly kafkaClient: KafkaClientName = benchKafkaClient(),
   ) {}
 
   private client(): Promise<LogClient> {
-    this.log ??= openKafkaLog(benchKafkaClient(), { brokers: this.brokers, clientId: 'bench-admin' }).then((log) => namespacedLog(log, this.prefix));
+    this.log ??= openKafkaLog(this.kafkaClient, { brokers: this.brokers, clientId: 'bench-admin' }).then((log) => namespacedLog(log, this.prefix));
     return this.log;
   }
 

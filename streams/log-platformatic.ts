@@ -78,8 +78,13 @@ const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 /** How long start() waits for the first group join; a slow broker is not a failed start. */
 const JOIN_WAIT_MS = 30_000;
-/** Pause before a consumer whose record stream failed (broker gone past the retries) reads again. */
-const STREAM_REOPEN_DELAY_MS = 1_000;
+/**
+ * Pause before a consumer whose record stream failed (broker gone past the retries) reads again:
+ * short at first, because after a stalled broker resumes the first attempts fail for a few
+ * seconds (joins refused, offsets not listed) and each wait adds to the outage; doubled on each
+ * failure in a row, so a broker that stays down is not hammered.
+ */
+const STREAM_REOPEN_DELAY_MS = { first: 200, max: 5_000 } as const;
 const DELETE_TOPICS_PER_REQUEST = 100;
 
 export class PlatformaticKafkaLog implements LogClient {
@@ -422,6 +427,7 @@ class PlatformaticConsumer implements LogConsumer {
   private stopping = false;
   private killed = false;
   private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenDelayMs: number = STREAM_REOPEN_DELAY_MS.first;
 
   /** Processed offsets not yet committed, by partition, with the spell of ownership they belong to. */
   private readonly toCommit = new Map<string, { queue: PartitionQueue; offset: bigint }>();
@@ -463,6 +469,13 @@ class PlatformaticConsumer implements LogConsumer {
       'consumer',
     );
     this.consumer = consumer;
+    // The package tracks a consumer's topics by its open streams, and a rejoin subscribes to
+    // what is tracked then. Between a failed stream's close and the next one's start nothing is,
+    // so a rejoin in that gap (after a broker stall) subscribed to nothing while the package's
+    // own sync step then read a topic it had no metadata for, and threw: the pipeline process
+    // died (the faults bench, broker SIGSTOP, 1 run of 5). Pinned here, the topics stay
+    // subscribed for the consumer's whole life.
+    consumer.topics.trackAll(...this.options.topics);
     consumer.on('consumer:group:join', (joined) => this.onAssignment(joined.assignments ?? []));
     // The member still owns its partitions until it has rejoined: what it processed is committed now.
     consumer.on('consumer:group:rebalance', () => void this.commitNow());
@@ -509,14 +522,26 @@ class PlatformaticConsumer implements LogConsumer {
       stream.once('offsets', resolve);
       stream.once('error', reject);
     });
-    stream.on('data', (message) => this.enqueue(message));
-    stream.on('error', (err) => log.warn('kafka consumer stream failed; reading again', { group: this.options.groupId, error: err.message }));
+    // Only the current stream's records count: a stream given up below may still deliver.
+    stream.on('data', (message) => {
+      if (this.stream === stream) this.enqueue(message);
+    });
+    stream.on('error', (err) => {
+      log.warn('kafka consumer stream failed; reading again', { group: this.options.groupId, error: err.message });
+      // A failed stream reads no more, but its 'close' waits on the package closing its broker
+      // connections, which after a broker stall took forever: every consumer of the pipeline
+      // stopped for good (the faults bench, broker SIGSTOP). So it is given up now, not at 'close'.
+      if (this.stream === stream) this.stream = undefined;
+      void stream.close().catch(() => {});
+      this.reopenLater();
+    });
     stream.on('close', () => {
       if (this.stream === stream) this.stream = undefined;
       this.reopenLater();
     });
     if (this.paused) stream.pause();
     await positioned;
+    this.reopenDelayMs = STREAM_REOPEN_DELAY_MS.first;
   }
 
   private reopenLater(): void {
@@ -528,7 +553,8 @@ class PlatformaticConsumer implements LogConsumer {
         log.warn('kafka consumer could not read again; retrying', { group: this.options.groupId, error: errorMessage(err) });
         this.reopenLater();
       });
-    }, STREAM_REOPEN_DELAY_MS);
+    }, this.reopenDelayMs);
+    this.reopenDelayMs = Math.min(this.reopenDelayMs * 2, STREAM_REOPEN_DELAY_MS.max);
   }
 
   private onAssignment(assignments: GroupAssignment[]): void {

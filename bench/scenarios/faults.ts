@@ -337,7 +337,10 @@ export async function faultsScenario(ctx: BenchContext, target: Target): Promise
   assertFaultableStack(ctx.sut.env);
   const prometheus = await startPrometheus({ targets: { gateway: procs.filter((p) => p.role === 'gateway').map((p) => p.address), processors: procs.filter((p) => p.role === 'processors').map((p) => p.address) } });
   const mongo = new MongoClient(ctx.sut.env.IM_MONGO_URL ?? 'mongodb://127.0.0.1:27017', mongoClientOptions({ maxPoolSize: 2, waitQueueTimeoutMs: 5_000 }, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 10_000 }));
-  const lag = new LagReader(brokers(), ctx.sut.topicPrefix);
+  // kafkajs, whatever the platform runs: the watcher must outlive the faults it injects, and
+  // @platformatic/kafka 1.35's admin threw an uncaught TypeError (a group coordinator missing
+  // from its metadata) in 3 of 8 broker-stop runs, ending the bench.
+  const lag = new LagReader(brokers(), ctx.sut.topicPrefix, 'kafkajs');
   const run = Date.now().toString(36);
   const rows: FaultFigures[] = [];
   try {
