@@ -4,7 +4,7 @@ import { namespacedLog, openKafkaLog, type KafkaClientName, type LogClient } fro
 /** Consumer-group lag from the broker's committed offsets (what `kafka-consumer-groups --describe` shows). */
 export class LagReader {
   private log: Promise<LogClient> | null = null;
-  /** `prefix`: the run's topic namespace, applied to group and topic names; `client`: the platform's unless named. */
+  /** `prefix`: the run's topic namespace, applied to group and topic names; `kafkaClient`: the platform's unless named. */
   constructor(
     private readonly brokers: string[],
     private readonly prefix = '',
