@@ -150,10 +150,9 @@ async function startSut(): Promise<SutHandle> {
   const gcEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() };
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...gcEnv, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
   let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) });
-  const gatewayEnv = gcEnv;
-  let gateway = nodeProcess('sut-gateway', entry.gateway, gatewayEnv);
+  let gateway = nodeProcess('sut-gateway', entry.gateway, gcEnv);
   // Its own gateway id and ports; the same key, topics and stack.
-  const gateway2Env = { ...gatewayEnv, IM_GATEWAY_ID: `${env.IM_GATEWAY_ID}-second`, IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
+  const gateway2Env = { ...gcEnv, IM_GATEWAY_ID: `${env.IM_GATEWAY_ID}-second`, IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
   let gateway2 = secondGateway ? nodeProcess('sut-gateway-2', entry.gateway, gateway2Env) : null;
   processes.push(pipeline, gateway, persistence, ...(gateway2 ? [gateway2] : []));
   log(`[sut] starting ${gateway2 ? 'two gateways' : 'gateway'}, pipeline processors and the persistence writer`);
@@ -180,7 +179,7 @@ async function startSut(): Promise<SutHandle> {
     },
   });
   const sutProcesses: SutProcess[] = [
-    controlled('sut-gateway', 'gateway', edgePort, () => gateway, () => (gateway = nodeProcess('sut-gateway', entry.gateway, gatewayEnv))),
+    controlled('sut-gateway', 'gateway', edgePort, () => gateway, () => (gateway = nodeProcess('sut-gateway', entry.gateway, gcEnv))),
     ...(gateway2 ? [controlled('sut-gateway-2', 'gateway', edgePort + 4, () => gateway2, () => (gateway2 = nodeProcess('sut-gateway-2', entry.gateway, gateway2Env)))] : []),
     controlled('sut-pipeline', 'processors', edgePort + 2, () => pipeline, () => {
       throw new Error('the pipeline process is stopped and resumed, not restarted');
@@ -200,8 +199,11 @@ async function startSut(): Promise<SutHandle> {
     gatewayPid: () => gateway.pid,
     collectGarbage: () => {
       // A gateway instance's workers (its primary has no such hook), else the process itself.
-      const gateways = [gateway, gateway2].filter((g) => g?.alive).flatMap((g) => (childPids(g!.pid).length > 0 ? childPids(g!.pid) : [g!.pid]));
-      for (const pid of [...gateways, ...[pipeline, persistence].filter((p) => p?.alive).map((p) => p!.pid)]) process.kill(pid, 'SIGUSR2');
+      const hooked = (p: ManagedProcess): number[] => {
+        const workers = childPids(p.pid);
+        return workers.length > 0 ? workers : [p.pid];
+      };
+      for (const p of [gateway, gateway2, pipeline, persistence]) if (p?.alive) for (const pid of hooked(p)) process.kill(pid, 'SIGUSR2');
     },
     async persistence(running) {
       if (!running && persistence) {
