@@ -33,6 +33,7 @@ import type {
   TopicDefinition,
   TopicDescription,
 } from './log.js';
+import { guardMissingBrokerLookups } from './log-platformatic-guard.js';
 import { partitionFor } from './partitioner.js';
 import { coalescedSend } from './produce-batching.js';
 
@@ -57,6 +58,7 @@ import { coalescedSend } from './produce-batching.js';
  * - Its logs are events, not a logger: errors and warnings among them go to the 'kafka' logger.
  */
 const log = createLogger('kafka');
+guardMissingBrokerLookups();
 
 /** Records of the platform: string keys and header values, raw value bytes (null: tombstone). */
 type RecordConsumer = Consumer<string, Buffer, string, string>;
@@ -82,9 +84,11 @@ const JOIN_WAIT_MS = 30_000;
  * Pause before a consumer whose record stream failed (broker gone past the retries) reads again:
  * short at first, because after a stalled broker resumes the first attempts fail for a few
  * seconds (joins refused, offsets not listed) and each wait adds to the outage; doubled on each
- * failure in a row, so a broker that stays down is not hammered.
+ * failure in a row up to a second. A cap of 5 s let a consumer that failed just before the
+ * broker resumed sit out up to 5 s more (broker SIGSTOP: acks back after 4.6-7.6 s); an attempt
+ * a second per consumer (a few per process since tables share one, table-reader.ts) is no load.
  */
-const STREAM_REOPEN_DELAY_MS = { first: 200, max: 5_000 } as const;
+const STREAM_REOPEN_DELAY_MS = { first: 200, max: 1_000 } as const;
 const DELETE_TOPICS_PER_REQUEST = 100;
 
 export class PlatformaticKafkaLog implements LogClient {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PoisonError } from '../core/errors.js';
 import type { CheckedMessage, SendCommand, RelationState, TopicName } from '../schemas/types.generated.js';
+import type { ConsumerOptions } from './log.js';
+import { subTopologyGroup } from './plan.js';
 import { StreamsApp } from './streams-app.js';
 import { collect, engines, eventually, suiteHarnesses, type EngineHarness } from './testing.js';
 import { type ProcessorBuilder, Topology } from './topology.js';
@@ -250,6 +252,39 @@ for (const engine of engines) {
       await produce(h, [send('d:s:t', 'never', 99)]);
       await eventually(() => dlq.records.length === 1, 'the failing batch dead-lettered');
       expect(dlq.records[0]!.value.reason).toContain('store refuses this batch');
+    });
+
+    it('reads every table and store of the app on one consumer, beside one group per sub-topology', async () => {
+      const h = await harness();
+      const opened: { groupId: string; topics: string[] }[] = [];
+      const log = new Proxy(h.log, {
+        get(target, prop) {
+          if (prop === 'consumer') return (o: ConsumerOptions) => (opened.push({ groupId: o.groupId, topics: [...o.topics] }), target.consumer(o));
+          const v: unknown = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const topology = new Topology('one-reader')
+        .processor('join', (p) => {
+          const relations = p.table('im.state.relations');
+          p.stream('im.cmd.send')
+            .join(relations, (r) => [r.value.sender, r.value.recipientId].sort().join('|'), (r, rel) => ({ ...r, value: { ...r.value, content: rel?.status ?? 'NONE', mentions: [] } }))
+            .to('im.msg.checked');
+        })
+        .processor('stamp', stamp);
+      const a = new StreamsApp(topology, { log, serde: h.serde, appId: 'one-reader', runtime });
+      cleanups.push(() => a.stop());
+      await a.start();
+      const readers = opened.filter((o) => o.groupId.startsWith('one-reader.tables.'));
+      expect(readers).toHaveLength(1);
+      expect(readers[0]!.topics.sort()).toEqual(['im.state.relations', 'im.state.sequences']);
+      expect(opened.filter((o) => !readers.includes(o)).map((o) => o.groupId).sort()).toEqual(a.plan.subTopologies.map((s) => subTopologyGroup('one-reader', s)).sort());
+      // Both still work through it: the join sees the table, the store counts on.
+      await produce(h, [send('d:alice:bob', 'x', 1), send('d:alice:bob', 'y', 2)]);
+      const out = await collect(h, 'im.msg.stamped');
+      cleanups.push(() => out.stop());
+      await eventually(() => out.records.length === 2, 'two stamped records');
+      expect(out.records.map((r) => [r.value.content, r.value.seq])).toEqual([['NONE', 1], ['NONE', 2]]);
     });
 
     it('lets a processor read, as a table, the store another processor of the same app writes', async () => {

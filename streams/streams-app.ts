@@ -8,6 +8,7 @@ import type { LogClient, LogProducer, TopicDefinition } from './log.js';
 import { type PhysicalPlan, planTopology } from './plan.js';
 import { type RunnerConfig, SubTopologyRunner } from './sub-topology-runner.js';
 import { stateLimitsFor, TableMaterializer } from './table.js';
+import { TableReader } from './table-reader.js';
 import type { TableView, Topology } from './topology.js';
 
 export interface StreamsAppOptions {
@@ -59,6 +60,7 @@ export class StreamsApp {
   readonly instanceId = randomUUID();
   private readonly runners: SubTopologyRunner[] = [];
   private readonly tables = new Map<string, TableMaterializer<unknown>>();
+  private tableReader: TableReader | undefined;
   private producer: LogProducer | undefined;
   private readonly logger: Logger;
 
@@ -80,23 +82,31 @@ export class StreamsApp {
     const names = this.selected();
     const clock = this.options.clock ?? wallClock;
     this.topology.runOn(clock);
-    this.producer = await this.options.log.producer();
+    const producer = await this.options.log.producer();
+    this.producer = producer;
+    // Every table and store is read on one consumer (table-reader.ts): tables here, each
+    // runner's stores in its constructor; the reader starts once all are registered.
+    const tableReader = new TableReader({ log: this.options.log, appId: this.options.appId });
+    this.tableReader = tableReader;
     const tableTopics = new Set(names.flatMap((n) => [...this.topology.processors.get(n)!.tables]));
-    await Promise.all(
-      [...tableTopics].map(async (topic) => {
-        const limits = stateLimitsFor(topic, this.options.runtime.stateLimits);
-        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.options.log, serde: this.options.serde, appId: this.options.appId, instanceId: this.instanceId, limits });
-        await m.start();
-        this.tables.set(topic, m);
-      }),
+    for (const topic of tableTopics) {
+      const limits = stateLimitsFor(topic, this.options.runtime.stateLimits);
+      const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.options.log, serde: this.options.serde, appId: this.options.appId, instanceId: this.instanceId, limits });
+      m.followOn(tableReader);
+      this.tables.set(topic, m);
+    }
+    const runners = this.plan.subTopologies.map(
+      (sub) =>
+        new SubTopologyRunner(
+          sub,
+          this.topology.processors,
+          { log: this.options.log, serde: this.options.serde, producer, logger: this.logger, tables: this.tables, tableReader, clock },
+          { ...this.options.runtime, appId: this.options.appId, instanceId: this.instanceId },
+        ),
     );
-    for (const sub of this.plan.subTopologies) {
-      const runner = new SubTopologyRunner(
-        sub,
-        this.topology.processors,
-        { log: this.options.log, serde: this.options.serde, producer: this.producer, logger: this.logger, tables: this.tables, clock },
-        { ...this.options.runtime, appId: this.options.appId, instanceId: this.instanceId },
-      );
+    await tableReader.start();
+    await this.tablesCaughtUp();
+    for (const runner of runners) {
       await runner.start();
       this.runners.push(runner);
     }
@@ -105,10 +115,11 @@ export class StreamsApp {
   /** Graceful: each task finishes its batch in flight, commits, and leaves its group. */
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
-    await Promise.all([...this.tables.values()].map((t) => t.stop()));
+    await this.tableReader?.stop();
     await this.producer?.close();
     this.runners.length = 0;
     this.tables.clear();
+    this.tableReader = undefined;
   }
 
   /** Runs the punctuations that are due by the clock (`ProcessorBuilder.punctuate`); the test driver's way to move time on them. */
@@ -119,7 +130,7 @@ export class StreamsApp {
   /** Test hook: every task stops as in a crash, committing nothing more. */
   async kill(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.kill()));
-    await Promise.all([...this.tables.values()].map((t) => t.stop()));
+    await this.tableReader?.stop();
     this.runners.length = 0;
     this.tables.clear();
   }

@@ -11,6 +11,7 @@ import { type Attempt, type BatchStep, type Output, newAttempt, runChain } from 
 import { partitionFor } from './partitioner.js';
 import { type SubTopology, subTopologyGroup } from './plan.js';
 import { type KeyValueState, StagedStore, type StateLimits, stateLimitsFor, TableMaterializer, WRITER_HEADER } from './table.js';
+import type { TableReader } from './table-reader.js';
 import type { ProcessContext, ProcessorDefinition, Punctuation, PunctuationContext, Rec, TableView } from './topology.js';
 
 export const DLQ_TOPIC = 'im.dlq';
@@ -39,6 +40,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Global tables shared by the processors of one app, by topic. */
   tables: Map<string, TableMaterializer<unknown>>;
+  /** The app's one reader of table and store topics: the runner's stores follow their changelogs on it. */
+  tableReader: TableReader;
   /** Stamps the changelog and dead-letter records the runtime writes. */
   clock: Clock;
 }
@@ -118,20 +121,23 @@ export class SubTopologyRunner {
         this.punctuations.push({ def: this.def(name), punctuation, due: 0 });
       }
     }
+    for (const name of plan.processors) {
+      for (const topic of this.def(name).stores) {
+        if (this.stores.has(topic)) continue;
+        const m = new TableMaterializer<unknown>(topic as TopicName, { log: deps.log, serde: deps.serde, appId: config.appId, instanceId: config.instanceId, limits: stateLimitsFor(topic, config.stateLimits) }, true);
+        m.followOn(deps.tableReader);
+        this.stores.set(topic, m);
+      }
+    }
   }
 
   get groupId(): string {
     return subTopologyGroup(this.config.appId, this.plan);
   }
 
+  /** Its stores are read on the app's table reader, which the app starts; this waits until they are current. */
   async start(): Promise<void> {
-    for (const name of this.plan.processors) {
-      for (const topic of this.def(name).stores) {
-        const m = new TableMaterializer<unknown>(topic as TopicName, { log: this.deps.log, serde: this.deps.serde, appId: this.config.appId, instanceId: this.config.instanceId, limits: stateLimitsFor(topic, this.config.stateLimits) }, true);
-        await m.start();
-        this.stores.set(topic, m);
-      }
-    }
+    await Promise.all([...this.stores.values()].map((s) => s.catchUp()));
     for (const topic of new Set([...this.plan.sources, ...this.plan.fused.keys()])) this.partitions.set(topic, await this.deps.log.partitionCount(topic));
     this.consumer = this.deps.log.consumer({
       groupId: this.groupId,
@@ -159,7 +165,6 @@ export class SubTopologyRunner {
   async stop(): Promise<void> {
     await this.stopPunctuations();
     await this.consumer?.stop();
-    await Promise.all([...this.stores.values()].map((s) => s.stop()));
   }
 
   /** Test hook: stop as a crash would, committing nothing more. */
@@ -167,7 +172,6 @@ export class SubTopologyRunner {
     await this.stopPunctuations();
     const c = this.consumer as (LogConsumer & { kill?: () => Promise<void> }) | undefined;
     await (c?.kill ? c.kill() : c?.stop());
-    await Promise.all([...this.stores.values()].map((s) => s.stop()));
   }
 
   /**

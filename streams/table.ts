@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { topicCatalog } from '../schemas/catalog.js';
 import type { TopicSerde } from '../schemas/serde.js';
 import type { TopicName } from '../schemas/types.generated.js';
-import type { ConsumedBatch, LogClient, LogConsumer } from './log.js';
+import type { ConsumedBatch, LogClient } from './log.js';
 import { runtimeMetrics } from './metrics.js';
+import { TableReader } from './table-reader.js';
 import type { StoreView, TableView } from './topology.js';
 
 /** Header naming the instance that wrote a changelog record, so it skips its own echoes. */
@@ -125,13 +125,13 @@ export class KeyValueState<V> implements TableView<V> {
 }
 
 /**
- * Keeps a `KeyValueState` equal to a compacted topic: reads it from the beginning at start
- * (`ready` resolves once caught up with the end offsets seen then) and follows it after.
- * Each materialiser uses a fresh, never-committed consumer group: it is a reader, not a member.
+ * Keeps a `KeyValueState` equal to a compacted topic: reads it from the beginning and follows
+ * it after. Its records come through a `TableReader`: the process's shared one (`followOn`,
+ * then the owner starts the reader and waits for `catchUp`), or one of its own (`start`).
  */
 export class TableMaterializer<V> {
   readonly state: KeyValueState<V>;
-  private consumer: LogConsumer | undefined;
+  private ownReader: TableReader | undefined;
   private readonly positions = new Map<number, bigint>();
   private waiters: { target: Map<number, bigint>; resolve: () => void }[] = [];
 
@@ -146,17 +146,17 @@ export class TableMaterializer<V> {
     this.state = new KeyValueState<V>(deps.limits, (reason) => runtimeMetrics.stateEvictions.inc({ state: topic, reason }));
   }
 
+  /** Reads its topic on a reader of its own; resolves once caught up with the end offsets seen at start. */
   async start(): Promise<void> {
-    this.consumer = this.deps.log.consumer({
-      groupId: `${this.deps.appId}.table.${this.topic}.${randomUUID()}`,
-      topics: [this.topic],
-      fromBeginning: true,
-      commit: false,
-      partitionsConcurrency: 8,
-      eachBatch: (batch) => this.applyBatch(batch),
-    });
-    await this.consumer.start();
+    this.ownReader = new TableReader(this.deps);
+    this.followOn(this.ownReader);
+    await this.ownReader.start();
     await this.catchUp();
+  }
+
+  /** Takes its records from a reader shared with other tables; call before the reader starts. */
+  followOn(reader: TableReader): void {
+    reader.follow(this.topic, (batch) => this.applyBatch(batch));
   }
 
   /**
@@ -177,8 +177,9 @@ export class TableMaterializer<V> {
     return result;
   }
 
+  /** Stops its own reader; a shared one is its owner's to stop. */
   async stop(): Promise<void> {
-    await this.consumer?.stop();
+    await this.ownReader?.stop();
   }
 
   private caughtUp(target: Map<number, bigint>): boolean {
