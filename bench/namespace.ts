@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { namespacedLog, openKafkaLog, type LogClient, catalogTopicDefinitions } from '../streams/index.js';
+import { catalogTopicDefinitions, deleteNamespace, namespacedLog, openKafkaLog, type LogClient } from '../streams/index.js';
 import { benchKafkaClient, brokers } from './kafka-admin.js';
 
 /**
@@ -32,14 +32,9 @@ export async function createNamespace(prefix: string): Promise<void> {
 /** Deletes the run's topics and consumer groups (best effort). */
 export async function dropNamespace(prefix: string): Promise<{ topics: number; groups: number }> {
   if (!prefix) return { topics: 0, groups: 0 };
-  // The namespaced log lists and deletes only the names under the prefix.
   const log = await benchLog(prefix, 'bench-cleanup');
   try {
-    const topics = await log.listTopics();
-    await log.deleteTopics(topics);
-    const groups = await log.listGroups();
-    await log.deleteGroups(groups).catch(() => undefined);
-    return { topics: topics.length, groups: groups.length };
+    return await deleteNamespace(log, prefix);
   } finally {
     await log.close();
   }

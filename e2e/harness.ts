@@ -6,6 +6,7 @@ import { TestClient, type Frame } from '../edge/gateway/testing.js';
 import { createGateway } from '../edge/gateway/gateway.js';
 import { connectInfrastructure, startEdge, startPeoplePresence, startPipeline, type Infrastructure } from '../ops/platform.js';
 import type { TopicName, TopicValues } from '../schemas/types.generated.js';
+import { deleteNamespace } from '../streams/index.js';
 import { collect, eventually } from '../streams/testing.js';
 
 /**
@@ -127,6 +128,7 @@ export async function startPlatform(engine: Engine, env: Record<string, string> 
       await edge.stop();
       await pipeline.stop();
       if (infra.db) await infra.db.dropDatabase().catch(() => {});
+      if (config.engine === 'kafka') await deleteNamespace(infra.log, config.kafka.topicPrefix).catch(() => {});
       await infra.close();
     },
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Admin, Consumer, kGetConnection, NetworkError, Producer, type Broker, type Connection } from '@platformatic/kafka';
-import { guardMissingBrokerLookups } from './log-platformatic-guard.js';
+import { Admin, Consumer, kGetConnection, MultipleErrors, NetworkError, Producer, ProtocolError, TimeoutError, type Broker, type Connection } from '@platformatic/kafka';
+import { guardMissingBrokerLookups, retryDelayWithFreshMetadata } from './log-platformatic-guard.js';
 
 const lookupMissing = (client: Admin | Consumer | Producer): Promise<Error | null> =>
   new Promise((resolve) => client[kGetConnection](undefined as unknown as Broker, (error: Error | null, _c?: Connection) => resolve(error)));
@@ -23,6 +23,31 @@ describe('a leader or coordinator missing from the metadata (broker coming back)
       }
     } finally {
       await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+});
+
+describe('a retry inside the package', () => {
+  it('comes quickly, with the metadata dropped, where resending the same request cannot help; paced otherwise', async () => {
+    const admin = new Admin({ clientId: 'retry-test', bootstrapBrokers: ['127.0.0.1:1'] });
+    let cleared = 0;
+    admin.clearMetadata = () => void cleared++;
+    const delay = retryDelayWithFreshMetadata(250, 50);
+    const at = (error: Error) => delay(admin, 'listOffsets', 1, 10, error);
+    try {
+      const fenced = new MultipleErrors('Received response with error', [new ProtocolError('FENCED_LEADER_EPOCH')]);
+      expect(at(fenced)).toBe(50);
+      expect(at(new NetworkError('No such broker', { hasStaleMetadata: true }))).toBe(50);
+      // An answer the package could not parse (seen after a broker's epochs moved).
+      expect(at(new TypeError("Cannot destructure property 'id'"))).toBe(50);
+      expect(at(new MultipleErrors('fetch failed', [new RangeError('Out of bounds.')]))).toBe(50);
+      expect(cleared).toBe(4);
+      // A broker that does not answer: resending later is the remedy.
+      expect(at(new TimeoutError('Request timed out'))).toBe(250);
+      expect(at(new MultipleErrors('Received response with error', [new ProtocolError('REQUEST_TIMED_OUT')]))).toBe(250);
+      expect(cleared).toBe(4);
+    } finally {
+      await admin.close();
     }
   });
 });

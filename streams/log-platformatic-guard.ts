@@ -1,4 +1,4 @@
-import { Base, kGetConnection, NetworkError, type Broker, type Callback, type Connection } from '@platformatic/kafka';
+import { Base, GenericError, kGetConnection, NetworkError, type Broker, type Callback, type Connection, type RetryDelayGetter } from '@platformatic/kafka';
 
 /**
  * @platformatic/kafka 1.35 looks up a partition leader or a group coordinator in its metadata
@@ -19,7 +19,7 @@ export function guardMissingBrokerLookups(): void {
   if (typeof lookup !== 'function') throw new Error('@platformatic/kafka changed shape: Base has no connection lookup to guard');
   proto[kGetConnection] = function (this: Base, broker: Broker | undefined, callback: Callback<Connection>): void {
     if (broker === undefined) {
-      callback(new NetworkError('No such broker in the metadata (leader or coordinator not available yet).'));
+      callback(new NetworkError('No such broker in the metadata (leader or coordinator not available yet).', { hasStaleMetadata: true }));
       return;
     }
     lookup.call(this, broker, callback);
@@ -28,3 +28,30 @@ export function guardMissingBrokerLookups(): void {
 }
 
 const guarded = Symbol('im.kafka.missingBrokerGuard');
+
+/**
+ * The package's retry loop resends the request it built first, with the partition leaders and
+ * leader epochs its metadata held then. After the controller fenced and unfenced the broker
+ * (a broker paused past its session: every leader epoch moves), each resend got
+ * FENCED_LEADER_EPOCH, or a fetch answer the package could not parse, for all its retries:
+ * 2.5 s per call at 250 ms apart, and a consumer needed several such calls to read again (acks
+ * back 5-8 s after the broker resumed). Such a failure runs through its retries
+ * `staleDelayMs` apart (a metadata request itself, resent, does learn the new leaders), with the
+ * metadata dropped, so the caller's next attempt asks for leaders and epochs afresh; any other
+ * failure (a broker not answering) is retried `delayMs` apart as before.
+ */
+export function retryDelayWithFreshMetadata(delayMs: number, staleDelayMs: number): RetryDelayGetter {
+  return (client, _operation, _attempt, _retries, error) => {
+    if (!resendCannotHelp(error)) return delayMs;
+    if (client instanceof Base) client.clearMetadata();
+    return staleDelayMs;
+  };
+}
+
+/** Stale leaders or epochs, or an answer that did not parse (not one of the package's own errors). */
+function resendCannotHelp(error: Error): boolean {
+  if (!GenericError.isGenericError(error)) return true;
+  if ((error as GenericError).findBy('hasStaleMetadata', true)) return true;
+  const inner = error instanceof AggregateError ? (error.errors as unknown[]) : [];
+  return inner.some((e) => e instanceof Error && !GenericError.isGenericError(e));
+}

@@ -33,7 +33,7 @@ import type {
   TopicDefinition,
   TopicDescription,
 } from './log.js';
-import { guardMissingBrokerLookups } from './log-platformatic-guard.js';
+import { guardMissingBrokerLookups, retryDelayWithFreshMetadata } from './log-platformatic-guard.js';
 import { partitionFor } from './partitioner.js';
 import { coalescedSend } from './produce-batching.js';
 
@@ -283,7 +283,7 @@ export class PlatformaticKafkaLog implements LogClient {
 
   /** The package retries inside one request; a fresh topic's leader election can outlast that. */
   private withRetry<T>(fn: () => Promise<T>): Promise<T> {
-    return retry(fn, { retries: 6, initialDelayMs: 100, maxDelayMs: 2_000, onRetry: (err) => log.warn('kafka call retried', { error: errorMessage(err) }) });
+    return retry(fn, { retries: 6, initialDelayMs: 100, maxDelayMs: 2_000, onRetry: (err) => log.warn('kafka call retried', failureFields(err)) });
   }
 
   consumer(options: ConsumerOptions): LogConsumer {
@@ -301,8 +301,9 @@ export class PlatformaticKafkaLog implements LogClient {
 const LATEST_OFFSET = -1n;
 
 function clientOptions(config: KafkaLogConfig): BaseOptions {
-  // The package's defaults (3 retries, 1 s apart) give up during a broker restart; these ride it out.
-  return { clientId: config.clientId, bootstrapBrokers: config.brokers, retries: 10, retryDelay: 250 };
+  // The package's defaults (3 retries, 1 s apart) give up during a broker restart; these ride
+  // it out. Failures a resend cannot mend are given up at once (log-platformatic-guard.ts).
+  return { clientId: config.clientId, bootstrapBrokers: config.brokers, retries: 10, retryDelay: retryDelayWithFreshMetadata(250, 50) };
 }
 
 /** The package reports through events; what needs an operator's eye goes to the log. */
@@ -323,6 +324,27 @@ export function withLoggedEvents<C extends Pick<EventEmitter, 'on'>>(client: C, 
     if (down.delete(name(payload))) logger.warn('kafka broker connected again', { role, broker: name(payload) });
   });
   return client;
+}
+
+/**
+ * A failure as a log line's fields: the package's top message ("fetch failed 11 times.") says
+ * what was tried, the causes inside it (Kafka error names, or the innermost messages) say why.
+ */
+function failureFields(err: unknown): { error: string; causes?: string } {
+  const causes = new Set<string>();
+  const walk = (e: unknown): void => {
+    if (!(e instanceof Error)) return;
+    const apiId: unknown = 'apiId' in e ? e.apiId : undefined;
+    const inner = e instanceof AggregateError ? e.errors : [];
+    if (typeof apiId === 'string') causes.add(apiId);
+    else if (inner.length === 0 && !e.cause) causes.add(e.message);
+    for (const i of inner) walk(i);
+    walk(e.cause);
+  };
+  walk(err);
+  const message = errorMessage(err);
+  causes.delete(message);
+  return causes.size > 0 ? { error: message, causes: [...causes].slice(0, 5).join(', ') } : { error: message };
 }
 
 /** The Kafka error names (e.g. NON_EMPTY_GROUP) anywhere inside one of the package's errors. */
@@ -494,7 +516,7 @@ class PlatformaticConsumer implements LogConsumer {
     let timer: NodeJS.Timeout | undefined;
     const opened = this.openStream().catch((err: unknown) => {
       if (!late) throw err;
-      log.warn('kafka consumer failed to start; retrying', { group: this.options.groupId, error: errorMessage(err) });
+      log.warn('kafka consumer failed to start; retrying', { group: this.options.groupId, ...failureFields(err) });
       this.reopenLater();
     });
     try {
@@ -531,12 +553,14 @@ class PlatformaticConsumer implements LogConsumer {
       if (this.stream === stream) this.enqueue(message);
     });
     stream.on('error', (err) => {
-      log.warn('kafka consumer stream failed; reading again', { group: this.options.groupId, error: err.message });
+      log.warn('kafka consumer stream failed; reading again', { group: this.options.groupId, ...failureFields(err) });
       // A failed stream reads no more, but its 'close' waits on the package closing its broker
       // connections, which after a broker stall took forever: every consumer of the pipeline
       // stopped for good (the faults bench, broker SIGSTOP). So it is given up now, not at 'close'.
       if (this.stream === stream) this.stream = undefined;
       void stream.close().catch(() => {});
+      // The next stream asks for leaders and epochs afresh: those cached may be why this one failed.
+      consumer.clearMetadata();
       this.reopenLater();
     });
     stream.on('close', () => {
@@ -554,7 +578,7 @@ class PlatformaticConsumer implements LogConsumer {
       this.reopenTimer = undefined;
       if (this.stream || this.stopping || this.killed) return;
       this.openStream().catch((err: unknown) => {
-        log.warn('kafka consumer could not read again; retrying', { group: this.options.groupId, error: errorMessage(err) });
+        log.warn('kafka consumer could not read again; retrying', { group: this.options.groupId, ...failureFields(err) });
         this.reopenLater();
       });
     }, this.reopenDelayMs);
@@ -757,7 +781,7 @@ class PlatformaticConsumer implements LogConsumer {
         await consumer.commit(request);
       } catch (err) {
         failed = true;
-        log.warn('kafka commit failed; kept for the next one', { group: this.options.groupId, error: errorMessage(err) });
+        log.warn('kafka commit failed; kept for the next one', { group: this.options.groupId, ...failureFields(err) });
         for (const e of entries) if (!this.toCommit.has(e.queue.key)) this.toCommit.set(e.queue.key, e);
       } finally {
         this.commitsInFlight.delete(request);

@@ -6,7 +6,7 @@ import type { TopicName } from '../schemas/types.generated.js';
 import type { LogClient } from './log.js';
 import { openKafkaLog } from './kafka-clients.js';
 import { MemoryLog } from './log-memory.js';
-import { namespacedLog } from './log-namespace.js';
+import { deleteNamespace, namespacedLog } from './log-namespace.js';
 
 /**
  * Engines for tests: the same cases run on each. The Kafka engine talks to the real broker and
@@ -43,7 +43,8 @@ export async function kafkaEngine(): Promise<EngineHarness> {
     throw new Error(`schema registry not reachable at ${config.registry.url} (start the stack with \`make up\`): ${(err as Error).message}`);
   }
   const raw = await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: 'im-tests' });
-  const log = namespacedLog(raw, `test-${randomUUID().slice(0, 8)}.`);
+  const prefix = `test-${randomUUID().slice(0, 8)}.`;
+  const log = namespacedLog(raw, prefix);
   const createTopics = async (topics: TopicName[]): Promise<void> => {
     try {
       await log.createTopics(definitions(topics));
@@ -51,7 +52,12 @@ export async function kafkaEngine(): Promise<EngineHarness> {
       throw new Error(`Kafka not reachable at ${config.kafka.brokers.join(',')} (start the stack with \`make up\`): ${(err as Error).message}`);
     }
   };
-  return { name: 'kafka', log, serde: createTopicSerde(client), createTopics, close: () => log.close() };
+  const close = async (): Promise<void> => {
+    // The test's topics and groups go with it; a failure to delete them fails no test.
+    await deleteNamespace(log, prefix).catch(() => undefined);
+    await log.close();
+  };
+  return { name: 'kafka', log, serde: createTopicSerde(client), createTopics, close };
 }
 
 export const engines = [
