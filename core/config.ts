@@ -101,6 +101,8 @@ export interface PlatformConfig {
     deliveryAckTimeoutMs: number;
     /** Acks are folded into DELIVERED receipts (the highest seq per user and conversation) and sent on this often. */
     deliveredReceiptIntervalMs: number;
+    /** At most this many DELIVERED receipts a second per conversation from one gateway (edge/gateway/delivered.ts). */
+    deliveredReceiptsPerConversation: number;
     maxBackpressureBytes: number;
     /** Ingress frames wait at most this long to be produced together in one batch. */
     ingressLingerMs: number;
@@ -384,6 +386,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       allowedOrigins: r.list('IM_ALLOWED_ORIGINS', []),
       deliveryAckTimeoutMs: r.int('IM_DELIVERY_ACK_TIMEOUT_MS', 5_000, 10),
       deliveredReceiptIntervalMs: r.int('IM_DELIVERED_RECEIPT_INTERVAL_MS', 1_000, 10, 60_000),
+      deliveredReceiptsPerConversation: r.int('IM_DELIVERED_RECEIPTS_PER_CONVERSATION', 100, 1),
       maxBackpressureBytes: r.int('IM_MAX_BACKPRESSURE_BYTES', 256 * 1024, 1024),
       ingressLingerMs: r.int('IM_INGRESS_LINGER_MS', 2, 0, 1_000),
       ingressBatchMax: r.int('IM_INGRESS_BATCH_MAX', 500, 1, 100_000),

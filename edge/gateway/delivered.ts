@@ -8,35 +8,68 @@ interface Highest {
   seq: number;
 }
 
+/** One conversation's acks since its last receipts went out. */
+interface Pending {
+  /** When the first of them came: the conversation's receipts are due from here. */
+  since: number;
+  byUser: Map<string, Highest>;
+}
+
+export interface DeliveredReceiptLimits {
+  /** The shortest wait between two receipts of one user and conversation (IM_DELIVERED_RECEIPT_INTERVAL_MS). */
+  intervalMs: number;
+  /** At most this many receipts a second per conversation from one gateway (IM_DELIVERED_RECEIPTS_PER_CONVERSATION). */
+  perConversationPerSec: number;
+}
+
 /**
  * Delivery acks become DELIVERED receipts, folded: per user and conversation only the highest
  * seq acked since the last flush is sent on, as one receipt command (docs/protocol.md#receipts).
- * A group message acked by a thousand members is a thousand records at most, and a busy
- * conversation's acks within an interval one per reader. They go straight to `im.cmd.receipt`,
- * the receipts processor's own group: made here from acks of pushes this gateway tracked, they
- * need no routing, and through `im.ingress` a 10,000-member group's were 10,000 records a second
- * in the send path's task, on the partition of the group's own sends.
+ * They go straight to `im.cmd.receipt`, the receipts processor's own group: made here from acks
+ * of pushes this gateway tracked, they need no routing, and through `im.ingress` a
+ * 10,000-member group's were 10,000 records a second in the send path's task.
+ *
+ * A conversation's receipts wait longer the more of its members acked here, so each
+ * conversation costs at most `perConversationPerSec` records a second from this gateway whatever
+ * its size: folded only per second, a busy 1,000-member group was 1,000 receipts, position
+ * records and database writes a second, and the database took a core (the fanout bench). Its
+ * "delivered to" runs that much behind (5 s for 500 members here at 100 a second); reads, which
+ * imply delivery, are not held.
  */
 export class DeliveredReceipts {
-  private readonly highest = new Map<string, Highest>();
+  private readonly pending = new Map<string, Pending>();
+  private waiting = 0;
 
-  /** Acks waiting for the next flush, one per user and conversation. */
+  constructor(private readonly limits: DeliveredReceiptLimits) {}
+
+  /** Acks waiting to go out, one per user and conversation. */
   get size(): number {
-    return this.highest.size;
+    return this.waiting;
   }
 
-  note(userId: string, origin: Origin, conversationId: string, seq: number): void {
-    const key = `${userId}|${conversationId}`;
-    const prior = this.highest.get(key);
-    if (!prior || seq > prior.seq) this.highest.set(key, { userId, origin, conversationId, seq });
+  note(userId: string, origin: Origin, conversationId: string, seq: number, now: number): void {
+    let conversation = this.pending.get(conversationId);
+    if (!conversation) this.pending.set(conversationId, (conversation = { since: now, byUser: new Map() }));
+    const prior = conversation.byUser.get(userId);
+    if (!prior) this.waiting++;
+    if (!prior || seq > prior.seq) conversation.byUser.set(userId, { userId, origin, conversationId, seq });
   }
 
-  /** The receipts owed since the last flush, keyed by conversation as `im.cmd.receipt` is; forgets them. */
-  flush(now: number): ReceiptCommand[] {
-    const out = [...this.highest.values()].map(
-      (h): ReceiptCommand => ({ correlationId: randomUUID(), userId: h.userId, origin: h.origin, kind: 'DELIVERED', conversationId: h.conversationId, seq: h.seq, clientMsgId: null, at: now }),
-    );
-    this.highest.clear();
+  /**
+   * The receipts due by `now` (every one with `all`, when the gateway stops), keyed by
+   * conversation as `im.cmd.receipt` is; forgets them.
+   */
+  flush(now: number, all = false): ReceiptCommand[] {
+    const out: ReceiptCommand[] = [];
+    for (const [conversationId, conversation] of this.pending) {
+      const waitMs = Math.max(this.limits.intervalMs, (conversation.byUser.size * 1_000) / this.limits.perConversationPerSec);
+      if (!all && now - conversation.since < waitMs) continue;
+      for (const h of conversation.byUser.values()) {
+        out.push({ correlationId: randomUUID(), userId: h.userId, origin: h.origin, kind: 'DELIVERED', conversationId: h.conversationId, seq: h.seq, clientMsgId: null, at: now });
+      }
+      this.waiting -= conversation.byUser.size;
+      this.pending.delete(conversationId);
+    }
     return out;
   }
 }

@@ -80,7 +80,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
   const bound = config.maxBackpressureBytes;
   const conns = new Connections(config.userRatePerSec);
   const acks = new AckTracker(config.deliveryAckTimeoutMs);
-  const delivered = new DeliveredReceipts();
+  const delivered = new DeliveredReceipts({ intervalMs: config.deliveredReceiptIntervalMs, perConversationPerSec: config.deliveredReceiptsPerConversation });
   const boot = Date.now().toString(36);
   let seq = 0;
   let accepting = false;
@@ -293,9 +293,9 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       else if (ping) ws.ping();
     }
   };
-  const flushDelivered = (): void => {
+  const flushDelivered = (all = false): void => {
     if (!upstream || delivered.size === 0) return;
-    for (const r of delivered.flush(Date.now())) upstream.receipt(r);
+    for (const r of delivered.flush(Date.now(), all)) upstream.receipt(r);
   };
   const expireAcks = (): void => {
     const tasks = acks.expire();
@@ -345,7 +345,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       timers.push(setInterval(sweep, tick));
       presenceSync.start(config.heartbeatIntervalMs);
       timers.push(setInterval(expireAcks, Math.max(10, Math.floor(config.deliveryAckTimeoutMs / 5))));
-      timers.push(setInterval(flushDelivered, config.deliveredReceiptIntervalMs));
+      timers.push(setInterval(() => flushDelivered(), config.deliveredReceiptIntervalMs));
       accepting = true;
       logger.info('gateway listening', { gatewayId, host: config.host, port });
       return { port };
@@ -372,7 +372,7 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
       }
       // Unacked pushes will not be acked now: report them so they reach the user as notifications.
       for (const t of acks.expire(Date.now(), true)) upstream?.offline(t);
-      flushDelivered();
+      flushDelivered(true);
       await upstream?.flush();
       await producer?.close();
       await presence.removeGateway(gatewayId).catch(warn('presence removeGateway failed'));

@@ -15,7 +15,7 @@ export interface MessageContext {
   gatewayId: string;
   conns: Connections;
   acks: AckTracker;
-  /** Acks folded into DELIVERED receipts, flushed by the gateway every IM_DELIVERED_RECEIPT_INTERVAL_MS. */
+  /** Acks folded into DELIVERED receipts, which the gateway sends on as each conversation's come due. */
   delivered: DeliveredReceipts;
   upstream: Upstream;
   verifier: TokenVerifier;
@@ -55,7 +55,7 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
   }
   if (frame.type === 'ack') {
     const at = ctx.acks.ack(d.userId, frame.msg_id);
-    if (at) ctx.delivered.note(d.userId, { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId }, at.conversationId, at.seq);
+    if (at) ctx.delivered.note(d.userId, { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId }, at.conversationId, at.seq, now);
     return;
   }
   // Any frame may carry a msg_id (unknown fields pass): an error about it echoes one that is a string.
