@@ -12,10 +12,14 @@ log_file() { echo "$STACK_RUN/$1.log"; }
 # Prints the pid from the service's pid file when that process is alive and is ours: up.sh
 # starts every service in $STACK_RUN/<service>, so a recycled pid (other cwd) is never taken.
 running_pid() {
-  local pid
+  local pid cwd
   pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  [ "$(readlink -f "/proc/$pid/cwd")" = "$(readlink -f "$STACK_RUN/$1")" ] && echo "$pid"
+  # A reused pid belongs to a process elsewhere. A cwd that cannot be read is the launcher's
+  # own moment in exec: taken for "exited", it failed a broker restart in the faults bench.
+  cwd=$(readlink -f "/proc/$pid/cwd" 2>/dev/null) || true
+  [ -z "$cwd" ] || [ "$cwd" = "$(readlink -f "$STACK_RUN/$1")" ] || return 1
+  echo "$pid"
 }
 
 address() {
