@@ -7,7 +7,8 @@
  * - logs: the `LogClient` contract (log.ts), Kafka on the chosen client (kafka-clients.ts; kafkajs
  *   in log-kafka.ts), in memory (log-memory.ts), a topic namespace over either (log-namespace.ts),
  *   Kafka's partitioner (partitioner.ts)
- * - state: tables and stores (table.ts), tables folded by `groupByKey`, applied once per record
+ * - state: tables and stores (table.ts), all of an app's read on one consumer (table-reader.ts),
+ *   tables folded by `groupByKey`, applied once per record
  *   (aggregate.ts); describe (describe.ts); metrics (metrics.ts)
  * - time: the `Clock` every processor and the runtime read (clock.ts), the wall clock by default
  * Tests drive it through `streams/testing.ts`: processor logic on `TopologyTestDriver`
