@@ -176,8 +176,8 @@ export interface PlatformConfig {
     /** Groups above this size get no per-member receipt notifications. */
     receipts: { maxGroupNotify: number };
     typing: { perUser: { ratePerSec: number; burst: number }; maxGroupMembers: number };
-    /** Persistence writer: messages per bulk write (one write per consumed batch, chunked). */
-    writer: { maxItems: number };
+    /** Persistence writer: messages per bulk write, and how long a bulk waits for more (topologies/processors/persistence.ts). */
+    writer: { maxItems: number; lingerMs: number };
     /** Recent-message cache (Redis): messages kept per conversation, idle expiry. */
     recent: { perConversation: number; ttlSec: number };
     query: { defaultPageSize: number; maxPageSize: number; maxConversations: number };
@@ -444,7 +444,7 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
         perUser: { ratePerSec: r.int('IM_TYPING_RATE_PER_SEC', 2, 1), burst: r.int('IM_TYPING_BURST', 5, 1) },
         maxGroupMembers: r.int('IM_TYPING_MAX_GROUP_MEMBERS', 100, 2),
       },
-      writer: { maxItems: r.int('IM_WRITER_BATCH_SIZE', 500, 1, 100_000) },
+      writer: { maxItems: r.int('IM_WRITER_BATCH_SIZE', 500, 1, 100_000), lingerMs: r.int('IM_WRITER_LINGER_MS', 20, 0, 1_000) },
       recent: { perConversation: r.int('IM_RECENT_PER_CONVERSATION', 200, 1, 100_000), ttlSec: r.int('IM_RECENT_TTL_SEC', 7 * 24 * 3600, 1) },
       query: {
         defaultPageSize: r.int('IM_QUERY_DEFAULT_PAGE', 50, 1, 1000),

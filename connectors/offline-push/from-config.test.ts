@@ -8,7 +8,7 @@ describe('offline push configuration', () => {
     const base = loadConfig({});
     expect(base.offlinePush.apns).toBeNull();
     expect(base.offlinePush.fcm).toBeNull();
-    expect(base.delivery.writer).toEqual({ maxItems: 500 });
+    expect(base.delivery.writer).toEqual({ maxItems: 500, lingerMs: 20 });
     const on = loadConfig({
       IM_APNS_KEY_PEM: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----',
       IM_APNS_KEY_ID: 'K',

@@ -129,9 +129,10 @@ describe("another user's conversations", () => {
     expect(await c.next((f) => f.type === 'error' || f.type === 'sync_result', 20_000)).toMatchObject({ type: 'error', error_code: 'FORBIDDEN', msg_id: 'peek' });
     c.send({ type: 'read', conversation_id: conversation, seq: 1, msg_id: 'fake-read' });
     expect(await c.next((f) => f.type === 'error', 20_000)).toMatchObject({ error_code: 'FORBIDDEN', msg_id: 'fake-read' });
-    // The parties themselves still read it.
-    const own = await p.http<{ messages: { content: string }[] }>('GET', `/v1/conversations/${conversation}/messages`, { token: ann.token });
-    expect(own.body.messages.map((m) => m.content)).toEqual(['private']);
+    // The parties themselves still read it, once the writer has stored it (an ack says accepted, not stored).
+    const ownHistory = async () => (await p.http<{ messages: { content: string }[] }>('GET', `/v1/conversations/${conversation}/messages`, { token: ann.token })).body.messages;
+    await eventually(async () => (await ownHistory()).length > 0, 'the message stored', 20_000);
+    expect((await ownHistory()).map((m) => m.content)).toEqual(['private']);
   });
 
   it("refuses an outsider a group's details, history, receipts and membership changes, over HTTP and WebSocket", async () => {

@@ -7,7 +7,7 @@ import { msg, openTestMongo } from '../../connectors/message-store/testing.js';
 import type { MessageAction, MessageActionKind, StampedMessage } from '../../schemas/types.generated.js';
 import { Topology } from '../../streams/index.js';
 import { TopologyTestDriver } from '../../streams/testing.js';
-import { persistence, type PersistenceConfig, type PersistenceDeps } from './persistence.js';
+import { groupCommit, persistence, type PersistenceConfig, type PersistenceDeps } from './persistence.js';
 
 const stores = [
   { name: 'memory store', open: async () => ({ store: createMemoryMessageStore(), close: async () => {} }) },
@@ -93,5 +93,37 @@ describe('persistence writer while the store fails', () => {
     expect((await inner.conversation('g:F'))?.maxSeq).toBe(30);
     expect((await inner.history('g:F', { afterSeq: 0, limit: 100 })).messages).toHaveLength(30);
     expect(driver.read('im.dlq')).toHaveLength(0);
+  });
+});
+
+describe('group commit of the writer', () => {
+  it('writes the batches handed over in one turn as one bulk, and those arriving during a write in the next', async () => {
+    const writes: number[][] = [];
+    let release: () => void = () => {};
+    const commit = groupCommit<number>(async (items) => {
+      writes.push(items);
+      if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+    });
+    const first = [commit([1, 2]), commit([3])];
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    // The first bulk is in flight: these wait for it, then go together.
+    const second = [commit([4]), commit([5, 6])];
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([[1, 2, 3]]);
+    release();
+    await Promise.all([...first, ...second]);
+    expect(writes).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+
+  it('writes a failed bulk again one batch at a time: the bad batch fails alone, its neighbours are stored', async () => {
+    const stored: number[] = [];
+    const commit = groupCommit<number>(async (items) => {
+      if (items.includes(13)) throw new Error('refused: 13');
+      stored.push(...items);
+    });
+    const results = await Promise.allSettled([commit([1]), commit([13]), commit([2, 3])]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(stored.sort()).toEqual([1, 2, 3]);
   });
 });

@@ -16,6 +16,8 @@ export interface PersistenceDeps {
 export interface PersistenceConfig {
   /** Messages per bulk write; a larger consumer batch is written in chunks of this size. */
   maxItems: number;
+  /** How long a bulk waits for other partitions' batches before it is written (0: the same turn only). */
+  lingerMs?: number;
   /**
    * Retries of a failed bulk write before the records fail to the runtime (whose own retries end
    * in the dead-letter topic). Large by default: while MongoDB is down the writer should stall
@@ -58,9 +60,9 @@ export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
       await retryWrite(async () => deps.recent?.update(changed));
       written.inc({ outcome: 'change' }, events.length);
     };
-    p.stream('im.msg.stamped').forEachBatch(async (records) => {
-      for (let i = 0; i < records.length; i += config.maxItems) {
-        const messages = records.slice(i, i + config.maxItems).map((r) => r.value);
+    const write = async (all: StampedMessage[]): Promise<void> => {
+      for (let i = 0; i < all.length; i += config.maxItems) {
+        const messages = all.slice(i, i + config.maxItems);
         const result = await retryWrite(() => deps.store.writeBatch(messages), messages.length);
         await retryWrite(async () => deps.recent?.append(messages.map(toStored)));
         await applyChanges(messages);
@@ -68,6 +70,46 @@ export function persistence(deps: PersistenceDeps, config: PersistenceConfig) {
         written.inc({ outcome: 'inserted' }, result.inserted);
         written.inc({ outcome: 'duplicate' }, result.duplicates);
       }
-    }, 'persist');
+    };
+    const commit = groupCommit(write, config.lingerMs ?? 0);
+    p.stream('im.msg.stamped').forEachBatch((records) => commit(records.map((r) => r.value)), 'persist');
   };
+}
+
+/**
+ * Group commit: the batches of several partitions that arrive within `lingerMs` of the first, or
+ * while a write is in flight, go to the database as one bulk, each caller resolved once its
+ * messages are in. Written per partition batch, the writer sent bulks of three messages on
+ * average at 100 msg/s (1,081 insert commands for 3,305 messages), and each command costs
+ * FerretDB and its PostgreSQL far more than its documents do; gathering only what arrived in
+ * one turn of the event loop left that at 3.4. The wait delays storing, not delivery (the
+ * message went out live before). At most one bulk is in flight, so
+ * a partition's next batch (held by the runtime until this one resolves) never races its last,
+ * and a conversation's writes stay in order. A bulk that fails after its retries is written
+ * again one caller at a time, so a bad batch fails alone and its neighbours are stored.
+ */
+export function groupCommit<T>(write: (items: T[]) => Promise<void>, lingerMs = 0): (items: T[]) => Promise<void> {
+  type Waiter = { items: T[]; resolve: () => void; reject: (err: unknown) => void };
+  let queued: Waiter[] = [];
+  let draining: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    await new Promise<void>((resolve) => (lingerMs > 0 ? setTimeout(resolve, lingerMs) : setImmediate(resolve)));
+    while (queued.length > 0) {
+      const group = queued;
+      queued = [];
+      try {
+        await write(group.flatMap((w) => w.items));
+        for (const w of group) w.resolve();
+      } catch (err) {
+        if (group.length === 1) group[0]!.reject(err);
+        else for (const w of group) await write(w.items).then(w.resolve, w.reject);
+      }
+    }
+    draining = undefined;
+  };
+  return (items) =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ items, resolve, reject });
+      draining ??= drain();
+    });
 }
