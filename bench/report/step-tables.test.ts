@@ -53,7 +53,7 @@ describe('the peer side by side', () => {
     expect(lines).toEqual([
       '| figure | IM | Centrifugo | IM ÷ Centrifugo | better is | ahead |',
       '| --- | --- | --- | --- | --- | --- |',
-      '| server RSS per connection | 5 KiB | 30 KiB | ×0.17 | lower | **IM** |',
+      '| server memory per connection | 5 KiB | 30 KiB | ×0.17 | lower | **IM** |',
       '| connect rate | 2000 conn/s | 4000 conn/s | ×0.5 | higher | Centrifugo |',
       '| handshake p99 | 40 ms | 20 ms | ×2 | lower | Centrifugo |',
       '| 100 members: last member p50 | 30 ms | 60 ms | ×0.5 | lower | **IM** |',
@@ -85,6 +85,6 @@ describe('the peer side by side', () => {
     });
     // The table reads the validity itself, so a ratio an older result kept is not shown either.
     const rows = peerRows({ ...f, centrifugo: { ...f.centrifugo, connections: centrifugoBad } });
-    expect(rows[0]).toMatchObject({ figure: 'server RSS per connection', ratio: null, why: 'INVALID (Centrifugo: only 900 of 1000 sockets opened (ECONNREFUSED 100))' });
+    expect(rows[0]).toMatchObject({ figure: 'server memory per connection', ratio: null, why: 'INVALID (Centrifugo: only 900 of 1000 sockets opened (ECONNREFUSED 100))' });
   });
 });

@@ -145,7 +145,7 @@ export function peerRows(f: PeerFigures): PeerRow[] {
   };
   const conn = (c: PeerConnection, v: (c: PeerConnection) => number): Side => ({ v: v(c), ok: c.validity });
   const [ic, pc] = [f.im.connections, f.centrifugo.connections];
-  add('server RSS per connection', 'rssPerConnection', 'lower', 'KiB', conn(ic, (c) => c.rss.perConnectionBytes / 1024), conn(pc, (c) => c.rss.perConnectionBytes / 1024));
+  add('server memory per connection', 'rssPerConnection', 'lower', 'KiB', conn(ic, (c) => c.rss.perConnectionBytes / 1024), conn(pc, (c) => c.rss.perConnectionBytes / 1024));
   add('connect rate', 'connectRate', 'higher', 'conn/s', conn(ic, (c) => c.connect.ratePerSec), conn(pc, (c) => c.connect.ratePerSec));
   add('handshake p99', 'connectP99', 'lower', 'ms', conn(ic, (c) => c.connect.handshake.p99), conn(pc, (c) => c.connect.handshake.p99));
   const fan = (g: PeerFanout, v: (g: PeerFanout) => number): Side => ({ v: v(g), ok: g.validity });

@@ -16,6 +16,7 @@ function sampleAt(n: number, rssPer: number, tcpPer: number, noise = 0): MemoryS
     authenticated: n,
     rssBytes: { gw: 100e6 + n * rssPer + noise },
     rssTotalBytes: 100e6 + n * rssPer + noise,
+    heapFreeBytes: null,
     slabBytes: { TCP: 1e6 + n * tcpPer, sock_inode_cache: n * 1664, filp: n * 384, dentry: 5e7 + n * 384, eventpoll_epi: n * 256, tcp_bind_bucket: n * 64 },
     meminfoSlabBytes: 3e8 + n * 10_000,
     tcpMemPages: 200,
@@ -44,6 +45,16 @@ describe('connections: memory per connection', () => {
     expect(figures.kernel.clientOnly).toBe(64);
     expect(figures.serverTotalPerConnection).toBe(3000 + 3712);
     expect(figures.verdict).toBe('PASS');
+  });
+
+  it("takes the JS heap's free space out of RSS: freed pages V8 keeps are not the connections'", () => {
+    // RSS grows 1,000 B/conn, but the heap's free space fell by 2,000 B/conn as connections came
+    // (live objects filled pages V8 already held): the connections hold 3,000 B each.
+    const samples = [25_000, 50_000, 75_000, 100_000].map((n) => ({ ...sampleAt(n, 1000, 4736), heapFreeBytes: 300e6 - n * 2000 }));
+    const { figures, reasons } = memoryFigures(samples, 3);
+    expect(reasons).toEqual([]);
+    expect(figures.server.rssPerConnection).toBe(3000);
+    expect(figures.server.rawRssPerConnection).toBe(1000);
   });
 
   it('gives no figure when the RSS does not grow with the connections', () => {

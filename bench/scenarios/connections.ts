@@ -35,6 +35,13 @@ export interface MemorySample {
   /** RSS of each server process (an instance: the primary and every worker). */
   rssBytes: Record<string, number>;
   rssTotalBytes: number;
+  /**
+   * The JS heap's committed but unused bytes over the server's processes (its /metrics; null
+   * where the server does not say): RSS less this is the memory the connections hold. V8 keeps
+   * the pages a collection freed, so RSS alone fell while connections rose (a slope of
+   * -1,996 B/conn over 2,500-10,000 at `5265cf8`, the step INVALID).
+   */
+  heapFreeBytes: number | null;
   /** Bytes held by each socket cache (slabinfo: whole slabs), and the kernel's whole slab (meminfo). */
   slabBytes: Record<string, number>;
   meminfoSlabBytes: number;
@@ -44,8 +51,11 @@ export interface MemorySample {
 
 export interface MemoryFigures {
   samples: MemorySample[];
-  /** Slopes over the samples (least squares, bytes per connection). */
-  server: { rssPerConnection: number; processes: number };
+  /**
+   * Slopes over the samples (least squares, bytes per connection): `rssPerConnection` of RSS
+   * less the heap's free space (the figure), `rawRssPerConnection` of RSS alone (a cross-check).
+   */
+  server: { rssPerConnection: number; rawRssPerConnection: number; processes: number };
   kernel: {
     /** Per cache, both ends; null when /proc/slabinfo was not readable. */
     perCache: Record<string, number> | null;
@@ -113,7 +123,8 @@ export function slope(points: readonly (readonly [number, number])[]): number {
 export function memoryFigures(samples: readonly MemorySample[], processes: number): { figures: MemoryFigures; reasons: string[] } {
   const reasons: string[] = [];
   const over = (y: (s: MemorySample) => number): number => Math.round(slope(samples.map((s) => [s.connections, y(s)] as const)));
-  const rssPerConnection = over((s) => s.rssTotalBytes);
+  const rssPerConnection = over((s) => s.rssTotalBytes - (s.heapFreeBytes ?? 0));
+  const rawRssPerConnection = over((s) => s.rssTotalBytes);
   const slabRead = samples.every((s) => Object.keys(s.slabBytes).length > 0);
   const perCache = slabRead ? Object.fromEntries(Object.keys(samples[0]?.slabBytes ?? {}).map((c) => [c, over((s) => s.slabBytes[c] ?? 0)])) : null;
   const sum = (names: readonly string[]): number | null => (perCache ? names.reduce((a, c) => a + (perCache[c] ?? 0), 0) : null);
@@ -121,7 +132,8 @@ export function memoryFigures(samples: readonly MemorySample[], processes: numbe
   const serverEnd = socketCachesBothEnds === null ? null : Math.round(socketCachesBothEnds / 2);
   const buffersBothEnds = over((s) => s.tcpMemPages * 4096);
   if (samples.length < 2) reasons.push(`${samples.length} memory sample(s): a slope needs two connection counts or more`);
-  if (rssPerConnection <= 0) reasons.push(`the servers' RSS did not grow with the connections (slope ${rssPerConnection} B/conn over ${samples.map((s) => s.connections).join('/')}): noise above the signal at this size, no figure`);
+  const what = samples.every((s) => s.heapFreeBytes !== null) ? "RSS less the JS heap's free space" : 'RSS';
+  if (rssPerConnection <= 0) reasons.push(`the servers' ${what} did not grow with the connections (slope ${rssPerConnection} B/conn over ${samples.map((s) => s.connections).join('/')}): noise above the signal at this size, no figure`);
   if (socketCachesBothEnds !== null && socketCachesBothEnds <= 0) reasons.push(`the kernel's socket caches did not grow with the connections (slope ${socketCachesBothEnds} B/conn)`);
   const measured = reasons.length === 0 && serverEnd !== null;
   const serverTotalPerConnection = measured ? rssPerConnection + serverEnd + Math.max(0, Math.round(buffersBothEnds / 2)) : null;
@@ -129,7 +141,7 @@ export function memoryFigures(samples: readonly MemorySample[], processes: numbe
     reasons,
     figures: {
       samples: [...samples],
-      server: { rssPerConnection, processes },
+      server: { rssPerConnection, rawRssPerConnection, processes },
       kernel: { perCache, socketCachesBothEnds, serverEnd, clientOnly: sum(CLIENT_ONLY_CACHES), meminfoSlab: over((s) => s.meminfoSlabBytes), buffersBothEnds },
       serverTotalPerConnection,
       bar: BYTES_PER_CONNECTION_BAR,
@@ -186,9 +198,10 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
     await sleep(settleMs);
     s = await status();
     const rssBytes = Object.fromEntries([...servers()].map(([n, p]) => [n, sampleProc(p)?.rssBytes ?? 0]));
+    const heapFreeBytes = target.heapFreeBytes ? await target.heapFreeBytes() : null;
     const slab = readSlabinfo();
     const slabBytes = slab ? Object.fromEntries([...SOCKET_CACHES, ...CLIENT_ONLY_CACHES].filter((c) => slab.has(c)).map((c) => [c, slab.get(c)!.bytes])) : {};
-    return { connections, ...s, rssBytes, rssTotalBytes: Object.values(rssBytes).reduce((a, b) => a + b, 0), slabBytes, meminfoSlabBytes: meminfoSlabBytes(), tcpMemPages: readSockstat()['TCP.mem'] ?? 0 };
+    return { connections, ...s, rssBytes, rssTotalBytes: Object.values(rssBytes).reduce((a, b) => a + b, 0), heapFreeBytes, slabBytes, meminfoSlabBytes: meminfoSlabBytes(), tcpMemPages: readSockstat()['TCP.mem'] ?? 0 };
   };
   try {
     await sleep(1000);
@@ -259,7 +272,7 @@ const kib = (b: number | null): string => (b === null ? 'n/a' : `${round(b / 102
 export function describeMemory(m: MemoryFigures): string {
   const k = m.kernel;
   const caches = k.perCache ? Object.entries(k.perCache).map(([c, b]) => `${c} ${b} B`).join(', ') : 'slabinfo not readable';
-  return `server RSS ${kib(m.server.rssPerConnection)}/conn (slope over ${m.samples.map((s) => s.connections).join('/')}, ${m.server.processes} processes); kernel server end ${kib(k.serverEnd)}/conn (half of the socket caches, both ends ${kib(k.socketCachesBothEnds)}: ${caches}; client bind buckets ${kib(k.clientOnly)}; whole slab ${kib(k.meminfoSlab)}); TCP buffers ${kib(k.buffersBothEnds)}/conn both ends; server total ${kib(m.serverTotalPerConnection)}/conn vs bar ${kib(m.bar)}: ${m.verdict}`;
+  return `server ${kib(m.server.rssPerConnection)}/conn (${m.samples.every((s) => s.heapFreeBytes !== null) ? `RSS less the JS heap's free space; RSS alone ${kib(m.server.rawRssPerConnection)}` : 'RSS'}, slope over ${m.samples.map((s) => s.connections).join('/')}, ${m.server.processes} processes); kernel server end ${kib(k.serverEnd)}/conn (half of the socket caches, both ends ${kib(k.socketCachesBothEnds)}: ${caches}; client bind buckets ${kib(k.clientOnly)}; whole slab ${kib(k.meminfoSlab)}); TCP buffers ${kib(k.buffersBothEnds)}/conn both ends; server total ${kib(m.serverTotalPerConnection)}/conn vs bar ${kib(m.bar)}: ${m.verdict}`;
 }
 
 export async function connectionsScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {

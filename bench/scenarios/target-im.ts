@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthKeys } from '../../edge/auth/index.js';
 import { createRegistryClient, createTopicSerde } from '../../schemas/serde.js';
 import type { GroupCommand } from '../../schemas/types.generated.js';
+import { sampleSum } from '../../core/prometheus-text.js';
 import type { SutHandle } from '../context.js';
 import { benchLog } from '../namespace.js';
 import { mintImClients } from '../tokens.js';
@@ -15,6 +16,13 @@ export function imTarget(sut: SutHandle, keys: AuthKeys): Target {
     url: sut.wsUrl,
     serverPid: () => sut.gatewayPid(),
     collectGarbage: sut.collectGarbage,
+    heapFreeBytes: async () => {
+      // The gateway's page has every worker's series: the sums are the instance's.
+      const page = await (await fetch(`${sut.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      const committed = sampleSum(page, 'nodejs_heap_size_total_bytes');
+      const used = sampleSum(page, 'nodejs_heap_size_used_bytes');
+      return committed === null || used === null ? null : committed - used;
+    },
     clients: (ids) => mintImClients(keys, ids),
     subscribeChannel: () => undefined,
     async prepareGroup(groupId, owner, members) {
