@@ -133,6 +133,7 @@ export class StreamsApp {
     await this.tableReader?.stop();
     this.runners.length = 0;
     this.tables.clear();
+    this.tableReader = undefined;
   }
 
   /**

@@ -5,7 +5,7 @@ export type BatchApplier = (batch: ConsumedBatch) => Promise<void>;
 
 /**
  * One consumer that follows every table and store topic a process materialises, as Kafka
- * Streams reads all global stores on one thread. A consumer per topic (three dozen in the
+ * Streams reads all global stores on one thread. A consumer per topic (two dozen in the
  * pipeline process) cost the broker a fetch per consumer for each record written to a state
  * topic, and after a broker outage each of them rejoined on its own.
  *
