@@ -302,7 +302,8 @@ const LATEST_OFFSET = -1n;
 
 function clientOptions(config: KafkaLogConfig): BaseOptions {
   // The package's defaults (3 retries, 1 s apart) give up during a broker restart; these ride
-  // it out. Failures a resend cannot mend are given up at once (log-platformatic-guard.ts).
+  // it out. Failures a resend cannot mend go through their retries quickly, on fresh metadata
+  // (log-platformatic-guard.ts).
   return { clientId: config.clientId, bootstrapBrokers: config.brokers, retries: 10, retryDelay: retryDelayWithFreshMetadata(250, 50) };
 }
 

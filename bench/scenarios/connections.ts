@@ -55,7 +55,7 @@ export interface MemoryFigures {
    * Slopes over the samples (least squares, bytes per connection): `rssPerConnection` of RSS
    * less the heap's free space (the figure), `rawRssPerConnection` of RSS alone (a cross-check).
    */
-  server: { rssPerConnection: number; rawRssPerConnection: number; processes: number };
+  server: { rssPerConnection: number; rawRssPerConnection: number; heapFreeTakenOut: boolean; processes: number };
   kernel: {
     /** Per cache, both ends; null when /proc/slabinfo was not readable. */
     perCache: Record<string, number> | null;
@@ -132,7 +132,8 @@ export function memoryFigures(samples: readonly MemorySample[], processes: numbe
   const serverEnd = socketCachesBothEnds === null ? null : Math.round(socketCachesBothEnds / 2);
   const buffersBothEnds = over((s) => s.tcpMemPages * 4096);
   if (samples.length < 2) reasons.push(`${samples.length} memory sample(s): a slope needs two connection counts or more`);
-  const what = samples.every((s) => s.heapFreeBytes !== null) ? "RSS less the JS heap's free space" : 'RSS';
+  const heapFreeTakenOut = samples.every((s) => s.heapFreeBytes !== null);
+  const what = heapFreeTakenOut ? "RSS less the JS heap's free space" : 'RSS';
   if (rssPerConnection <= 0) reasons.push(`the servers' ${what} did not grow with the connections (slope ${rssPerConnection} B/conn over ${samples.map((s) => s.connections).join('/')}): noise above the signal at this size, no figure`);
   if (socketCachesBothEnds !== null && socketCachesBothEnds <= 0) reasons.push(`the kernel's socket caches did not grow with the connections (slope ${socketCachesBothEnds} B/conn)`);
   const measured = reasons.length === 0 && serverEnd !== null;
@@ -141,7 +142,7 @@ export function memoryFigures(samples: readonly MemorySample[], processes: numbe
     reasons,
     figures: {
       samples: [...samples],
-      server: { rssPerConnection, rawRssPerConnection, processes },
+      server: { rssPerConnection, rawRssPerConnection, heapFreeTakenOut, processes },
       kernel: { perCache, socketCachesBothEnds, serverEnd, clientOnly: sum(CLIENT_ONLY_CACHES), meminfoSlab: over((s) => s.meminfoSlabBytes), buffersBothEnds },
       serverTotalPerConnection,
       bar: BYTES_PER_CONNECTION_BAR,
@@ -272,7 +273,7 @@ const kib = (b: number | null): string => (b === null ? 'n/a' : `${round(b / 102
 export function describeMemory(m: MemoryFigures): string {
   const k = m.kernel;
   const caches = k.perCache ? Object.entries(k.perCache).map(([c, b]) => `${c} ${b} B`).join(', ') : 'slabinfo not readable';
-  return `server ${kib(m.server.rssPerConnection)}/conn (${m.samples.every((s) => s.heapFreeBytes !== null) ? `RSS less the JS heap's free space; RSS alone ${kib(m.server.rawRssPerConnection)}` : 'RSS'}, slope over ${m.samples.map((s) => s.connections).join('/')}, ${m.server.processes} processes); kernel server end ${kib(k.serverEnd)}/conn (half of the socket caches, both ends ${kib(k.socketCachesBothEnds)}: ${caches}; client bind buckets ${kib(k.clientOnly)}; whole slab ${kib(k.meminfoSlab)}); TCP buffers ${kib(k.buffersBothEnds)}/conn both ends; server total ${kib(m.serverTotalPerConnection)}/conn vs bar ${kib(m.bar)}: ${m.verdict}`;
+  return `server ${kib(m.server.rssPerConnection)}/conn (${m.server.heapFreeTakenOut ? `RSS less the JS heap's free space; RSS alone ${kib(m.server.rawRssPerConnection)}` : 'RSS'}, slope over ${m.samples.map((s) => s.connections).join('/')}, ${m.server.processes} processes); kernel server end ${kib(k.serverEnd)}/conn (half of the socket caches, both ends ${kib(k.socketCachesBothEnds)}: ${caches}; client bind buckets ${kib(k.clientOnly)}; whole slab ${kib(k.meminfoSlab)}); TCP buffers ${kib(k.buffersBothEnds)}/conn both ends; server total ${kib(m.serverTotalPerConnection)}/conn vs bar ${kib(m.bar)}: ${m.verdict}`;
 }
 
 export async function connectionsScenario(ctx: BenchContext, target: Target): Promise<ScenarioOutput> {

@@ -38,20 +38,20 @@ export interface DeliveredReceiptLimits {
  */
 export class DeliveredReceipts {
   private readonly pending = new Map<string, Pending>();
-  private waiting = 0;
 
   constructor(private readonly limits: DeliveredReceiptLimits) {}
 
   /** Acks waiting to go out, one per user and conversation. */
   get size(): number {
-    return this.waiting;
+    let n = 0;
+    for (const c of this.pending.values()) n += c.byUser.size;
+    return n;
   }
 
   note(userId: string, origin: Origin, conversationId: string, seq: number, now: number): void {
     let conversation = this.pending.get(conversationId);
     if (!conversation) this.pending.set(conversationId, (conversation = { since: now, byUser: new Map() }));
     const prior = conversation.byUser.get(userId);
-    if (!prior) this.waiting++;
     if (!prior || seq > prior.seq) conversation.byUser.set(userId, { userId, origin, conversationId, seq });
   }
 
@@ -67,7 +67,6 @@ export class DeliveredReceipts {
       for (const h of conversation.byUser.values()) {
         out.push({ correlationId: randomUUID(), userId: h.userId, origin: h.origin, kind: 'DELIVERED', conversationId: h.conversationId, seq: h.seq, clientMsgId: null, at: now });
       }
-      this.waiting -= conversation.byUser.size;
       this.pending.delete(conversationId);
     }
     return out;
