@@ -1,4 +1,4 @@
-import { Base, GenericError, kGetConnection, NetworkError, type Broker, type Callback, type Connection, type RetryDelayGetter } from '@platformatic/kafka';
+import { Base, GenericError, kGetConnection, kMetadata, NetworkError, type Broker, type Callback, type ClusterMetadata, type Connection, type MetadataOptions, type RetryDelayGetter } from '@platformatic/kafka';
 
 /**
  * @platformatic/kafka 1.35 looks up a partition leader or a group coordinator in its metadata
@@ -28,6 +28,46 @@ export function guardMissingBrokerLookups(): void {
 }
 
 const guarded = Symbol('im.kafka.missingBrokerGuard');
+
+/**
+ * The package answers a metadata lookup from its cache plus a request for the topics it lacks,
+ * and builds the answer from the cache once the request returns. When the cache was dropped in
+ * between (a failure elsewhere in the client clears it, as the retries below do), the answer
+ * holds only the topics the request asked for; the producer, the consumer and the admin read
+ * every topic they asked for without a check, and the TypeError, thrown inside a callback, ends
+ * the process (the pipeline process died so after a broker SIGCONT: `partitionsCount` of
+ * undefined in the producer). An incomplete answer is asked again in full once, then is a
+ * retriable stale-metadata error.
+ */
+export function guardIncompleteMetadata(): void {
+  const proto = Base.prototype as Base & { [metadataGuarded]?: true };
+  if (proto[metadataGuarded]) return;
+  const lookup = proto[kMetadata];
+  if (typeof lookup !== 'function') throw new Error('@platformatic/kafka changed shape: Base has no metadata lookup to guard');
+  proto[kMetadata] = function (this: Base, options: MetadataOptions, callback: Callback<ClusterMetadata>): void {
+    lookup.call(this, options, (error, metadata) => {
+      if (error || holdsEvery(options.topics, metadata)) return callback(error, metadata);
+      lookup.call(this, { ...options, forceUpdate: true }, (again, full) => {
+        if (again || holdsEvery(options.topics, full)) return callback(again, full);
+        callback(new NetworkError('Metadata answer without every topic asked for (a broker coming back).', { hasStaleMetadata: true }), undefined as unknown as ClusterMetadata);
+      });
+    });
+  };
+  proto[metadataGuarded] = true;
+}
+
+const metadataGuarded = Symbol('im.kafka.incompleteMetadataGuard');
+
+/** Every topic asked for is in the answer, with each of its partitions. */
+export function holdsEvery(topics: readonly string[] | undefined, metadata: ClusterMetadata | undefined): boolean {
+  if (!metadata) return false;
+  for (const name of topics ?? []) {
+    const topic = metadata.topics.get(name);
+    if (!topic) return false;
+    for (let p = 0; p < topic.partitionsCount; p++) if (!topic.partitions[p]) return false;
+  }
+  return true;
+}
 
 /**
  * The package's retry loop resends the request it built first, with the partition leaders and

@@ -33,7 +33,7 @@ import type {
   TopicDefinition,
   TopicDescription,
 } from './log.js';
-import { guardMissingBrokerLookups, retryDelayWithFreshMetadata } from './log-platformatic-guard.js';
+import { guardIncompleteMetadata, guardMissingBrokerLookups, retryDelayWithFreshMetadata } from './log-platformatic-guard.js';
 import { partitionFor } from './partitioner.js';
 import { coalescedSend } from './produce-batching.js';
 
@@ -59,6 +59,7 @@ import { coalescedSend } from './produce-batching.js';
  */
 const log = createLogger('kafka');
 guardMissingBrokerLookups();
+guardIncompleteMetadata();
 
 /** Records of the platform: string keys and header values, raw value bytes (null: tombstone). */
 type RecordConsumer = Consumer<string, Buffer, string, string>;

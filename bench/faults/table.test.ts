@@ -8,6 +8,7 @@ const row = (over: Partial<FaultFigures>): FaultFigures => ({
   faultSec: 3,
   books,
   recovery: { ackSec: 0.5, deliverySec: 1.2 },
+  broker: null,
   duringFault: { acksPerSec: 48, deliveriesPerSec: 70, offeredAcksPerSec: 50, offeredDeliveriesPerSec: 80 },
   persistence: { lagMax: 12, storedAllSec: 4.1 },
   watch: {
@@ -29,6 +30,11 @@ describe('faultTable', () => {
 
   it('says instant for a fault with no length (a kill)', () => {
     expect(faultTable([row({ fault: 'gateway-kill', duringFault: null })]).lines[2]).toContain('| 0 | instant | 0.5 s / 1.2 s |');
+  });
+
+  it("counts a broker fault's recovery from the broker healthy as well", () => {
+    const line = faultTable([row({ fault: 'broker-stop', recovery: { ackSec: 5.1, deliverySec: 5.5 }, broker: { healthySec: 1.8, fromHealthy: { ackSec: 3.3, deliverySec: 3.7 } } })]).lines[2]!;
+    expect(line).toContain('| 5.1 s / 5.5 s; broker healthy +1.8 s, from then 3.3 s / 3.7 s |');
   });
 
   it('shows an INVALID fault with its reasons and no figures', () => {
