@@ -38,7 +38,8 @@ const kind: FieldCheck = (v) => v === undefined || v === 'user' || v === 'group'
 /** The fields each client frame type must have (frames.ts); extra fields pass through untouched. */
 export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck>> = {
   send_msg: { msg_id: str, recipient: str, recipient_type: kind, content: anyStr, content_type: optStr, timestamp: long, media: (v) => v === undefined || Array.isArray(v) },
-  ack: { msg_id: str },
+  // One form or the other (frames.ts); `ackForm` tells which, or that neither is whole.
+  ack: { msg_id: optStr, conversation_id: optStr, seq: optLong },
   heartbeat: {},
   sync: { conversation_id: optStr, after_seq: optLong, limit: optLimit },
   read: { conversation_id: str, seq: long },
@@ -55,6 +56,14 @@ export const FRAME_FIELDS: Record<ClientFrame['type'], Record<string, FieldCheck
 /** The first field of `o` that `FRAME_FIELDS` refuses for its type, as a message; null when none. */
 export function fieldProblem(type: ClientFrame['type'], o: Obj): string | null {
   for (const [field, check] of Object.entries(FRAME_FIELDS[type])) if (!check(o[field])) return `${type}.${field} is missing, has the wrong type or is out of range`;
+  if (type === 'ack' && ackForm(o) === null) return 'ack names a msg_id, or a conversation_id and a seq of 1 or more';
+  return null;
+}
+
+/** Which ack a frame is: of one message, or cumulative over a conversation; null when neither is whole. */
+export function ackForm(o: Obj): 'message' | 'conversation' | null {
+  if (str(o.msg_id)) return 'message';
+  if (str(o.conversation_id) && typeof o.seq === 'number' && o.seq >= 1) return 'conversation';
   return null;
 }
 

@@ -59,11 +59,12 @@ export interface MessageReference {
   timestamp?: number;
 }
 
-/** Delivery ack of a pushed `message` (by its server `msg_id`). */
-export interface AckInFrame {
-  type: 'ack';
-  msg_id: string;
-}
+/**
+ * Delivery ack: of one pushed `message` (by its server `msg_id`), or of every message of a
+ * conversation pushed to this connection up to `seq` (`conversation_id` and `seq`), so a client
+ * coalesces its acks: one frame per conversation for a burst, not one per message.
+ */
+export type AckInFrame = { type: 'ack'; msg_id: string } | { type: 'ack'; conversation_id: string; seq: number };
 
 export interface HeartbeatFrame {
   type: 'heartbeat';

@@ -11,6 +11,31 @@ export function errorFrame(code: ErrorCode, timestamp: number, msgId?: string, d
   return { type: 'error', error_code: code, error_message: detail ?? ErrorCodes[code], timestamp, ...(msgId !== undefined ? { msg_id: msgId } : {}) };
 }
 
+/**
+ * Members a membership notice (`members` in a `system/*` body) lists on the wire; past it the
+ * list is cut there and `members_count` says how many there were. A 10,000-member group's
+ * `group_created` listed every member: a 300 KB frame to each of the 10,000, 3 GB written by
+ * the gateways and read by the clients, and the group's setup held them for seconds. The
+ * stored notice keeps the whole list (push orchestration subscribes the members from it);
+ * the group's member list is the place to read them all.
+ */
+export const NOTICE_MEMBERS_LISTED = 50;
+
+/** A stamped message's content on the wire: a membership notice's member list cut at NOTICE_MEMBERS_LISTED. */
+export function wireContent(m: Pick<StampedMessage, 'content' | 'contentType'>): string {
+  // Cheap tests first: only a system notice with a long content can list too many.
+  if (!m.contentType.startsWith('system/') || m.content.length < NOTICE_MEMBERS_LISTED * 4) return m.content;
+  let body: unknown;
+  try {
+    body = JSON.parse(m.content);
+  } catch {
+    return m.content;
+  }
+  const members = (body as { members?: unknown } | null)?.members;
+  if (!Array.isArray(members) || members.length <= NOTICE_MEMBERS_LISTED) return m.content;
+  return JSON.stringify({ ...(body as object), members: members.slice(0, NOTICE_MEMBERS_LISTED), members_count: members.length });
+}
+
 /** The `message` frame a recipient gets for a stamped message (pushed, synced or read from history). */
 export function messageFrame(m: StampedMessage): MessageFrame {
   const direct = m.recipientKind === 'USER';
@@ -22,7 +47,7 @@ export function messageFrame(m: StampedMessage): MessageFrame {
     sender: m.sender,
     recipient: m.recipientId,
     recipient_type: direct ? 'user' : 'group',
-    content: m.content,
+    content: wireContent(m),
     content_type: m.contentType,
     mentions: m.mentions,
     timestamp: m.stampedAt,

@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectReply, ConnectRequest, DirectRequest, FanoutRequest, PhaseReply, StatusReply, TickEvent, WorkerEvent, WorkerRequest } from './messages.js';
 
@@ -13,8 +15,11 @@ export class Worker {
   private readonly waiting = new Map<number, { resolve: (b: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(readonly index: number, onTick: (t: TickEvent) => void) {
+    // --profile: the load generator's workers write CPU profiles too, beside the SUT's.
+    const profileDir = process.env.IM_BENCH_PROFILE_DIR;
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `load-w${index}`)}`] : [];
     this.child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+      execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...profile],
       env: { ...process.env, BENCH_WORKER_ID: `w${index}` },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -85,6 +90,8 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     await Promise.allSettled(this.workers.map((w) => w.call({ op: 'close' })));
+    // A worker exits by itself just after (writing its CPU profile when asked); one that does not is killed.
+    await Promise.all(this.workers.map((w) => (w.child.exitCode === null ? Promise.race([once(w.child, 'exit'), new Promise((r) => setTimeout(r, 3_000))]) : null)));
     for (const w of this.workers) if (w.child.exitCode === null) w.child.kill();
   }
 }

@@ -1,15 +1,18 @@
 import type { OfflinePushTask, OfflineReason } from '../../schemas/types.generated.js';
 import type { MessageFrame } from '../../protocol/frames.js';
 
+/** Where a pushed message is: its conversation and seq (null for a frame without them). */
+export type MessagePlace = { conversationId: string; seq: number } | null;
+
 interface PendingAck {
+  messageId: string;
   deadline: number;
   correlationId: string;
-  /** The pushed message frame's JSON; parsed only if an ack never comes. */
+  /** The pushed message frame's JSON; parsed for its place, and again only if an ack never comes. */
   frame: string;
   /** Users it was written to who have not acked it yet. */
   users: Set<string>;
-  /** Where the message is, read from `frame` at its first ack and kept for the others (a group's). */
-  at?: { conversationId: string; seq: number } | null;
+  at: MessagePlace;
 }
 
 const PREVIEW_CHARS = 100;
@@ -26,7 +29,10 @@ function parseFrame(frameText: string): Partial<MessageFrame> {
 
 /** Builds the offline task for a message from its `message` frame JSON. */
 export function offlineTaskFor(userId: string, messageId: string, correlationId: string, frameText: string, reason: OfflineReason): OfflinePushTask {
-  const f = parseFrame(frameText);
+  return offlineTaskOf(userId, messageId, correlationId, parseFrame(frameText), reason);
+}
+
+function offlineTaskOf(userId: string, messageId: string, correlationId: string, f: Partial<MessageFrame>, reason: OfflineReason): OfflinePushTask {
   return {
     correlationId,
     userId,
@@ -40,6 +46,11 @@ export function offlineTaskFor(userId: string, messageId: string, correlationId:
   };
 }
 
+function placeOf(frameText: string): MessagePlace {
+  const f = parseFrame(frameText);
+  return f.conversation_id && f.sequence_number ? { conversationId: f.conversation_id, seq: f.sequence_number } : null;
+}
+
 /**
  * Messages pushed and not yet acked, by message: the users it was written to who owe an ack
  * (an ack from any of a user's devices settles it for that user). One entry per message, however
@@ -48,6 +59,8 @@ export function offlineTaskFor(userId: string, messageId: string, correlationId:
  */
 export class AckTracker {
   private readonly pending = new Map<string, PendingAck>();
+  /** The same entries by conversation, for an ack of everything up to a seq. */
+  private readonly byConversation = new Map<string, Map<string, PendingAck>>();
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -66,35 +79,71 @@ export class AckTracker {
   expectAll(users: Iterable<string>, messageId: string, correlationId: string, frame: string, now = Date.now()): void {
     const prior = this.pending.get(messageId);
     this.pending.delete(messageId);
-    const entry: PendingAck = prior ?? { deadline: 0, correlationId, frame, users: new Set() };
+    // Read once per message however many members owe it (a group's publish is one entry).
+    const entry: PendingAck = prior ?? { messageId, deadline: 0, correlationId, frame, users: new Set(), at: placeOf(frame) };
     entry.deadline = now + this.timeoutMs;
     for (const u of users) entry.users.add(u);
-    if (entry.users.size > 0) this.pending.set(messageId, entry);
+    if (entry.users.size === 0) return;
+    this.pending.set(messageId, entry);
+    if (!entry.at) return;
+    let inConversation = this.byConversation.get(entry.at.conversationId);
+    if (!inConversation) this.byConversation.set(entry.at.conversationId, (inConversation = new Map()));
+    inConversation.set(messageId, entry);
   }
 
   /**
    * Settles the message for the user; returns where it is (its conversation and seq, for the
    * DELIVERED receipt), or null when nothing was pending (unknown, settled already, expired).
    */
-  ack(userId: string, messageId: string): { conversationId: string; seq: number } | null {
+  ack(userId: string, messageId: string): MessagePlace {
     const entry = this.pending.get(messageId);
     if (!entry?.users.delete(userId)) return null;
-    if (entry.users.size === 0) this.pending.delete(messageId);
-    if (entry.at === undefined) {
-      const f = parseFrame(entry.frame);
-      entry.at = f.conversation_id && f.sequence_number ? { conversationId: f.conversation_id, seq: f.sequence_number } : null;
-    }
+    if (entry.users.size === 0) this.forget(entry);
     return entry.at;
+  }
+
+  /**
+   * Settles, for the user, every pending message of the conversation up to `seq` (a client's
+   * coalesced ack); returns the highest seq it settled, or null when it settled none.
+   */
+  ackUpTo(userId: string, conversationId: string, seq: number): number | null {
+    const inConversation = this.byConversation.get(conversationId);
+    if (!inConversation) return null;
+    let highest: number | null = null;
+    for (const entry of [...inConversation.values()]) {
+      if (entry.at!.seq > seq || !entry.users.delete(userId)) continue;
+      highest = Math.max(highest ?? 0, entry.at!.seq);
+      if (entry.users.size === 0) this.forget(entry);
+    }
+    return highest;
+  }
+
+  /**
+   * The gateway's loop was held `ms` (busy for seconds, or the process stopped): acks clients
+   * sent meanwhile are still unread in the sockets, so every deadline moves out by as much
+   * rather than their messages going to offline push as undelivered.
+   */
+  extend(ms: number): void {
+    for (const p of this.pending.values()) p.deadline += ms;
   }
 
   /** Removes and returns the expired ones (all of them with `all`, at shutdown) as offline tasks. */
   expire(now = Date.now(), all = false): OfflinePushTask[] {
     const out: OfflinePushTask[] = [];
-    for (const [messageId, p] of this.pending) {
+    for (const p of this.pending.values()) {
       if (!all && p.deadline > now) break;
-      this.pending.delete(messageId);
-      for (const userId of p.users) out.push(offlineTaskFor(userId, messageId, p.correlationId, p.frame, 'ACK_TIMEOUT'));
+      this.forget(p);
+      // Read once for all of its users: a 10,000-member group's unacked publish is one parse.
+      const frame = parseFrame(p.frame);
+      for (const userId of p.users) out.push(offlineTaskOf(userId, p.messageId, p.correlationId, frame, 'ACK_TIMEOUT'));
     }
     return out;
+  }
+
+  private forget(entry: PendingAck): void {
+    this.pending.delete(entry.messageId);
+    if (!entry.at) return;
+    const inConversation = this.byConversation.get(entry.at.conversationId);
+    if (inConversation?.delete(entry.messageId) && inConversation.size === 0) this.byConversation.delete(entry.at.conversationId);
   }
 }

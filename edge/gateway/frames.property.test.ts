@@ -66,7 +66,7 @@ const validField: Record<string, fc.Arbitrary<string>> = {
 /** The fields each frame type has (docs/protocol.md), plus ones a client may add. */
 const fieldsOf: Record<string, string[]> = {
   send_msg: ['msg_id', 'recipient', 'recipient_type', 'content', 'content_type', 'timestamp'],
-  ack: ['msg_id'],
+  ack: ['msg_id', 'conversation_id', 'seq'],
   heartbeat: [],
   sync: ['conversation_id', 'after_seq', 'limit', 'msg_id'],
   read: ['conversation_id', 'seq', 'msg_id'],
@@ -138,7 +138,7 @@ const kindOf = optional((v) => v === 'user' || v === 'group');
 /** docs/protocol.md, "Client → server" and "Limits": the required fields and their ranges. */
 const rules: Record<string, Record<string, (v: unknown) => boolean>> = {
   send_msg: { msg_id: nonEmpty, recipient: nonEmpty, recipient_type: kindOf, content: isStr, content_type: optional(isStr), timestamp: (v) => whole(v, 0, AVRO_LONG_MAX) },
-  ack: { msg_id: nonEmpty },
+  ack: { msg_id: optional(isStr), conversation_id: optional(isStr), seq: optional((v) => whole(v, 0, AVRO_LONG_MAX)) },
   heartbeat: {},
   sync: { conversation_id: optional(isStr), after_seq: optional((v) => whole(v, 0, AVRO_LONG_MAX)), limit: optional((v) => whole(v, 1, AVRO_INT_MAX)) },
   read: { conversation_id: nonEmpty, seq: (v) => whole(v, 0, AVRO_LONG_MAX) },
@@ -169,6 +169,8 @@ function expectedAnswer(sent: Sent, maxFrameBytes: number, userId: string): Expe
   const fieldRules = Object.hasOwn(rules, frame.type) ? rules[frame.type] : undefined;
   if (!fieldRules) return { kind: 'error', code: 'UNKNOWN_FRAME_TYPE', msgId };
   if (Object.entries(fieldRules).some(([field, ok]) => !ok(frame[field]))) return { kind: 'error', code: 'MALFORMED_FRAME', msgId };
+  // An ack is of one message (msg_id) or of a conversation up to a seq (conversation_id and seq).
+  if (frame.type === 'ack' && !nonEmpty(frame.msg_id) && !(nonEmpty(frame.conversation_id) && whole(frame.seq, 1, AVRO_LONG_MAX))) return { kind: 'error', code: 'MALFORMED_FRAME', msgId };
   if (frame.type === 'heartbeat') return { kind: 'heartbeat' };
   if (frame.type === 'ack') return { kind: 'nothing' };
   if (frame.sender !== undefined && frame.sender !== userId) return { kind: 'error', code: 'SENDER_MISMATCH', msgId };

@@ -59,9 +59,9 @@ const variants: { name: string; store: () => Promise<Store> }[] = [
   },
 ];
 
-const frame = (msgId: string, conversationId: string) =>
-  JSON.stringify({ type: 'message', msg_id: msgId, client_msg_id: `c-${msgId}`, conversation_id: conversationId, sender: 'bob', recipient: conversationId.slice(2), recipient_type: 'group', content: `text of ${msgId}`, content_type: 'text', mentions: [], timestamp: 1, sequence_number: 1 });
-const publishOp = (conversationId: string, msgId: string, exceptConnectionId: string | null = null): ConversationOp => ({ kind: 'PUBLISH', conversationId, userId: null, messageId: msgId, exceptConnectionId, frame: frame(msgId, conversationId) });
+const frame = (msgId: string, conversationId: string, seq = 1) =>
+  JSON.stringify({ type: 'message', msg_id: msgId, client_msg_id: `c-${msgId}`, conversation_id: conversationId, sender: 'bob', recipient: conversationId.slice(2), recipient_type: 'group', content: `text of ${msgId}`, content_type: 'text', mentions: [], timestamp: 1, sequence_number: seq });
+const publishOp = (conversationId: string, msgId: string, exceptConnectionId: string | null = null, seq = 1): ConversationOp => ({ kind: 'PUBLISH', conversationId, userId: null, messageId: msgId, exceptConnectionId, frame: frame(msgId, conversationId, seq) });
 const memberOp = (kind: 'SUBSCRIBE' | 'UNSUBSCRIBE', conversationId: string, userId: string): ConversationOp => ({ kind, conversationId, userId, messageId: null, exceptConnectionId: null, frame: null });
 
 async function ops(g: GatewayHarness, conversationOps: ConversationOp[]): Promise<void> {
@@ -119,6 +119,37 @@ describe.each(variants)('gateway group delivery ($name)', ({ store }) => {
     // bob never acks m2: reported undelivered, alone.
     await eventually(() => g!.offline.records.length >= 1, 'ack timeout reported', 10_000);
     expect(g!.offline.records.map((r) => [r.value.userId, r.value.messageId, r.value.reason, r.value.conversationId])).toEqual([['bob', 'm2', 'ACK_TIMEOUT', conv]]);
+  });
+
+  it('a coalesced ack settles every message of the conversation up to its seq, for its user only', async () => {
+    const { presence, gws: [g] } = await gateways(1, { ackTimeoutMs: 2_000 });
+    const conv = `g:${randomUUID().slice(0, 8)}`;
+    await presence.join(conv, ['alice', 'bob']);
+    const [alice, bob] = [await g!.client('alice', 'phone'), await g!.client('bob', 'phone')];
+    await eventually(async () => (await presence.route(conv))?.gateways.includes(g!.config.gatewayId) ?? false, 'gateway registered for the group', 5_000);
+    await ops(g!, [1, 2, 3].map((seq) => publishOp(conv, `c${seq}`, null, seq)));
+    for (const c of [alice, bob]) await c.next((f) => f.msg_id === 'c3');
+    // alice holds 1-3 but acks up to 2; bob acks all three in one frame. A seq past the
+    // conversation's, and a conversation with nothing pending, settle nothing more.
+    alice.send({ type: 'ack', conversation_id: conv, seq: 2 });
+    bob.send({ type: 'ack', conversation_id: conv, seq: 3 });
+    bob.send({ type: 'ack', conversation_id: 'g:nothing-pending', seq: 9 });
+    await eventually(() => g!.offline.records.length >= 1, 'ack timeout reported', 10_000);
+    expect(g!.offline.records.map((r) => [r.value.userId, r.value.messageId, r.value.reason, r.value.seq])).toEqual([['alice', 'c3', 'ACK_TIMEOUT', 3]]);
+    // Each one's DELIVERED receipt names the highest seq it settled.
+    await eventually(() => g!.receipts.records.length >= 2, 'delivered receipts', 10_000);
+    expect(g!.receipts.records.map((r) => [r.value.userId, r.value.kind, r.value.seq]).sort()).toEqual([['alice', 'DELIVERED', 2], ['bob', 'DELIVERED', 3]]);
+  });
+
+  it('refuses an ack that names neither a message nor a conversation and seq, and the connection goes on', async () => {
+    const { gws: [g] } = await gateways(1);
+    const alice = await g!.client('alice', 'phone');
+    for (const bad of [{ type: 'ack' }, { type: 'ack', conversation_id: 'g:x' }, { type: 'ack', conversation_id: 'g:x', seq: 0 }, { type: 'ack', msg_id: '', seq: 3 }]) {
+      alice.send(bad);
+      expect(await alice.next((f) => f.type === 'error')).toMatchObject({ type: 'error', error_code: 'MALFORMED_FRAME' });
+    }
+    alice.send({ type: 'heartbeat' });
+    expect(await alice.next((f) => f.type === 'heartbeat')).toMatchObject({ type: 'heartbeat' });
   });
 
   it('join subscribes, leave or kick unsubscribes, disband closes: who receives follows the membership', async () => {

@@ -54,8 +54,14 @@ export function handleMessage(ctx: MessageContext, ws: Conn, bytes: ArrayBuffer)
     return;
   }
   if (frame.type === 'ack') {
-    const at = ctx.acks.ack(d.userId, frame.msg_id);
-    if (at) ctx.delivered.note(d.userId, { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId }, at.conversationId, at.seq, now);
+    const origin = { gatewayId: ctx.gatewayId, connectionId: d.id, deviceId: d.deviceId };
+    if ('msg_id' in frame && frame.msg_id) {
+      const at = ctx.acks.ack(d.userId, frame.msg_id);
+      if (at) ctx.delivered.note(d.userId, origin, at.conversationId, at.seq, now);
+    } else if ('conversation_id' in frame) {
+      const seq = ctx.acks.ackUpTo(d.userId, frame.conversation_id, frame.seq);
+      if (seq !== null) ctx.delivered.note(d.userId, origin, frame.conversation_id, seq, now);
+    }
     return;
   }
   // Any frame may carry a msg_id (unknown fields pass): an error about it echoes one that is a string.
