@@ -74,6 +74,29 @@ function machineJiffies(): { busy: number; total: number } {
   }
 }
 
+/** Cores busy machine-wide over the next `ms` (0 when /proc/stat cannot be read). */
+export async function machineBusyCores(ms: number): Promise<number> {
+  const a = machineJiffies();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = machineJiffies();
+  return b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * cpus().length : 0;
+}
+
+/**
+ * Waits until the machine is quiet, below `cores` busy over a second twice in a row (work
+ * left over from a step's setup done); resolves with the seconds it took, or null after
+ * `timeoutSec` with the machine still busy.
+ */
+export async function untilQuiet(cores: number, timeoutSec: number): Promise<number | null> {
+  const t0 = Date.now();
+  let quiet = 0;
+  while (Date.now() - t0 < timeoutSec * 1000) {
+    quiet = (await machineBusyCores(1000)) < cores ? quiet + 1 : 0;
+    if (quiet >= 2) return Math.round((Date.now() - t0) / 100) / 10;
+  }
+  return null;
+}
+
 /**
  * Named processes whose CPU time is accounted over an interval, plus `machine:busy` (cores busy
  * machine-wide) and `machine:other` (busy cores outside the named processes: other work on a

@@ -4,7 +4,7 @@ import type { BenchContext, ScenarioOutput } from '../context.js';
 import { summarize, createHistogram, recordMs, type LatencySummary } from '../histogram.js';
 import type { TagStat } from '../load/messages.js';
 import { WorkerPool } from '../load/pool.js';
-import { CpuMeter } from '../procstat.js';
+import { CpuMeter, untilQuiet } from '../procstat.js';
 import { userIds } from '../tokens.js';
 import { assign, collectAll, connectAll, round, workersFor } from './common.js';
 import type { Target } from './targets.js';
@@ -16,6 +16,8 @@ export interface FanoutFigures {
   members: number;
   connected: number;
   readyAfterSec: number | null;
+  /** Seconds from the group reaching everyone to the machine quiet (under 0.5 of a core twice in a row); null: it never was within 60 s. */
+  settledAfterSec: number | null;
   latency: { messages: number; complete: number; timeToLastMember: LatencySummary; sendToDelivery: LatencySummary };
   throughput: { messages: number; deliveries: number; expected: number; seconds: number; deliveriesPerSec: number };
   cpu: Record<string, number>;
@@ -77,6 +79,10 @@ export async function measureFanout(
       if (got >= members) readyAfterSec = round((Date.now() - t0) / 1000);
     }
     if (readyAfterSec === null) ctx.log(`[fanout:${target.name}] the group never reached all ${members} members; measuring anyway`);
+    // The group's setup (membership stored, thousands of logins' bookkeeping) may still be
+    // running: the step measures delivery, on a machine that finished it.
+    const settledAfterSec = await untilQuiet(0.5, 60);
+    ctx.log(`[fanout:${target.name}] ${members} members: machine quiet ${settledAfterSec === null ? 'never within 60 s; measuring anyway' : `after ${settledAfterSec} s`}`);
 
     meter.begin();
     ctx.progress.start(`${phase} latency`, pool);
@@ -128,6 +134,7 @@ export async function measureFanout(
       members,
       connected: c.opened,
       readyAfterSec,
+      settledAfterSec,
       latency: { messages: o.latencyMessages, complete, timeToLastMember: summarize(h), sendToDelivery: lat.sendToDelivery },
       throughput: { messages: o.burstMessages, deliveries, expected, seconds: round(seconds), deliveriesPerSec: seconds > 0 ? Math.round(deliveries / seconds) : 0 },
       cpu,
