@@ -55,7 +55,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --fault-rate R (40, 1:1 msg/s)  --fault-group-rate R (10)  --fault-pairs N (20)  --fault-groups N (2)  --fault-group-size N (5)
   --broker-stop-sec S (30)  --db-freeze-sec S (60)  --stuck-sec S (40)  --fault-before-sec S (8)  --fault-after-sec S (15)  --fault-ack-timeout-ms MS (3000)
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
-  --profile (CPU profiles of each SUT process, bench/results/<run>-profiles/<process>/)
+  --profile (CPU profiles of each SUT process and load generator worker, bench/results/<run>-profiles/<process>/, load-w<N>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
   --gateway-workers N (IM_GATEWAY_WORKERS of the SUT: one per core, or enough for --connections at the file limit)
   --memory-steps N (4: connection counts the memory slope is taken over)  --settle-sec S (5)
