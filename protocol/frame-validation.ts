@@ -61,7 +61,7 @@ export function fieldProblem(type: ClientFrame['type'], o: Obj): string | null {
 }
 
 /** Which ack a frame is: of one message, or cumulative over a conversation; null when neither is whole. */
-export function ackForm(o: Obj): 'message' | 'conversation' | null {
+function ackForm(o: Obj): 'message' | 'conversation' | null {
   if (str(o.msg_id)) return 'message';
   if (str(o.conversation_id) && typeof o.seq === 'number' && o.seq >= 1) return 'conversation';
   return null;
