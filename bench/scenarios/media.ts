@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import WebSocket from 'ws';
+import { objectStoreFromConfig } from '../../connectors/object-store/from-config.js';
+import { loadConfig } from '../../core/config.js';
+import { mediaObjectKey, thumbnailObjectKey } from '../../domain/media.js';
 import { intFlag } from '../args.js';
 import { nowMs, sleep } from '../clock.js';
 import type { BenchContext, ReportTable, ScenarioOutput } from '../context.js';
@@ -142,6 +145,8 @@ export async function mediaScenario(ctx: BenchContext, target: Target): Promise<
     meter.begin();
     const until = Date.now() + seconds * 1000;
     const images = Array.from({ length: pairs }, () => generatedPng(imageBytes));
+    /** Every object this run may have put in the store, deleted once measured. */
+    const uploads: { owner: string; mediaId: string }[] = [];
     const sender = async (p: number): Promise<void> => {
       const spec = specs[2 * p]!;
       const to = specs[2 * p + 1]!.userId;
@@ -159,6 +164,7 @@ export async function mediaScenario(ctx: BenchContext, target: Target): Promise<
           continue;
         }
         ledger.slotGranted(key, slot.media_id);
+        uploads.push({ owner: spec.userId, mediaId: slot.media_id });
         const headers = Object.fromEntries(Object.entries(slot.upload.headers ?? {}).filter(([k]) => !UNSETTABLE.has(k.toLowerCase())));
         const put = await fetch(slot.upload.url, { method: slot.upload.method ?? 'PUT', headers, body: png }).catch(() => null);
         await put?.arrayBuffer().catch(() => null);
@@ -183,6 +189,7 @@ export async function mediaScenario(ctx: BenchContext, target: Target): Promise<
 
     const counts = ledger.counts();
     const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
+    await deleteUploads(ctx, uploads);
     const validity = mediaValidity(counts, { requested: sockets.length, open, closes });
     const figures: MediaFigures = { pairs, imageBytes, store, counts, throughput: ledger.throughput(), latency: ledger.timings(), cpu, validity };
     const label = `${pairs} pairs, ${(imageBytes / 1024 / 1024).toFixed(1)} MB images`;
@@ -231,4 +238,18 @@ export function mediaTable(f: MediaFigures): ReportTable {
       `Throughput: ${f.throughput.uploads} uploads of ${f.imageBytes} bytes in ${f.throughput.seconds} s: **${f.throughput.megabytesPerSec} MB/s**, ${f.throughput.uploadsPerSec} uploads/s (store: ${f.store}). Accounting: slots ${c.slotsAsked} asked, ${c.slotsGranted} granted, refused ${JSON.stringify(c.slotErrors)}; PUTs ${c.uploaded} done, refused ${JSON.stringify(c.uploadErrors)}; sent ${c.sent} = acked ${c.acked} + errors ${JSON.stringify(c.sendErrors)}; MEDIA_READY ${c.ready} of ${c.acked} (${c.readyWithThumbnail} with a thumbnail); delivered ${c.delivered}.`,
     ],
   };
+}
+
+/**
+ * Deletes the run's uploads and their thumbnails from the SUT's store: the stack's SeaweedFS
+ * holds 64 MB volumes, and a few media runs' 2 MB images (kept for a day as unattached or
+ * forever as attached) filled it until every PUT was refused.
+ */
+async function deleteUploads(ctx: BenchContext, uploads: readonly { owner: string; mediaId: string }[]): Promise<void> {
+  const store = objectStoreFromConfig(loadConfig(ctx.sut.env));
+  let failed = 0;
+  for (const u of uploads) {
+    for (const key of [mediaObjectKey(u.owner, u.mediaId), thumbnailObjectKey(u.owner, u.mediaId)]) await store.delete(key).catch(() => void failed++);
+  }
+  ctx.log(`[media] deleted the run's ${uploads.length} uploads and their thumbnails from the store${failed ? ` (${failed} deletions failed)` : ''}`);
 }

@@ -127,7 +127,8 @@ start_registry() {
 
 # SeaweedFS as the media store: master, volume server, filer and S3 gateway in one process, all
 # on loopback, every port from env.sh (no WebDAV, SFTP, message queue, Iceberg or Lance; no
-# telemetry). Small volumes, not preallocated, keep its disk and memory modest; data survives
+# telemetry). Small volumes, not preallocated, keep its disk and memory modest (up to 100 of
+# them: at 16 the media bench's uploads filled it in a few runs and every PUT was refused); data survives
 # down.sh (only --wipe resets it). The one identity is written here from env.sh, so a changed
 # secret takes effect at the next start.
 start_s3() {
@@ -151,7 +152,7 @@ EOF
     -filer -filer.port="$SEAWEEDFS_FILER_PORT" -filer.port.grpc="$SEAWEEDFS_FILER_GRPC_PORT" \
     -s3 -s3.port="$S3_PORT" -s3.port.grpc="$S3_GRPC_PORT" -s3.port.iceberg=0 -s3.port.lance=0 \
     -s3.config="$dir/identities.json" \
-    -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=16 -volume.preStopSeconds=1
+    -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=100 -volume.preStopSeconds=1
 }
 
 # Called by wait_healthy while s3 is not healthy: once the gateway takes our signature (a signed

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryMessageStore } from '../../connectors/message-store/message-store-memory.js';
 import { createLocalObjectStore, type LocalObjectStore } from '../../connectors/object-store/object-store-local.js';
+import type { ObjectStore } from '../../connectors/object-store/object-store.js';
 import { loadConfig } from '../../core/config.js';
 import { mediaObjectKey, newMediaId, thumbnailObjectKey } from '../../domain/media.js';
 import { messageFrame } from '../../protocol/server-frames.js';
@@ -27,7 +28,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function start(overrides: Partial<MediaConfig['lifecycle']> = {}) {
+async function start(overrides: Partial<MediaConfig['lifecycle']> = {}, mediaStore: (s: LocalObjectStore) => ObjectStore = (s) => s) {
   const dir = await mkdtemp(join(tmpdir(), 'im-media-test-'));
   dirs.push(dir);
   const store: LocalObjectStore = createLocalObjectStore({ dir, baseUrl: 'http://127.0.0.1:1', signingKey: 'media-test' });
@@ -35,7 +36,7 @@ async function start(overrides: Partial<MediaConfig['lifecycle']> = {}) {
   const config: MediaConfig = { limits: base.limits, lifecycle: { ...lifecycle, ...overrides } };
   const path = await startSendPath(undefined, undefined, {
     logic: { media: { store, limits: base.limits, timeoutMs: 5_000 } },
-    more: (t) => t.processor('media', mediaProcessor({ store }, config)).processor('persistence', persistence({ store: messages }, { maxItems: 100 })),
+    more: (t) => t.processor('media', mediaProcessor({ store: mediaStore(store) }, config)).processor('persistence', persistence({ store: messages }, { maxItems: 100 })),
     startTime: Date.now(),
   });
   const { driver, frame } = path;
@@ -170,6 +171,26 @@ describe('media processor', () => {
     await sendMedia(fine);
     expect(state(fine.id)).toMatchObject({ width: 50, height: 60 });
     expect(events()).toHaveLength(1);
+    expect(driver.read('im.dlq')).toEqual([]);
+  });
+
+  it('rides out an object store failing for a moment: the image is measured, nothing dead-lettered', async () => {
+    // The store says "internal error, try again" to the first reads and the first write, as
+    // SeaweedFS did under a full bench.
+    let failures = 0;
+    const flaky = (s: LocalObjectStore): ObjectStore => {
+      const fail = (): Promise<never> => Promise.reject(Object.assign(new Error('We encountered an internal error, please try again.'), { name: 'InternalError' }));
+      return Object.assign(Object.create(s) as ObjectStore, {
+        read: (key: string, max: number) => (failures++ < 2 ? fail() : s.read(key, max)),
+        put: (key: string, body: Buffer, type: string) => (failures++ < 3 ? fail() : s.put(key, body, type)),
+      });
+    };
+    const { driver, upload, sendMedia, state, events } = await start({}, flaky);
+    const item = await upload(await png(64, 48));
+    const sent = await sendMedia(item);
+    expect(failures).toBeGreaterThanOrEqual(3);
+    expect(state(item.id)).toMatchObject({ seq: sent.seq, width: 64, height: 48 });
+    expect(events().map((e) => e.action?.kind)).toEqual(['MEDIA_READY']);
     expect(driver.read('im.dlq')).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import type { ObjectStore } from '../../connectors/object-store/object-store.js';
 import type { PlatformConfig } from '../../core/config.js';
 import { errorMessage } from '../../core/errors.js';
+import { retry } from '../../core/retry.js';
 import { counter } from '../../core/metrics.js';
 import { CHANGE_CONTENT_TYPES } from '../../domain/message-changes.js';
 import { MEDIA_KEY_PREFIX, parseMediaKey, thumbnailObjectKey } from '../../domain/media.js';
@@ -48,6 +49,18 @@ const byMessageKey = (conversationId: string, seq: number, mediaId?: string): st
 /** Where an item's thumbnail is (or would be): recorded, else the key domain/media.ts gives it. */
 const thumbnailKeyOf = (s: MediaState): string => s.thumbnailKey ?? thumbnailObjectKey(s.owner, s.mediaId);
 
+/**
+ * An object store call of the measuring path, retried with back-off for about 18 s before the
+ * runtime's own retries (and then the dead-letter topic) see its error: a store answering
+ * "internal error, try again" for a few seconds under load (SeaweedFS, in a full `make bench`)
+ * dead-lettered ten media messages in 81, whose MEDIA_READY then never came.
+ */
+const patiently = <T>(call: () => Promise<T>): Promise<T> => retry(call, { retries: 7, initialDelayMs: 250, maxDelayMs: 5_000 });
+
+/** Catch-ups of the media table before an item without its ATTACHED record counts as not the message's, and the pause between them. */
+const ATTACHED_LOOKUPS = 5;
+const ATTACHED_LOOKUP_PAUSE_MS = 100;
+
 export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: ProcessorBuilder) => void {
   const { recallGraceSec, pendingTimeoutSec, retentionDays, janitorIntervalSec } = config.lifecycle;
 
@@ -62,12 +75,32 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
       return measure(m, m.media, ctx);
     }, 'measure');
 
+    /**
+     * Catches the table up until every item's ATTACHED record of this message is in it, or
+     * ATTACHED_LOOKUPS catch-ups found it missing. The send path's sub-topology writes the
+     * records and the stamped message in one produce request, and the broker may serve the
+     * stamped record a moment before it appends the media partition's (one media message in 65
+     * went without its MEDIA_READY in a full `make bench`): a record not there yet is looked
+     * for again before it counts as not this message's.
+     */
+    async function attachedRecordsRead(m: StampedMessage, items: MediaRef[], ctx: ProcessContext): Promise<void> {
+      const attached = (ref: MediaRef): boolean => {
+        const s = ctx.table(media).get(ref.id);
+        return s !== undefined && s !== null && s.conversationId === m.conversationId && s.clientMsgId === m.clientMsgId;
+      };
+      for (let lookup = 1; ; lookup++) {
+        await ctx.catchUp(media);
+        if (lookup >= ATTACHED_LOOKUPS || items.every(attached)) return;
+        await new Promise((r) => setTimeout(r, ATTACHED_LOOKUP_PAUSE_MS));
+      }
+    }
+
     p.punctuate('janitor', { intervalMs: janitorIntervalSec * 1000, outputs: ['im.state.media'] }, janitor);
 
     /** Each item's record completed, images measured, and the MEDIA_READY change when anything was. */
     async function measure(m: StampedMessage, items: MediaRef[], ctx: ProcessContext): Promise<Emit[]> {
       // The send path wrote the ATTACHED records before the stamped message: read them as they are now.
-      await ctx.catchUp(media);
+      await attachedRecordsRead(m, items, ctx);
       const out: Emit[] = [];
       const refs: MediaRef[] = [];
       for (const ref of items) {
@@ -96,7 +129,7 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
 
     /** An image's dimensions and its thumbnail put in the store; null when the object is gone or no image sharp reads. */
     async function thumbnail(s: MediaState, ctx: ProcessContext): Promise<{ width: number; height: number; thumbnailKey: string } | null> {
-      const bytes = await deps.store.read(s.objectKey, config.limits.image.maxBytes);
+      const bytes = await patiently(() => deps.store.read(s.objectKey, config.limits.image.maxBytes));
       if (!bytes) {
         thumbnails.inc({ outcome: 'missing' });
         ctx.logger.warn('media object gone before its thumbnail was made', { mediaId: s.mediaId });
@@ -112,7 +145,7 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
         return null;
       }
       const thumbnailKey = thumbnailObjectKey(s.owner, s.mediaId);
-      await deps.store.put(thumbnailKey, measured.thumbnail, THUMBNAIL_TYPE);
+      await patiently(() => deps.store.put(thumbnailKey, measured.thumbnail, THUMBNAIL_TYPE));
       thumbnails.inc({ outcome: 'made' });
       return { width: measured.width, height: measured.height, thumbnailKey };
     }
