@@ -84,15 +84,17 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
      * for again before it counts as not this message's.
      */
     async function attachedRecordsRead(m: StampedMessage, items: MediaRef[], ctx: ProcessContext): Promise<void> {
-      const attached = (ref: MediaRef): boolean => {
-        const s = ctx.table(media).get(ref.id);
-        return s !== undefined && s !== null && s.conversationId === m.conversationId && s.clientMsgId === m.clientMsgId;
-      };
       for (let lookup = 1; ; lookup++) {
         await ctx.catchUp(media);
-        if (lookup >= ATTACHED_LOOKUPS || items.every(attached)) return;
+        if (lookup >= ATTACHED_LOOKUPS || items.every((ref) => recordOf(m, ref, ctx))) return;
         await new Promise((r) => setTimeout(r, ATTACHED_LOOKUP_PAUSE_MS));
       }
+    }
+
+    /** The item's record in the media table when this message attached it (not another message's, not none). */
+    function recordOf(m: StampedMessage, ref: MediaRef, ctx: ProcessContext): MediaState | null {
+      const s = ctx.table(media).get(ref.id);
+      return s && s.conversationId === m.conversationId && s.clientMsgId === m.clientMsgId ? s : null;
     }
 
     p.punctuate('janitor', { intervalMs: janitorIntervalSec * 1000, outputs: ['im.state.media'] }, janitor);
@@ -104,9 +106,9 @@ export function mediaProcessor(deps: MediaDeps, config: MediaConfig): (p: Proces
       const out: Emit[] = [];
       const refs: MediaRef[] = [];
       for (const ref of items) {
-        const attached = ctx.table(media).get(ref.id);
+        const attached = recordOf(m, ref, ctx);
         // Not this message's: never attached (or attached by another message, which owns it).
-        if (!attached || attached.conversationId !== m.conversationId || attached.clientMsgId !== m.clientMsgId) {
+        if (!attached) {
           ctx.logger.warn('media item without its ATTACHED record; left as it is', { mediaId: ref.id, conversationId: m.conversationId, seq: m.seq });
           refs.push(ref);
           continue;
