@@ -50,7 +50,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --media-pairs N (4)  --media-bytes B (2097152: each PNG)  --media-drain-sec S (60: for the last MEDIA_READY)  (media: --seconds of uploads)
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
   --peer-connections N  --peer-port P (18000)
-  --soak-minutes M (30 when soak is named, 5 in the full run)  --soak-rate R (half of direct's highest passing rate in this run, else 50)  --soak-window-sec S (60)  --soak-pairs N (25)
+  --soak-minutes M (30 when soak is named, 5 in the full run)  --soak-rate R (half of direct's highest passing rate in this run; half its lowest when it held none; else 50)  --soak-window-sec S (60)  --soak-pairs N (25)
   --faults broker-kill,broker-stop,redis-restart,db-freeze,gateway-kill,processor-stuck (faults: which, in order; default all)
   --fault-rate R (40, 1:1 msg/s)  --fault-group-rate R (10)  --fault-pairs N (20)  --fault-groups N (2)  --fault-group-size N (5)
   --broker-stop-sec S (30)  --db-freeze-sec S (60)  --stuck-sec S (40)  --fault-before-sec S (8)  --fault-after-sec S (15)  --fault-ack-timeout-ms MS (3000)

@@ -37,6 +37,8 @@ export interface GrowthVerdict {
   projectedGrowth: number;
   tolerance: number;
   growing: boolean;
+  /** False for a series shown beside another to explain it, never a verdict of its own (never growing). */
+  judged: boolean;
 }
 
 /** Samples a verdict needs after the warm-up; fewer says nothing about a trend. */
@@ -51,17 +53,17 @@ export function judgeGrowth(
   unit: string,
   points: readonly SamplePoint[],
   tolerance: (firstJudged: number) => number,
-  warmupFraction = 0.25,
+  { warmupFraction = 0.25, judged = true }: { warmupFraction?: number; judged?: boolean } = {},
 ): GrowthVerdict | null {
-  const judged = points.slice(Math.max(1, Math.floor(points.length * warmupFraction)));
-  if (judged.length < MIN_JUDGED_SAMPLES) return null;
-  const slope = leastSquaresSlope(judged);
+  const kept = points.slice(Math.max(1, Math.floor(points.length * warmupFraction)));
+  if (kept.length < MIN_JUDGED_SAMPLES) return null;
+  const slope = leastSquaresSlope(kept);
   if (slope === null) return null;
-  const span = judged[judged.length - 1]!.tSec - judged[0]!.tSec;
-  const first = judged[0]!.value;
+  const span = kept[kept.length - 1]!.tSec - kept[0]!.tSec;
+  const first = kept[0]!.value;
   const projectedGrowth = slope * span;
   const allowed = tolerance(first);
-  return { series, unit, samples: judged.length, first, last: judged[judged.length - 1]!.value, slopePerHour: slope * 3600, projectedGrowth, tolerance: allowed, growing: projectedGrowth > allowed };
+  return { series, unit, samples: kept.length, first, last: kept[kept.length - 1]!.value, slopePerHour: slope * 3600, projectedGrowth, tolerance: allowed, growing: judged && projectedGrowth > allowed, judged };
 }
 
 const MiB = 2 ** 20;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combine, median, soakOutput, soakSummary, sutFigures, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
+import { combine, median, soakOutput, soakRate, soakSummary, sutFigures, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
 import { stepValidity } from './validity.js';
 import { enableDefaultMetrics, registry } from '../core/metrics.js';
 
@@ -61,9 +61,18 @@ describe('soak verdict', () => {
     expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 80 / – / – | 60 / – / – | 10 / – / – | 4 / – / – |');
   });
 
-  it('names the JS heap\'s committed size when RSS grows with it under a flat used heap (V8 sizing the heap, or a leak held in it)', () => {
-    const f = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
-    expect(f.growing).toEqual(['RSS sut-gateway', 'heap committed sut-gateway']);
+  it('shows the JS heap\'s committed size beside RSS, and judges RSS: V8 sizing its heap is no leak unless the process holds the memory', () => {
+    const grows = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
+    expect(grows.growing).toEqual(['RSS sut-gateway']);
+    // The 5-minute soak of a full bench: committed +30 MiB, RSS and used heap flat.
+    const sized = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
+    expect(sized.growing).toEqual([]);
+    expect(sized.passes).toBe(true);
+    const committed = sized.growth.find((g) => g.series === 'heap committed sut-gateway')!;
+    expect(committed.projectedGrowth).toBeGreaterThan(committed.tolerance);
+    expect(committed.judged).toBe(false);
+    const table = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })) }).tables![0]!.lines;
+    expect(table.find((l) => l.startsWith('| heap committed sut-gateway'))).toMatch(/shown, not judged \|$/);
   });
 
   it('fails on a consumer lag that builds up', () => {
@@ -85,6 +94,22 @@ describe('soak verdict', () => {
     const short = run(Array.from({ length: 3 }, (_, i) => window(i, { gatewayRss: 180 * MiB })));
     expect(short.validity.valid).toBe(false);
     expect(short.validity.reasons.join()).toMatch(/too few windows/);
+  });
+});
+
+describe('the soak\'s rate', () => {
+  const step = (rate: number, passes: boolean, valid = true) => ({ rate, passes, validity: { valid, reasons: [] } });
+
+  it('is half the highest rate the direct scenario held, else half the lowest it measured, else 50/s', () => {
+    expect(soakRate(0, { steps: [step(250, false), step(125, false), step(63, true)] })).toMatchObject({ rate: 32 });
+    // Held none: every measured rate is an upper bound.
+    const none = soakRate(0, { steps: [step(250, false), step(125, false), step(63, false)] });
+    expect(none.rate).toBe(32);
+    expect(none.rateSource).toMatch(/lowest rate .*63\/s; it held none/);
+    // An INVALID step measured nothing: neither a pass nor a bound.
+    expect(soakRate(0, { steps: [step(40, true, false), step(100, false)] }).rate).toBe(50);
+    expect(soakRate(0, undefined)).toMatchObject({ rate: 50 });
+    expect(soakRate(38, { steps: [step(63, true)] })).toEqual({ rate: 38, rateSource: '--soak-rate' });
   });
 });
 

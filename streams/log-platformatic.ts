@@ -456,6 +456,8 @@ class PlatformaticConsumer implements LogConsumer {
   private killed = false;
   private reopenTimer: NodeJS.Timeout | undefined;
   private reopenDelayMs: number = STREAM_REOPEN_DELAY_MS.first;
+  /** When the stream last failed with none reading since: a recovery's length, logged once it reads again. */
+  private failedAt: number | undefined;
 
   /** Processed offsets not yet committed, by partition, with the spell of ownership they belong to. */
   private readonly toCommit = new Map<string, { queue: PartitionQueue; offset: bigint }>();
@@ -560,6 +562,7 @@ class PlatformaticConsumer implements LogConsumer {
       // connections, which after a broker stall took forever: every consumer of the pipeline
       // stopped for good (the faults bench, broker SIGSTOP). So it is given up now, not at 'close'.
       if (this.stream === stream) this.stream = undefined;
+      this.failedAt ??= Date.now();
       void stream.close().catch(() => {});
       // The next stream asks for leaders and epochs afresh: those cached may be why this one failed.
       consumer.clearMetadata();
@@ -572,6 +575,9 @@ class PlatformaticConsumer implements LogConsumer {
     if (this.paused) stream.pause();
     await positioned;
     this.reopenDelayMs = STREAM_REOPEN_DELAY_MS.first;
+    // Once per outage, not per attempt: which group read last tells what held a recovery.
+    if (this.failedAt !== undefined) log.warn('kafka consumer reading again', { group: this.options.groupId, afterMs: Date.now() - this.failedAt });
+    this.failedAt = undefined;
   }
 
   private reopenLater(): void {
