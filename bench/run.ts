@@ -15,7 +15,7 @@ import { describeStages, readStages, scrapeStages, stageFigures, stagesSince } f
 import { gitInfo, machineInfo, stamp, versions, type BenchResult } from './results.js';
 import { baselineScenario } from './scenarios/baseline.js';
 import { collectAll, connectAll } from './scenarios/common.js';
-import { connectionsScenario, socketsPerProcess } from './scenarios/connections.js';
+import { BARE_PORT, connectionsScenario, socketsPerProcess } from './scenarios/connections.js';
 import { directScenario } from './scenarios/direct.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { mediaScenario } from './scenarios/media.js';
@@ -49,7 +49,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --groups 100,1000  --fanout-messages N (5)  --burst-messages N (20)  --burst-rate R (20)
   --media-pairs N (4)  --media-bytes B (2097152: each PNG)  --media-drain-sec S (60: for the last MEDIA_READY)  (media: --seconds of uploads)
   --backlog N (10000)  --persist-load-rate R (500)  --persist-load-sec S (10)  --ceiling-messages N (3000)
-  --peer-connections N  --peer-port P (18000)
+  --peer-connections N  --peer-port P (18000)  --bare-port P (18001: a bare uWS process the connections scenario measures uWS's memory per socket on)
   --soak-minutes M (30 when soak is named, 5 in the full run)  --soak-rate R (half of direct's highest passing rate in this run; half its lowest when it held none; else 50)  --soak-window-sec S (60)  --soak-pairs N (25)
   --faults broker-kill,broker-stop,redis-restart,db-freeze,gateway-kill,processor-stuck (faults: which, in order; default all)
   --fault-rate R (40, 1:1 msg/s)  --fault-group-rate R (10)  --fault-pairs N (20)  --fault-groups N (2)  --fault-group-size N (5)
@@ -140,6 +140,7 @@ async function startSut(): Promise<SutHandle> {
     { port: edgePort + 3, what: 'SUT persistence metrics, --edge-port + 3' },
     ...(secondGateway ? [{ port: edgePort + 4, what: 'SUT second gateway (faults), --edge-port + 4' }, { port: edgePort + 5, what: 'SUT second gateway metrics, --edge-port + 5' }] : []),
     ...(chosen.includes('peer') ? [{ port: intFlag(flags, 'peer-port', 18000), what: 'Centrifugo, --peer-port' }] : []),
+    ...(chosen.includes('connections') || chosen.includes('peer') ? [{ port: intFlag(flags, 'bare-port', BARE_PORT), what: 'bare uWS process (connections), --bare-port' }] : []),
   ]);
   if (topicPrefix) await createNamespace(topicPrefix);
   const pipelineNames = PROCESSOR_NAMES.filter((n) => n !== 'persistence').join(',');

@@ -61,7 +61,7 @@ export async function peerScenario(ctx: BenchContext, im: Target): Promise<Scena
     url: c.wsUrl,
     serverPid: () => c.proc.pid,
     collectGarbage: null,
-    heapFreeBytes: null,
+    heap: null,
     clients: async (ids) => ids.map((userId) => ({ userId, token: centrifugoToken(c.secret, userId) })),
     prepareGroup: async () => undefined,
     subscribeChannel: (gid) => gid,

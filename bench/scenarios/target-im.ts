@@ -16,12 +16,14 @@ export function imTarget(sut: SutHandle, keys: AuthKeys): Target {
     url: sut.wsUrl,
     serverPid: () => sut.gatewayPid(),
     collectGarbage: sut.collectGarbage,
-    heapFreeBytes: async () => {
-      // The gateway's page has every worker's series: the sums are the instance's.
+    heap: async () => {
+      // The gateway's page has every worker's series: the sums are the instance's. Used and
+      // external as read right after the collection the bench asked for (core/heap.ts).
       const page = await (await fetch(`${sut.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
       const committed = sampleSum(page, 'nodejs_heap_size_total_bytes');
-      const used = sampleSum(page, 'nodejs_heap_size_used_bytes');
-      return committed === null || used === null ? null : committed - used;
+      const used = sampleSum(page, 'im_nodejs_heap_live_bytes', { part: 'heap_used' });
+      const external = sampleSum(page, 'im_nodejs_heap_live_bytes', { part: 'external' });
+      return committed === null || used === null || external === null ? null : { committed, used, external };
     },
     clients: (ids) => mintImClients(keys, ids),
     subscribeChannel: () => undefined,
