@@ -285,7 +285,9 @@ async function bareSocketSamples(ctx: BenchContext, requested: number, opts: Ram
       prepareGroup: async () => undefined,
       subscribeChannel: () => undefined,
     };
-    const clients = await bare.clients(userIds('c-uws-bare-', requested));
+    // One process holds what its file limit allows (100,000 connections take six gateway
+    // workers); what a socket costs does not depend on how many there are.
+    const clients = await bare.clients(userIds('c-uws-bare-', Math.min(requested, socketsPerProcess(hardFileLimit()))));
     const { samples } = await ramp(ctx, bare, pool, clients, () => new Map([['uws-bare', proc.pid]]), opts);
     return samples.every((s) => s.open === s.connections) ? samples : null;
   } catch (err) {
