@@ -16,5 +16,6 @@ export const gatewayMetrics = {
   offlineTasks: counter('im_gateway_offline_tasks_total', 'Offline push tasks produced by the gateway, by reason', ['reason']),
   ingressProduced: counter('im_gateway_ingress_produced_total', 'Frames produced to the ingress topic', []),
   ingressFailed: counter('im_gateway_ingress_failed_total', 'Frames that could not be produced (client told SERVICE_UNAVAILABLE)', []),
+  ingressResendsCoalesced: counter('im_gateway_ingress_resends_coalesced_total', 'Resent frames not produced: a copy with the same msg_id from the same connection was still waiting to be produced', []),
   deliveryLatency: histogram('im_gateway_delivery_latency_seconds', 'From the push being stamped (OnlinePush.createdAt) to the write to the socket', []),
 };
