@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import { fullCollection } from '../core/heap.js';
 import { listenExclusive, loadNativeUws } from '../edge/gateway/uws.js';
 
 /**
@@ -43,7 +44,7 @@ const app = uws
   })
   // What is live: collected first, as the gateway reads its heap right after a collection.
   .get('/heap', (res) => {
-    (globalThis as { gc?: () => void }).gc?.();
+    fullCollection?.();
     res.end(JSON.stringify({ ...process.memoryUsage(), mallocInUse: mallocInUse() }));
   });
 // Alone on its port: a process already there would otherwise take a share of the sockets.

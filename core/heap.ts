@@ -16,6 +16,9 @@ export function applyHeapGrowing(percent: number): void {
   if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
+/** A full collection now: node's `gc`, present with --expose-gc (else undefined). */
+export const fullCollection = (globalThis as { gc?: () => void }).gc;
+
 const liveHeap = gauge('im_nodejs_heap_live_bytes', "The JS heap used, and external memory, read right after the last full collection asked for by signal (core/heap.ts): live objects only, no garbage of the seconds since; absent until one ran", ['part'] as const);
 
 /**
@@ -27,8 +30,8 @@ const liveHeap = gauge('im_nodejs_heap_live_bytes', "The JS heap used, and exter
  * per connection). Without the flag it does nothing.
  */
 export function collectOnSignal(signal: NodeJS.Signals = 'SIGUSR2'): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return;
+  if (!fullCollection) return;
+  const gc = fullCollection;
   process.on(signal, () => {
     gc();
     const m = process.memoryUsage();

@@ -317,7 +317,7 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
   const pool = new WorkerPool(workersFor(requested));
   const servers = (): Map<string, number> => serverProcesses(`sut-${target.name}`, pid);
   const meter = new CpuMeter(() => new Map([...ctx.sut.pids(), ...pool.pids(), ...servers()]));
-  let held: Omit<ConnectionFigures, 'memory' | 'rss' | 'validity'> & { samples: MemorySample[]; rss0: number; reasons: string[] };
+  let held: { figures: Omit<ConnectionFigures, 'memory' | 'rss' | 'validity'>; samples: MemorySample[]; rss0: number; reasons: string[] };
   try {
     await sleep(1000);
     const sockBefore = readSockstat();
@@ -344,17 +344,19 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
       if (s.open < s.connections || s.authenticated < s.connections) reasons.push(`at the ${s.connections}-connection sample only ${s.open} open and ${s.authenticated} authenticated`);
     if (authenticatedAfterHold < requested) reasons.push(`after the hold only ${authenticatedAfterHold} of ${requested} connections authenticated`);
     held = {
-      target: target.name,
-      requested,
-      connect,
-      holdSec,
-      openAfterHold: open,
-      authenticatedAfterHold,
-      unexpectedCloses: closes,
-      // IM answers each client heartbeat; Centrifugo pings and counts our answers instead.
-      heartbeats: { sent, answered, failures: target.name === 'im' ? Math.max(0, sent - answered) : 0 },
-      sockstat: { before: sockBefore, after: sockAfter, tcpMemPagesDelta: memDelta, tcpMemBytesPerConnection: open > 0 ? Math.round((memDelta * 4096) / open) : 0 },
-      cpu,
+      figures: {
+        target: target.name,
+        requested,
+        connect,
+        holdSec,
+        openAfterHold: open,
+        authenticatedAfterHold,
+        unexpectedCloses: closes,
+        // IM answers each client heartbeat; Centrifugo pings and counts our answers instead.
+        heartbeats: { sent, answered, failures: target.name === 'im' ? Math.max(0, sent - answered) : 0 },
+        sockstat: { before: sockBefore, after: sockAfter, tcpMemPagesDelta: memDelta, tcpMemBytesPerConnection: open > 0 ? Math.round((memDelta * 4096) / open) : 0 },
+        cpu,
+      },
       samples,
       rss0,
       reasons,
@@ -367,10 +369,9 @@ export async function measureConnections(ctx: BenchContext, target: Target, requ
   const bare = target.name === 'im' && target.heap ? await bareSocketSamples(ctx, requested, opts) : null;
   const memory = memoryFigures(held.samples, servers().size, bare ?? undefined);
   const reasons = [...held.reasons, ...memory.reasons];
-  const { samples, rss0, reasons: _, ...figures } = held;
   return {
-    ...figures,
-    rss: { baselineBytes: rss0, loadedBytes: samples[samples.length - 1]?.rssTotalBytes ?? 0, perConnectionBytes: memory.figures.server.perConnection ?? 0 },
+    ...held.figures,
+    rss: { baselineBytes: held.rss0, loadedBytes: held.samples[held.samples.length - 1]?.rssTotalBytes ?? 0, perConnectionBytes: memory.figures.server.perConnection ?? 0 },
     memory: memory.figures,
     validity: { valid: reasons.length === 0, reasons, missingDeliveries: null },
   };

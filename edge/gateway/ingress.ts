@@ -29,7 +29,7 @@ const INGRESS_SENT = 'ingress:sent';
 const INGRESS_ACKED = 'ingress:acked';
 
 type Pending =
-  | { topic: 'im.ingress'; value: IngressFrame; key: string; clientMsgId?: string }
+  | { topic: 'im.ingress'; value: IngressFrame; key: string; clientMsgId?: string; waitingId?: string }
   | { topic: 'im.push.offline'; value: OfflinePushTask; key: string }
   | { topic: 'im.cmd.receipt'; value: ReceiptCommand; key: string };
 
@@ -70,13 +70,13 @@ export class Upstream {
    * payload again.
    */
   ingress(frame: IngressFrame, key = frame.userId, clientMsgId?: string): void {
-    if (clientMsgId !== undefined) {
-      const id = waitingId(frame, clientMsgId);
+    const waitingId = clientMsgId === undefined ? undefined : `${frame.origin.connectionId}\u0000${clientMsgId}`;
+    if (waitingId !== undefined) {
       // The copy waiting answers this one too: its ack names the msg_id and goes to this connection.
-      if (this.waiting.has(id)) return void m.ingressResendsCoalesced.inc();
-      this.waiting.add(id);
+      if (this.waiting.has(waitingId)) return void m.ingressResendsCoalesced.inc();
+      this.waiting.add(waitingId);
     }
-    this.enqueue({ topic: 'im.ingress', value: frame, key, clientMsgId });
+    this.enqueue({ topic: 'im.ingress', value: frame, key, clientMsgId, waitingId });
   }
 
   /** A DELIVERED receipt the gateway made from acks (delivered.ts), keyed by its conversation. */
@@ -120,7 +120,7 @@ export class Upstream {
       await this.produceOnce(batch);
     } finally {
       // Produced or given up on (its sender told): a copy sent from now on is the client's to send.
-      for (const p of batch) if (p.topic === 'im.ingress' && p.clientMsgId !== undefined) this.waiting.delete(waitingId(p.value, p.clientMsgId));
+      for (const p of batch) if (p.topic === 'im.ingress' && p.waitingId !== undefined) this.waiting.delete(p.waitingId);
     }
   }
 
@@ -145,5 +145,3 @@ export class Upstream {
     }
   }
 }
-
-const waitingId = (frame: IngressFrame, clientMsgId: string): string => `${frame.origin.connectionId}\u0000${clientMsgId}`;
