@@ -34,6 +34,7 @@ import type {
   TopicDescription,
 } from './log.js';
 import { guardIncompleteMetadata, guardMissingBrokerLookups, retryDelayWithFreshMetadata } from './log-platformatic-guard.js';
+import { watchUnansweredRequests } from './log-platformatic-requests.js';
 import { partitionFor } from './partitioner.js';
 import { coalescedSend } from './produce-batching.js';
 
@@ -56,10 +57,15 @@ import { coalescedSend } from './produce-batching.js';
  * - Its send() has no linger, so tuning.lingerMs is not applied: an idle producer sends at once,
  *   a busy one coalesces sends (SendCoalescer), as with kafkajs.
  * - Its logs are events, not a logger: errors and warnings among them go to the 'kafka' logger.
+ * - A request it times out is a bare "Request timed out": requests unanswered for 10 s are
+ *   logged by API and broker (log-platformatic-requests.ts).
  */
 const log = createLogger('kafka');
 guardMissingBrokerLookups();
 guardIncompleteMetadata();
+// Past a heartbeat's session and a fetch's wait, under a join's rebalance timeout (20 s): a join
+// held that long by the coordinator is worth a line too.
+watchUnansweredRequests({ logger: log, overdueMs: 10_000, forgetMs: 60_000, sweepMs: 2_000 });
 
 /** Records of the platform: string keys and header values, raw value bytes (null: tombstone). */
 type RecordConsumer = Consumer<string, Buffer, string, string>;

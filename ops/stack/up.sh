@@ -90,13 +90,16 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
 EOF
-  # Root at WARN; the one INFO line "Kafka Server started" is the readiness marker.
+  # Root at WARN; the one INFO line "Kafka Server started" is the readiness marker. The group
+  # coordinator at INFO: a rebalance's start, its end and each member that left or expired, the
+  # broker's side of a consumer that took long to rejoin.
   cat >"$dir/log4j.properties" <<'EOF'
 log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.kafka.coordinator.group.GroupCoordinator=INFO
 EOF
   # 1.5 GB: every test run creates its own topic namespace, and partition metadata adds up.
   local java=(java -Xmx1536m -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")

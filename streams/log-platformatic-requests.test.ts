@@ -1,0 +1,89 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Admin } from '@platformatic/kafka';
+import { loadConfig } from '../core/config.js';
+import { recordingLogger, type LogLine } from '../core/testing.js';
+import { watchUnansweredRequests } from './log-platformatic-requests.js';
+import { eventually } from './testing.js';
+
+const { brokers } = loadConfig({ ...process.env, IM_ENGINE: 'kafka' }).kafka;
+
+/** Accepts connections and reads requests but never answers: a broker stuck mid-request. */
+function silentBroker(): Promise<{ server: Server; address: string; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.resume();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    resolve({ server, address: `127.0.0.1:${port}`, sockets });
+  }));
+}
+
+describe('unanswered Kafka requests', () => {
+  let silent: Awaited<ReturnType<typeof silentBroker>>;
+  beforeAll(async () => {
+    silent = await silentBroker();
+  });
+  afterAll(() => {
+    for (const socket of silent.sockets) socket.destroy();
+    silent.server.close();
+  });
+
+  it('names the API and the broker of a request left unanswered, once', async () => {
+    const lines: LogLine[] = [];
+    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 50, forgetMs: 60_000, sweepMs: 60_000 });
+    const admin = new Admin({ clientId: 'im-unanswered', bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+    try {
+      const listing = admin.listTopics().catch((err: unknown) => err);
+      await eventually(() => watch.pending() > 0, 'the request sent');
+      const sentAt = Date.now();
+      await eventually(() => {
+        watch.sweep(Date.now());
+        return lines.length > 0;
+      }, 'the request overdue');
+      expect(lines[0]!.msg).toBe('kafka requests unanswered');
+      // The first request on a connection asks which versions the broker speaks.
+      expect(lines[0]!.fields?.requests).toBe(`1 × ApiVersions to ${silent.address}`);
+      expect(lines[0]!.fields?.oldestMs).toBeGreaterThanOrEqual(50);
+      watch.sweep(sentAt + 1_000);
+      expect(lines).toHaveLength(1);
+      void listing;
+    } finally {
+      watch.stop();
+      await admin.close().catch(() => {});
+    }
+  });
+
+  it('forgets a request the package gave up on', async () => {
+    const lines: LogLine[] = [];
+    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 60_000, forgetMs: 100, sweepMs: 60_000 });
+    const admin = new Admin({ clientId: 'im-unanswered-forget', bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+    try {
+      void admin.listTopics().catch(() => {});
+      await eventually(() => watch.pending() === 1, 'the request sent');
+      watch.sweep(Date.now() + 100);
+      expect(watch.pending()).toBe(0);
+      expect(lines).toEqual([]);
+    } finally {
+      watch.stop();
+      await admin.close().catch(() => {});
+    }
+  });
+
+  it('counts nothing once a real broker has answered', async () => {
+    const lines: LogLine[] = [];
+    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 0, forgetMs: 60_000, sweepMs: 60_000 });
+    const admin = new Admin({ clientId: 'im-unanswered-answered', bootstrapBrokers: brokers });
+    try {
+      await admin.listTopics();
+      expect(watch.pending()).toBe(0);
+      watch.sweep();
+      expect(lines).toEqual([]);
+    } finally {
+      watch.stop();
+      await admin.close();
+    }
+  });
+});

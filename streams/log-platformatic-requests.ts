@@ -1,0 +1,108 @@
+/**
+ * Broker requests left unanswered, named by API. The package ends such a request with a bare
+ * "Request timed out" after 30 s and says neither which request it was nor to which broker: a
+ * consumer's reopen after its process was stuck waited out one such request, and its log could
+ * not tell a join held by the group coordinator from a fetch on a dead connection.
+ *
+ * Every request the package sends is published on its connections channel; the ones still
+ * unanswered after `overdueMs` are logged once per sweep, counted by API and broker.
+ */
+import { connectionsApiChannel } from '@platformatic/kafka';
+import type { Logger } from '../core/logger.js';
+
+/** The APIs this project's clients send, by the key the protocol gives them. */
+const API_NAMES: Record<number, string> = {
+  0: 'Produce',
+  1: 'Fetch',
+  2: 'ListOffsets',
+  3: 'Metadata',
+  8: 'OffsetCommit',
+  9: 'OffsetFetch',
+  10: 'FindCoordinator',
+  11: 'JoinGroup',
+  12: 'Heartbeat',
+  13: 'LeaveGroup',
+  14: 'SyncGroup',
+  15: 'DescribeGroups',
+  16: 'ListGroups',
+  18: 'ApiVersions',
+  19: 'CreateTopics',
+  22: 'InitProducerId',
+  32: 'DescribeConfigs',
+};
+
+export const apiName = (key: number): string => API_NAMES[key] ?? `api ${key}`;
+
+/** What the package publishes for each request it sends. */
+interface RequestContext {
+  apiKey: number;
+  connection?: { host?: string; port?: number };
+}
+
+interface Pending {
+  readonly label: string;
+  readonly sentAt: number;
+  reported: boolean;
+}
+
+export interface UnansweredRequests {
+  /** Requests sent and neither answered nor failed on the wire: the tests' view. */
+  pending(): number;
+  /** Logs the requests newly past `overdueMs` (one line) and forgets the ones past `forgetMs`. */
+  sweep(now?: number): void;
+  stop(): void;
+}
+
+export interface UnansweredRequestsOptions {
+  logger: Logger;
+  overdueMs: number;
+  /** A request the package gave up on is never answered: kept this long at most. */
+  forgetMs: number;
+  sweepMs: number;
+}
+
+export function watchUnansweredRequests(options: UnansweredRequestsOptions): UnansweredRequests {
+  const pending = new Map<object, Pending>();
+  const onSent = (message: unknown): void => {
+    const context = message as RequestContext;
+    const broker = context.connection?.host ? `${context.connection.host}:${context.connection.port}` : 'unknown broker';
+    pending.set(context as object, { label: `${apiName(context.apiKey)} to ${broker}`, sentAt: Date.now(), reported: false });
+  };
+  // asyncStart: the answer arrived (an error code in it included). error: it failed on the wire.
+  const onSettled = (message: unknown): void => void pending.delete(message as object);
+  connectionsApiChannel.start.subscribe(onSent);
+  connectionsApiChannel.asyncStart.subscribe(onSettled);
+  connectionsApiChannel.error.subscribe(onSettled);
+
+  const sweep = (now = Date.now()): void => {
+    const overdue = new Map<string, number>();
+    let oldestMs = 0;
+    for (const [context, request] of pending) {
+      const ageMs = now - request.sentAt;
+      if (ageMs >= options.forgetMs) {
+        pending.delete(context);
+        continue;
+      }
+      if (request.reported || ageMs < options.overdueMs) continue;
+      request.reported = true;
+      overdue.set(request.label, (overdue.get(request.label) ?? 0) + 1);
+      oldestMs = Math.max(oldestMs, ageMs);
+    }
+    if (overdue.size === 0) return;
+    const requests = [...overdue].map(([label, count]) => `${count} × ${label}`).join(', ');
+    options.logger.warn('kafka requests unanswered', { requests, overdueMs: options.overdueMs, oldestMs });
+  };
+  const timer = setInterval(sweep, options.sweepMs);
+  timer.unref();
+  return {
+    pending: () => pending.size,
+    sweep,
+    stop() {
+      clearInterval(timer);
+      connectionsApiChannel.start.unsubscribe(onSent);
+      connectionsApiChannel.asyncStart.unsubscribe(onSettled);
+      connectionsApiChannel.error.unsubscribe(onSettled);
+      pending.clear();
+    },
+  };
+}
