@@ -199,12 +199,8 @@ async function startSut(): Promise<SutHandle> {
     },
     gatewayPid: () => gateway.pid,
     collectGarbage: () => {
-      // A gateway instance's workers (its primary has no such hook), else the process itself.
-      const hooked = (p: ManagedProcess): number[] => {
-        const workers = childPids(p.pid);
-        return workers.length > 0 ? workers : [p.pid];
-      };
-      for (const p of [gateway, gateway2, pipeline, persistence]) if (p?.alive) for (const pid of hooked(p)) process.kill(pid, 'SIGUSR2');
+      // Every process of the SUT: a gateway instance's primary and its workers, the processors.
+      for (const p of [gateway, gateway2, pipeline, persistence]) if (p?.alive) for (const pid of [p.pid, ...childPids(p.pid)]) process.kill(pid, 'SIGUSR2');
     },
     async persistence(running) {
       if (!running && persistence) {

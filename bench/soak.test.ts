@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combine, median, soakOutput, soakRate, soakSummary, sutFigures, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
+import { combine, median, metricsPageName, soakOutput, soakRate, soakSummary, sutFigures, withWorkersSummed, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
 import { stepValidity } from './validity.js';
 import { enableDefaultMetrics, registry } from '../core/metrics.js';
 
@@ -57,8 +57,34 @@ describe('soak verdict', () => {
     expect(f.growth.map((g) => g.series).slice(0, 5)).toEqual(['RSS sut-gateway', 'heap committed sut-gateway', 'heap used sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
     expect(f.growing).toEqual(['RSS sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
     const slopes = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB })) }).tables!;
-    expect(slopes[1]!.lines[0]).toContain('| heap committed MiB | heap used MiB | external MiB | array buffers MiB |');
+    expect(slopes[1]!.lines[0]).toContain('| heap committed MiB (gateway workers, pipeline, persistence) | heap used MiB | external MiB | array buffers MiB |');
     expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 80 / – / – | 60 / – / – | 10 / – / – | 4 / – / – |');
+  });
+
+  it('keeps a gateway instance\'s primary apart from its workers: the primary\'s RSS is its own, the page\'s figures are the workers\'', () => {
+    // The page of an instance with workers sums theirs; the primary has only its RSS.
+    expect(metricsPageName(0, ['sut-gateway', 'sut-gateway-w0', 'sut-gateway-w1', 'sut-pipeline'])).toBe('sut-gateway-workers');
+    expect(metricsPageName(0, ['sut-gateway', 'sut-pipeline'])).toBe('sut-gateway');
+    expect(metricsPageName(1, ['sut-gateway', 'sut-gateway-w0'])).toBe('sut-pipeline');
+    expect(withWorkersSummed({ 'sut-gateway': 150, 'sut-gateway-w0': 200, 'sut-gateway-w1': 210, 'sut-gateway-2-w0': 1 })).toEqual({ 'sut-gateway': 150, 'sut-gateway-w0': 200, 'sut-gateway-w1': 210, 'sut-gateway-2-w0': 1, 'sut-gateway-workers': 410 });
+    const instance = (i: number): SoakWindow => {
+      const w = window(i, { gatewayRss: 150 * MiB + (i % 3) * 12 * MiB });
+      const moved = <T,>(r: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(r).map(([n, v]) => [n === 'sut-gateway' ? 'sut-gateway-workers' : n, v]));
+      return {
+        ...w,
+        rssBytes: { ...w.rssBytes, 'sut-gateway-w0': 200 * MiB, 'sut-gateway-w1': 210 * MiB },
+        heapUsedBytes: moved(w.heapUsedBytes),
+        heapCommittedBytes: moved(w.heapCommittedBytes),
+        externalBytes: moved(w.externalBytes),
+        arrayBuffersBytes: moved(w.arrayBuffersBytes),
+      };
+    };
+    const out = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => instance(i)) });
+    const f = out.figures as unknown as SoakFigures;
+    expect(f.growth.map((g) => g.series)).toEqual(expect.arrayContaining(['RSS sut-gateway', 'RSS sut-gateway-w0', 'RSS sut-gateway-w1', 'heap used sut-gateway-workers']));
+    expect(f.growth.map((g) => g.series)).not.toContain('heap used sut-gateway');
+    // RSS: the primary, the workers summed, the pipeline, no persistence; the rest: workers, pipeline, persistence.
+    expect(out.tables![1]!.lines[2]).toContain('| 150 / 410 / 300 / – | 80 / – / – | 60 / – / – |');
   });
 
   it('shows the JS heap\'s committed size beside RSS, and judges RSS: V8 sizing its heap is no leak unless the process holds the memory', () => {

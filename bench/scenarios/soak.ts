@@ -123,7 +123,7 @@ async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
   }
   const pages = await Promise.all(ctx.sut.metricsUrls.map(metricsPage));
   pages.forEach((page, k) => {
-    const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
+    const name = metricsPageName(k, Object.keys(x.rssBytes));
     if (!page) return;
     for (const [figure, v] of Object.entries(sutFigures(page)) as [SutFigure, number][]) x[figure][name] = v;
   });
@@ -132,6 +132,26 @@ async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
 
 /** The SUT process names of `metricsUrls`, in the order bench/run.ts lists them. */
 const SUT_METRICS_NAMES = ['sut-gateway', 'sut-pipeline', 'sut-persistence'];
+/** Figures summed over a gateway instance's workers: their primary (`sut-gateway`) is not among them. */
+const GATEWAY_WORKERS = 'sut-gateway-workers';
+/** Figures for the windows table, gateway first: its primary's RSS, then its workers'. */
+const WINDOW_COLUMNS = ['sut-gateway', GATEWAY_WORKERS, 'sut-pipeline', 'sut-persistence'];
+
+/**
+ * A gateway instance's page sums its workers (the primary aggregates theirs, not its own): named
+ * apart from the primary, whose RSS alone is `sut-gateway`. Run 2 of a bench failed its soak on
+ * "RSS sut-gateway", the primary's, read beside the workers' heap under the same name.
+ */
+export function metricsPageName(k: number, processes: readonly string[]): string {
+  const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
+  return name === 'sut-gateway' && processes.some((p) => p.startsWith('sut-gateway-w')) ? GATEWAY_WORKERS : name;
+}
+
+/** Each figure of a window's gateway workers summed, as their page sums the rest. */
+export function withWorkersSummed(rss: Record<string, number>): Record<string, number> {
+  const workers = Object.entries(rss).filter(([n]) => /^sut-gateway-w\d+$/.test(n));
+  return workers.length === 0 ? rss : { ...rss, [GATEWAY_WORKERS]: workers.reduce((sum, [, v]) => sum + v, 0) };
+}
 
 async function metricsPage(url: string): Promise<string | null> {
   try {
@@ -225,7 +245,9 @@ export async function soakScenario(ctx: BenchContext, target: Target, soakMinute
         validity: stepValidity({ connections: { requested: c.requested, open: s.open, closes }, sent: s.sent, acked: s.acked, sendErrors: s.sendErrors, unanswered: s.unanswered, delivered: s.delivered, expectedDeliveries: s.acked }),
         deliveryP50Ms: s.sendToDelivery.p50,
         deliveryP99Ms: s.sendToDelivery.p99,
-        rssBytes: combine(samples.map((x) => x.rssBytes), Math.min),
+        // With the sample after the full collection: the floor of a process whose heap saw-tooths
+        // over more than a window (the gateway's primary: 145-172 MiB from one window to the next).
+        rssBytes: combine([...samples, ...(collected ? [collected] : [])].map((x) => x.rssBytes), Math.min),
         heapUsedBytes: collected?.heapUsedBytes ?? combine(samples.map((x) => x.heapUsedBytes), Math.min),
         heapCommittedBytes: combine(samples.map((x) => x.heapCommittedBytes), Math.min),
         externalBytes: combine(samples.map((x) => x.externalBytes), Math.min),
@@ -320,13 +342,17 @@ export function soakOutput(o: { rate: number; rateSource: string; minutes: numbe
     {
       title: 'soak: windows',
       lines: [
-        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway, pipeline, persistence) | heap committed MiB | heap used MiB | external MiB | array buffers MiB | event-loop p99 ms | consumer lag | Redis MiB |',
+        '| at | delivered/sent | p50 / p99 ms | SUT RSS MiB (gateway primary, gateway workers, pipeline, persistence) | heap committed MiB (gateway workers, pipeline, persistence) | heap used MiB | external MiB | array buffers MiB | event-loop p99 ms | consumer lag | Redis MiB |',
         '| ---: | ---: | ---: | --- | --- | --- | --- | --- | ---: | ---: |',
         ...o.windows.map((w) => {
           const mib = (v: number): string => (v / 2 ** 20).toFixed(0);
-          const per = (r: Record<string, number>, f: (v: number) => string): string => SUT_METRICS_NAMES.map((n) => (r[n] === undefined ? '–' : f(r[n]!))).join(' / ');
+          // A gateway column only where the gateway has that figure: the primary's RSS, the workers' sums.
+          const per = (r: Record<string, number>, f: (v: number) => string): string =>
+            WINDOW_COLUMNS.filter((n) => r[n] !== undefined || !n.startsWith('sut-gateway'))
+              .map((n) => (r[n] === undefined ? '–' : f(r[n]!)))
+              .join(' / ');
           const lagTotal = Object.values(w.consumerLag).reduce((a, b) => a + b, 0);
-          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(w.rssBytes, mib)} | ${per(w.heapCommittedBytes, mib)} | ${per(w.heapUsedBytes, mib)} | ${per(w.externalBytes, mib)} | ${per(w.arrayBuffersBytes, mib)} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
+          return `| ${w.tSec} s | ${invalidLabel(w.validity) ?? `${w.delivered}/${w.sent}`} | ${w.deliveryP50Ms} / ${w.deliveryP99Ms} | ${per(withWorkersSummed(w.rssBytes), mib)} | ${per(w.heapCommittedBytes, mib)} | ${per(w.heapUsedBytes, mib)} | ${per(w.externalBytes, mib)} | ${per(w.arrayBuffersBytes, mib)} | ${per(w.eventLoopP99Sec, (v) => (v * 1000).toFixed(1))} | ${lagTotal} | ${w.redisUsedBytes === null ? '–' : (w.redisUsedBytes / 2 ** 20).toFixed(1)} |`;
         }),
       ],
     },

@@ -29,6 +29,9 @@ async function runPrimary(config: PlatformConfig, logger: Logger): Promise<void>
   const { gatewayId, workers, host, port } = config.edge;
   instance = await startOrExit('gateway', () => startGatewayInstance({ workers, gatewayId, host, port, env, logger }), stop);
   logger.info('gateway instance listening', { gatewayId: config.edge.gatewayId, workers: config.edge.workers, port: instance.port, pids: instance.workerPids(), url: `ws://${config.edge.host}:${instance.port}/ws` });
+  // The primary's memory is measured too: what it holds between its collections is garbage of the
+  // metrics pages it aggregates.
+  collectOnSignal();
   onShutdown(logger, stop);
 }
 
