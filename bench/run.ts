@@ -177,6 +177,8 @@ async function startSut(): Promise<SutHandle> {
       const p = respawn();
       processes.push(p);
       await waitHttp(`http://127.0.0.1:${port}/readyz`, 120_000, p);
+      // Ready before traffic: every worker of a gateway instance, not the first one up.
+      if (role === 'gateway') await waitGatewayWorkers(`http://127.0.0.1:${port}/metrics`, gatewayWorkers, 120_000 + 60_000 * gatewayWorkers, p);
     },
   });
   const sutProcesses: SutProcess[] = [

@@ -323,10 +323,12 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
     },
 
     async start() {
-      // Listen first: a port held by another process must fail before anything is joined.
-      const socket = await (deps.worker ? listenShared : listenExclusive)(app, config.host, config.port);
+      // A lone gateway listens first: a port held by another process must fail before anything
+      // is joined. An instance's worker listens last: its primary has checked the port, and the
+      // kernel hands a listening worker its share of the connections at once, which one still
+      // joining refused with 503 (a restarted instance's second worker, in the faults bench).
+      let socket = deps.worker ? null : await listenExclusive(app, config.host, config.port);
       listenSocket = socket;
-      const port = uws.us_socket_local_port(socket);
       try {
         producer = await deps.log.producer();
         const up = new Upstream({
@@ -347,13 +349,18 @@ export function createGateway(deps: GatewayDeps, config: GatewayConfig): Gateway
         // Before any connection: supersedes what a killed predecessor with this id left behind.
         await presenceSync.run('start');
         unsubscribe = await deps.pushBus.subscribe(gatewayId, (push, trace) => deliver(push, conns, acks, up, bound, trace, topics));
+        socket ??= await listenShared(app, config.host, config.port);
+        listenSocket = socket;
       } catch (err) {
-        uws.us_listen_socket_close(socket);
+        if (socket) uws.us_listen_socket_close(socket);
         listenSocket = null;
+        await unsubscribe?.().catch(warn('push bus unsubscribe failed'));
+        unsubscribe = null;
         await producer?.close().catch(warn('producer close failed'));
         producer = null;
         throw err;
       }
+      const port = uws.us_socket_local_port(socket);
       const tick = Math.max(10, Math.min(config.heartbeatIntervalMs, Math.floor(config.heartbeatTimeoutMs / 3)));
       timers.push(setInterval(sweep, tick));
       presenceSync.start(config.heartbeatIntervalMs);

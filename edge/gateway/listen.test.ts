@@ -1,8 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlatformError, PortInUseError } from '../../core/errors.js';
 import { startMetricsServer } from '../../ops/metrics-server.js';
+import { eventually } from '../../streams/testing.js';
+import type { PushBus } from '../delivery/push-bus.js';
+import { createMemoryPushBus } from '../delivery/push-bus-memory.js';
 import { foreignUwsListener as foreignListener, startTestGateway, type GatewayHarness } from './testing.js';
 
 /** Every listener of the platform refuses a port another process holds (no silent SO_REUSEPORT sharing). */
@@ -77,5 +80,54 @@ describe('exclusive ports', () => {
     } finally {
       holder.close();
     }
+  });
+});
+
+/** What a TCP connect to the port meets: 'connected' or the error's code. */
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe('an instance\'s worker', () => {
+  it('listens only once it can admit connections: none of its share is refused with 503 while it joins', async () => {
+    const port = await freePort();
+    let release = (): void => {};
+    const held = new Promise<void>((r) => (release = r));
+    let joining = false;
+    const bus = createMemoryPushBus();
+    const slowBus: PushBus = {
+      publish: (push, headers) => bus.publish(push, headers),
+      subscribe: async (gatewayId, onPush) => {
+        joining = true;
+        await held;
+        return bus.subscribe(gatewayId, onPush);
+      },
+      close: () => bus.close(),
+    };
+    const starting = startTestGateway({ config: { port }, pushBus: slowBus, worker: { metrics: async () => '' } });
+    await eventually(() => joining, 'the worker joining its push channel');
+    // The kernel hands connections only to listening workers: this one is not among them yet.
+    expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+    release();
+    const h = await starting;
+    harnesses.push(h);
+    expect(h.port).toBe(port);
+    await h.client('alice', 'phone');
+    expect(h.gateway.connectionCount).toBe(1);
   });
 });

@@ -13,7 +13,7 @@ import { createMemoryPushBus } from '../delivery/push-bus-memory.js';
 import type { HttpRoute } from '../http/routes.js';
 import type { Presence } from '../presence/presence.js';
 import { createMemoryPresence } from '../presence/presence-memory.js';
-import { createGateway, type Gateway, type GatewayConfig } from './gateway.js';
+import { createGateway, type Gateway, type GatewayConfig, type GatewayDeps } from './gateway.js';
 
 /**
  * Test support for the gateway: a small jose verifier on a generated key (the auth service's
@@ -177,6 +177,8 @@ export async function startTestGateway(options: {
   routes?: HttpRoute[];
   /** Wraps the test verifier (e.g. to hold verifications back). */
   verifier?: (v: TokenVerifier) => TokenVerifier;
+  /** As one worker of an instance: the port shared, checked by the primary (instance.ts). */
+  worker?: GatewayDeps['worker'];
 } = {}): Promise<GatewayHarness> {
   const config = testGatewayConfig(options.config);
   // A caller that brings its engine creates the topics (once, however many gateways share it).
@@ -186,7 +188,7 @@ export async function startTestGateway(options: {
   const pushBus = options.pushBus ?? createMemoryPushBus();
   const auth = await testAuth();
   const gateway = createGateway(
-    { log: engine.log, serde: engine.serde, presence, pushBus, verifier: options.verifier ? options.verifier(auth.verifier) : auth.verifier, routes: options.routes ?? [], logger: createLogger('gateway-test') },
+    { log: engine.log, serde: engine.serde, presence, pushBus, verifier: options.verifier ? options.verifier(auth.verifier) : auth.verifier, routes: options.routes ?? [], logger: createLogger('gateway-test'), worker: options.worker },
     config,
   );
   const { port } = await gateway.start();

@@ -47,7 +47,8 @@ export function upgradeHandler(o: UpgradeOptions & { onVerdict: (connectionId: s
     const origin = req.getHeader('origin');
     const { token, protocol } = tokenFrom(req.getQuery() ?? '', req.getHeader('sec-websocket-protocol'));
     if (!o.accepting()) {
-      res.cork(() => res.writeStatus('503 Service Unavailable').end('shutting down'));
+      // Starting or shutting down: no connection can be admitted here now, another try can.
+      res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '1').end('not accepting connections (starting or shutting down); retry'));
       return;
     }
     const now = Date.now();
