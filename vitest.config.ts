@@ -12,6 +12,9 @@ export default defineConfig({
     // The pinned AWS SDK (the S3 object store) warns each process once that its releases after
     // January 2027 need Node 22: news for whoever upgrades it, not a test result.
     env: { IM_LOG_LEVEL: process.env.IM_LOG_LEVEL ?? 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // A test's log lines are shown only when it fails (core/vitest-setup.ts).
+    setupFiles: ['core/vitest-setup.ts'],
+    silent: 'passed-only',
     pool: 'forks',
     maxWorkers: 2,
   },

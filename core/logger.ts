@@ -18,6 +18,14 @@ export function setLogLevel(level: LogLevel): void {
   globalLevel = level;
 }
 
+/** Takes one serialised log line (no newline). */
+export type LogSink = (line: string) => void;
+let sink: LogSink = (line) => void process.stderr.write(line + '\n');
+/** Where every logger's lines go; stderr unless replaced (the test suite's setup, core/vitest-setup.ts). */
+export function setLogSink(next: LogSink): void {
+  sink = next;
+}
+
 function serialise(value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
   if (typeof value === 'bigint') return value.toString();
@@ -29,7 +37,7 @@ export function createLogger(component: string, base: Record<string, unknown> = 
     if (rank[level] < rank[globalLevel]) return;
     const line: Record<string, unknown> = { ts: new Date().toISOString(), level, component, msg, ...base };
     if (fields) for (const [k, v] of Object.entries(fields)) line[k] = serialise(v);
-    process.stderr.write(JSON.stringify(line) + '\n');
+    sink(JSON.stringify(line));
   };
   return {
     debug: (m, f) => write('debug', m, f),

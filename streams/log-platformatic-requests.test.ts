@@ -72,6 +72,21 @@ describe('unanswered Kafka requests', () => {
     }
   });
 
+  it('forgets the requests of a connection that closed: they failed, they are not waiting', async () => {
+    const lines: LogLine[] = [];
+    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 0, forgetMs: 60_000, sweepMs: 60_000 });
+    const admin = new Admin({ clientId: 'im-unanswered-closed', bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+    const listing = admin.listTopics().catch((err: unknown) => err);
+    await eventually(() => watch.pending() === 1, 'the request sent');
+    for (const socket of silent.sockets.splice(0)) socket.destroy();
+    expect(String(await listing)).toMatch(/failed|closed/i);
+    watch.sweep();
+    expect(watch.pending()).toBe(0);
+    expect(lines).toEqual([]);
+    watch.stop();
+    await admin.close().catch(() => {});
+  });
+
   it('counts nothing once a real broker has answered', async () => {
     const lines: LogLine[] = [];
     const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 0, forgetMs: 60_000, sweepMs: 60_000 });

@@ -36,14 +36,24 @@ export const apiName = (key: number): string => API_NAMES[key] ?? `api ${key}`;
 /** What the package publishes for each request it sends. */
 interface RequestContext {
   apiKey: number;
-  connection?: { host?: string; port?: number };
+  connection?: RequestConnection;
+}
+
+interface RequestConnection {
+  host?: string;
+  port?: number;
+  /** 'connected' while it can still answer; a closed connection failed its requests unpublished. */
+  status?: string;
 }
 
 interface Pending {
   readonly label: string;
   readonly sentAt: number;
+  readonly connection: RequestConnection | undefined;
   reported: boolean;
 }
+
+const ENDED = new Set(['closed', 'closing', 'error']);
 
 export interface UnansweredRequests {
   /** Requests sent and neither answered nor failed on the wire: the tests' view. */
@@ -66,7 +76,7 @@ export function watchUnansweredRequests(options: UnansweredRequestsOptions): Una
   const onSent = (message: unknown): void => {
     const context = message as RequestContext;
     const broker = context.connection?.host ? `${context.connection.host}:${context.connection.port}` : 'unknown broker';
-    pending.set(context as object, { label: `${apiName(context.apiKey)} to ${broker}`, sentAt: Date.now(), reported: false });
+    pending.set(context as object, { label: `${apiName(context.apiKey)} to ${broker}`, sentAt: Date.now(), connection: context.connection, reported: false });
   };
   // asyncStart: the answer arrived (an error code in it included). error: it failed on the wire.
   const onSettled = (message: unknown): void => void pending.delete(message as object);
@@ -79,7 +89,8 @@ export function watchUnansweredRequests(options: UnansweredRequestsOptions): Una
     let oldestMs = 0;
     for (const [context, request] of pending) {
       const ageMs = now - request.sentAt;
-      if (ageMs >= options.forgetMs) {
+      // A closed connection failed its requests without a word on the channel: not waiting.
+      if (ageMs >= options.forgetMs || ENDED.has(request.connection?.status ?? '')) {
         pending.delete(context);
         continue;
       }
