@@ -66,7 +66,9 @@ describe('soak verdict', () => {
     expect(metricsPageName(0, ['sut-gateway', 'sut-gateway-w0', 'sut-gateway-w1', 'sut-pipeline'])).toBe('sut-gateway-workers');
     expect(metricsPageName(0, ['sut-gateway', 'sut-pipeline'])).toBe('sut-gateway');
     expect(metricsPageName(1, ['sut-gateway', 'sut-gateway-w0'])).toBe('sut-pipeline');
-    expect(withWorkersSummed({ 'sut-gateway': 150, 'sut-gateway-w0': 200, 'sut-gateway-w1': 210, 'sut-gateway-2-w0': 1 })).toEqual({ 'sut-gateway': 150, 'sut-gateway-w0': 200, 'sut-gateway-w1': 210, 'sut-gateway-2-w0': 1, 'sut-gateway-workers': 410 });
+    expect(metricsPageName(3, ['sut-gateway', 'sut-gateway-w0', 'sut-gateway-2', 'sut-gateway-2-w0'])).toBe('sut-gateway-2-workers');
+    expect(metricsPageName(3, ['sut-gateway', 'sut-gateway-w0', 'sut-gateway-2'])).toBe('sut-gateway-2');
+    expect(withWorkersSummed({ 'sut-gateway': 150, 'sut-gateway-w0': 200, 'sut-gateway-w1': 210, 'sut-gateway-2-w0': 1 })).toEqual({ 'sut-gateway': 150, 'sut-gateway-w0': 200, 'sut-gateway-w1': 210, 'sut-gateway-2-w0': 1, 'sut-gateway-workers': 410, 'sut-gateway-2-workers': 1 });
     const instance = (i: number): SoakWindow => {
       const w = window(i, { gatewayRss: 150 * MiB + (i % 3) * 12 * MiB });
       const moved = <T,>(r: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(r).map(([n, v]) => [n === 'sut-gateway' ? 'sut-gateway-workers' : n, v]));

@@ -130,8 +130,8 @@ async function sampleProcesses(ctx: BenchContext): Promise<ProcessSample> {
   return x;
 }
 
-/** The SUT process names of `metricsUrls`, in the order bench/run.ts lists them. */
-const SUT_METRICS_NAMES = ['sut-gateway', 'sut-pipeline', 'sut-persistence'];
+/** The SUT process names of `metricsUrls`, in the order bench/run.ts lists them (the second gateway when it runs). */
+const SUT_METRICS_NAMES = ['sut-gateway', 'sut-pipeline', 'sut-persistence', 'sut-gateway-2'];
 /** Figures summed over a gateway instance's workers: their primary (`sut-gateway`) is not among them. */
 const GATEWAY_WORKERS = 'sut-gateway-workers';
 /** Figures for the windows table, gateway first: its primary's RSS, then its workers'. */
@@ -144,13 +144,18 @@ const WINDOW_COLUMNS = ['sut-gateway', GATEWAY_WORKERS, 'sut-pipeline', 'sut-per
  */
 export function metricsPageName(k: number, processes: readonly string[]): string {
   const name = SUT_METRICS_NAMES[k] ?? `sut-${k}`;
-  return name === 'sut-gateway' && processes.some((p) => p.startsWith('sut-gateway-w')) ? GATEWAY_WORKERS : name;
+  const worker = new RegExp(`^${name}-w\\d+$`);
+  return name.startsWith('sut-gateway') && processes.some((p) => worker.test(p)) ? `${name}-workers` : name;
 }
 
-/** Each figure of a window's gateway workers summed, as their page sums the rest. */
+/** Each gateway instance's workers' RSS summed (`<instance>-workers`), as their page sums the rest. */
 export function withWorkersSummed(rss: Record<string, number>): Record<string, number> {
-  const workers = Object.entries(rss).filter(([n]) => /^sut-gateway-w\d+$/.test(n));
-  return workers.length === 0 ? rss : { ...rss, [GATEWAY_WORKERS]: workers.reduce((sum, [, v]) => sum + v, 0) };
+  const out = { ...rss };
+  for (const [name, bytes] of Object.entries(rss)) {
+    const instance = /^(sut-gateway(?:-\d+)?)-w\d+$/.exec(name)?.[1];
+    if (instance) out[`${instance}-workers`] = (out[`${instance}-workers`] ?? 0) + bytes;
+  }
+  return out;
 }
 
 async function metricsPage(url: string): Promise<string | null> {
