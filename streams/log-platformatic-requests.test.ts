@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin } from '@platformatic/kafka';
 import { loadConfig } from '../core/config.js';
+import { registry } from '../core/metrics.js';
 import { recordingLogger, type LogLine } from '../core/testing.js';
 import { watchUnansweredRequests } from './log-platformatic-requests.js';
 import { eventually } from './testing.js';
@@ -87,12 +88,15 @@ describe('unanswered Kafka requests', () => {
     await admin.close().catch(() => {});
   });
 
-  it('counts nothing once a real broker has answered', async () => {
+  it('counts nothing once a real broker has answered, and counts what was sent by API', async () => {
     const lines: LogLine[] = [];
     const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 0, forgetMs: 60_000, sweepMs: 60_000 });
     const admin = new Admin({ clientId: 'im-unanswered-answered', bootstrapBrokers: brokers });
+    const metadataSent = async (): Promise<number> => (await registry.getSingleMetric('im_kafka_requests_total')!.get()).values.find((v) => v.labels.api === 'Metadata')?.value ?? 0;
     try {
+      const before = await metadataSent();
       await admin.listTopics();
+      expect(await metadataSent()).toBeGreaterThan(before);
       expect(watch.pending()).toBe(0);
       watch.sweep();
       expect(lines).toEqual([]);

@@ -4,11 +4,13 @@
  * consumer's reopen after its process was stuck waited out one such request, and its log could
  * not tell a join held by the group coordinator from a fetch on a dead connection.
  *
- * Every request the package sends is published on its connections channel; the ones still
- * unanswered after `overdueMs` are logged once per sweep, counted by API and broker.
+ * Every request the package sends is published on its connections channel: counted by API
+ * (im_kafka_requests_total), and the ones still unanswered after `overdueMs` logged once per
+ * sweep, counted by API and broker.
  */
 import { connectionsApiChannel } from '@platformatic/kafka';
 import type { Logger } from '../core/logger.js';
+import { counter } from '../core/metrics.js';
 
 /** The APIs this project's clients send, by the key the protocol gives them. */
 const API_NAMES: Record<number, string> = {
@@ -32,6 +34,19 @@ const API_NAMES: Record<number, string> = {
 };
 
 export const apiName = (key: number): string => API_NAMES[key] ?? `api ${key}`;
+
+/**
+ * Requests sent, by API: what the broker's CPU goes on. A fetch per consumer per record at low
+ * rates, the produces beside them; `rate(im_kafka_requests_total[1m])` per process says which
+ * consumers keep the broker busy.
+ */
+const sent = counter('im_kafka_requests_total', 'Kafka requests this process sent, by API (@platformatic/kafka)', ['api'] as const);
+const sentByKey = new Map<number, { inc(): void }>();
+const countSent = (key: number): void => {
+  let child = sentByKey.get(key);
+  if (!child) sentByKey.set(key, (child = sent.labels(apiName(key))));
+  child.inc();
+};
 
 /** What the package publishes for each request it sends. */
 interface RequestContext {
@@ -75,6 +90,7 @@ export function watchUnansweredRequests(options: UnansweredRequestsOptions): Una
   const pending = new Map<object, Pending>();
   const onSent = (message: unknown): void => {
     const context = message as RequestContext;
+    countSent(context.apiKey);
     const broker = context.connection?.host ? `${context.connection.host}:${context.connection.port}` : 'unknown broker';
     pending.set(context as object, { label: `${apiName(context.apiKey)} to ${broker}`, sentAt: Date.now(), connection: context.connection, reported: false });
   };
