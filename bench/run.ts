@@ -57,6 +57,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--scenario connections,direct,fanout
   --ws-url ws://host:port/ws --gateway-pid PID (an external SUT; IM_AUTH_PRIVATE_KEY_PEM must be its key)
   --profile (CPU profiles of each SUT process and load generator worker, bench/results/<run>-profiles/<process>/, load-w<N>/)
   --no-stack  --source-addresses N (8)  --edge-port P (18080)
+  --writer-fetch-min-bytes B (65536: IM_KAFKA_FETCH_MIN_BYTES of the writers' process, as ops/k8s's storage group; 1 answers each fetch at its first record)
   --gateway-workers N (IM_GATEWAY_WORKERS of the SUT: one per core, or enough for --connections at the file limit)
   --memory-steps N (4: connection counts the memory slope is taken over)  --settle-sec S (5)
   --connect-concurrency N (64 handshakes in flight per generator process)  --connect-timeout-ms MS (30000)
@@ -149,8 +150,10 @@ async function startSut(): Promise<SutHandle> {
   const writerNames = 'persistence,state-mirror';
   // --expose-gc: the connections and soak scenarios collect garbage before a memory sample.
   const gcEnv = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() };
+  // Off the latency path, as ops/k8s/processors.yaml's storage group: a fetch gathers a batch.
+  const writerEnv = { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3), IM_KAFKA_FETCH_MIN_BYTES: String(intFlag(flags, 'writer-fetch-min-bytes', 65_536)), IM_KAFKA_FETCH_MAX_WAIT_MS: '250' };
   const pipeline = nodeProcess('sut-pipeline', entry.processors, { ...gcEnv, IM_PROCESSORS: pipelineNames, IM_METRICS_PORT: String(edgePort + 2) });
-  let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) });
+  let persistence: ManagedProcess | null = nodeProcess('sut-persistence', entry.processors, writerEnv);
   let gateway = nodeProcess('sut-gateway', entry.gateway, gcEnv);
   // Its own gateway id and ports; the same key, topics and stack.
   const gateway2Env = { ...gcEnv, IM_GATEWAY_ID: `${env.IM_GATEWAY_ID}-second`, IM_EDGE_PORT: String(edgePort + 4), IM_METRICS_PORT: String(edgePort + 5) };
@@ -187,7 +190,7 @@ async function startSut(): Promise<SutHandle> {
     controlled('sut-pipeline', 'processors', edgePort + 2, () => pipeline, () => {
       throw new Error('the pipeline process is stopped and resumed, not restarted');
     }),
-    controlled('sut-persistence', 'processors', edgePort + 3, () => persistence, () => (persistence = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) }))),
+    controlled('sut-persistence', 'processors', edgePort + 3, () => persistence, () => (persistence = nodeProcess('sut-persistence', entry.processors, writerEnv))),
   ];
   return {
     wsUrl: `ws://127.0.0.1:${edgePort}/ws`,
@@ -209,7 +212,7 @@ async function startSut(): Promise<SutHandle> {
         await persistence.stop();
         persistence = null;
       } else if (running && !persistence) {
-        persistence = nodeProcess('sut-persistence', entry.processors, { ...gcEnv, IM_PROCESSORS: writerNames, IM_METRICS_PORT: String(edgePort + 3) });
+        persistence = nodeProcess('sut-persistence', entry.processors, writerEnv);
         processes.push(persistence);
         await waitHttp(`http://127.0.0.1:${edgePort + 3}/readyz`, 120_000, persistence);
       }

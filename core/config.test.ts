@@ -19,6 +19,12 @@ describe('config', () => {
     expect(() => loadConfig({ IM_KAFKA_CLIENT: 'rdkafka' })).toThrow(/IM_KAFKA_CLIENT/);
   });
 
+  it('answers a fetch at its first record unless the process is told to gather (IM_KAFKA_FETCH_MIN_BYTES)', () => {
+    expect(loadConfig({}).kafka.fetch).toEqual({ minBytes: 1, maxWaitMs: 500 });
+    expect(loadConfig({ IM_KAFKA_FETCH_MIN_BYTES: '65536', IM_KAFKA_FETCH_MAX_WAIT_MS: '250' }).kafka.fetch).toEqual({ minBytes: 65_536, maxWaitMs: 250 });
+    expect(() => loadConfig({ IM_KAFKA_FETCH_MIN_BYTES: '0' })).toThrow(/IM_KAFKA_FETCH_MIN_BYTES/);
+  });
+
   it('runs one gateway worker per core on Kafka, one on the embedded engine unless set, and refuses a bad count', () => {
     expect(loadConfig({ IM_ENGINE: 'kafka' }).edge.workers).toBe(availableParallelism());
     expect(loadConfig({}).edge.workers).toBe(1);

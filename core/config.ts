@@ -57,9 +57,10 @@ export interface PlatformConfig {
   appId: string;
   /**
    * `topicPrefix` namespaces every topic and consumer group, so platforms (or test runs) share a cluster;
-   * `client` is the client library the log runs on (streams/kafka-clients.ts).
+   * `client` is the client library the log runs on (streams/kafka-clients.ts); `fetch` what this
+   * process's consumers ask of a fetch (KafkaTuning, docs/tuning.md).
    */
-  kafka: { brokers: string[]; clientId: string; topicPrefix: string; client: KafkaClientName };
+  kafka: { brokers: string[]; clientId: string; topicPrefix: string; client: KafkaClientName; fetch: { minBytes: number; maxWaitMs: number } };
   registry: { url: string };
   redis: { url: string | null };
   /**
@@ -351,6 +352,8 @@ export function loadConfig(env: Env = process.env): PlatformConfig {
       topicPrefix: r.string('IM_TOPIC_PREFIX', ''),
       // platformatic by measurement: docs/tuning.md and the README's performance section.
       client: r.oneOf('IM_KAFKA_CLIENT', KAFKA_CLIENTS, 'platformatic'),
+      // 1 byte: a fetch is answered at the first record. The storage group may gather (docs/tuning.md).
+      fetch: { minBytes: r.int('IM_KAFKA_FETCH_MIN_BYTES', 1, 1, 64 * 1024 * 1024), maxWaitMs: r.int('IM_KAFKA_FETCH_MAX_WAIT_MS', 500, 1, 30_000) },
     },
     registry: { url: r.string('IM_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7') },
     redis: { url: r.optional('IM_REDIS_URL') },

@@ -142,7 +142,8 @@ export async function connectInfrastructure(config: PlatformConfig, logger: Logg
 
 async function connectLog(config: PlatformConfig): Promise<{ log: LogClient; serde: TopicSerde }> {
   if (config.engine === 'kafka') {
-    const log = namespacedLog(await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: config.kafka.clientId }), config.kafka.topicPrefix);
+    const tuning = { fetchMinBytes: config.kafka.fetch.minBytes, fetchMaxWaitMs: config.kafka.fetch.maxWaitMs };
+    const log = namespacedLog(await openKafkaLog(config.kafka.client, { brokers: config.kafka.brokers, clientId: config.kafka.clientId, tuning }), config.kafka.topicPrefix);
     // Idempotent: provisioning normally did it, but a fresh namespace starts empty.
     await log.createTopics(catalogTopicDefinitions());
     return { log, serde: createTopicSerde(createRegistryClient(config.registry.url)) };

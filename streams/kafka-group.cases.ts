@@ -59,6 +59,32 @@ export function groupAssignmentCases(log: () => LogClient): void {
   });
 }
 
+/**
+ * A consumer that gathers (fetchMinBytes far above what arrives) still gets a lone record, once
+ * its wait (fetchMaxWaitMs) is over: the storage group's setting delays its records by at most
+ * that wait, never holds them. `log` is made with that tuning.
+ */
+export function gatheringFetchCases(log: () => LogClient, tuning: { fetchMinBytes: number; fetchMaxWaitMs: number }): void {
+  it('delivers a lone record to a consumer that gathers once its fetch wait is over', async () => {
+    await withTopics(log(), ['gathered'], 1, async ([topic], group, members) => {
+      const seen: string[] = [];
+      const member = log().consumer({ groupId: group, topics: [topic!], fromBeginning: true, commit: true, eachBatch: async (batch) => void seen.push(...batch.messages.map((m) => m.key!)) });
+      members.push(member);
+      await member.start();
+      const producer = await log().producer();
+      try {
+        await producer.send([keyedRecord(topic!, 'lone')]);
+      } finally {
+        await producer.close();
+      }
+      // A few of its waits: the one in flight when the record came, and the next.
+      await eventually(() => seen.includes('lone'), 'the lone record', 10 * tuning.fetchMaxWaitMs + 5_000);
+      expect(seen).toEqual(['lone']);
+      expect(tuning.fetchMinBytes).toBeGreaterThan(Buffer.byteLength('lone') * 1000);
+    });
+  });
+}
+
 export const keyedRecord = (topic: string, key: string, partition?: number): OutgoingMessage => ({ topic, key, value: Buffer.from(key), headers: {}, timestamp: Date.now(), partition });
 
 /**

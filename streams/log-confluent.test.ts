@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import type { LogConsumer } from './log.js';
 import { logContractCases } from './log-contract.cases.js';
-import { groupAssignmentCases, keyedRecord, withTopics } from './kafka-group.cases.js';
+import { gatheringFetchCases, groupAssignmentCases, keyedRecord, withTopics } from './kafka-group.cases.js';
 import { ConfluentKafkaLog } from './log-confluent.js';
 import { eventually } from './testing.js';
 
@@ -65,4 +65,12 @@ describe('confluent log', () => {
       expect(await log.committedOffsets(group, topic!)).toEqual(new Map([[0, '2'], [1, '1']]));
     });
   });
+});
+
+/** The storage group's fetch setting (ops/k8s/processors.yaml): a fetch waits for 64 KiB or 250 ms. */
+describe('confluent log, gathering fetches', () => {
+  const tuning = { fetchMinBytes: 65_536, fetchMaxWaitMs: 250 };
+  const log = new ConfluentKafkaLog({ brokers, clientId: 'im-log-confluent-gathering', tuning });
+  afterAll(() => log.close());
+  gatheringFetchCases(() => log, tuning);
 });

@@ -466,6 +466,7 @@ class ConfluentConsumer implements LogConsumer {
       // The broker answers a fetch as soon as any data is there (min bytes 1): a long wait costs
       // no latency and saves the idle polling of dozens of consumers.
       'fetch.wait.max.ms': this.tuning.fetchMaxWaitMs ?? DEFAULT_FETCH_MAX_WAIT_MS,
+      'fetch.min.bytes': this.tuning.fetchMinBytes ?? 1,
       // Both names of one setting: the layer sets each (10 MB under the older one).
       'fetch.message.max.bytes': fetchBytes,
       'max.partition.fetch.bytes': fetchBytes,

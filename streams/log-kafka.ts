@@ -316,6 +316,7 @@ class KafkaConsumer implements LogConsumer {
       // The broker answers a fetch as soon as any data is there (min bytes 1): a long wait costs
       // no latency and saves the idle polling of dozens of consumers (the broker's main load).
       maxWaitTimeInMs: this.tuning.fetchMaxWaitMs ?? 500,
+      minBytes: this.tuning.fetchMinBytes ?? 1,
       // Smaller fetches keep one batch's processing well inside the session timeout (kafkajs
       // heartbeats only between batches) and its outputs under one request's size.
       maxBytesPerPartition: this.tuning.maxBytesPerPartition ?? 256 * 1024,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import type { ConsumedBatch } from './log.js';
-import { groupAssignmentCases, withTopics } from './kafka-group.cases.js';
+import { gatheringFetchCases, groupAssignmentCases, withTopics } from './kafka-group.cases.js';
 import { logContractCases } from './log-contract.cases.js';
 import { PlatformaticKafkaLog } from './log-platformatic.js';
 import { eventually } from './testing.js';
@@ -92,4 +92,12 @@ describe('platformatic log', () => {
       expect(batches.map((b) => b.highWatermark)).toEqual(Array(10).fill('10'));
     });
   });
+});
+
+/** The storage group's fetch setting (ops/k8s/processors.yaml): a fetch waits for 64 KiB or 250 ms. */
+describe('platformatic log, gathering fetches', () => {
+  const tuning = { fetchMinBytes: 65_536, fetchMaxWaitMs: 250 };
+  const log = new PlatformaticKafkaLog({ brokers, clientId: 'im-log-platformatic-gathering', tuning });
+  afterAll(() => log.close());
+  gatheringFetchCases(() => log, tuning);
 });

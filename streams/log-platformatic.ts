@@ -497,7 +497,7 @@ class PlatformaticConsumer implements LogConsumer {
         protocols: GROUP_PROTOCOLS,
         partitionAssigner: coPartitioned,
         autocommit: false,
-        minBytes: 1,
+        minBytes: this.tuning.fetchMinBytes ?? 1,
         maxWaitTime: this.tuning.fetchMaxWaitMs ?? DEFAULT_FETCH_MAX_WAIT_MS,
         maxBytesPerPartition: this.maxBytesPerPartition,
         deserializers: { key: stringDeserializer, headerKey: stringDeserializer, headerValue: stringDeserializer },

@@ -118,6 +118,12 @@ export interface KafkaTuning {
   lingerMs?: number;
   /** How long the broker may hold a fetch with no data (fetch.max.wait.ms). */
   fetchMaxWaitMs?: number;
+  /**
+   * Bytes a fetch waits for, up to fetchMaxWaitMs (fetch.min.bytes; 1: answered at the first
+   * record). A process off the latency path (the storage group: the persistence writer, the query
+   * mirror) sets more, so a fetch brings a batch instead of each record waking a fetch.
+   */
+  fetchMinBytes?: number;
   /** Bytes fetched per partition per request (max.partition.fetch.bytes). */
   maxBytesPerPartition?: number;
   /** Least interval between two commits of one partition's offset. */
