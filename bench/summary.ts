@@ -17,7 +17,7 @@ const flag = (v: Parameters<typeof invalidLabel>[0]): string => {
 };
 
 function conn(f: ConnectionFigures): string {
-  return `${flag(f.validity)}${f.target}: ${f.openAfterHold}/${f.requested} open after ${f.holdSec} s hold, ${f.connect.ratePerSec} conn/s (handshake p99 ${f.connect.handshake.p99} ms), ${f.memory ? describeMemory(f.memory) : `RSS ${kib(f.rss.perConnectionBytes)}/conn`} (${(f.rss.loadedBytes / 2 ** 20).toFixed(0)} MiB total), heartbeat failures ${f.heartbeats.failures}, unexpected closes ${JSON.stringify(f.unexpectedCloses)}`;
+  return `${flag(f.validity)}${f.target}: ${f.openAfterHold}/${f.requested} open after ${f.holdSec} s hold, ${f.connect.ratePerSec} conn/s (handshake p99 ${f.connect.handshake.p99} ms), ${f.memory ? describeMemory(f.memory) : `RSS ${kib(f.rss.perConnectionBytes)}/conn`} (${(f.rss.loadedBytes / 2 ** 20).toFixed(0)} MiB total), heartbeats missed ${f.heartbeats.failures}, unexpected closes ${JSON.stringify(f.unexpectedCloses)}`;
 }
 
 function fan(f: FanoutFigures): string {

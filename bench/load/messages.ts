@@ -109,6 +109,8 @@ export interface StatusReply {
   closes: Record<string, number>;
   heartbeatsSent: number;
   heartbeatsAnswered: number;
+  /** Unanswered when the client's next heartbeat was due: a whole period. Sent less answered also counts the ones in flight. */
+  heartbeatsMissed: number;
 }
 
 /** Sent by a worker every second: counts since the previous tick. */

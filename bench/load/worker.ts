@@ -39,6 +39,29 @@ let open = 0;
 let closing = false;
 let hbSent = 0;
 let hbAnswered = 0;
+/** By client: since when a heartbeat of it has waited for its answer. */
+const hbAwaiting = new Map<number, number>();
+/** Heartbeats unanswered for a whole period; the period is the connect request's. */
+let hbMissed = 0;
+let hbPeriodMs = 0;
+
+/**
+ * A heartbeat of client `i`. One of it unanswered for a whole period is missed; one sent just
+ * before (the first, at connect, may precede the rotation's by a few ms) is merely in flight.
+ */
+function heartbeat(i: number): void {
+  const c = clients[i]?.c;
+  if (!c) return;
+  const now = nowMs();
+  const since = hbAwaiting.get(i);
+  if (since === undefined) hbAwaiting.set(i, now);
+  else if (now - since >= hbPeriodMs) {
+    hbMissed++;
+    hbAwaiting.set(i, now);
+  }
+  c.heartbeat();
+  hbSent++;
+}
 let seq = 0;
 /** Tag of the current direct step's messages. */
 let directTag = 'd0';
@@ -62,11 +85,13 @@ function hooksFor(index: number): ClientHooks {
     ...hooks,
     onDelivery: (content) => (index === mutedClient ? undefined : hooks.onDelivery(content)),
     onHeartbeatAnswer: () => {
+      hbAwaiting.delete(index);
       if (counted.has(index)) authenticated.add(index);
       hooks.onHeartbeatAnswer();
     },
     onClose: (code) => {
       authenticated.delete(index);
+      hbAwaiting.delete(index);
       if (counted.delete(index)) hooks.onClose(code);
     },
   };
@@ -129,6 +154,7 @@ async function connect(req: ConnectRequest): Promise<ConnectReply> {
   let next = 0;
   let opened = 0;
   const make = req.protocol === 'im' ? imClient : centrifugoClient;
+  if (req.heartbeatMs > 0) hbPeriodMs = req.heartbeatMs;
   const base = clients.length;
   clients.length = base + req.clients.length;
   const slot = async (): Promise<void> => {
@@ -145,10 +171,7 @@ async function connect(req: ConnectRequest): Promise<ConnectReply> {
         counted.add(base + i);
         if (req.protocol !== 'im') authenticated.add(base + i);
         // A first heartbeat at once: its answer shows the server admitted the connection.
-        else if (req.heartbeatMs > 0) {
-          c.heartbeat();
-          hbSent++;
-        }
+        else if (req.heartbeatMs > 0) heartbeat(base + i);
         open++;
         opened++;
       } catch (err) {
@@ -172,10 +195,7 @@ function startHeartbeats(periodMs: number): void {
   const slices = Math.max(1, Math.round(periodMs / 100));
   let slice = 0;
   setInterval(() => {
-    for (let i = slice; i < clients.length; i += slices) {
-      clients[i]?.c.heartbeat();
-      hbSent++;
-    }
+    for (let i = slice; i < clients.length; i += slices) heartbeat(i);
     slice = (slice + 1) % slices;
   }, 100).unref();
 }
@@ -250,7 +270,7 @@ function collect(keepPending: boolean): PhaseReply {
 }
 
 function status(): StatusReply {
-  return { open, authenticated: authenticated.size, closes: { ...closes }, heartbeatsSent: hbSent, heartbeatsAnswered: hbAnswered };
+  return { open, authenticated: authenticated.size, closes: { ...closes }, heartbeatsSent: hbSent, heartbeatsAnswered: hbAnswered, heartbeatsMissed: hbMissed };
 }
 
 async function handle(req: WorkerRequest): Promise<ConnectReply | PhaseReply | StatusReply | null> {
