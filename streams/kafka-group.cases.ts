@@ -6,7 +6,8 @@ import { eventually } from './testing.js';
 /**
  * What a Kafka log adds to the contract cases, against the broker: how a group's partitions
  * are spread over its members, which each client library does its own way (an assigner of
- * ours, or the library's). Called inside a log's own describe.
+ * ours, or the library's), and how its fetches wait (`gatheringFetchCases`). Called inside a
+ * log's own describe.
  */
 export function groupAssignmentCases(log: () => LogClient): void {
   it('gives partition n of every topic the group reads to one member (co-partitioned tasks)', async () => {

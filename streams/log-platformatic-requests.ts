@@ -29,8 +29,11 @@ const API_NAMES: Record<number, string> = {
   16: 'ListGroups',
   18: 'ApiVersions',
   19: 'CreateTopics',
+  20: 'DeleteTopics',
   22: 'InitProducerId',
   32: 'DescribeConfigs',
+  33: 'AlterConfigs',
+  42: 'DeleteGroups',
 };
 
 export const apiName = (key: number): string => API_NAMES[key] ?? `api ${key}`;
