@@ -31,11 +31,17 @@ describe('unanswered Kafka requests', () => {
     for (const socket of silent.sockets) socket.destroy();
     silent.server.close();
   });
+  /** A client of the silent broker: one attempt per request, given up after 5 s. */
+  const silentAdmin = (clientId: string): Admin => new Admin({ clientId, bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+  /** A watch whose sweeps run only when a test calls them, and the lines it logs. */
+  const watching = (times: { overdueMs: number; forgetMs: number }): { lines: LogLine[]; watch: ReturnType<typeof watchUnansweredRequests> } => {
+    const lines: LogLine[] = [];
+    return { lines, watch: watchUnansweredRequests({ logger: recordingLogger(lines), ...times, sweepMs: 60_000 }) };
+  };
 
   it('names the API and the broker of a request left unanswered, once', async () => {
-    const lines: LogLine[] = [];
-    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 50, forgetMs: 60_000, sweepMs: 60_000 });
-    const admin = new Admin({ clientId: 'im-unanswered', bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+    const { lines, watch } = watching({ overdueMs: 50, forgetMs: 60_000 });
+    const admin = silentAdmin('im-unanswered');
     try {
       const listing = admin.listTopics().catch((err: unknown) => err);
       await eventually(() => watch.pending() > 0, 'the request sent');
@@ -58,9 +64,8 @@ describe('unanswered Kafka requests', () => {
   });
 
   it('forgets a request the package gave up on', async () => {
-    const lines: LogLine[] = [];
-    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 60_000, forgetMs: 100, sweepMs: 60_000 });
-    const admin = new Admin({ clientId: 'im-unanswered-forget', bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+    const { lines, watch } = watching({ overdueMs: 60_000, forgetMs: 100 });
+    const admin = silentAdmin('im-unanswered-forget');
     try {
       void admin.listTopics().catch(() => {});
       await eventually(() => watch.pending() === 1, 'the request sent');
@@ -74,9 +79,8 @@ describe('unanswered Kafka requests', () => {
   });
 
   it('forgets the requests of a connection that closed: they failed, they are not waiting', async () => {
-    const lines: LogLine[] = [];
-    const watch = watchUnansweredRequests({ logger: recordingLogger(lines), overdueMs: 0, forgetMs: 60_000, sweepMs: 60_000 });
-    const admin = new Admin({ clientId: 'im-unanswered-closed', bootstrapBrokers: [silent.address], retries: 0, requestTimeout: 5_000 });
+    const { lines, watch } = watching({ overdueMs: 0, forgetMs: 60_000 });
+    const admin = silentAdmin('im-unanswered-closed');
     const listing = admin.listTopics().catch((err: unknown) => err);
     await eventually(() => watch.pending() === 1, 'the request sent');
     for (const socket of silent.sockets.splice(0)) socket.destroy();

@@ -64,8 +64,9 @@ interface RequestConnection {
   status?: string;
 }
 
+/** Named only when a sweep reports it: nothing but a map entry per request on the hot path. */
 interface Pending {
-  readonly label: string;
+  readonly apiKey: number;
   readonly sentAt: number;
   readonly connection: RequestConnection | undefined;
   reported: boolean;
@@ -94,8 +95,7 @@ export function watchUnansweredRequests(options: UnansweredRequestsOptions): Una
   const onSent = (message: unknown): void => {
     const context = message as RequestContext;
     countSent(context.apiKey);
-    const broker = context.connection?.host ? `${context.connection.host}:${context.connection.port}` : 'unknown broker';
-    pending.set(context as object, { label: `${apiName(context.apiKey)} to ${broker}`, sentAt: Date.now(), connection: context.connection, reported: false });
+    pending.set(context as object, { apiKey: context.apiKey, sentAt: Date.now(), connection: context.connection, reported: false });
   };
   // asyncStart: the answer arrived (an error code in it included). error: it failed on the wire.
   const onSettled = (message: unknown): void => void pending.delete(message as object);
@@ -115,7 +115,9 @@ export function watchUnansweredRequests(options: UnansweredRequestsOptions): Una
       }
       if (request.reported || ageMs < options.overdueMs) continue;
       request.reported = true;
-      overdue.set(request.label, (overdue.get(request.label) ?? 0) + 1);
+      const broker = request.connection?.host ? `${request.connection.host}:${request.connection.port}` : 'unknown broker';
+      const label = `${apiName(request.apiKey)} to ${broker}`;
+      overdue.set(label, (overdue.get(label) ?? 0) + 1);
       oldestMs = Math.max(oldestMs, ageMs);
     }
     if (overdue.size === 0) return;
