@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { combine, median, metricsPageName, soakOutput, soakRate, soakSummary, sutFigures, withWorkersSummed, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
+import { combine, median, metricsPageName, outsideHeap, soakOutput, soakRate, soakSummary, sutFigures, withWorkersSummed, type SoakFigures, type SoakWindow } from './scenarios/soak.js';
 import { stepValidity } from './validity.js';
 import { enableDefaultMetrics, registry } from '../core/metrics.js';
 
 const MiB = 2 ** 20;
 
-function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolean; gatewayArrayBuffers?: number; gatewayHeapCommitted?: number }): SoakWindow {
+function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolean; gatewayArrayBuffers?: number; gatewayHeapCommitted?: number; gatewayHeapUsed?: number }): SoakWindow {
   const arrayBuffers = o.gatewayArrayBuffers ?? 4 * MiB;
+  const committed = o.gatewayHeapCommitted ?? 80 * MiB;
   const sent = 3000;
   return {
     tSec: 60 * (i + 1),
@@ -16,8 +17,10 @@ function window(i: number, o: { gatewayRss: number; lag?: number; valid?: boolea
     deliveryP50Ms: 20,
     deliveryP99Ms: 60,
     rssBytes: { 'sut-gateway': o.gatewayRss, 'sut-pipeline': 300 * MiB, kafka: 900 * MiB },
-    heapUsedBytes: { 'sut-gateway': 60 * MiB },
-    heapCommittedBytes: { 'sut-gateway': o.gatewayHeapCommitted ?? 80 * MiB },
+    heapUsedBytes: { 'sut-gateway': o.gatewayHeapUsed ?? 60 * MiB },
+    heapCommittedBytes: { 'sut-gateway': committed },
+    // The pipeline has no page in these windows: its RSS is judged whole.
+    outsideHeapBytes: { 'sut-gateway': o.gatewayRss - committed },
     externalBytes: { 'sut-gateway': 6 * MiB + arrayBuffers },
     arrayBuffersBytes: { 'sut-gateway': arrayBuffers },
     activeHandles: { 'sut-gateway': 220 },
@@ -46,19 +49,23 @@ describe('soak verdict', () => {
 
   it('fails on a process whose memory keeps climbing, and names it', () => {
     const f = run(Array.from({ length: 30 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 2 * MiB })));
-    expect(f.growing).toEqual(['RSS sut-gateway']);
+    expect(f.growing).toEqual(['outside the heap sut-gateway']);
     expect(f.passes).toBe(false);
-    expect(soakSummary(f)).toMatch(/GROWING RSS sut-gateway.*FAIL/);
+    expect(soakSummary(f)).toMatch(/GROWING outside the heap sut-gateway.*FAIL/);
+    // A process without a page of its own (the pipeline here) is judged by its RSS.
+    const pipeline = run(Array.from({ length: 30 }, (_, i) => ({ ...window(i, { gatewayRss: 180 * MiB }), rssBytes: { 'sut-gateway': 180 * MiB, 'sut-pipeline': 300 * MiB + i * 2 * MiB } })));
+    expect(pipeline.growing).toEqual(['RSS sut-pipeline']);
   });
 
-  it('judges each SUT process\'s RSS, heap, external memory and array buffers side by side, and names the part that grows', () => {
+  it('shows each SUT process\'s RSS beside its parts (heap committed, heap used, outside the heap, external, array buffers), and names the part that grows', () => {
     // RSS +30 MiB in 10 minutes with a flat heap: the array buffers (and so external memory) grow with it.
     const f = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayArrayBuffers: 4 * MiB + i * 3 * MiB })));
-    expect(f.growth.map((g) => g.series).slice(0, 5)).toEqual(['RSS sut-gateway', 'heap committed sut-gateway', 'heap used sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
-    expect(f.growing).toEqual(['RSS sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
+    expect(f.growth.map((g) => g.series).slice(0, 6)).toEqual(['RSS sut-gateway', 'heap committed sut-gateway', 'heap used sut-gateway', 'outside the heap sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
+    expect(f.growing).toEqual(['outside the heap sut-gateway', 'external sut-gateway', 'array buffers sut-gateway']);
     const slopes = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB })) }).tables!;
-    expect(slopes[1]!.lines[0]).toContain('| heap committed MiB (gateway workers, pipeline, persistence) | heap used MiB | external MiB | array buffers MiB |');
-    expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 80 / – / – | 60 / – / – | 10 / – / – | 4 / – / – |');
+    expect(slopes[1]!.lines[0]).toContain('| heap committed MiB (gateway workers, pipeline, persistence) | heap used MiB | outside the heap MiB | external MiB | array buffers MiB |');
+    expect(slopes[1]!.lines[0]!.split('|').length).toBe(slopes[1]!.lines[1]!.split('|').length);
+    expect(slopes[1]!.lines[2]).toContain('| 180 / 300 / – | 80 / – / – | 60 / – / – | 100 / – / – | 10 / – / – | 4 / – / – |');
   });
 
   it('keeps a gateway instance\'s primary apart from its workers: the primary\'s RSS is its own, the page\'s figures are the workers\'', () => {
@@ -77,30 +84,41 @@ describe('soak verdict', () => {
         rssBytes: { ...w.rssBytes, 'sut-gateway-w0': 200 * MiB, 'sut-gateway-w1': 210 * MiB },
         heapUsedBytes: moved(w.heapUsedBytes),
         heapCommittedBytes: moved(w.heapCommittedBytes),
+        outsideHeapBytes: { 'sut-gateway-w0': 120 * MiB, 'sut-gateway-w1': 130 * MiB },
         externalBytes: moved(w.externalBytes),
         arrayBuffersBytes: moved(w.arrayBuffersBytes),
       };
     };
     const out = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => instance(i)) });
     const f = out.figures as unknown as SoakFigures;
-    expect(f.growth.map((g) => g.series)).toEqual(expect.arrayContaining(['RSS sut-gateway', 'RSS sut-gateway-w0', 'RSS sut-gateway-w1', 'heap used sut-gateway-workers']));
+    expect(f.growth.map((g) => g.series)).toEqual(expect.arrayContaining(['RSS sut-gateway', 'RSS sut-gateway-w0', 'RSS sut-gateway-w1', 'heap used sut-gateway-workers', 'outside the heap sut-gateway-w0', 'outside the heap sut-gateway-w1']));
     expect(f.growth.map((g) => g.series)).not.toContain('heap used sut-gateway');
+    // The primary has no page of its own: its RSS is judged whole; each worker's by its parts.
+    const judged = Object.fromEntries(f.growth.map((g) => [g.series, g.judged]));
+    expect(judged).toMatchObject({ 'RSS sut-gateway': true, 'RSS sut-gateway-w0': false, 'outside the heap sut-gateway-w0': true });
     // RSS: the primary, the workers summed, the pipeline, no persistence; the rest: workers, pipeline, persistence.
-    expect(out.tables![1]!.lines[2]).toContain('| 150 / 410 / 300 / – | 80 / – / – | 60 / – / – |');
+    expect(out.tables![1]!.lines[2]).toContain('| 150 / 410 / 300 / – | 80 / – / – | 60 / – / – | 250 / – / – |');
   });
 
-  it('shows the JS heap\'s committed size beside RSS, and judges RSS: V8 sizing its heap is no leak unless the process holds the memory', () => {
-    const grows = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
-    expect(grows.growing).toEqual(['RSS sut-gateway']);
-    // The 5-minute soak of a full bench: committed +30 MiB, RSS and used heap flat.
-    const sized = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
+  it('judges RSS by its parts: an RSS that follows V8\'s sizing of the heap passes, one that grows outside the heap or with the live heap fails', () => {
+    // The 5-minute soak of a full bench at b55686f: a gateway worker's RSS and committed heap +3 MiB a window, its used heap flat.
+    const sized = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })));
     expect(sized.growing).toEqual([]);
     expect(sized.passes).toBe(true);
-    const committed = sized.growth.find((g) => g.series === 'heap committed sut-gateway')!;
-    expect(committed.projectedGrowth).toBeGreaterThan(committed.tolerance);
-    expect(committed.judged).toBe(false);
-    const table = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })) }).tables![0]!.lines;
-    expect(table.find((l) => l.startsWith('| heap committed sut-gateway'))).toMatch(/shown, not judged \|$/);
+    for (const series of ['RSS sut-gateway', 'heap committed sut-gateway']) {
+      const g = sized.growth.find((x) => x.series === series)!;
+      expect(g.projectedGrowth).toBeGreaterThan(g.tolerance);
+      expect(g.judged).toBe(false);
+    }
+    const table = soakOutput({ rate: 50, rateSource: 'test', minutes: 12, windowSec: 60, windows: Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB })) }).tables![0]!.lines;
+    expect(table.find((l) => l.startsWith('| RSS sut-gateway'))).toMatch(/shown, not judged \|$/);
+    expect(table.find((l) => l.startsWith('| outside the heap sut-gateway'))).toMatch(/\| flat \|$/);
+    // The same RSS with the live objects growing under it: a leak in the heap.
+    const objects = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB, gatewayHeapCommitted: 80 * MiB + i * 3 * MiB, gatewayHeapUsed: 60 * MiB + i * 3 * MiB })));
+    expect(objects.growing).toEqual(['heap used sut-gateway']);
+    // RSS growing under a committed size that holds: native memory.
+    const native = run(Array.from({ length: 12 }, (_, i) => window(i, { gatewayRss: 180 * MiB + i * 3 * MiB })));
+    expect(native.growing).toEqual(['outside the heap sut-gateway']);
   });
 
   it('fails on a consumer lag that builds up', () => {
@@ -161,6 +179,21 @@ describe('a SUT process\'s /metrics page', () => {
     expect(sutFigures(page)).toEqual({ heapUsedBytes: 102_000_000, heapCommittedBytes: 90_000_000, externalBytes: 6_500_000, arrayBuffersBytes: 2_500_000, activeHandles: 9, openFds: 40, eventLoopP99Sec: 0.012 });
     // A process without the platform's gauge (an older build): the figure is absent, not 0.
     expect(sutFigures('nodejs_external_memory_bytes 7\n')).toEqual({ externalBytes: 7 });
+  });
+});
+
+describe('memory outside the JS heap', () => {
+  it('is each process\'s resident memory less its heap\'s committed size, from one page: per worker where the page has them', () => {
+    const page = [
+      'process_resident_memory_bytes{worker="0"} 200000000',
+      'process_resident_memory_bytes{worker="1"} 210000000',
+      'nodejs_heap_size_total_bytes{worker="0"} 90000000',
+      'nodejs_heap_size_total_bytes{worker="1"} 95000000',
+    ].join('\n');
+    expect(outsideHeap(page, 'sut-gateway-workers')).toEqual({ 'sut-gateway-w0': 110_000_000, 'sut-gateway-w1': 115_000_000 });
+    expect(outsideHeap('process_resident_memory_bytes 300\nnodejs_heap_size_total_bytes 120\n', 'sut-pipeline')).toEqual({ 'sut-pipeline': 180 });
+    // Half a pair is no figure.
+    expect(outsideHeap('process_resident_memory_bytes 300\n', 'sut-pipeline')).toEqual({});
   });
 });
 
