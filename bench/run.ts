@@ -363,6 +363,7 @@ async function main(): Promise<void> {
     for (const [n, pid] of sut.pids()) if (n.startsWith('sut-')) rss[n] = sampleProc(pid)?.rssBytes ?? 0;
     const cpuScenario = meter.end();
     out.figures.cpuScenario = cpuScenario;
+    if (meter.restarted.length > 0) out.notes.push(`CPU over the whole scenario not measured for ${meter.restarted.join(', ')} (restarted during it: the time of the process that ended is gone with it), nor outside the named processes`);
     // Per step: percentiles, latency per second, CPU per process (latest.md and the HTML alike).
     out.tables = [...(out.tables ?? []), ...stepTables(out.steps ?? [], cpuScenario)];
     if (!external) {
