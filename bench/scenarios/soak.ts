@@ -132,10 +132,10 @@ export function outsideHeap(page: string, name: string): Record<string, number> 
   const workers = [...new Set([...page.matchAll(/^process_resident_memory_bytes\{[^}]*worker="(\d+)"/gm)].map((m) => m[1]!))];
   const instance = name.replace(/-workers$/, '');
   const out: Record<string, number> = {};
-  for (const [process, labels] of workers.length ? workers.map((i) => [`${instance}-w${i}`, { worker: i }] as const) : [[name, {}] as const]) {
+  for (const [proc, labels] of workers.length ? workers.map((i) => [`${instance}-w${i}`, { worker: i }] as const) : [[name, {}] as const]) {
     const rss = sampleSum(page, 'process_resident_memory_bytes', labels);
     const heap = sampleSum(page, 'nodejs_heap_size_total_bytes', labels);
-    if (rss !== null && heap !== null) out[process] = rss - heap;
+    if (rss !== null && heap !== null) out[proc] = rss - heap;
   }
   return out;
 }
